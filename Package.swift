@@ -1,0 +1,96 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "pktstat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pktstat", targets: ["pktstat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // libpcap, found through pkg-config (Debian: libpcap-dev). Only PacketCapture imports it.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // Linux headers Glibc does not expose to Swift (sockaddr_ll, rtnetlink).
+        .target(name: "CNetLinux"),
+
+        // Pure decoding of link/network headers into a record. No libpcap, no Foundation.
+        .target(name: "PacketWire", swiftSettings: strict),
+        // The compact per-packet record and the bounded single-producer/single-consumer ring.
+        .target(
+            name: "PacketRecords",
+            dependencies: [
+                "PacketWire",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict
+        ),
+        // The only code that touches libpcap.
+        .target(
+            name: "PacketCapture",
+            dependencies: ["CPcap", "PacketWire", "PacketRecords"],
+            swiftSettings: strict
+        ),
+        // Size-over-time series and summaries. No libpcap, no I/O.
+        .target(name: "TrafficAnalysis", dependencies: ["PacketWire", "PacketRecords"], swiftSettings: strict),
+        // CSV, JSON, tables, SVG charts, gnuplot scripts.
+        .target(
+            name: "Rendering",
+            dependencies: ["PacketWire", "PacketRecords", "TrafficAnalysis"],
+            swiftSettings: strict
+        ),
+        // Interfaces, routes, gateways: getifaddrs, /proc, rtnetlink.
+        .target(
+            name: "NetInfo",
+            dependencies: ["CNetLinux", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        // Commands: the only code that prints or exits.
+        .target(
+            name: "PktstatCLI",
+            dependencies: [
+                "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "Rendering", "NetInfo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "pktstat", dependencies: ["PktstatCLI"], swiftSettings: strict),
+
+        // Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PacketRecordsTests", dependencies: ["PacketRecords", "PacketWire"], swiftSettings: strict),
+        .testTarget(
+            name: "PacketCaptureTests",
+            dependencies: ["PacketCapture", "PacketRecords", "PacketWire", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TrafficAnalysisTests",
+            dependencies: ["TrafficAnalysis", "PacketRecords", "PacketWire", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RenderingTests",
+            dependencies: ["Rendering", "TrafficAnalysis", "PacketRecords", "PacketWire", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
+    ]
+)

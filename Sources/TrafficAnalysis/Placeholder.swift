@@ -1,0 +1,1 @@
+// Size-over-time analysis (see TrafficAnalysis issue).

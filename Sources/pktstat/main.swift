@@ -1,0 +1,3 @@
+import PktstatCLI
+
+Pktstat.main()
