@@ -1,10 +1,28 @@
 public import ArgumentParser
 
+/// The `pktstat` command: a home for the subcommands.
 public struct Pktstat: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "pktstat",
-        abstract: "Capture packets and chart their sizes over time; show interfaces and routes.",
-        subcommands: []
+        abstract: "Capture packets and chart their sizes over time; show interfaces, routes and gateways.",
+        discussion: """
+            Examples:
+              sudo pktstat sniff --count 100              watch 100 packets go by
+              pktstat sniff -r capture.pcap --format csv   a capture file as CSV
+              pktstat analyze capture.pcap --interval 1    packets and bytes per second
+              pktstat analyze capture.pcap --format svg -o sizes.svg
+              pktstat interfaces                           addresses, MACs, counters
+              pktstat routes                               the routing table (like ip route)
+              pktstat gateways                             the default gateway per family
+            """,
+        subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
     )
     public init() {}
+}
+
+/// Entry point used by the `pktstat` executable.
+public enum PktstatMain {
+    public static func run() {
+        Pktstat.main()
+    }
 }

@@ -1,3 +1,3 @@
 import PktstatCLI
 
-Pktstat.main()
+PktstatMain.run()
