@@ -39,10 +39,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Our own pcap/pcapng file reader: large sequential reads, records parsed in place.
+        .target(name: "PacketFile", dependencies: ["PacketWire", "PacketRecords"], swiftSettings: strict),
         // The only code that touches libpcap.
         .target(
             name: "PacketCapture",
-            dependencies: ["CPcap", "PacketWire", "PacketRecords"],
+            dependencies: ["CPcap", "PacketWire", "PacketRecords", "PacketFile"],
             swiftSettings: strict
         ),
         // Size-over-time series and summaries. No libpcap, no I/O.
@@ -74,6 +76,11 @@ let package = Package(
         // Tests
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "PacketFileTests",
+            dependencies: ["PacketFile", "PacketRecords", "PacketWire", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PacketRecordsTests", dependencies: ["PacketRecords", "PacketWire"], swiftSettings: strict),
         .testTarget(
             name: "PacketCaptureTests",
