@@ -1,9 +1,285 @@
-import ArgumentParser
+public import ArgumentParser
+import Dispatch
+import Foundation
+import PacketCapture
+import PacketRecords
+import Rendering
 
-/// Placeholder until the sniff command lands.
+/// `pktstat sniff`: capture live or read a file, print one row per packet.
+/// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
 struct Sniff: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sniff", abstract: "(not yet built)")
+    static let configuration = CommandConfiguration(
+        commandName: "sniff",
+        abstract: "Capture packets (or read a capture file) and print one row per packet.",
+        discussion: """
+            Examples:
+              sudo pktstat sniff --count 100                 100 packets from the default interface
+              sudo pktstat sniff -i lo -c 10 udp port 53     a BPF filter, as with tcpdump
+              sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
+              sudo pktstat sniff -i eth0 -w out.pcap         write a pcap file (Ctrl-C to stop)
+              pktstat sniff -r out.pcap --format json        read a pcap or pcapng file
+              pktstat sniff -r out.pcap --format csv | head -5
+              pktstat sniff -D                               list interfaces, as tcpdump -D
+
+            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured,
+            protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with
+            the same keys (null when absent).
+
+            Protocol labels name the outermost network header: TCP UDP ICMP ICMPv6 IGMP GRE ESP
+            AH SCTP OSPF IPIP PIM VRRP ARP, else IPv4 or IPv6, else other. Headers are not
+            validated: a label comes from the protocol fields as captured, even when the IP
+            version or header length is bogus.
+
+            Stop with --count, --duration, --idle-timeout or Ctrl-C; what was captured is kept,
+            and the summary lines (as tcpdump prints them) go to stderr.
+            """
+    )
+
+    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
+    var interface: String?
+
+    @Option(name: [.short, .customLong("count")], help: "Stop after this many packets.")
+    var count: UInt64?
+
+    @Option(help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"))
+    var duration: String?
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Stop when no packet arrived for this long.", valueName: "time"))
+    var idleTimeout: String?
+
+    @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
+    var read: String?
+
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
+    var write: String?
+
+    @Option(name: [.short, .customLong("snaplen")], help: "Bytes to capture per packet (default 262144).")
+    var snaplen: Int32 = 262_144
+
+    @Flag(name: [.short, .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
+    var noPromiscuous = false
+
+    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: "Kernel capture buffer in KiB (default 8192).")
+    var bufferSizeKiB: Int32 = 8192
+
+    @Option(help: "Output: table, csv or json (one object per line).")
+    var format: RecordFormat = .table
+
+    @Flag(name: [.customShort("D"), .customLong("list-interfaces")], help: "List the interfaces you can capture on, and exit.")
+    var listInterfaces = false
+
+    @Flag(name: [.short, .customLong("quiet")], help: "Print no packet rows, only the status lines.")
+    var quiet = false
+
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
+    var filter: String?
+
+    @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if let count, count == 0 { throw ValidationError("--count must be at least 1") }
+        if snaplen <= 0 { throw ValidationError("--snaplen must be a positive number of bytes") }
+        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 { throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151") }
+        if filter != nil && !expression.isEmpty {
+            throw ValidationError("give the filter either with --filter or as trailing words, not both")
+        }
+        if let duration { _ = try parseDuration(duration, option: "--duration") }
+        if let idleTimeout { _ = try parseDuration(idleTimeout, option: "--idle-timeout") }
+        if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+    }
+
+    var filterExpression: String? {
+        if let filter { return filter }
+        return expression.isEmpty ? nil : expression.joined(separator: " ")
+    }
+
     func run() throws {
-        throw ValidationError("sniff is not built yet")
+        do {
+            if listInterfaces { return try printInterfaces() }
+            let stop = StopFlag()
+            let out = ByteOutput.standardOutput()
+            let writer = RecordWriter(format: format)
+            let limits = RunLimits(
+                count: count,
+                durationNs: try duration.map { try parseDuration($0, option: "--duration") },
+                idleTimeoutNs: try idleTimeout.map { try parseDuration($0, option: "--idle-timeout") }
+            )
+            if let read {
+                try readFile(read, limits: limits, stop: stop, out: out, writer: writer)
+            } else {
+                try captureLive(limits: limits, stop: stop, out: out, writer: writer)
+            }
+        } catch let e as CaptureError {
+            Console.error(e.description, hint: e.hint)
+            throw ExitCode(1)
+        } catch let e as OutputError {
+            Console.error(e.description)
+            throw ExitCode(1)
+        }
+    }
+
+    private func printInterfaces() throws {
+        let devices = try CaptureDevice.all()
+        let out = ByteOutput.standardOutput()
+        for (i, d) in devices.enumerated() {
+            var line = "\(i + 1).\(d.name)"
+            if let desc = d.description { line += " (\(desc))" }
+            out.write(line + " " + d.flagText + "\n")
+        }
+        try? out.flush()
+    }
+
+    // MARK: files
+
+    private func readFile(_ path: String, limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        let capture = try PcapCapture.openFile(path)
+        if let f = filterExpression { try capture.setFilter(f) }
+        if let write { try capture.startWriting(to: write) }
+        if !quiet || write != nil {
+            Console.line("reading from file \(path), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength)")
+        }
+        let printing = !quiet && write == nil
+        if printing { writer.header(into: &out.buffer) }
+        var outputError: OutputError?
+        var readError: CaptureError?
+        do throws(CaptureError) {
+            _ = try capture.run(limits: limits, stop: stop, batchSize: 512) { batch in
+                guard printing else { return true }
+                writer.write(batch, into: &out.buffer)
+                do throws(OutputError) { try out.flushIfFull() } catch {
+                    outputError = error
+                    return false
+                }
+                return true
+            }
+        } catch {
+            readError = error
+        }
+        do throws(CaptureError) { try capture.finishWriting() } catch { readError = readError ?? error }
+        if outputError == nil {
+            do throws(OutputError) { try out.flush() } catch { outputError = error }
+        }
+        if let outputError, case .writeFailed = outputError { throw outputError }
+        if let readError { throw readError }
+    }
+
+    // MARK: live
+
+    private func captureLive(limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
+        let name = try interface ?? CaptureDevice.defaultInterface()
+        var options = LiveOptions(interface: name)
+        options.snapLength = snaplen
+        options.promiscuous = !noPromiscuous
+        options.bufferBytes = bufferSizeKiB * 1024
+        let printing = !quiet && write == nil
+        // A person watching a terminal wants each packet at once; pipes and files get batches.
+        options.immediate = printing && out.isTerminal
+        let capture = try PcapCapture.openLive(options)
+        for w in capture.warnings { Console.line("warning: \(w)") }
+        if let f = filterExpression { try capture.setFilter(f) }
+        if let write { try capture.startWriting(to: write) }
+        Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
+
+        let interrupter = capture.makeInterrupter()
+        let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
+        defer { withExtendedLifetime(trap) {} }
+
+        let ring = RecordRing(capacity: 1 << 16)
+        let job = CaptureJob(capture: capture, ring: ring, limits: limits, stop: stop)
+        job.start()
+
+        if printing { writer.header(into: &out.buffer) }
+        var outputError: OutputError?
+        do throws(OutputError) {
+            while ring.drain(timeoutMs: 50, { batch in
+                if printing { writer.write(batch, into: &out.buffer) }
+            }) {
+                if printing { try out.flush() }
+            }
+        } catch let e {
+            outputError = e
+            stop.request()
+            interrupter.breakLoop()
+            while ring.drain(timeoutMs: 50, { _ in }) {}
+        }
+        job.wait()
+        let captured = capture.packetsCaptured
+        let stats = capture.stats()
+        var failure: CaptureError? = job.error
+        do throws(CaptureError) { try capture.finishWriting() } catch { failure = failure ?? error }
+
+        Console.line("\(captured) packet\(captured == 1 ? "" : "s") captured")
+        if let stats {
+            Console.line("\(stats.received) packet\(stats.received == 1 ? "" : "s") received by filter")
+            Console.line("\(stats.droppedByKernel) packet\(stats.droppedByKernel == 1 ? "" : "s") dropped by kernel")
+            if stats.droppedByInterface > 0 {
+                Console.line("\(stats.droppedByInterface) packet\(stats.droppedByInterface == 1 ? "" : "s") dropped by interface")
+            }
+        }
+        let ringDrops = ring.droppedCount
+        Console.line("\(ringDrops) packet\(ringDrops == 1 ? "" : "s") dropped by ring")
+        if let outputError, case .writeFailed = outputError { throw outputError }
+        if let failure { throw failure }
     }
 }
+
+/// The capture thread: runs libpcap, pushes record batches into the ring, never waits on output.
+final class CaptureJob: @unchecked Sendable {
+    private let capture: PcapCapture
+    private let ring: RecordRing
+    private let limits: RunLimits
+    private let stop: StopFlag
+    private let done = DispatchSemaphore(value: 0)
+    private(set) var error: CaptureError?
+    private(set) var end: RunEnd?
+
+    init(capture: PcapCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag) {
+        self.capture = capture
+        self.ring = ring
+        self.limits = limits
+        self.stop = stop
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            do throws(CaptureError) {
+                end = try capture.run(limits: limits, stop: stop) { batch in
+                    ring.push(batch)
+                    return true
+                }
+            } catch {
+                self.error = error
+            }
+            ring.close()
+            done.signal()
+        }
+        thread.name = "pktstat-capture"
+        thread.start()
+    }
+
+    func wait() { done.wait() }
+}
+
+/// Parses `10`, `1.5`, `1.5s`, `500ms`, `2m`, `1h`, `250us` into nanoseconds.
+func parseDuration(_ text: String, option: String) throws -> Int64 {
+    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+    var number = Substring(text.trimmingCharacters(in: .whitespaces))
+    var scale = 1e9
+    for (suffix, s) in units where number.hasSuffix(suffix) {
+        number = number.dropLast(suffix.count)
+        scale = s
+        break
+    }
+    guard let value = Double(number), value.isFinite else {
+        throw ValidationError("\(option) '\(text)' is not a time; use e.g. 10, 1.5s, 500ms or 2m")
+    }
+    guard value > 0 else { throw ValidationError("\(option) must be greater than zero (got '\(text)')") }
+    let ns = value * scale
+    guard ns >= 1, ns < 9.2e18 else { throw ValidationError("\(option) '\(text)' is out of range") }
+    return Int64(ns)
+}
+
+extension RecordFormat: ExpressibleByArgument {}

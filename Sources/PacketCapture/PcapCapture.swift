@@ -1,0 +1,269 @@
+import CPcap
+import Glibc
+public import PacketRecords
+public import PacketWire
+
+/// Settings for a live capture, applied between `pcap_create` and `pcap_activate`.
+public struct LiveOptions: Sendable {
+    public var interface: String
+    public var snapLength: Int32 = 262_144
+    public var promiscuous = true
+    /// Kernel buffer in bytes (`-B` is given in KiB, as in tcpdump).
+    public var bufferBytes: Int32 = 8 << 20
+    /// How long the kernel may hold packets before handing them over; also how often the loop
+    /// wakes on a silent link to check the stop flag, `--duration` and `--idle-timeout`.
+    public var timeoutMs: Int32 = 100
+    /// Deliver every packet at once (for a terminal); costs throughput.
+    public var immediate = false
+
+    public init(interface: String) { self.interface = interface }
+}
+
+/// When to stop reading. All limits fire on a silent link too (the loop wakes every timeout).
+public struct RunLimits: Sendable {
+    public var count: UInt64?
+    public var durationNs: Int64?
+    public var idleTimeoutNs: Int64?
+    public init(count: UInt64? = nil, durationNs: Int64? = nil, idleTimeoutNs: Int64? = nil) {
+        self.count = count
+        self.durationNs = durationNs
+        self.idleTimeoutNs = idleTimeoutNs
+    }
+}
+
+/// Why a run ended.
+public enum RunEnd: Sendable, Equatable {
+    case endOfFile, count, duration, idle, stopped, consumerStopped
+}
+
+/// Counters from `pcap_stats` (live captures only).
+public struct KernelStats: Sendable, Equatable {
+    public var received: UInt64
+    public var droppedByKernel: UInt64
+    public var droppedByInterface: UInt64
+}
+
+/// A libpcap handle, live or on a file. Owns the `pcap_t` and closes it on deinit.
+/// Not Sendable: it lives on the thread that runs the capture; only `Interrupter` crosses threads.
+public final class PcapCapture {
+    private let handle: OpaquePointer
+    private var dumper: OpaquePointer?
+    private var dumpPath = ""
+    /// Interface name or file path, for messages.
+    public let source: String
+    public let isLive: Bool
+    public let linkType: LinkType
+    public let snapLength: Int32
+    private let fractionScale: Int64
+    /// Warnings from activation (printed, not thrown).
+    public private(set) var warnings: [String] = []
+    /// Packets handed to the consumer so far.
+    public private(set) var packetsCaptured: UInt64 = 0
+
+    private init(handle: OpaquePointer, source: String, isLive: Bool) {
+        self.handle = handle
+        self.source = source
+        self.isLive = isLive
+        linkType = LinkType(pcap_datalink(handle))
+        snapLength = pcap_snapshot(handle)
+        fractionScale = pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1_000_000_000 : 1_000_000
+    }
+
+    deinit {
+        if let dumper { pcap_dump_close(dumper) }
+        pcap_close(handle)
+    }
+
+    /// Opens a pcap or pcapng file (format from its magic number), nanosecond timestamps.
+    public static func openFile(_ path: String) throws(CaptureError) -> PcapCapture {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        if let problem = FileProbe.problem(path: path) {
+            throw .cannotOpenFile(path: path, detail: problem)
+        }
+        guard let p = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            throw .cannotOpenFile(path: path, detail: FileProbe.explain(libpcap: errorText(err), path: path))
+        }
+        return PcapCapture(handle: p, source: path, isLive: false)
+    }
+
+    /// Creates, configures and activates a live capture.
+    public static func openLive(_ o: LiveOptions) throws(CaptureError) -> PcapCapture {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let p = pcap_create(o.interface, &err) else {
+            throw .activationFailed(interface: o.interface, detail: errorText(err))
+        }
+        _ = pcap_set_snaplen(p, o.snapLength)
+        _ = pcap_set_promisc(p, o.promiscuous ? 1 : 0)
+        _ = pcap_set_timeout(p, o.timeoutMs)
+        _ = pcap_set_buffer_size(p, o.bufferBytes)
+        if o.immediate { _ = pcap_set_immediate_mode(p, 1) }
+        _ = pcap_set_tstamp_precision(p, Int32(PCAP_TSTAMP_PRECISION_NANO))
+        let status = pcap_activate(p)
+        var warnings: [String] = []
+        if status < 0 {
+            let detail = String(cString: pcap_geterr(p))
+            pcap_close(p)
+            switch status {
+            case PCAP_ERROR_PERM_DENIED: throw .permissionDenied(interface: o.interface, detail: detail)
+            case PCAP_ERROR_PROMISC_PERM_DENIED:
+                throw .promiscuousPermissionDenied(interface: o.interface, detail: detail)
+            case PCAP_ERROR_NO_SUCH_DEVICE: throw .noSuchInterface(o.interface, detail: detail)
+            case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceDown(o.interface)
+            default:
+                let text = detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail
+                throw .activationFailed(interface: o.interface, detail: text)
+            }
+        } else if status > 0 {
+            let detail = String(cString: pcap_geterr(p))
+            let text = String(cString: pcap_statustostr(status))
+            warnings.append(detail.isEmpty ? "\(o.interface): \(text)" : "\(o.interface): \(text) (\(detail))")
+        }
+        let capture = PcapCapture(handle: p, source: o.interface, isLive: true)
+        capture.warnings = warnings
+        return capture
+    }
+
+    /// Compiles and installs a BPF filter (tcpdump syntax).
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, bpf_u_int32(0xFFFF_FFFF)) == 0 else {
+            throw .badFilter(expression: expression, detail: String(cString: pcap_geterr(handle)))
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            throw .badFilter(expression: expression, detail: String(cString: pcap_geterr(handle)))
+        }
+    }
+
+    /// Starts writing every captured packet to a pcap file (`-w`). "-" writes to stdout.
+    public func startWriting(to path: String) throws(CaptureError) {
+        guard let d = pcap_dump_open(handle, path) else {
+            throw .cannotWrite(path: path, detail: String(cString: pcap_geterr(handle)))
+        }
+        dumper = d
+        dumpPath = path
+    }
+
+    /// Flushes and closes the `-w` file; reports a failed write (a full disk) as an error.
+    public func finishWriting() throws(CaptureError) {
+        guard let d = dumper else { return }
+        dumper = nil
+        let flushed = pcap_dump_flush(d)
+        let fileError = ferror(pcap_dump_file(d)) != 0
+        let savedErrno = errno
+        pcap_dump_close(d)
+        if flushed != 0 || fileError {
+            throw .cannotWrite(path: dumpPath, detail: String(cString: strerror(savedErrno)))
+        }
+    }
+
+    /// libpcap's name and description of the link type ("EN10MB", "Ethernet").
+    public var linkTypeName: String {
+        pcap_datalink_val_to_name(linkType.rawValue).map { String(cString: $0) } ?? "\(linkType.rawValue)"
+    }
+    public var linkTypeDescription: String {
+        pcap_datalink_val_to_description(linkType.rawValue).map { String(cString: $0) } ?? "unknown"
+    }
+
+    /// Kernel counters; nil for files or when libpcap cannot tell.
+    public func stats() -> KernelStats? {
+        guard isLive else { return nil }
+        var s = pcap_stat()
+        guard pcap_stats(handle, &s) == 0 else { return nil }
+        return KernelStats(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop), droppedByInterface: UInt64(s.ps_ifdrop))
+    }
+
+    /// A thread-safe way to wake a blocked loop.
+    public func makeInterrupter() -> Interrupter { Interrupter(handle: handle) }
+
+    /// Reads packets, decodes each into a record and hands them to `onBatch` in batches of up to
+    /// `batchSize`, until a limit fires, `stop` is raised, the file ends or `onBatch` returns
+    /// false. Live captures also hand over a partial batch on every read timeout and when its
+    /// first record is older than `maxBatchDelayNs`. A read error is thrown after every record
+    /// read before it was handed over.
+    public func run(
+        limits: RunLimits = RunLimits(),
+        stop: StopFlag,
+        batchSize: Int = 256,
+        maxBatchDelayNs: Int64 = 20_000_000,
+        onBatch: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    ) throws(CaptureError) -> RunEnd {
+        let batch = UnsafeMutablePointer<PacketRecord>.allocate(capacity: max(1, batchSize))
+        defer { batch.deallocate() }
+        var filled = 0
+        var batchStarted: Int64 = 0
+        let started = Monotonic.now()
+        var lastPacket = started
+        let link = linkType
+        let scale = fractionScale
+        let fixSign = !isLive
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+
+        func flush() -> Bool {
+            guard filled > 0 else { return true }
+            let ok = onBatch(UnsafeBufferPointer(start: batch, count: filled))
+            filled = 0
+            return ok
+        }
+
+        while true {
+            if stop.isRequested { return flush() ? .stopped : .consumerStopped }
+            if let c = limits.count, packetsCaptured >= c { return flush() ? .count : .consumerStopped }
+            let code = pcap_next_ex(handle, &header, &data)
+            let now = isLive ? Monotonic.now() : 0
+            switch code {
+            case 1:
+                guard let h = header else { continue }
+                var seconds = Int64(h.pointee.ts.tv_sec)
+                // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
+                if fixSign && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
+                let ts = Timestamp.nanoseconds(seconds: seconds, fraction: Int64(h.pointee.ts.tv_usec), fractionScale: scale)
+                let caplen = h.pointee.caplen
+                let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: link)
+                if let d = dumper { pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), h, data) }
+                if filled == 0 { batchStarted = now }
+                (batch + filled).initialize(to: PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded))
+                filled += 1
+                packetsCaptured += 1
+                lastPacket = now
+                if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs) {
+                    guard flush() else { return .consumerStopped }
+                }
+            case 0:
+                // Read timeout on a live capture: hand over what is waiting.
+                guard flush() else { return .consumerStopped }
+            case PCAP_ERROR_BREAK:
+                return flush() ? .stopped : .consumerStopped
+            case PCAP_ERROR:
+                let detail = String(cString: pcap_geterr(handle))
+                _ = flush()
+                if isLive { throw .captureFailed(interface: source, detail: detail) }
+                throw .readFailed(path: source, detail: detail)
+            default:
+                // PCAP_ERROR_NO_MORE_PACKETS (-2): end of file.
+                return flush() ? .endOfFile : .consumerStopped
+            }
+            if isLive {
+                if let d = limits.durationNs, now - started >= d { return flush() ? .duration : .consumerStopped }
+                if let i = limits.idleTimeoutNs, now - lastPacket >= i { return flush() ? .idle : .consumerStopped }
+            }
+        }
+    }
+}
+
+/// Wakes a capture loop from another thread. Holds the handle without owning it: use it only while
+/// the capture it came from is alive.
+public struct Interrupter: @unchecked Sendable {
+    let handle: OpaquePointer
+    public func breakLoop() { pcap_breakloop(handle) }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+public enum Monotonic {
+    public static func now() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+}
