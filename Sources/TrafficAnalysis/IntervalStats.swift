@@ -1,0 +1,75 @@
+public import PacketWire
+
+/// One interval of a series: what arrived in `[startNs, startNs + intervalNs)`.
+///
+/// A plain value with inline per-protocol rows (no references), about 450 bytes.
+public struct IntervalStats: Sendable, Equatable {
+    /// The interval number: 0 is the first interval of the series (the one holding the anchor).
+    public var index: Int64
+    /// Interval start, nanoseconds since the Unix epoch.
+    public var startNs: Int64
+    /// Interval length in nanoseconds.
+    public var intervalNs: Int64
+    /// Packets in the interval.
+    public var packets: UInt64 = 0
+    /// Sum of the packets' original (wire) lengths.
+    public var bytes: UInt64 = 0
+    /// Sum of the captured lengths.
+    public var capturedBytes: UInt64 = 0
+    /// Smallest and largest wire length; 0 when the interval is empty.
+    public var minLength: UInt32 = 0
+    public var maxLength: UInt32 = 0
+    /// Packets and bytes per protocol, indexed by `ProtocolLabel.rawValue`.
+    public var protocolPackets = ProtocolCounters()
+    public var protocolBytes = ProtocolCounters()
+    /// Drops attributed to this interval (see `SeriesAnalyzer.recordDrops`); zero unless the caller
+    /// reports drops.
+    public var drops = DropCounters.zero
+
+    public init(index: Int64, startNs: Int64, intervalNs: Int64) {
+        self.index = index
+        self.startNs = startNs
+        self.intervalNs = intervalNs
+    }
+
+    /// Counts one packet into this interval.
+    @inlinable
+    public mutating func count(length: UInt32, captured: UInt32, label: ProtocolLabel) {
+        if packets == 0 {
+            minLength = length
+            maxLength = length
+        } else {
+            if length < minLength { minLength = length }
+            if length > maxLength { maxLength = length }
+        }
+        packets &+= 1
+        bytes &+= UInt64(length)
+        capturedBytes &+= UInt64(captured)
+        let slot = Int(label.rawValue)
+        protocolPackets.add(1, at: slot)
+        protocolBytes.add(UInt64(length), at: slot)
+    }
+
+    public var isEmpty: Bool { packets == 0 }
+
+    /// Interval end (exclusive), saturating at `Int64.max`.
+    public var endNs: Int64 {
+        let (e, o) = startNs.addingReportingOverflow(intervalNs)
+        return o ? .max : e
+    }
+
+    /// Nanoseconds from the start of the series' first interval: `index * intervalNs`.
+    public var offsetNs: Int64 { index.multipliedReportingOverflow(by: intervalNs).partialValue }
+
+    /// Mean wire length, nil when the interval is empty.
+    public var meanLength: Double? { packets == 0 ? nil : Double(bytes) / Double(packets) }
+
+    /// Wire bits per second over the whole interval (`bytes * 8 / interval`).
+    public var bitsPerSecond: Double { Double(bytes) * 8e9 / Double(intervalNs) }
+
+    /// Packets per second over the whole interval.
+    public var packetsPerSecond: Double { Double(packets) * 1e9 / Double(intervalNs) }
+
+    /// The protocols with at least one packet here.
+    public var protocols: ProtocolSet { protocolPackets.nonZeroLabels }
+}

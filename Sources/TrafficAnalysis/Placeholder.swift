@@ -1,1 +1,0 @@
-// Size-over-time analysis (see TrafficAnalysis issue).

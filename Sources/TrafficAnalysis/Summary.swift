@@ -1,0 +1,130 @@
+public import PacketRecords
+public import PacketWire
+
+/// Packet sizes in power-of-two buckets, the ones tshark's `plen` tree uses:
+/// 0–19, 20–39, 40–79, 80–159, 160–319, 320–639, 640–1279, 1280–2559, 2560–5119, 5120 and more.
+public struct SizeDistribution: Sendable, Equatable {
+    /// Lower bound of each bucket (inclusive); the last bucket has no upper bound.
+    public static let lowerBounds: [UInt32] = [0, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120]
+    public static var bucketCount: Int { lowerBounds.count }
+
+    private var counts = ProtocolCounters()
+
+    public init() {}
+
+    /// The bucket a wire length falls in.
+    @inlinable
+    public static func bucket(for length: UInt32) -> Int {
+        let q = UInt64(length / 20)
+        return min(bucketCount - 1, 64 - q.leadingZeroBitCount)
+    }
+
+    @inlinable
+    public mutating func add(length: UInt32) { addCount(1, bucket: Self.bucket(for: length)) }
+
+    @usableFromInline
+    mutating func addCount(_ n: UInt64, bucket: Int) { counts.add(n, at: bucket) }
+
+    /// Packets in bucket `i`.
+    public subscript(bucket i: Int) -> UInt64 { counts[i] }
+
+    /// `(lower, upper, packets)` for each bucket, upper inclusive, nil for the open last bucket.
+    public var buckets: [(lower: UInt32, upper: UInt32?, packets: UInt64)] {
+        (0..<Self.bucketCount).map { i in
+            let upper: UInt32? = i + 1 < Self.bucketCount ? Self.lowerBounds[i + 1] - 1 : nil
+            return (Self.lowerBounds[i], upper, counts[i])
+        }
+    }
+}
+
+/// The whole capture at a glance: time span, totals, rates, sizes, protocols and losses.
+///
+/// Constant size (a few hundred bytes) however many packets it has seen. `drops` is set by the
+/// caller from the capture (libpcap statistics, the ring); the analyzer never sees a capture.
+public struct Summary: Sendable, Equatable {
+    public var packets: UInt64 = 0
+    /// Sum of wire lengths.
+    public var bytes: UInt64 = 0
+    /// Sum of captured lengths.
+    public var capturedBytes: UInt64 = 0
+    /// Earliest and latest timestamp seen (nanoseconds since the epoch); nil before any packet.
+    public var firstNs: Int64?
+    public var lastNs: Int64?
+    /// Smallest and largest wire length; 0 before any packet.
+    public var minLength: UInt32 = 0
+    public var maxLength: UInt32 = 0
+    public var protocolPackets = ProtocolCounters()
+    public var protocolBytes = ProtocolCounters()
+    public var sizes = SizeDistribution()
+    /// Packets whose timestamp is earlier than the packet before them (in arrival order).
+    public var outOfOrder: UInt64 = 0
+    /// Packets counted here but in no interval of the series, because their interval had already
+    /// been closed or lies before the series start (see `SeriesAnalyzer`), and their wire bytes.
+    public var latePackets: UInt64 = 0
+    public var lateBytes: UInt64 = 0
+    /// Packets in no interval because their interval lies beyond `SeriesAnalyzer.maxIntervals`.
+    public var beyondLimitPackets: UInt64 = 0
+    public var beyondLimitBytes: UInt64 = 0
+    /// What the capture lost: set by the caller.
+    public var drops = DropCounters.zero
+
+    @usableFromInline
+    var previousNs: Int64 = .min
+
+    public init() {}
+
+    /// Counts one packet.
+    @inlinable
+    public mutating func add(_ r: PacketRecord) {
+        let t = r.timestampNs
+        let len = r.length
+        if packets == 0 {
+            firstNs = t
+            lastNs = t
+            minLength = len
+            maxLength = len
+        } else {
+            if t < firstNs! { firstNs = t }
+            if t > lastNs! { lastNs = t }
+            if len < minLength { minLength = len }
+            if len > maxLength { maxLength = len }
+            if t < previousNs { outOfOrder &+= 1 }
+        }
+        previousNs = t
+        packets &+= 1
+        bytes &+= UInt64(len)
+        capturedBytes &+= UInt64(r.captured)
+        let slot = Int(r.decoded.label.rawValue)
+        protocolPackets.add(1, at: slot)
+        protocolBytes.add(UInt64(len), at: slot)
+        sizes.add(length: len)
+    }
+
+    /// Counts every record of a batch.
+    public mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
+        for r in batch { add(r) }
+    }
+
+    /// `lastNs - firstNs`, 0 before two packets.
+    public var durationNs: Int64 {
+        guard let f = firstNs, let l = lastNs else { return 0 }
+        let (d, o) = l.subtractingReportingOverflow(f)
+        return o ? .max : d
+    }
+
+    /// Mean wire length, nil before any packet.
+    public var meanLength: Double? { packets == 0 ? nil : Double(bytes) / Double(packets) }
+
+    /// Packets per second over `durationNs`; nil when the duration is zero.
+    public var packetsPerSecond: Double? {
+        durationNs > 0 ? Double(packets) * 1e9 / Double(durationNs) : nil
+    }
+
+    /// Wire bits per second over `durationNs`; nil when the duration is zero.
+    public var bitsPerSecond: Double? {
+        durationNs > 0 ? Double(bytes) * 8e9 / Double(durationNs) : nil
+    }
+
+    /// The protocols with at least one packet.
+    public var protocols: ProtocolSet { protocolPackets.nonZeroLabels }
+}
