@@ -17,6 +17,7 @@ struct Sniff: ParsableCommand {
               sudo pktstat sniff -i lo -c 10 udp port 53     a BPF filter, as with tcpdump
               sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
               sudo pktstat sniff -i eth0 -w out.pcap         write a pcap file (Ctrl-C to stop)
+              sudo pktstat sniff -i eth0 -w out.pcap --print --format csv   write and print
               pktstat sniff -r out.pcap --format json        read a pcap or pcapng file
               pktstat sniff -r out.pcap --format csv | head -5
               pktstat sniff -D                               list interfaces, as tcpdump -D
@@ -71,6 +72,9 @@ struct Sniff: ParsableCommand {
     @Flag(name: [.short, .customLong("quiet")], help: "Print no packet rows, only the status lines.")
     var quiet = false
 
+    @Flag(help: "Print packet rows even while writing them to a file with -w (as tcpdump --print).")
+    var print = false
+
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
     var filter: String?
 
@@ -86,6 +90,7 @@ struct Sniff: ParsableCommand {
         }
         if let duration { _ = try parseDuration(duration, option: "--duration") }
         if let idleTimeout { _ = try parseDuration(idleTimeout, option: "--idle-timeout") }
+        if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
         if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
     }
 
@@ -141,7 +146,7 @@ struct Sniff: ParsableCommand {
         if !quiet || write != nil {
             Console.line("reading from file \(path), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength)")
         }
-        let printing = !quiet && write == nil
+        let printing = !quiet && (write == nil || print)
         if printing { writer.header(into: &out.buffer) }
         var outputError: OutputError?
         var readError: CaptureError?
@@ -174,7 +179,7 @@ struct Sniff: ParsableCommand {
         options.snapLength = snaplen
         options.promiscuous = !noPromiscuous
         options.bufferBytes = bufferSizeKiB * 1024
-        let printing = !quiet && write == nil
+        let printing = !quiet && (write == nil || print)
         // A person watching a terminal wants each packet at once; pipes and files get batches.
         options.immediate = printing && out.isTerminal
         let capture = try PcapCapture.openLive(options)

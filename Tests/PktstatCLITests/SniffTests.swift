@@ -1,0 +1,309 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Rows of a `--format csv` output as dictionaries keyed by column name.
+func csvRows(_ text: String) -> [[String: String]] {
+    let lines = text.split(separator: "\n").map(String.init)
+    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
+    return lines.dropFirst().map { line in
+        let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var row: [String: String] = [:]
+        for (i, h) in header.enumerated() where i < cells.count { row[h] = cells[i] }
+        return row
+    }
+}
+
+func waitListening(_ p: Spawned) -> Bool {
+    p.waitFor(timeout: 15) { $0.stderr.contains("listening on") || !$0.process.isRunning }
+}
+
+@Suite("sniff on files")
+struct SniffFileTests {
+    @Test func csvContractOnABuiltFile() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("three.pcap")
+        var b = PcapBuilder()
+        b.add(seconds: 1_700_000_000, fraction: 123_456, bytes: PcapBuilder.udpFrame(sport: 1234, dport: 53))
+        b.add(seconds: 1_700_000_001, fraction: 0, bytes: Array(PcapBuilder.udpFrame().prefix(30)), originalLength: 58)
+        b.add(seconds: 3_000_000_000, fraction: 999_999, bytes: [0x00, 0x01])  // year 2065: unsigned seconds
+        try b.write(to: file)
+        let r = try pktstat(["sniff", "--read", file.path, "--format", "csv"])
+        #expect(r.status == 0)
+        #expect(r.stdoutLines.first == "timestamp,length,captured,protocol,src,dst,sport,dport")
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 3)
+        #expect(rows[0]["timestamp"] == "1700000000.123456000")
+        #expect(rows[0]["length"] == "58")
+        #expect(rows[0]["protocol"] == "UDP")
+        #expect(rows[0]["src"] == "192.0.2.1")
+        #expect(rows[0]["dst"] == "192.0.2.2")
+        #expect(rows[0]["sport"] == "1234")
+        #expect(rows[0]["dport"] == "53")
+        // Cut after the IPv4 protocol byte: still UDP, addresses known, ports not.
+        #expect(rows[1]["length"] == "58")
+        #expect(rows[1]["captured"] == "30")
+        #expect(rows[1]["protocol"] == "UDP")
+        #expect(rows[1]["sport"] == "")
+        #expect(rows[2]["timestamp"] == "3000000000.999999000")
+        #expect(rows[2]["protocol"] == "other")
+    }
+
+    @Test func jsonLinesCarryTheSameFields() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("one.pcap")
+        var b = PcapBuilder()
+        b.add(seconds: 1_700_000_000, fraction: 5, bytes: PcapBuilder.udpFrame(sport: 5353, dport: 5353))
+        try b.write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "--format", "json"])
+        #expect(r.status == 0)
+        let line = try #require(r.stdoutLines.first)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(obj["protocol"] as? String == "UDP")
+        #expect(obj["length"] as? Int == 58)
+        #expect(obj["captured"] as? Int == 58)
+        #expect(obj["src"] as? String == "192.0.2.1")
+        #expect(obj["sport"] as? Int == 5353)
+        #expect(line.contains("\"timestamp\":1700000000.000005000"))
+    }
+
+    @Test func filterOnAFile() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("mixed.pcap")
+        var b = PcapBuilder()
+        for i in 0..<10 { b.add(seconds: 1_700_000_000, fraction: UInt32(i), bytes: PcapBuilder.udpFrame(dport: i % 2 == 0 ? 53 : 123)) }
+        try b.write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "--format", "csv", "udp", "port", "123"])
+        #expect(r.status == 0)
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 5)
+        #expect(rows.allSatisfy { $0["dport"] == "123" })
+    }
+
+    @Test func truncatedFileKeepsTheReadableRowsThenFails() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("cut.pcap")
+        var b = PcapBuilder.udpCapture(count: 3)
+        b.put32(1_700_000_000)  // half a record header
+        try b.write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "--format", "csv"])
+        #expect(r.status == 1)
+        #expect(r.noCrash)
+        #expect(csvRows(r.stdout).count == 3)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains("truncated") == true)
+    }
+
+    @Test(arguments: [
+        ("garbage", Array("this is not a capture file at all\n".utf8), "unknown file format"),
+        ("empty", [], "empty"),
+        ("three-bytes", [0xD4, 0xC3, 0xB2], "too short"),
+        ("gzip", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "compressed"),
+    ] as [(String, [UInt8], String)])
+    func badFilesGiveOneLineErrors(name: String, bytes: [UInt8], message: String) throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "--format", "csv"])
+        #expect(r.status == 1)
+        #expect(r.noCrash)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(r.stderr.contains(message))
+    }
+
+    @Test func missingFileAndDirectory() throws {
+        let missing = try pktstat(["sniff", "-r", "/nonexistent/capture.pcap"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("No such file"))
+        let directory = try pktstat(["sniff", "-r", TestPaths.temporaryDirectory().path])
+        #expect(directory.status == 1)
+        #expect(directory.stderr.contains("is a directory"))
+    }
+
+    @Test func badFilterNamesTheProblem() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("f.pcap")
+        try PcapBuilder.udpCapture(count: 2).write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "tcp", "port"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("bad filter expression 'tcp port'"))
+        #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1)
+    }
+
+    @Test func closedPipeEndsQuietly() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("big.pcap")
+        try PcapBuilder.udpCapture(count: 200_000).write(to: file)
+        let r = try shell("'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv | head -1; echo \"status=${PIPESTATUS[0]}\"")
+        #expect(r.stdoutLines.first == "timestamp,length,captured,protocol,src,dst,sport,dport")
+        #expect(r.stdout.contains("status=0"))
+        #expect(!r.stderr.contains("error"))
+        #expect(r.noCrash)
+    }
+
+    @Test func fullDiskIsAnError() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("f.pcap")
+        try PcapBuilder.udpCapture(count: 5000).write(to: file)
+        let r = try shell("'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv > /dev/full")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("No space left on device"))
+    }
+
+    @Test func unwritableOutputFile() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("f.pcap")
+        try PcapBuilder.udpCapture(count: 2).write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "-w", "/nonexistent/dir/out.pcap"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cannot write /nonexistent/dir/out.pcap"))
+    }
+
+    @Test func badOptionsAreUsageErrors() throws {
+        let r = try pktstat(["sniff", "--duration", "soon", "-r", "x.pcap"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--duration"))
+        let c = try pktstat(["sniff", "--count", "0"])
+        #expect(c.status == 64)
+        let f = try pktstat(["sniff", "--format", "xml"])
+        #expect(f.status == 64)
+    }
+}
+
+@Suite("sniff live", .serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
+struct SniffLiveTests {
+    @Test func loopbackSeesEachDatagramOnce() throws {
+        let port = Int.random(in: 20000...29999)
+        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "--format", "csv", "--idle-timeout", "1500ms", "udp", "dst", "port", "\(port)"])
+        #expect(waitListening(p))
+        try sendLoopbackUDP(count: 25, port: port, size: 16)
+        let r = p.finish(timeout: 20)
+        #expect(r.status == 0)
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 25)
+        #expect(rows.allSatisfy { $0["protocol"] == "UDP" && $0["dport"] == "\(port)" && $0["length"] == "58" && $0["src"] == "127.0.0.1" })
+        #expect(r.stderr.contains("25 packets captured"))
+        #expect(r.stderr.contains("0 packets dropped by kernel"))
+        #expect(r.stderr.contains("0 packets dropped by ring"))
+    }
+
+    @Test func unknownInterfacePointsToTheList() throws {
+        let r = try pktstat(["sniff", "-i", "nosuch0", "-c", "1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("nosuch0"))
+        #expect(r.stderr.contains("no such interface"))
+        #expect(r.stderr.contains("-D"))
+    }
+
+    @Test func listInterfacesLikeTcpdump() throws {
+        let r = try pktstat(["sniff", "-D"])
+        #expect(r.status == 0)
+        #expect(r.stdoutLines.contains { $0.hasPrefix("") && $0.contains(".lo [Loopback, Up, Running") })
+    }
+
+    @Test func countStopsOnAVethPair() throws {
+        let net = try VethPair(tag: "count")
+        defer { net.destroy() }
+        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "5", "--format", "csv"])
+        let p = try Spawned(exe, args)
+        #expect(waitListening(p))
+        try net.sendUDP(count: 12, port: 7000)
+        let r = p.finish(timeout: 20)
+        #expect(r.status == 0)
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 5)
+        #expect(rows.allSatisfy { $0["src"] == net.senderAddress && $0["dst"] == net.receiverAddress && $0["dport"] == "7000" })
+    }
+
+    @Test func durationAndIdleTimeoutFireOnASilentLink() throws {
+        let net = try VethPair(tag: "idle")
+        defer { net.destroy() }
+        for flag in [["--duration", "1s"], ["--idle-timeout", "700ms"], ["-c", "1", "--duration", "1s"]] {
+            let start = Date()
+            let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "--format", "csv"] + flag)
+            let r = try run(exe, args, timeout: 15)
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(r.status == 0, "\(flag): \(r.stderr)")
+            #expect(csvRows(r.stdout).isEmpty)
+            #expect(elapsed < 6, "\(flag) took \(elapsed) s")
+            #expect(r.stderr.contains("0 packets captured"))
+        }
+    }
+
+    @Test func filterOnAVethPair() throws {
+        let net = try VethPair(tag: "filter")
+        defer { net.destroy() }
+        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "--idle-timeout", "1500ms", "--format", "csv", "udp", "port", "7001"])
+        let p = try Spawned(exe, args)
+        #expect(waitListening(p))
+        try net.sendUDP(count: 6, port: 7000)
+        try net.sendUDP(count: 4, port: 7001)
+        let r = p.finish(timeout: 20)
+        #expect(r.status == 0)
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { $0["dport"] == "7001" })
+    }
+
+    @Test func writeThenInterruptGivesACompletePcap() throws {
+        let net = try VethPair(tag: "write")
+        defer { net.destroy() }
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("live.pcap")
+        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "--print", "--format", "csv"])
+        let p = try Spawned(exe, args)
+        #expect(waitListening(p))
+        try net.sendUDP(count: 10, port: 7002, size: 100)
+        #expect(p.waitFor(timeout: 5) { csvRows($0.stdout).count >= 10 })
+        // `ip netns exec` forwards no signals: signal pktstat itself.
+        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -w \(file.path)' | head -1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!pid.isEmpty)
+        _ = try shell("kill -INT \(pid)")
+        let r = p.finish(timeout: 10)
+        #expect(r.status == 0)
+        let live = csvRows(r.stdout)
+        #expect(live.count == 10)
+        if let tcpdump = TestPaths.tool("tcpdump") {
+            let t = try run(tcpdump, ["-nr", file.path])
+            #expect(t.status == 0)
+            #expect(t.stdoutLines.count == 10)
+            #expect(!t.stderr.contains("truncated"))
+        }
+        let back = try pktstat(["sniff", "--read", file.path, "--format", "csv"])
+        #expect(back.status == 0)
+        #expect(csvRows(back.stdout) == live)
+    }
+
+    @Test func interfaceDownIsNamed() throws {
+        let net = try VethPair(tag: "down")
+        defer { net.destroy() }
+        _ = try run(TestPaths.tool("ip")!, ["-n", net.receiver, "link", "set", net.receiverInterface, "down"])
+        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "1"])
+        let r = try run(exe, args, timeout: 15)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("down"))
+        #expect(r.stderr.contains("ip link set"))
+    }
+
+    @Test func unprivilegedUserIsToldHowToFixIt() throws {
+        guard let setpriv = TestPaths.tool("setpriv") else { return }
+        // A copy nobody can execute (the build folder may not be reachable for nobody).
+        let dir = URL(fileURLWithPath: "/tmp/pktstat-priv-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("pktstat")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(atPath: TestPaths.binary, toPath: copy.path)
+        chmod(dir.path, 0o755)
+        chmod(copy.path, 0o755)
+        let r = try run(setpriv, ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", copy.path, "sniff", "-i", "lo", "-c", "1"], timeout: 15)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("permission denied"))
+        #expect(r.stderr.contains("CAP_NET_RAW"))
+        #expect(r.stderr.contains("sudo"))
+        #expect(r.stderr.contains("setcap cap_net_raw,cap_net_admin=eip"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+}
