@@ -57,6 +57,8 @@ public final class PcapCapture {
     private let fractionScale: Int64
     /// Warnings from activation (printed, not thrown).
     public private(set) var warnings: [String] = []
+    private var pollTimeoutMs: Int32 = 100
+    private var selectableFD: Int32 = -1
     /// Packets handed to the consumer so far.
     public private(set) var packetsCaptured: UInt64 = 0
 
@@ -118,7 +120,14 @@ public final class PcapCapture {
             let text = String(cString: pcap_statustostr(status))
             warnings.append(detail.isEmpty ? "\(o.interface): \(text)" : "\(o.interface): \(text) (\(detail))")
         }
+        // Non-blocking reads plus our own poll(2): with TPACKET_V3 libpcap's blocking read waits
+        // forever on a silent link, so --duration, --idle-timeout and Ctrl-C could never fire.
+        if pcap_setnonblock(p, 1, &err) != 0 {
+            warnings.append("\(o.interface): cannot use non-blocking mode (\(errorText(err)))")
+        }
         let capture = PcapCapture(handle: p, source: o.interface, isLive: true)
+        capture.pollTimeoutMs = o.timeoutMs
+        capture.selectableFD = pcap_get_selectable_fd(p)
         capture.warnings = warnings
         return capture
     }
@@ -231,8 +240,13 @@ public final class PcapCapture {
                     guard flush() else { return .consumerStopped }
                 }
             case 0:
-                // Read timeout on a live capture: hand over what is waiting.
+                // Nothing waiting: hand over what we have, then sleep in poll until packets
+                // arrive or the timeout passes (so limits and the stop flag are checked).
                 guard flush() else { return .consumerStopped }
+                if selectableFD >= 0 {
+                    var fds = pollfd(fd: selectableFD, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&fds, 1, pollTimeoutMs)
+                }
             case PCAP_ERROR_BREAK:
                 return flush() ? .stopped : .consumerStopped
             case PCAP_ERROR:

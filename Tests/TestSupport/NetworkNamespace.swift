@@ -22,6 +22,8 @@ public final class VethPair: @unchecked Sendable {
         // No IPv6 (no router solicitations or DAD on the wire): only the test's packets flow.
         for (ns, ifname) in [(sender, senderInterface), (receiver, receiverInterface)] {
             _ = try? shell("ip netns exec \(ns) sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+            // No ICMP port-unreachable answers to the test's datagrams.
+            _ = try? shell("ip netns exec \(ns) sysctl -qw net.ipv4.icmp_msgs_per_sec=0 net.ipv4.icmp_msgs_burst=0")
             try ip(["-n", ns, "link", "set", ifname, "up"])
             try ip(["-n", ns, "link", "set", "lo", "up"])
         }
