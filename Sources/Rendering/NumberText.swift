@@ -117,7 +117,7 @@ extension Array where Element == UInt8 {
     }
 
     /// `String` bytes.
-    mutating func append(text: String) {
+    mutating func appendUTF8(_ text: String) {
         append(contentsOf: text.utf8)
     }
 }

@@ -1,0 +1,101 @@
+public import TrafficAnalysis
+public import PacketWire
+
+/// Colours, escaping and the one-line capture summary shared by the SVG chart and the gnuplot
+/// script, so both draw a protocol in the same colour and describe the capture the same way.
+public enum ChartText {
+    /// The colour of a protocol (Tableau 20 order, the common protocols first).
+    public static func color(_ label: ProtocolLabel) -> String {
+        switch label {
+        case .tcp: "#1f77b4"
+        case .udp: "#ff7f0e"
+        case .icmp: "#2ca02c"
+        case .icmpv6: "#98df8a"
+        case .arp: "#bcbd22"
+        case .ipv4: "#8c564b"
+        case .ipv6: "#e377c2"
+        case .igmp: "#17becf"
+        case .gre: "#9467bd"
+        case .esp: "#d62728"
+        case .ah: "#ff9896"
+        case .sctp: "#aec7e8"
+        case .ospf: "#c5b0d5"
+        case .ipip: "#c49c94"
+        case .pim: "#f7b6d2"
+        case .vrrp: "#dbdb8d"
+        case .other: "#7f7f7f"
+        }
+    }
+
+    /// One line describing the capture: totals, time span, mean rate, losses. Used for the SVG
+    /// `<desc>` and the gnuplot header comment.
+    public static func summaryLine(_ s: Summary) -> String {
+        var out: [UInt8] = []
+        out.append(decimal: s.packets)
+        out.appendUTF8(s.packets == 1 ? " packet, " : " packets, ")
+        out.append(decimal: s.bytes)
+        out.appendUTF8(" bytes")
+        if let f = s.firstNs, let l = s.lastNs {
+            out.appendUTF8(", from ")
+            out.appendUTF8(UTCTime(ns: f).iso(fractionDigits: 3))
+            out.appendUTF8(" to ")
+            out.appendUTF8(UTCTime(ns: l).iso(fractionDigits: 3))
+            out.appendUTF8(" (")
+            out.appendRatio(UInt128(UInt64(clamping: s.durationNs)), 1_000_000_000)
+            out.appendUTF8(" s)")
+        }
+        if let bps = s.bitsPerSecond {
+            out.appendUTF8(", ")
+            out.appendSI(bps)
+            out.appendUTF8("bit/s")
+        }
+        if let mean = s.meanLength {
+            out.appendUTF8(", length min/mean/max ")
+            out.append(decimal: UInt64(s.minLength))
+            out.appendUTF8("/")
+            out.appendFixed(mean, decimals: 1)
+            out.appendUTF8("/")
+            out.append(decimal: UInt64(s.maxLength))
+        }
+        out.appendUTF8("; drops: kernel ")
+        out.append(decimal: s.drops.kernel)
+        out.appendUTF8(", interface ")
+        out.append(decimal: s.drops.interface)
+        out.appendUTF8(", ring ")
+        out.append(decimal: s.drops.ring)
+        if s.latePackets > 0 || s.beyondLimitPackets > 0 {
+            out.appendUTF8("; not in any interval: ")
+            out.append(decimal: s.latePackets &+ s.beyondLimitPackets)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `s` escaped for XML text and attribute values: `& < > " '` become entities, and
+    /// characters XML 1.0 forbids (controls other than tab, newline and carriage return, U+FFFE,
+    /// U+FFFF) become U+FFFD.
+    public static func appendXML(_ s: String, into out: inout [UInt8]) {
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out.append(ascii: "&amp;")
+            case "<": out.append(ascii: "&lt;")
+            case ">": out.append(ascii: "&gt;")
+            case "\"": out.append(ascii: "&quot;")
+            case "'": out.append(ascii: "&apos;")
+            case "\t", "\n", "\r": out.append(UInt8(u.value))
+            default:
+                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
+                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                } else {
+                    out.append(contentsOf: String(u).utf8)
+                }
+            }
+        }
+    }
+
+    /// `s` escaped for XML.
+    public static func xmlEscaped(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendXML(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
