@@ -1,9 +1,50 @@
 import ArgumentParser
+import NetInfo
 
-/// Placeholder until the gateways command lands.
+/// `pktstat gateways`: an adapter over `NetInfo.Gateways.select`.
 struct Gateways: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gateways", abstract: "(not yet built)")
+    static let configuration = CommandConfiguration(
+        commandName: "gateways",
+        abstract: "Show the default gateway per family, and why, plus every default route.",
+        discussion: """
+            The default gateway is chosen as the kernel does for a destination only a default \
+            route covers: the unicast default route of the main table with the lowest metric (the \
+            first one on a tie). Default routes of other tables (reached only through policy \
+            rules) and unreachable/blackhole defaults are listed but not chosen. JSON: \
+            {"default": {"inet": {"gateway", "dev", "metric", "reason"}, "inet6": {...}}, \
+            "reasons": {...}, "routes": [every default route, 'ip -j route' keys]}.
+
+            Examples:
+              pktstat gateways                        the default gateway of IPv4 and IPv6
+              pktstat gateways --format json | jq -r '.default.inet.gateway'
+              pktstat gateways --format netifaces     shaped like netifaces.gateways()
+              pktstat gateways --source proc          from /proc/net/route and /proc/net/ipv6_route
+            """
+    )
+
+    @Option(help: "Where to read routes: netlink (all tables) or proc.")
+    var source: NetInfoRouteSource = .netlink
+
+    @Option(help: "Output format: table, csv, json, netifaces.")
+    var format: NetInfoFormat = .table
+
     func run() throws {
-        throw ValidationError("gateways is not built yet")
+        let families: [AddressFamily] = [.inet, .inet6]
+        let result: (routes: [Route], problems: [ProcLineProblem])
+        do {
+            result = try RouteReader.read(source: source.source, families: families, table: .all)
+        } catch {
+            throw NetInfoCLI.fail(error)
+        }
+        for p in result.problems { NetInfoCLI.warn("\(p) (line skipped)") }
+        let g = NetInfo.Gateways.select(from: result.routes, families: families)
+        let text: String
+        switch format {
+        case .table: text = NetInfoFormatter.table(gateways: g)
+        case .csv: text = NetInfoFormatter.csv(gateways: g)
+        case .json: text = NetInfoFormatter.json(gateways: g)
+        case .netifaces: text = NetInfoFormatter.netifaces(gateways: g)
+        }
+        try NetInfoCLI.emit(text)
     }
 }

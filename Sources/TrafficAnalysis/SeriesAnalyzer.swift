@@ -72,7 +72,8 @@ public struct SeriesAnalyzer: Sendable {
 
     /// The default window: enough intervals to cover 2 s of reordering, at least 8, at most 16,384.
     public static func defaultWindow(intervalNs: Int64) -> Int {
-        let want = (2_000_000_000 + intervalNs - 1) / max(1, intervalNs)
+        let i = max(1, intervalNs)
+        let want = 2_000_000_000 / i + (2_000_000_000 % i == 0 ? 0 : 1)
         return Int(min(16_384, max(8, want)))
     }
 

@@ -1,0 +1,71 @@
+public import SystemPackage
+
+/// Everything that can go wrong in NetInfo. Thrown typed.
+///
+/// `description` is the one line the command prints after `error: `; `hint`, when there is one,
+/// is the fix it prints after `hint: `.
+public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `pktstat interfaces NAME` (or a route lookup) named an interface the kernel does not have.
+    case noSuchInterface(String)
+    /// `getifaddrs(3)` failed.
+    case getifaddrs(Errno)
+    /// A file under /proc or /sys could not be opened or read.
+    case cannotRead(path: String, Errno)
+    /// A netlink socket call (`socket`, `bind`, `send`, `recv`) failed.
+    case netlinkSocket(call: String, Errno)
+    /// The kernel answered a netlink request with an error (`NLMSG_ERROR`).
+    case netlinkRefused(request: String, Errno)
+    /// The kernel's netlink answer did not parse (too short, bad lengths).
+    case netlinkMalformed(request: String, reason: String)
+    /// The dump was interrupted by changes three times in a row (`NLM_F_DUMP_INTR`).
+    case netlinkInterrupted(request: String)
+    /// A /proc route file did not have the expected shape at all (not one line of it parsed).
+    case procUnrecognized(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchInterface(let name):
+            return "no such interface: \(name)"
+        case .getifaddrs(let errno):
+            return "cannot list interfaces: getifaddrs: \(errno.description)"
+        case .cannotRead(let path, let errno):
+            return "cannot read \(path): \(errno.description)"
+        case .netlinkSocket(let call, let errno):
+            return "netlink \(call) failed: \(errno.description)"
+        case .netlinkRefused(let request, let errno):
+            return "the kernel refused the netlink \(request) request: \(errno.description)"
+        case .netlinkMalformed(let request, let reason):
+            return "malformed netlink answer to \(request): \(reason)"
+        case .netlinkInterrupted(let request):
+            return "the netlink \(request) dump kept being interrupted by changes"
+        case .procUnrecognized(let path, let reason):
+            return "cannot parse \(path): \(reason)"
+        }
+    }
+
+    /// What to try next, or nil when there is nothing useful to say.
+    public var hint: String? {
+        switch self {
+        case .noSuchInterface:
+            return "run 'pktstat interfaces' to list the interfaces"
+        case .getifaddrs:
+            return nil
+        case .cannotRead(let path, _):
+            if path.hasPrefix("/proc/net/") {
+                return "is /proc mounted? '--source netlink' (the default) does not need it"
+            }
+            return "is /sys mounted?"
+        case .netlinkSocket(_, let errno), .netlinkRefused(_, let errno):
+            if errno == .permissionDenied || errno == .notPermitted || errno == .addressFamilyNotSupported
+                || errno == .protocolNotSupported
+            {
+                return "netlink is not allowed here (a sandbox?); try '--source proc'"
+            }
+            return "try '--source proc'"
+        case .netlinkMalformed, .netlinkInterrupted:
+            return "try again, or use '--source proc'"
+        case .procUnrecognized:
+            return "try '--source netlink'"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Interfaces and routes.

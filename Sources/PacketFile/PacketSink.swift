@@ -1,0 +1,72 @@
+import PacketRecords
+public import PacketWire
+
+/// Where the format parsers put each packet. The parsers are generic over it and specialised for
+/// each sink, so handing a packet over is a direct, inlined call (no existential, no closure per
+/// packet).
+protocol PacketSink {
+    /// Takes one packet whose `captured` bytes start at `data` (valid only during the call).
+    /// Returns false to ask the reader to stop after this packet.
+    mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool
+
+    /// Hands over whatever is pending. Returns false to ask the reader to stop.
+    mutating func flush() -> Bool
+}
+
+/// Decodes each packet straight from the read buffer into a fixed-size batch of records and hands
+/// the batch to the caller's closure when it is full (and at the end).
+struct BatchSink: PacketSink {
+    let records: UnsafeMutablePointer<PacketRecord>
+    let capacity: Int
+    let linkType: LinkType
+    let body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    var count = 0
+    var delivered: UInt64 = 0
+
+    @inline(__always)
+    mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
+        let decoded = Decoder.decode(Bytes(base: data, count: Int(captured)), linkType: linkType)
+        records[count] = PacketRecord(timestampNs: timestampNs, length: length, captured: captured, decoded: decoded)
+        count &+= 1
+        return count < capacity || flush()
+    }
+
+    mutating func flush() -> Bool {
+        guard count > 0 else { return true }
+        let n = count
+        count = 0
+        delivered += UInt64(n)
+        return body(UnsafeBufferPointer(start: records, count: n))
+    }
+}
+
+/// One packet as stored in the file, for callers that need the bytes themselves (writing them to
+/// another file, hex dumps). `bytes` is valid only inside the closure it is handed to.
+public struct RawPacket {
+    /// Capture time, nanoseconds since the Unix epoch (0 for pcapng Simple Packet Blocks).
+    public var timestampNs: Int64
+    /// Original length on the wire.
+    public var length: UInt32
+    /// The captured bytes (`bytes.count` is the captured length, at most the snap length).
+    public var bytes: UnsafeRawBufferPointer
+    /// The link-layer header type of the file's interfaces.
+    public var linkType: LinkType
+
+    public var captured: UInt32 { UInt32(truncatingIfNeeded: bytes.count) }
+}
+
+/// Hands each packet to the caller's closure as it is parsed.
+struct RawSink: PacketSink {
+    let linkType: LinkType
+    let body: (RawPacket) -> Bool
+    var delivered: UInt64 = 0
+
+    @inline(__always)
+    mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
+        delivered += 1
+        let bytes = UnsafeRawBufferPointer(start: data, count: Int(captured))
+        return body(RawPacket(timestampNs: timestampNs, length: length, bytes: bytes, linkType: linkType))
+    }
+
+    func flush() -> Bool { true }
+}

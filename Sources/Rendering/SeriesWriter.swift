@@ -1,0 +1,326 @@
+public import TrafficAnalysis
+import PacketWire
+
+/// Output formats for interval series.
+public enum SeriesFormat: String, Sendable, CaseIterable {
+    case csv, json, table
+}
+
+/// One row per interval (`wide`, with `packets_<P>`/`bytes_<P>` columns) or one row per interval
+/// and protocol (`byProtocol`, the long format of `--by protocol`).
+public enum SeriesLayout: Sendable, Equatable {
+    case wide, byProtocol
+}
+
+/// Writes interval series as CSV, JSON lines or a human table into a caller-owned byte buffer
+/// (the CLI does the printing). Rows can be written as intervals close: nothing is buffered here.
+///
+/// CSV (RFC 4180; the contract of `analyze --interval 1 --format csv`), wide layout:
+/// `time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length`, then with
+/// `includeDrops` `kernel_drops,interface_drops,ring_drops`, then `packets_<P>,bytes_<P>` for each
+/// protocol of `protocols`, in `ProtocolLabel` order.
+/// - `time`: interval start, epoch seconds with exactly 9 fractional digits.
+/// - `offset`: seconds from the first interval's start; a whole number (`0`, `1`) when the interval
+///   is whole seconds, else the shortest exact decimal (`0.25`).
+/// - `bits_per_second`: wire bits over the interval length; `mean_length` bytes per packet; both
+///   exact to 3 decimals, trailing zeros dropped.
+/// - `min_length`, `mean_length`, `max_length` are empty cells for an empty interval.
+///
+/// By protocol: `time,offset,protocol,packets,bytes,bits_per_second,mean_length`, one row per
+/// interval and protocol of `protocols`, zeros included (so every interval has the same rows).
+///
+/// JSON: one object per line with the same names; `time` is a number with 9 decimals and `time_ns`
+/// the exact integer; empty lengths are `null`; wide rows carry `"protocols":{"TCP":{"packets":…,
+/// "bytes":…},…}` with the protocols that have packets in that interval (so `protocols` need not
+/// be known in advance) and, with `includeDrops`, `"drops":{"kernel":…,"interface":…,"ring":…}`.
+public struct SeriesWriter: Sendable {
+    public var format: SeriesFormat
+    public var layout: SeriesLayout
+    /// The protocol columns (CSV, table) and the rows of the `byProtocol` layout. Usually
+    /// `analyzer.protocolsSeen` once the capture is read, or `.all` when rows are written live.
+    public var protocols: ProtocolSet
+    /// Adds the drops attributed to each interval (live capture).
+    public var includeDrops: Bool
+
+    public init(format: SeriesFormat, layout: SeriesLayout = .wide, protocols: ProtocolSet, includeDrops: Bool = false) {
+        self.format = format
+        self.layout = layout
+        self.protocols = protocols
+        self.includeDrops = includeDrops
+    }
+
+    /// The header line (CSV, table); nothing for JSON.
+    public func writeHeader(into out: inout [UInt8]) {
+        switch (format, layout) {
+        case (.csv, .wide):
+            out.append(ascii: "time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length")
+            if includeDrops { out.append(ascii: ",kernel_drops,interface_drops,ring_drops") }
+            for p in protocols {
+                out.append(ascii: ",packets_")
+                out.append(ascii: p.asciiName)
+                out.append(ascii: ",bytes_")
+                out.append(ascii: p.asciiName)
+            }
+            out.append(UInt8(ascii: "\n"))
+        case (.csv, .byProtocol):
+            out.append(ascii: "time,offset,protocol,packets,bytes,bits_per_second,mean_length\n")
+        case (.json, _):
+            break
+        case (.table, .wide):
+            let start = out.count
+            Self.right("OFFSET", 10, from: start, into: &out)
+            Self.right("PACKETS", 11, from: start, into: &out)
+            Self.right("BYTES", 15, from: start, into: &out)
+            Self.right("BIT/S", 9, from: start, into: &out)
+            Self.right("MIN", 7, from: start, into: &out)
+            Self.right("MEAN", 9, from: start, into: &out)
+            Self.right("MAX", 7, from: start, into: &out)
+            if includeDrops {
+                Self.right("KDROP", 8, from: start, into: &out)
+                Self.right("IFDROP", 8, from: start, into: &out)
+                Self.right("RDROP", 8, from: start, into: &out)
+            }
+            for p in protocols { Self.right(p.name, Self.protocolWidth(p), from: start, into: &out) }
+            out.append(UInt8(ascii: "\n"))
+        case (.table, .byProtocol):
+            let start = out.count
+            Self.right("OFFSET", 10, from: start, into: &out)
+            out.append(ascii: "  PROTOCOL")
+            Self.right("PACKETS", 11, from: start, into: &out)
+            Self.right("BYTES", 15, from: start, into: &out)
+            Self.right("BIT/S", 9, from: start, into: &out)
+            Self.right("MEAN", 9, from: start, into: &out)
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// One interval: one line (wide) or one line per protocol (by protocol).
+    public func write(_ s: IntervalStats, into out: inout [UInt8]) {
+        switch (format, layout) {
+        case (.csv, .wide): csvWide(s, into: &out)
+        case (.csv, .byProtocol): for p in protocols { csvLong(s, p, into: &out) }
+        case (.json, .wide): jsonWide(s, into: &out)
+        case (.json, .byProtocol): for p in protocols { jsonLong(s, p, into: &out) }
+        case (.table, .wide): tableWide(s, into: &out)
+        case (.table, .byProtocol): for p in protocols { tableLong(s, p, into: &out) }
+        }
+    }
+
+    /// Header and every interval.
+    public func write(_ series: [IntervalStats], into out: inout [UInt8]) {
+        writeHeader(into: &out)
+        for s in series { write(s, into: &out) }
+    }
+
+    // MARK: CSV
+
+    private func csvWide(_ s: IntervalStats, into out: inout [UInt8]) {
+        out.append(timestampNs: s.startNs)
+        out.append(UInt8(ascii: ","))
+        Self.offset(s, into: &out)
+        out.append(UInt8(ascii: ","))
+        out.append(decimal: s.packets)
+        out.append(UInt8(ascii: ","))
+        out.append(decimal: s.bytes)
+        out.append(UInt8(ascii: ","))
+        Self.bitsPerSecond(bytes: s.bytes, intervalNs: s.intervalNs, into: &out)
+        out.append(UInt8(ascii: ","))
+        if s.packets > 0 { out.append(decimal: UInt64(s.minLength)) }
+        out.append(UInt8(ascii: ","))
+        if s.packets > 0 { out.appendRatio(UInt128(s.bytes), UInt128(s.packets)) }
+        out.append(UInt8(ascii: ","))
+        if s.packets > 0 { out.append(decimal: UInt64(s.maxLength)) }
+        if includeDrops {
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.drops.kernel)
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.drops.interface)
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.drops.ring)
+        }
+        for p in protocols {
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.protocolPackets[p])
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.protocolBytes[p])
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    private func csvLong(_ s: IntervalStats, _ p: ProtocolLabel, into out: inout [UInt8]) {
+        let packets = s.protocolPackets[p]
+        let bytes = s.protocolBytes[p]
+        out.append(timestampNs: s.startNs)
+        out.append(UInt8(ascii: ","))
+        Self.offset(s, into: &out)
+        out.append(UInt8(ascii: ","))
+        out.append(ascii: p.asciiName)
+        out.append(UInt8(ascii: ","))
+        out.append(decimal: packets)
+        out.append(UInt8(ascii: ","))
+        out.append(decimal: bytes)
+        out.append(UInt8(ascii: ","))
+        Self.bitsPerSecond(bytes: bytes, intervalNs: s.intervalNs, into: &out)
+        out.append(UInt8(ascii: ","))
+        if packets > 0 { out.appendRatio(UInt128(bytes), UInt128(packets)) }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    // MARK: JSON
+
+    private func jsonCommon(_ s: IntervalStats, into out: inout [UInt8]) {
+        out.append(ascii: "{\"time\":")
+        out.append(timestampNs: s.startNs)
+        out.append(ascii: ",\"time_ns\":")
+        out.append(decimal: s.startNs)
+        out.append(ascii: ",\"offset\":")
+        Self.offset(s, into: &out)
+    }
+
+    private func jsonWide(_ s: IntervalStats, into out: inout [UInt8]) {
+        jsonCommon(s, into: &out)
+        out.append(ascii: ",\"packets\":")
+        out.append(decimal: s.packets)
+        out.append(ascii: ",\"bytes\":")
+        out.append(decimal: s.bytes)
+        out.append(ascii: ",\"bits_per_second\":")
+        Self.bitsPerSecond(bytes: s.bytes, intervalNs: s.intervalNs, into: &out)
+        out.append(ascii: ",\"min_length\":")
+        if s.packets > 0 { out.append(decimal: UInt64(s.minLength)) } else { out.append(ascii: "null") }
+        out.append(ascii: ",\"mean_length\":")
+        if s.packets > 0 { out.appendRatio(UInt128(s.bytes), UInt128(s.packets)) } else { out.append(ascii: "null") }
+        out.append(ascii: ",\"max_length\":")
+        if s.packets > 0 { out.append(decimal: UInt64(s.maxLength)) } else { out.append(ascii: "null") }
+        if includeDrops {
+            out.append(ascii: ",\"drops\":{\"kernel\":")
+            out.append(decimal: s.drops.kernel)
+            out.append(ascii: ",\"interface\":")
+            out.append(decimal: s.drops.interface)
+            out.append(ascii: ",\"ring\":")
+            out.append(decimal: s.drops.ring)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(ascii: ",\"protocols\":{")
+        var first = true
+        for p in ProtocolLabel.allCases where s.protocolPackets[p] != 0 {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(ascii: p.asciiName)
+            out.append(ascii: "\":{\"packets\":")
+            out.append(decimal: s.protocolPackets[p])
+            out.append(ascii: ",\"bytes\":")
+            out.append(decimal: s.protocolBytes[p])
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(ascii: "}}\n")
+    }
+
+    private func jsonLong(_ s: IntervalStats, _ p: ProtocolLabel, into out: inout [UInt8]) {
+        let packets = s.protocolPackets[p]
+        let bytes = s.protocolBytes[p]
+        jsonCommon(s, into: &out)
+        out.append(ascii: ",\"protocol\":\"")
+        out.append(ascii: p.asciiName)
+        out.append(ascii: "\",\"packets\":")
+        out.append(decimal: packets)
+        out.append(ascii: ",\"bytes\":")
+        out.append(decimal: bytes)
+        out.append(ascii: ",\"bits_per_second\":")
+        Self.bitsPerSecond(bytes: bytes, intervalNs: s.intervalNs, into: &out)
+        out.append(ascii: ",\"mean_length\":")
+        if packets > 0 { out.appendRatio(UInt128(bytes), UInt128(packets)) } else { out.append(ascii: "null") }
+        out.append(ascii: "}\n")
+    }
+
+    // MARK: table
+
+    private func tableWide(_ s: IntervalStats, into out: inout [UInt8]) {
+        let start = out.count
+        var cell: [UInt8] = []
+        Self.offset(s, into: &cell)
+        Self.right(cell, 10, from: start, into: &out)
+        Self.rightNumber(s.packets, 11, from: start, into: &out)
+        Self.rightNumber(s.bytes, 15, from: start, into: &out)
+        cell.removeAll(keepingCapacity: true)
+        cell.appendSI(s.bitsPerSecond)
+        Self.right(cell, 9, from: start, into: &out)
+        if s.packets > 0 {
+            Self.rightNumber(UInt64(s.minLength), 7, from: start, into: &out)
+            cell.removeAll(keepingCapacity: true)
+            cell.appendRatio(UInt128(s.bytes), UInt128(s.packets), decimals: 1)
+            Self.right(cell, 9, from: start, into: &out)
+            Self.rightNumber(UInt64(s.maxLength), 7, from: start, into: &out)
+        } else {
+            Self.right("-", 7, from: start, into: &out)
+            Self.right("-", 9, from: start, into: &out)
+            Self.right("-", 7, from: start, into: &out)
+        }
+        if includeDrops {
+            Self.rightNumber(s.drops.kernel, 8, from: start, into: &out)
+            Self.rightNumber(s.drops.interface, 8, from: start, into: &out)
+            Self.rightNumber(s.drops.ring, 8, from: start, into: &out)
+        }
+        for p in protocols { Self.rightNumber(s.protocolPackets[p], Self.protocolWidth(p), from: start, into: &out) }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    private func tableLong(_ s: IntervalStats, _ p: ProtocolLabel, into out: inout [UInt8]) {
+        let start = out.count
+        var cell: [UInt8] = []
+        Self.offset(s, into: &cell)
+        Self.right(cell, 10, from: start, into: &out)
+        out.append(ascii: "  ")
+        out.append(ascii: p.asciiName)
+        out.pad(from: start, to: 20)
+        let packets = s.protocolPackets[p]
+        let bytes = s.protocolBytes[p]
+        Self.rightNumber(packets, 11, from: start, into: &out)
+        Self.rightNumber(bytes, 15, from: start, into: &out)
+        cell.removeAll(keepingCapacity: true)
+        cell.appendSI(Double(bytes) * 8e9 / Double(s.intervalNs))
+        Self.right(cell, 9, from: start, into: &out)
+        cell.removeAll(keepingCapacity: true)
+        if packets > 0 { cell.appendRatio(UInt128(bytes), UInt128(packets), decimals: 1) } else { cell.append(UInt8(ascii: "-")) }
+        Self.right(cell, 9, from: start, into: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    // MARK: cells
+
+    /// `offset`: whole seconds when the interval is whole seconds, else the exact decimal.
+    static func offset(_ s: IntervalStats, into out: inout [UInt8]) {
+        let ns = s.offsetNs
+        if s.intervalNs % 1_000_000_000 == 0 {
+            out.append(decimal: ns / 1_000_000_000)
+        } else {
+            out.appendSeconds(ns: ns)
+        }
+    }
+
+    /// `bytes * 8 / interval` in bits per second, exact to 3 decimals.
+    static func bitsPerSecond(bytes: UInt64, intervalNs: Int64, into out: inout [UInt8]) {
+        out.appendRatio(UInt128(bytes) * 8_000_000_000, UInt128(max(1, intervalNs)))
+    }
+
+    static func protocolWidth(_ p: ProtocolLabel) -> Int { max(8, p.name.utf8.count + 2) }
+
+    /// Appends `cell` right-aligned so the line ends `width` bytes after where it stood (at least
+    /// one space before the cell).
+    static func right(_ cell: some Collection<UInt8>, _ width: Int, from start: Int, into out: inout [UInt8]) {
+        let pad = max(1, width - cell.count)
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: pad))
+        out.append(contentsOf: cell)
+        _ = start
+    }
+
+    static func right(_ text: String, _ width: Int, from start: Int, into out: inout [UInt8]) {
+        right(Array(text.utf8), width, from: start, into: &out)
+    }
+
+    static func rightNumber(_ v: UInt64, _ width: Int, from start: Int, into out: inout [UInt8]) {
+        var cell: [UInt8] = []
+        cell.append(decimal: v)
+        right(cell, width, from: start, into: &out)
+    }
+}
