@@ -72,6 +72,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "pktstat", dependencies: ["PktstatCLI"], swiftSettings: strict),
+        // libFuzzer target (scripts/fuzz builds it with -sanitize=fuzzer); a replayer otherwise.
+        .executableTarget(
+            name: "pktstat-fuzz",
+            dependencies: ["PacketFile", "PacketRecords", "PacketWire"],
+            swiftSettings: strict
+        ),
 
         // Tests
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),

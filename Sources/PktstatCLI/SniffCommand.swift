@@ -21,6 +21,10 @@ struct Sniff: ParsableCommand {
               pktstat sniff -r out.pcap --format json        read a pcap or pcapng file
               pktstat sniff -r out.pcap --format csv | head -5
               pktstat sniff -D                               list interfaces, as tcpdump -D
+              sudo pktstat sniff -i eth0 -Z nobody -w /tmp/x.pcap   capture as nobody once open
+
+            Under sudo, pktstat becomes SUDO_USER once the device is open, so files it writes are
+            yours; -Z USER picks another user and -Z root keeps root.
 
             CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured,
             protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with
@@ -75,6 +79,9 @@ struct Sniff: ParsableCommand {
     @Flag(help: "Print packet rows even while writing them to a file with -w (as tcpdump --print).")
     var print = false
 
+    @Option(name: [.customShort("Z"), .customLong("relinquish-privileges")], help: ArgumentHelp("After opening the device, become this user (default under sudo: SUDO_USER; '-Z root' stays root).", valueName: "user"))
+    var relinquish: String?
+
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
     var filter: String?
 
@@ -121,7 +128,15 @@ struct Sniff: ParsableCommand {
         } catch let e as OutputError {
             Console.error(e.description)
             throw ExitCode(1)
+        } catch let e as PrivilegeError {
+            Console.error(e.description, hint: e.hint)
+            throw ExitCode(1)
         }
+    }
+
+    /// Drops root (-Z, or SUDO_USER under sudo) once the capture is open, before any file is created.
+    private func relinquishPrivileges() throws(PrivilegeError) {
+        if let user = Privileges.target(explicit: relinquish) { try Privileges.drop(to: user) }
     }
 
     private func printInterfaces() throws {
@@ -142,6 +157,7 @@ struct Sniff: ParsableCommand {
         defer { withExtendedLifetime(trap) {} }
         let capture = try PcapCapture.openFile(path)
         if let f = filterExpression { try capture.setFilter(f) }
+        try relinquishPrivileges()
         if let write { try capture.startWriting(to: write) }
         if !quiet || write != nil {
             Console.line("reading from file \(path), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength)")
@@ -185,6 +201,7 @@ struct Sniff: ParsableCommand {
         let capture = try PcapCapture.openLive(options)
         for w in capture.warnings { Console.line("warning: \(w)") }
         if let f = filterExpression { try capture.setFilter(f) }
+        try relinquishPrivileges()
         if let write { try capture.startWriting(to: write) }
         Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
 

@@ -306,4 +306,34 @@ struct SniffLiveTests {
         #expect(r.stderr.contains("setcap cap_net_raw,cap_net_admin=eip"))
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
+
+    @Test func relinquishToNobodyKeepsCapturing() throws {
+        let net = try VethPair(tag: "drop")
+        defer { net.destroy() }
+        let dir = URL(fileURLWithPath: "/tmp/pktstat-drop-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        chmod(dir.path, 0o1777)
+        let file = dir.appendingPathComponent("asnobody.pcap")
+        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z", "nobody", "-w", file.path, "--print", "--format", "csv", "-c", "4"])
+        let p = try Spawned(exe, args)
+        #expect(waitListening(p))
+        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -Z nobody' | head -1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let user = try shell("ps -o user= -p \(pid)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(user == "nobody")
+        try net.sendUDP(count: 4, port: 7003)
+        let r = p.finish(timeout: 15)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(csvRows(r.stdout).count == 4)
+        let owner = try FileManager.default.attributesOfItem(atPath: file.path)[.ownerAccountName] as? String
+        #expect(owner == "nobody")
+        let back = try pktstat(["sniff", "-r", file.path, "--format", "csv"])
+        #expect(csvRows(back.stdout).count == 4)
+    }
+
+    @Test func unknownUserForZIsRefused() throws {
+        let r = try pktstat(["sniff", "-i", "lo", "-Z", "no-such-user-xyz", "-c", "1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no such user"))
+    }
 }

@@ -1,0 +1,95 @@
+// Fuzz target over the capture-file reader and the packet decoder.
+//
+// Built by scripts/fuzz with `-sanitize=fuzzer -DFUZZING`: libFuzzer supplies `main` and calls
+// `LLVMFuzzerTestOneInput` with each input. Built normally (as `swift build` does), it is a
+// replayer: `pktstat-fuzz FILE...` runs each file through the same code, which is how the
+// regression captures are checked without libFuzzer.
+import Glibc
+import PacketFile
+import PacketRecords
+import PacketWire
+
+/// One input: as a capture file through our reader (every record decoded), and as a bare packet
+/// through the decoder under every link type it knows.
+func exercise(_ data: UnsafeRawBufferPointer) {
+    let path = scratchPath
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    if fd >= 0 {
+        var offset = 0
+        while offset < data.count {
+            let n = write(fd, data.baseAddress! + offset, data.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+        close(fd)
+        if let reader = try? CaptureFileReader(path: path) {
+            var sum: UInt64 = 0
+            _ = try? reader.read { batch in
+                for r in batch { sum &+= UInt64(r.captured) &+ UInt64(r.decoded.label.rawValue) }
+                return true
+            }
+            blackHole(sum)
+        }
+    }
+    let bytes = Bytes(data)
+    for link: Int32 in [0, 1, 12, 101, 108, 113, 228, 229, 276, 147] {
+        blackHole(UInt64(Decoder.decode(bytes, linkType: LinkType(link)).label.rawValue))
+    }
+}
+
+nonisolated(unsafe) var sink: UInt64 = 0
+@inline(never) func blackHole(_ v: UInt64) { sink &+= v }
+
+let scratchPath: String = {
+    let dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    return "\(dir)/pktstat-fuzz-\(getpid()).pcap"
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    exercise(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
+    return 0
+}
+
+#if FUZZING
+// SwiftPM links an executable's entry point as `<target>_main`; hand control to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("pktstat_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOne(data, size) }
+}
+#else
+@main
+struct Replay {
+    static func main() {
+        var failures = 0
+        for path in CommandLine.arguments.dropFirst() {
+            guard let f = fopen(path, "rb") else {
+                print("pktstat-fuzz: cannot read \(path)")
+                failures += 1
+                continue
+            }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = fread(&chunk, 1, chunk.count, f)
+                if n <= 0 { break }
+                bytes.append(contentsOf: chunk[0..<n])
+            }
+            fclose(f)
+            bytes.withUnsafeBytes { exercise($0) }
+        }
+        unlink(scratchPath)
+        print("replayed \(CommandLine.arguments.count - 1) inputs")
+        exit(failures == 0 ? 0 : 1)
+    }
+}
+#endif
