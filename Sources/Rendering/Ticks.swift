@@ -112,14 +112,15 @@ public enum Ticks {
         spec(start, stop, Double(count))?.step
     }
 
-    /// The domain extended outward to whole steps: `nice(0, 1437, 5)` is `(0, 1500)` (d3's
-    /// `linear.nice`, a few rounds because the step can change once the domain grows).
+    /// The domain extended outward to whole steps of the tick step: `nice(0, 1437, 5)` is
+    /// `(0, 1600)`. One round only (d3's `linear.nice` repeats until the step settles, which can
+    /// grow a 1,514-byte axis to 2,000; one round keeps the data filling the panel).
     public static func nice(_ start: Double, _ stop: Double, count: Int) -> (Double, Double) {
         guard start.isFinite, stop.isFinite, start < stop, count > 0 else { return (start, stop) }
         var lo = start
         var hi = stop
         var previous: Tick?
-        for _ in 0..<10 {
+        for _ in 0..<1 {
             guard let step = spec(lo, hi, Double(count))?.step else { break }
             if step == previous { break }
             let s = step.value
