@@ -15,6 +15,8 @@ public struct CaptureFileError: Error, CustomStringConvertible, Equatable, Senda
         case truncated
         /// A length, version or option contradicts the format.
         case corrupt
+        /// pcapng interfaces with different link types or snap lengths (libpcap refuses them too).
+        case mixedInterfaces
     }
 
     public var kind: Kind
@@ -31,6 +33,13 @@ public struct CaptureFileError: Error, CustomStringConvertible, Equatable, Senda
         CaptureFileError(
             .truncated, description,
             hint: "the file was cut short (a capture still being written, or an interrupted copy); the packets before the cut were read"
+        )
+    }
+
+    static func mixedInterfaces(_ description: String) -> CaptureFileError {
+        CaptureFileError(
+            .mixedInterfaces, description,
+            hint: "pktstat, like libpcap, reads one link type and snap length per file; split it by interface with tshark -Y frame.interface_id==N -w"
         )
     }
 

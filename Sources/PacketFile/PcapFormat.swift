@@ -74,10 +74,7 @@ struct PcapFormat {
         let rawSnap = order.u32(p, 16)
         let linkType = order.u32(p, 20) & 0x03FF_FFFF
         if major < 2 {
-            throw CaptureFileError(
-                .unsupportedFormat, "archaic pcap savefile format",
-                hint: "pcap version \(major).\(minor) predates libpcap 0.4; convert it with 'editcap'"
-            )
+            throw CaptureFileError(.unsupportedFormat, "archaic pcap savefile format")
         }
         guard (major == 2 && minor <= 4) || (major == 543 && minor == 0) else {
             throw CaptureFileError(.unsupportedFormat, "unsupported pcap savefile version \(major).\(minor)")

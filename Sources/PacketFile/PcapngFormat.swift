@@ -355,11 +355,11 @@ struct PcapngFormat {
         guard bodyLength >= 8 else { return tooShort(PcapngFormat.interfaceDescription) }
         let type = UInt32(order.u16(body, 0))
         guard type == linkType else {
-            return .corrupt("an interface has a type \(type) different from the type of the first interface")
+            return .mixedInterfaces("an interface has a type \(type) different from the type of the first interface")
         }
         let snap = order.u32(body, 4)
         guard Limits.adjustedSnapLength(snap, linkType: type) == snapLength else {
-            return .corrupt(
+            return .mixedInterfaces(
                 "an interface has a snapshot length \(snap) different from the snapshot length of the first interface")
         }
         guard interfaces.count < PcapngFormat.maxInterfaces else {
