@@ -122,14 +122,11 @@ struct Sniff: ParsableCommand {
             } else {
                 try captureLive(limits: limits, stop: stop, out: out, writer: writer)
             }
-        } catch let e as CaptureError {
+        } catch let e as any CustomHintedError {
             Console.error(e.description, hint: e.hint)
             throw ExitCode(1)
         } catch let e as OutputError {
             Console.error(e.description)
-            throw ExitCode(1)
-        } catch let e as PrivilegeError {
-            Console.error(e.description, hint: e.hint)
             throw ExitCode(1)
         }
     }
@@ -155,19 +152,19 @@ struct Sniff: ParsableCommand {
     private func readFile(_ path: String, limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let capture = try PcapCapture.openFile(path)
-        if let f = filterExpression { try capture.setFilter(f) }
-        try relinquishPrivileges()
-        if let write { try capture.startWriting(to: write) }
-        if !quiet || write != nil {
-            Console.line("reading from file \(path), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength)")
-        }
         let printing = !quiet && (write == nil || print)
-        if printing { writer.header(into: &out.buffer) }
+        var input = FileInput(path: path, filter: filterExpression, writePath: write)
+        input.limits = limits
         var outputError: OutputError?
-        var readError: CaptureError?
-        do throws(CaptureError) {
-            _ = try capture.run(limits: limits, stop: stop, batchSize: 512) { batch in
+        var readError: (any Error)?
+        do {
+            try input.stream(stop: stop, opened: { file in
+                try relinquishPrivileges()
+                if !quiet || write != nil {
+                    Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
+                }
+                if printing { writer.header(into: &out.buffer) }
+            }) { batch in
                 guard printing else { return true }
                 writer.write(batch, into: &out.buffer)
                 do throws(OutputError) { try out.flushIfFull() } catch {
@@ -179,7 +176,6 @@ struct Sniff: ParsableCommand {
         } catch {
             readError = error
         }
-        do throws(CaptureError) { try capture.finishWriting() } catch { readError = readError ?? error }
         if outputError == nil {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
