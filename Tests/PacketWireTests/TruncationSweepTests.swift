@@ -78,6 +78,10 @@ import Testing
             } else if d.label == .other {
                 rank = 0
             } else if d.label == .ipv4 || d.label == .ipv6 {
+                // A coarser network label only on the way to a label an IP header gives.
+                if full.label == .other || full.label == .arp {
+                    fail("\(at): label \(d.label.name) for a packet whose full label is \(full.label.name)")
+                }
                 rank = 1
                 if let coarse, coarse != d.label { fail("\(at): both \(coarse.name) and \(d.label.name) before the full label") }
                 coarse = d.label
@@ -100,6 +104,53 @@ import Testing
         // The same bytes decode the same wherever they lie in memory.
         let inPlace = bytes.withUnsafeBytes { Decoder.decode(Bytes($0), linkType: link) }
         if inPlace != full { fail("decoding in place differs from decoding in guarded memory") }
+    }
+
+    /// Hand-built packets of every link type and label, swept the same way.
+    static let handBuilt: [(String, LinkType, [UInt8])] = {
+        let v4 = Build.ipv4(6, Build.tcp(40000, 80))
+        let v6 = Build.ipv6(17, Build.udp(5353, 53))
+        let chain = Build.ipv6(0, Build.options(43) + Build.routing(60) + Build.options(44)
+            + Build.fragment(132, offsetUnits: 0, more: true) + Build.sctp(5000, 5001))
+        var list: [(String, LinkType, [UInt8])] = [
+            ("ethernet IPv4 TCP", .ethernet, Build.ether(0x0800, v4)),
+            ("ethernet IPv6 UDP", .ethernet, Build.ether(0x86DD, v6)),
+            ("ethernet IPv6 extension chain SCTP", .ethernet, Build.ether(0x86DD, chain)),
+            ("ethernet QinQ ARP", .ethernet, Build.ether(0x0806, Build.arp(), tags: [(0x88A8, 1), (0x8100, 2)])),
+            ("ethernet 0x9100", .ethernet, Build.ether(0x0800, v4, tags: [(0x9100, 1)])),
+            ("ethernet 802.3", .ethernet, Build.llc8023(Build.filler(40))),
+            ("ethernet IPv6 in IPv4", .ethernet, Build.ether(0x0800, Build.ipv4(41, v6))),
+            ("ethernet IPv4 later fragment", .ethernet, Build.ether(0x0800, Build.ipv4(17, Build.filler(30), fragment: 185))),
+            ("ethernet IPv6 later fragment", .ethernet,
+             Build.ether(0x86DD, Build.ipv6(44, Build.fragment(17, offsetUnits: 185, more: false) + Build.filler(30)))),
+            ("SLL IPv6", .linuxSLL, Build.sll(0x86DD, v6)),
+            ("SLL VLAN IPv4", .linuxSLL, Build.sll(0x8100, Build.vlanTag(5, inner: 0x0800) + v4)),
+            ("SLL netlink", .linuxSLL, Build.sll(0x0800, v4, hatype: Build.arphrdNetlink)),
+            ("SLL2 IPv4", .linuxSLL2, Build.sll2(0x0800, v4)),
+            ("SLL2 netlink", .linuxSLL2, Build.sll2(0, Build.filler(32), hatype: Build.arphrdNetlink)),
+            ("RAW IPv4", .raw, v4), ("RAW IPv6", .raw, v6), ("DLT_RAW IPv6", .rawDLT, chain),
+            ("IPV4", .ipv4, v4), ("IPV6", .ipv6, chain),
+            ("NULL LE IPv4", .null, Build.nullFamily(2, bigEndian: false) + v4),
+            ("NULL BE IPv6", .null, Build.nullFamily(30, bigEndian: true) + v6),
+            ("NULL family 7", .null, Build.nullFamily(7, bigEndian: false) + v4),
+            ("LOOP IPv6", .loop, Build.nullFamily(28, bigEndian: true) + chain),
+            ("PPP", LinkType(9), [0xFF, 0x03, 0x00, 0x21] + v4),
+        ]
+        for (number, _) in DecoderTests.named {
+            list.append(("ethernet IPv4 protocol \(number)", .ethernet, Build.ether(0x0800, Build.ipv4(number, Build.filler(24)))))
+            list.append(("ethernet IPv6 next header \(number)", .ethernet, Build.ether(0x86DD, Build.ipv6(number, Build.filler(24)))))
+        }
+        return list
+    }()
+
+    @Test func everyPrefixOfHandBuiltPackets() {
+        let guarded = GuardedMemory(bytes: Self.guardedPrefixLimit)
+        for (name, link, bytes) in Self.handBuilt {
+            let packet = PcapFixture.Packet(linkType: link.rawValue, bytes: bytes, origLen: bytes.count, timestampNanoseconds: 0)
+            var failures: [String] = []
+            Self.sweep(packet, guarded: guarded) { if failures.count < 10 { failures.append($0) } }
+            #expect(failures.isEmpty, "\(name): \(failures.joined(separator: "\n"))")
+        }
     }
 
     @Test("The guard page catches a read one byte past the prefix")
