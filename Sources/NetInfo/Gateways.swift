@@ -20,10 +20,12 @@ public struct Gateways: Hashable, Sendable {
     /// Every default route (all tables and types), in the order the source listed them.
     public var defaultRoutes: [Route]
 
-    /// Chooses as the kernel does for a destination only a default route covers: among the unicast
-    /// default routes of the main table that are not dead, the lowest metric wins; on a tie the
-    /// first one in the kernel's order. Other tables are reached only through policy rules and are
-    /// not considered. Routes of unknown table (/proc/net/ipv6_route) count as main.
+    /// Chooses as the kernel does for a destination only a default route covers: among the default
+    /// routes of the main table whose next hop is not dead, the lowest metric wins, the first in the
+    /// kernel's order on a tie (IPv6 may round-robin equal routers). If that route is not unicast
+    /// (unreachable, blackhole, prohibit), there is no default gateway. Other tables are reached
+    /// only through policy rules and are not considered. Routes of unknown table
+    /// (/proc/net/ipv6_route) count as main.
     public static func select(from routes: [Route], families: [AddressFamily] = AddressFamily.allCases) -> Gateways {
         let defaults = routes.filter { $0.isDefault && families.contains($0.family) }
         var chosen: [AddressFamily: DefaultGateway] = [:]
@@ -31,15 +33,20 @@ public struct Gateways: Hashable, Sendable {
         for family in families {
             let all = defaults.filter { $0.family == family }
             let candidates = all.filter {
-                ($0.table == nil || $0.table == .main) && $0.type == .unicast && !$0.flags.contains(.dead)
+                ($0.table == nil || $0.table == .main) && !$0.flags.contains(.dead)
+                    && !($0.type == .local || $0.type == .broadcast || $0.type == .multicast || $0.type == .anycast)
             }
             let ignored = all.count - candidates.count
-            let ignoredNote = ignored == 0 ? "" : "; \(ignored) other default route\(ignored == 1 ? "" : "s") (other tables or types) not used"
+            let ignoredNote = ignored == 0 ? "" : "; \(ignored) default route\(ignored == 1 ? "" : "s") of other tables not used"
             guard let best = candidates.enumerated().min(by: { l, r in
                 let (a, b) = (l.element.metric ?? 0, r.element.metric ?? 0)
                 return a != b ? a < b : l.offset < r.offset
             })?.element else {
-                reasons[family] = "no unicast default route in the main table" + ignoredNote
+                reasons[family] = "no default route in the main table" + ignoredNote
+                continue
+            }
+            if best.type != .unicast {
+                reasons[family] = "the main-table default route with the lowest metric (\(best.metric ?? 0)) is \(best.type)" + ignoredNote
                 continue
             }
             let metric = best.metric ?? 0

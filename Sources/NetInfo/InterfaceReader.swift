@@ -79,8 +79,11 @@ public enum InterfaceReader {
                 }
             }
             if let nm = ifa.ifa_netmask { e.netmask = addressBytes(nm) }
-            // ifa_ifu is a union: which member it is depends on the link's flags.
-            if flags & UInt32(IFF_POINTOPOINT) != 0 {
+            // ifa_ifu is a union: which member it is depends on the link's flags. For AF_PACKET
+            // entries glibc always puts the link-layer broadcast address (IFLA_BROADCAST) there.
+            if e.family == Int32(AF_PACKET) {
+                if let b = ifa.ifa_ifu.ifu_broadaddr { e.broadcast = addressBytes(b) }
+            } else if flags & UInt32(IFF_POINTOPOINT) != 0 {
                 if let d = ifa.ifa_ifu.ifu_dstaddr { e.peer = addressBytes(d) }
             } else if flags & UInt32(IFF_BROADCAST) != 0 {
                 if let b = ifa.ifa_ifu.ifu_broadaddr { e.broadcast = addressBytes(b) }
@@ -127,7 +130,7 @@ public enum InterfaceReader {
                 byName[base]!.flags = InterfaceFlags(rawValue: e.flags)
                 byName[base]!.index = e.ifindex
                 if let a = e.address, !a.isEmpty { byName[base]!.hardwareAddress = HardwareAddress(bytes: a) }
-                if let b = e.broadcast ?? e.peer, !b.isEmpty { byName[base]!.hardwareBroadcast = HardwareAddress(bytes: b) }
+                if let b = e.broadcast, !b.isEmpty { byName[base]!.hardwareBroadcast = HardwareAddress(bytes: b) }
                 byName[base]!.counters = e.stats
             case Int32(AF_INET):
                 guard let a = e.address.flatMap({ IPv4Address(bytes: $0) }) else { continue }

@@ -86,7 +86,7 @@ public enum ProcRouteParser {
             if flags & rtfReject != 0 {
                 type = .reject
             } else if noDevice {
-                type = .blackhole  // the only IPv4 type without a device and without RTF_REJECT
+                type = .blackhole  // no device and no RTF_REJECT: blackhole (a throw route looks the same)
             } else {
                 type = .unicast
             }

@@ -170,7 +170,8 @@ public struct Route: Hashable, Sendable {
     public var deviceIndex: Int?
     /// nil when the source does not say (/proc/net/ipv6_route; /proc/net/route is always main).
     public var table: RouteTable?
-    /// nil never; /proc gives `.unicast`, `.local`, `.anycast`, `.blackhole` or `.reject`.
+    /// From /proc only `.unicast`, `.local`, `.anycast` (IPv6), `.blackhole` (IPv4: no device and
+    /// no RTF_REJECT, which a throw route also looks like) or `.reject`.
     public var type: RouteType
     /// nil from /proc.
     public var `protocol`: RouteProtocol?

@@ -8,17 +8,17 @@ struct Gateways: ParsableCommand {
         abstract: "Show the default gateway per family, and why, plus every default route.",
         discussion: """
             The default gateway is chosen as the kernel does for a destination only a default \
-            route covers: the unicast default route of the main table with the lowest metric (the \
-            first one on a tie). Default routes of other tables (reached only through policy \
-            rules) and unreachable/blackhole defaults are listed but not chosen. JSON: \
-            {"default": {"inet": {"gateway", "dev", "metric", "reason"}, "inet6": {...}}, \
-            "reasons": {...}, "routes": [every default route, 'ip -j route' keys]}.
+            route covers: the main table's default route with the lowest metric (the first one \
+            on a tie). If that route is unreachable, blackhole or prohibit, there is none. \
+            Default routes of other tables (reached only through policy rules) are listed but \
+            not chosen. JSON: {"default": {"inet": {"gateway", "dev", "metric", "reason"}, \
+            "inet6": {...}}, "reasons": {...}, "routes": [every default route, 'ip -j route' keys]}.
 
             Examples:
-              pktstat gateways                        the default gateway of IPv4 and IPv6
+              pktstat gateways                       default gateway of IPv4 and IPv6
+              pktstat gateways --format netifaces    shaped like netifaces.gateways()
+              pktstat gateways --source proc         from /proc/net/route, ipv6_route
               pktstat gateways --format json | jq -r '.default.inet.gateway'
-              pktstat gateways --format netifaces     shaped like netifaces.gateways()
-              pktstat gateways --source proc          from /proc/net/route and /proc/net/ipv6_route
             """
     )
 

@@ -15,11 +15,11 @@ struct Interfaces: ParsableCommand {
             family, local, prefixlen, broadcast, address = peer, scope), plus stats.
 
             Examples:
-              pktstat interfaces                          every interface, like 'ip addr'
-              pktstat interfaces eth0                     one interface
+              pktstat interfaces                      every interface, like 'ip addr'
+              pktstat interfaces eth0                 one interface
+              pktstat interfaces --format csv         one row per address
+              pktstat interfaces eth0 --format netifaces   like ifaddresses('eth0')
               pktstat interfaces --format json | jq '.interfaces[].addr_info[].local'
-              pktstat interfaces --format csv > ifaces.csv     one row per address
-              pktstat interfaces eth0 --format netifaces  shaped like netifaces.ifaddresses('eth0')
             """
     )
 

@@ -17,13 +17,13 @@ struct Routes: ParsableCommand {
             table, type, protocol, scope, prefsrc, metric, flags, nexthops).
 
             Examples:
-              pktstat routes                          IPv4 and IPv6, main table
-              pktstat routes -4 --table all           every IPv4 table, like 'ip route show table all'
-              pktstat routes -6 --table local         the IPv6 local table
-              pktstat routes --table 100              one table by number
-              pktstat routes --source proc            from /proc/net/route and /proc/net/ipv6_route
-              pktstat routes --format json | jq '.routes[] | select(.dst == "default")'
+              pktstat routes                     IPv4 and IPv6, main table
+              pktstat routes -4 --table all      every IPv4 table
+              pktstat routes -6 --table local    the IPv6 local table
+              pktstat routes --table 100         one table by number
+              pktstat routes --source proc       from /proc/net/route and ipv6_route
               pktstat routes --format csv > routes.csv
+              pktstat routes --format json | jq '.routes[] | select(.dst == "default")'
             """
     )
 
