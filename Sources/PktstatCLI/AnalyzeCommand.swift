@@ -193,6 +193,14 @@ struct SeriesSession {
         hand(&closed, body)
     }
 
+    /// Closes the intervals that end by `timeNs` (live: now minus the capture's delay).
+    mutating func close(through timeNs: Int64, _ body: ((IntervalStats) -> Void)? = nil) {
+        var closed: [IntervalStats] = []
+        swap(&closed, &scratch)
+        analyzer.closeIntervals(through: timeNs) { closed.append($0) }
+        hand(&closed, body)
+    }
+
     mutating func finish(_ body: ((IntervalStats) -> Void)? = nil) {
         var closed: [IntervalStats] = []
         swap(&closed, &scratch)
