@@ -28,7 +28,7 @@ enum GnuplotError: Error, CustomHintedError {
 enum Gnuplot {
     static func executable() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+        for dir in path.split(separator: ":") {
             let candidate = "\(dir)/gnuplot"
             if access(candidate, X_OK) == 0 { return candidate }
         }
