@@ -20,7 +20,7 @@ enum FileProbe {
         if n >= 6 && magic.0 == 0xFD && magic.1 == 0x37 && magic.2 == 0x7A && magic.3 == 0x58 { return "the file is compressed (xz)" }
         if n >= 4 && magic.0 == 0x28 && magic.1 == 0xB5 && magic.2 == 0x2F && magic.3 == 0xFD { return "the file is compressed (zstd)" }
         if n >= 3 && magic.0 == 0x42 && magic.1 == 0x5A && magic.2 == 0x68 { return "the file is compressed (bzip2)" }
-        if n < 4 { return "too short to be a capture (\(n) bytes)" }
+        if n < 4 { return "truncated dump file; tried to read 4 file header bytes, only got \(n)" }
         return nil
     }
 

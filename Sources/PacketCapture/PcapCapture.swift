@@ -174,6 +174,14 @@ public final class PcapCapture {
         pcap_datalink_val_to_description(linkType.rawValue).map { String(cString: $0) } ?? "unknown"
     }
 
+    /// libpcap's name and description for a link type given as a LINKTYPE_ (file) or DLT_ number.
+    public static func names(ofLinkType link: LinkType) -> (name: String, description: String) {
+        let dlt = link == .raw ? LinkType.rawDLT.rawValue : link.rawValue
+        let name = pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "\(link.rawValue)"
+        let description = pcap_datalink_val_to_description(dlt).map { String(cString: $0) } ?? "unknown"
+        return (name, description)
+    }
+
     /// Kernel counters; nil for files or when libpcap cannot tell.
     public func stats() -> KernelStats? {
         guard isLive else { return nil }

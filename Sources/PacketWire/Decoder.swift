@@ -211,7 +211,13 @@ public enum Decoder {
             let length: Int
             if next == 44 {
                 length = 8
-                if let fo = b.u16be(offset + 2), fo & 0xFFF8 != 0 { firstFragment = false }
+                if let fo = b.u16be(offset + 2), fo & 0xFFF8 != 0 {
+                    // A later fragment: what follows is payload, not headers. Label it by the
+                    // fragment header's next header, as the rule says, and stop walking.
+                    firstFragment = false
+                    next = following
+                    break
+                }
             } else {
                 // Needed only to walk on past this header.
                 if following == 0 || following == 43 || following == 44 || following == 60 {

@@ -1,9 +1,245 @@
-import ArgumentParser
+public import ArgumentParser
+import Foundation
+import PacketCapture
+import PacketRecords
+import Rendering
+import TrafficAnalysis
 
-/// Placeholder until the analyze command lands.
+/// Output formats of `analyze` (series, charts, scripts).
+enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
+    case csv, json, table, svg, gnuplot, png
+}
+
+enum AnalyzeLayout: String, CaseIterable, ExpressibleByArgument {
+    case protocol_ = "protocol"
+}
+
+enum AlignOption: String, CaseIterable, ExpressibleByArgument {
+    case first, clock
+}
+
+extension GnuplotTerminal: ExpressibleByArgument {}
+
+/// `pktstat analyze`: size over time from a capture file (or sniff's CSV on stdin).
 struct Analyze: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "analyze", abstract: "(not yet built)")
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Packets, bytes and sizes per interval, as a table, CSV, JSON or a chart.",
+        discussion: """
+            Examples:
+              pktstat analyze capture.pcap                          a table, one row per second
+              pktstat analyze capture.pcap --interval 250ms --format csv > series.csv
+              pktstat analyze capture.pcap --by protocol --format csv   one row per interval and protocol
+              pktstat analyze capture.pcap --format svg -o sizes.svg   packet sizes and bytes/interval
+              pktstat analyze capture.pcap --format png -o sizes.png   the same through gnuplot
+              pktstat analyze capture.pcap --format gnuplot -o sizes.gp && gnuplot sizes.gp
+              pktstat analyze capture.pcap --format gnuplot --terminal dumb | gnuplot   in the terminal
+              sudo pktstat sniff -c 1000 --format csv | pktstat analyze - --interval 0.1
+
+            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark
+            and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals
+            between packets are printed with zeros. Memory grows with the number of intervals that
+            hold packets, never with the number of packets.
+
+            CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the
+            first interval), packets, bytes (wire lengths), bits_per_second, min_length,
+            mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A pcap or pcapng file, or - for the CSV that 'pktstat sniff --format csv' prints.", valueName: "file"))
+    var input: String
+
+    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m.", valueName: "time"))
+    var interval: String = "1"
+
+    @Option(help: "Where intervals start: first (the first packet) or clock (wall-clock multiples).")
+    var align: AlignOption = .first
+
+    @Option(help: "Output: table, csv, json, svg, gnuplot or png (png needs -o and gnuplot).")
+    var format: AnalyzeFormat = .table
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("'protocol': one row per interval and protocol (long format).", valueName: "protocol"))
+    var by: AnalyzeLayout?
+
+    @Option(help: "Chart title (svg, gnuplot, png).")
+    var title: String = "Packet size over time"
+
+    @Option(help: "gnuplot terminal for --format gnuplot: svg, pngcairo, png or dumb.")
+    var terminal: GnuplotTerminal = .svg
+
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        do {
+            _ = try IntervalSpec(parsing: interval)
+        } catch {
+            throw ValidationError("\(error.description); \(error.hint)")
+        }
+        if format == .png && output == nil {
+            throw ValidationError("--format png writes a file: add -o FILE.png")
+        }
+        if input == "-" && filter != nil {
+            throw ValidationError("--filter works on capture files, not on CSV from standard input")
+        }
+    }
+
     func run() throws {
-        throw ValidationError("analyze is not built yet")
+        let spec: IntervalSpec
+        do { spec = try IntervalSpec(parsing: interval) } catch { throw ValidationError(error.description) }
+        do {
+            try analyze(intervalNs: spec.nanoseconds)
+        } catch let e as any CustomHintedError {
+            Console.error(e.description, hint: e.hint)
+            throw ExitCode(1)
+        } catch let e as OutputError {
+            if case .closedPipe = e { return }
+            Console.error(e.description)
+            throw ExitCode(1)
+        }
+    }
+
+    private func analyze(intervalNs: Int64) throws {
+        let stop = StopFlag()
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        var session = SeriesSession(intervalNs: intervalNs, align: align == .clock ? .clock : .first, keepChart: format.isChart)
+
+        var readError: (any Error)?
+        do {
+            if input == "-" {
+                try CSVRecordInput.read(fd: 0, name: "standard input") { batch in
+                    session.add(batch)
+                    return !stop.isRequested
+                }
+            } else {
+                try FileInput(path: input, filter: filter).stream(stop: stop, opened: { _ in }) { batch in
+                    session.add(batch)
+                    return true
+                }
+            }
+        } catch {
+            readError = error
+        }
+        // A damaged file: report what was readable, then the error (as sniff does).
+        session.finish()
+        let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        var bytes: [UInt8] = []
+        let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
+        switch format {
+        case .csv, .json, .table:
+            let writer = SeriesWriter(
+                format: format == .csv ? .csv : format == .json ? .json : .table,
+                layout: by == nil ? .wide : .byProtocol,
+                protocols: session.analyzer.protocolsSeen
+            )
+            writer.writeHeader(into: &bytes)
+            session.forEachInterval { writer.write($0, into: &bytes) }
+        case .svg:
+            bytes = SVGChart.render(session.chart, summary: session.analyzer.summary, options: chartOptions)
+        case .gnuplot:
+            bytes = GnuplotScript.script(
+                session.chart, summary: session.analyzer.summary, chartOptions: chartOptions,
+                options: GnuplotOptions(terminal: terminal, output: nil, commandLine: commandLine))
+        case .png:
+            let script = GnuplotScript.script(
+                session.chart, summary: session.analyzer.summary, chartOptions: chartOptions,
+                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: output, commandLine: commandLine))
+            try Gnuplot.run(script: script, output: output ?? "")
+        }
+        if format != .png {
+            let out = try ByteOutput.file(output ?? "-")
+            out.buffer = bytes
+            try out.flush()
+        }
+        if let readError { throw readError }
+    }
+}
+
+extension AnalyzeFormat {
+    var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
+}
+
+/// The analysis state of one run: the series, the closed intervals kept for printing, and the
+/// chart buffer. Shared by `analyze` and `sniff --interval/--plot`.
+struct SeriesSession {
+    var analyzer: SeriesAnalyzer
+    var chart = ChartBuffer()
+    let keepChart: Bool
+    /// Closed intervals that hold packets or drops; empty ones are re-made when printed.
+    private(set) var stored: [IntervalStats] = []
+    private(set) var lastIndex: Int64 = -1
+
+    init(intervalNs: Int64, align: SeriesAnalyzer.Alignment, start: Int64? = nil, keepChart: Bool) {
+        analyzer = SeriesAnalyzer(intervalNs: intervalNs, align: align, start: start)
+        self.keepChart = keepChart
+    }
+
+    mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
+        analyzer.add(batch)
+        if keepChart { chart.add(batch) }
+        collect()
+    }
+
+    /// Takes the intervals the analyzer closed; `body` sees each as it closes (live rows).
+    mutating func collect(_ body: ((IntervalStats) -> Void)? = nil) {
+        var closed: [IntervalStats] = []
+        swap(&closed, &scratch)
+        analyzer.takeClosed { closed.append($0) }
+        hand(&closed, body)
+    }
+
+    /// Closes the intervals that end by `timeNs` (live: now minus the capture's delay).
+    mutating func close(through timeNs: Int64, _ body: ((IntervalStats) -> Void)? = nil) {
+        var closed: [IntervalStats] = []
+        swap(&closed, &scratch)
+        analyzer.closeIntervals(through: timeNs) { closed.append($0) }
+        hand(&closed, body)
+    }
+
+    mutating func finish(_ body: ((IntervalStats) -> Void)? = nil) {
+        var closed: [IntervalStats] = []
+        swap(&closed, &scratch)
+        analyzer.finish { closed.append($0) }
+        hand(&closed, body)
+    }
+
+    /// Reused between batches so taking intervals allocates nothing in the steady state.
+    private var scratch: [IntervalStats] = []
+
+    private mutating func hand(_ closed: inout [IntervalStats], _ body: ((IntervalStats) -> Void)?) {
+        for s in closed {
+            keep(s)
+            body?(s)
+        }
+        closed.removeAll(keepingCapacity: true)
+        scratch = closed
+    }
+
+    private mutating func keep(_ s: IntervalStats) {
+        if keepChart { chart.add(interval: s) }
+        lastIndex = s.index
+        if !s.isEmpty || !s.drops.isZero { stored.append(s) }
+    }
+
+    /// Hands out every interval from the first to the last, empty ones included, in order
+    /// (empty ones are made on the fly, never stored).
+    func forEachInterval(_ body: (IntervalStats) -> Void) {
+        guard let anchor = analyzer.anchorNs, lastIndex >= 0 else { return }
+        var i = 0
+        var k: Int64 = 0
+        while k <= lastIndex {
+            if i < stored.count, stored[i].index == k {
+                body(stored[i])
+                i += 1
+            } else {
+                body(IntervalStats(index: k, startNs: anchor &+ k &* analyzer.intervalNs, intervalNs: analyzer.intervalNs))
+            }
+            k += 1
+        }
     }
 }

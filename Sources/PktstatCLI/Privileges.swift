@@ -14,7 +14,7 @@ enum PrivilegeError: Error, CustomStringConvertible {
         }
     }
 
-    var hint: String { "name an existing user with -Z USER, or -Z root to keep root" }
+    var hint: String? { "name an existing user with -Z USER, or -Z root to keep root" }
 }
 
 enum Privileges {

@@ -4,6 +4,7 @@ import Foundation
 import PacketCapture
 import PacketRecords
 import Rendering
+import TrafficAnalysis
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
@@ -70,6 +71,18 @@ struct Sniff: ParsableCommand {
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: RecordFormat = .table
 
+    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m).", valueName: "time"))
+    var interval: String?
+
+    @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
+    var align: AlignOption = .first
+
+    @Option(help: ArgumentHelp("At the end, chart packet sizes and bytes per interval into FILE.svg, FILE.gp or FILE.png.", valueName: "file"))
+    var plot: String?
+
+    @Option(help: "Chart title for --plot.")
+    var title: String = "Packet size over time"
+
     @Flag(name: [.customShort("D"), .customLong("list-interfaces")], help: "List the interfaces you can capture on, and exit.")
     var listInterfaces = false
 
@@ -98,6 +111,12 @@ struct Sniff: ParsableCommand {
         if let duration { _ = try parseDuration(duration, option: "--duration") }
         if let idleTimeout { _ = try parseDuration(idleTimeout, option: "--idle-timeout") }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
+        if let interval {
+            do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
+        }
+        if let plot, ChartOutput.kind(of: plot) == nil {
+            throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
+        }
         if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
     }
 
@@ -122,16 +141,39 @@ struct Sniff: ParsableCommand {
             } else {
                 try captureLive(limits: limits, stop: stop, out: out, writer: writer)
             }
-        } catch let e as CaptureError {
+        } catch let e as any CustomHintedError {
             Console.error(e.description, hint: e.hint)
             throw ExitCode(1)
         } catch let e as OutputError {
             Console.error(e.description)
             throw ExitCode(1)
-        } catch let e as PrivilegeError {
-            Console.error(e.description, hint: e.hint)
-            throw ExitCode(1)
         }
+    }
+
+    /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
+    private func makeEmitter(out: ByteOutput, writer: RecordWriter, live: Bool) -> SniffEmitter {
+        let intervalNs = interval.flatMap { try? IntervalSpec(parsing: $0).nanoseconds }
+        let printing = !quiet && (write == nil || print)
+        var session: SeriesSession?
+        if intervalNs != nil || plot != nil {
+            session = SeriesSession(
+                intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
+                start: live ? SniffEmitter.realtimeNow() : nil, keepChart: plot != nil)
+        }
+        let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
+        return SniffEmitter(
+            out: out,
+            packetRows: printing && intervalNs == nil ? writer : nil,
+            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: seriesFormat, protocols: .all, includeDrops: live) : nil,
+            session: session)
+    }
+
+    /// Writes the --plot chart (after the capture, as the user we run as by then).
+    private func writePlot(_ emitter: SniffEmitter) throws {
+        guard let plot, let session = emitter.session else { return }
+        let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        try ChartOutput.write(session, to: plot, title: title, commandLine: commandLine)
+        if !quiet { Console.line("chart written to \(plot)") }
     }
 
     /// Drops root (-Z, or SUDO_USER under sudo) once the capture is open, before any file is created.
@@ -155,21 +197,20 @@ struct Sniff: ParsableCommand {
     private func readFile(_ path: String, limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let capture = try PcapCapture.openFile(path)
-        if let f = filterExpression { try capture.setFilter(f) }
-        try relinquishPrivileges()
-        if let write { try capture.startWriting(to: write) }
-        if !quiet || write != nil {
-            Console.line("reading from file \(path), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength)")
-        }
-        let printing = !quiet && (write == nil || print)
-        if printing { writer.header(into: &out.buffer) }
+        let emitter = makeEmitter(out: out, writer: writer, live: false)
+        var input = FileInput(path: path, filter: filterExpression, writePath: write)
+        input.limits = limits
         var outputError: OutputError?
-        var readError: CaptureError?
-        do throws(CaptureError) {
-            _ = try capture.run(limits: limits, stop: stop, batchSize: 512) { batch in
-                guard printing else { return true }
-                writer.write(batch, into: &out.buffer)
+        var readError: (any Error)?
+        do {
+            try input.stream(stop: stop, opened: { file in
+                try relinquishPrivileges()
+                if !quiet || write != nil {
+                    Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
+                }
+                emitter.start()
+            }) { batch in
+                emitter.add(batch)
                 do throws(OutputError) { try out.flushIfFull() } catch {
                     outputError = error
                     return false
@@ -179,11 +220,12 @@ struct Sniff: ParsableCommand {
         } catch {
             readError = error
         }
-        do throws(CaptureError) { try capture.finishWriting() } catch { readError = readError ?? error }
+        emitter.finish(drops: nil)
         if outputError == nil {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
         if let outputError, case .writeFailed = outputError { throw outputError }
+        try writePlot(emitter)
         if let readError { throw readError }
     }
 
@@ -213,13 +255,21 @@ struct Sniff: ParsableCommand {
         let job = CaptureJob(capture: capture, ring: ring, limits: limits, stop: stop)
         job.start()
 
-        if printing { writer.header(into: &out.buffer) }
+        let emitter = makeEmitter(out: out, writer: writer, live: true)
+        emitter.start()
         var outputError: OutputError?
+        // Packets reach us up to this long after their timestamp (kernel timeout + batching).
+        let deliveryDelayNs: Int64 = Int64(options.timeoutMs) * 1_000_000 + 400_000_000
+        var lastTick: Int64 = 0
         do throws(OutputError) {
-            while ring.drain(timeoutMs: 50, { batch in
-                if printing { writer.write(batch, into: &out.buffer) }
-            }) {
-                if printing { try out.flush() }
+            try out.flush()
+            while ring.drain(timeoutMs: 50, { batch in emitter.add(batch) }) {
+                let now = SniffEmitter.realtimeNow()
+                if emitter.session != nil && now - lastTick >= 100_000_000 {
+                    lastTick = now
+                    emitter.tick(drops: job.drops(ring: ring), nowNs: now, closeThroughNs: now - deliveryDelayNs)
+                }
+                try out.flush()
             }
         } catch let e {
             outputError = e
@@ -230,6 +280,10 @@ struct Sniff: ParsableCommand {
         job.wait()
         let captured = capture.packetsCaptured
         let stats = capture.stats()
+        if outputError == nil {
+            emitter.finish(drops: job.drops(ring: ring))
+            do throws(OutputError) { try out.flush() } catch { outputError = error }
+        }
         var failure: CaptureError? = job.error
         do throws(CaptureError) { try capture.finishWriting() } catch { failure = failure ?? error }
 
@@ -244,6 +298,7 @@ struct Sniff: ParsableCommand {
         let ringDrops = ring.droppedCount
         Console.line("\(ringDrops) packet\(ringDrops == 1 ? "" : "s") dropped by ring")
         if let outputError, case .writeFailed = outputError { throw outputError }
+        try writePlot(emitter)
         if let failure { throw failure }
     }
 }
@@ -283,6 +338,13 @@ final class CaptureJob: @unchecked Sendable {
     }
 
     func wait() { done.wait() }
+
+    /// Cumulative drops: the kernel's (pcap_stats from this thread is safe: the capture thread
+    /// never calls it) and the ring's.
+    func drops(ring: RecordRing) -> DropCounters {
+        let k = capture.stats()
+        return DropCounters(kernel: k?.droppedByKernel ?? 0, interface: k?.droppedByInterface ?? 0, ring: ring.droppedCount)
+    }
 }
 
 /// Parses `10`, `1.5`, `1.5s`, `500ms`, `2m`, `1h`, `250us` into nanoseconds.

@@ -98,7 +98,7 @@ struct SniffFileTests {
     @Test(arguments: [
         ("garbage", Array("this is not a capture file at all\n".utf8), "unknown file format"),
         ("empty", [], "empty"),
-        ("three-bytes", [0xD4, 0xC3, 0xB2], "too short"),
+        ("three-bytes", [0xD4, 0xC3, 0xB2], "only got 3"),
         ("gzip", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "compressed"),
     ] as [(String, [UInt8], String)])
     func badFilesGiveOneLineErrors(name: String, bytes: [UInt8], message: String) throws {
@@ -116,7 +116,7 @@ struct SniffFileTests {
     @Test func missingFileAndDirectory() throws {
         let missing = try pktstat(["sniff", "-r", "/nonexistent/capture.pcap"])
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("No such file"))
+        #expect(missing.stderr.lowercased().contains("no such file"))
         let directory = try pktstat(["sniff", "-r", TestPaths.temporaryDirectory().path])
         #expect(directory.status == 1)
         #expect(directory.stderr.contains("is a directory"))
