@@ -70,6 +70,32 @@ public enum ChartText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A shorter line for the chart's subtitle: totals, span, rate and drops.
+    public static func shortSummary(_ s: Summary) -> String {
+        var out: [UInt8] = []
+        out.append(decimal: s.packets)
+        out.appendUTF8(s.packets == 1 ? " packet, " : " packets, ")
+        out.appendSI(Double(s.bytes))
+        out.appendUTF8(" B")
+        if s.firstNs != nil {
+            out.appendUTF8(" in ")
+            out.appendRatio(UInt128(UInt64(clamping: s.durationNs)), 1_000_000_000)
+            out.appendUTF8(" s")
+        }
+        if let bps = s.bitsPerSecond {
+            out.appendUTF8(", ")
+            out.appendSI(bps)
+            out.appendUTF8("bit/s")
+        }
+        out.appendUTF8("; drops: kernel ")
+        out.append(decimal: s.drops.kernel)
+        out.appendUTF8(", interface ")
+        out.append(decimal: s.drops.interface)
+        out.appendUTF8(", ring ")
+        out.append(decimal: s.drops.ring)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Appends `s` escaped for XML text and attribute values: `& < > " '` become entities, and
     /// characters XML 1.0 forbids (controls other than tab, newline and carriage return, U+FFFE,
     /// U+FFFF) become U+FFFD.

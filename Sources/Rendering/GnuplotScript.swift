@@ -161,7 +161,8 @@ public enum GnuplotScript {
             out.appendFixed(frame.x1, decimals: 9)
             out.append(ascii: "]\n")
         }
-        out.append(ascii: "set grid\nset key outside right top\nset lmargin 10\nset rmargin 16\n")
+        out.append(ascii: "set grid\nset key outside right top Left reverse samplen 1\nset lmargin 10\n")
+        out.append(ascii: options.terminal == .dumb ? "set rmargin 26\n" : "set rmargin 22\n")
         out.append(ascii: "set multiplot title ")
         appendQuoted(chartOptions.title, into: &out)
         out.append(ascii: "\n\n# Packet size over time.\nset origin 0,0.33\nset size 1,0.62\nset yrange [0:")
@@ -197,7 +198,7 @@ public enum GnuplotScript {
         out.append(ascii: "\n\n# Bytes per interval.\nset origin 0,0\nset size 1,0.36\nset yrange [0:")
         out.appendFixed(frame.bytesMax, decimals: 0)
         let per = chart.intervalNs > 0 ? "bytes per \(IntervalSpec.describe(chart.intervalNs))" : "bytes per interval"
-        out.append(ascii: "]\nset ylabel ")
+        out.append(ascii: "]\nset format y \"%.1s%c\"\nset ylabel ")
         appendQuoted(per, into: &out)
         out.append(ascii: "\nset xlabel ")
         appendQuoted(frame.timeAxisTitle(chartOptions.timeLabels, intervalNs: chart.intervalNs), into: &out)

@@ -177,7 +177,7 @@ public enum SVGChart {
 
         // Title and summary line.
         text(w / 2, 24, options.title, anchor: "middle", extra: " font-size=\"16\" font-weight=\"bold\"", into: &out)
-        text(w / 2, 44, ChartText.summaryLine(summary), anchor: "middle", cls: "s", into: &out)
+        text(w / 2, 44, ChartText.shortSummary(summary), anchor: "middle", cls: "s", into: &out)
 
         if frame.isEmpty {
             rect(left, topA, right - left, bottomB - topA, into: &out)
@@ -226,6 +226,7 @@ public enum SVGChart {
             let label = marks[i].label
             out.append(ascii: "<path class=\"m\" stroke=\"")
             out.appendUTF8(ChartText.color(label))
+            if chart.isExact { out.append(ascii: "\" style=\"stroke-width:5") }
             out.append(ascii: "\" d=\"")
             while i < marks.count, marks[i].label == label {
                 let m = marks[i]
