@@ -26,6 +26,8 @@ public struct PcapBuilder {
         data.append(contentsOf: bytes)
     }
 
+    public mutating func append(bytes: [UInt8]) { data.append(contentsOf: bytes) }
+
     public func write(to url: URL) throws { try data.write(to: url) }
 
     /// An Ethernet + IPv4 + UDP frame with `payload` zero bytes.

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Inputs written to hurt: each must give rows for what is readable, a one-line error for the
+/// rest, exit 0 or 1, no trap, no hang, and bounded memory.
+@Suite("hostile inputs")
+struct HostileInputTests {
+    static func ether(_ type: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, UInt8(type >> 8), UInt8(type & 0xFF)] + payload
+    }
+
+    static func ipv6(next: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        [0x60, 0, 0, 0, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF), next, 64]
+            + [UInt8](repeating: 0x20, count: 16) + [UInt8](repeating: 0x21, count: 16) + payload
+    }
+
+    /// Name, file bytes, expected exit status, expected label of the first row (nil: no rows).
+    static let pcapCases: [(String, Data, Int32, String?)] = {
+        var out: [(String, Data, Int32, String?)] = []
+        func one(_ name: String, _ frame: [UInt8], orig: UInt32? = nil, link: UInt32 = 1, label: String?) {
+            var b = PcapBuilder(linkType: link)
+            b.add(seconds: 1_700_000_000, fraction: 0, bytes: frame, originalLength: orig)
+            out.append((name, b.data, 0, label))
+        }
+        one("ihl-0", ether(0x0800, [0x40, 0, 0, 20, 0, 0, 0, 0, 64, 17]), label: "UDP")
+        one("ihl-15-short", ether(0x0800, [0x4F, 0, 0, 60, 0, 0, 0, 0, 64, 6, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 80]), label: "TCP")
+        var chain: [UInt8] = []
+        for _ in 0..<300 { chain += [60, 0, 1, 4, 0, 0, 0, 0] }  // 300 destination-options headers
+        chain += [0, 53, 0, 53, 0, 8, 0, 0]
+        chain[8 * 299] = 17
+        one("ipv6-300-extension-headers", ether(0x86DD, ipv6(next: 60, chain)), label: "UDP")
+        one("ipv6-extension-past-end", ether(0x86DD, ipv6(next: 0, [6, 255, 0, 0, 0, 0, 0, 0])), label: "TCP")
+        one("ipv6-extension-chain-past-end", ether(0x86DD, ipv6(next: 0, [43, 255, 0, 0, 0, 0, 0, 0])), label: "IPv6")
+        var tags: [UInt8] = []
+        for _ in 0..<400 { tags += [0, 1, 0x81, 0x00] }
+        tags += [0, 1, 0x08, 0x06]
+        one("400-vlan-tags", [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00] + tags + [UInt8](repeating: 0, count: 28), label: "ARP")
+        one("zero-length-frame", [], orig: 0, label: "other")
+        one("captured-longer-than-wire", PcapBuilder.udpFrame(), orig: 20, label: "UDP")
+        one("unknown-link-type", [1, 2, 3, 4], link: 4000, label: "other")
+        one("huge-link-type", [1, 2, 3, 4], link: 0x0FFF_FFFF, label: "other")
+        // A record header claiming 0xFFFFFFF0 bytes after one good record.
+        var huge = PcapBuilder()
+        huge.add(seconds: 1_700_000_000, fraction: 0, bytes: PcapBuilder.udpFrame())
+        huge.put32(1_700_000_001)
+        huge.put32(0)
+        huge.put32(0xFFFF_FFF0)
+        huge.put32(0xFFFF_FFF0)
+        huge.put16(0)
+        out.append(("record-length-0xFFFFFFF0", huge.data, 1, "UDP"))
+        var snap0 = PcapBuilder(snapLength: 0)
+        snap0.add(seconds: 1_700_000_000, fraction: 0, bytes: PcapBuilder.udpFrame())
+        out.append(("snaplen-0", snap0.data, 0, "UDP"))
+        return out
+    }()
+
+    static func pcapng(_ blocks: [[UInt8]]) -> Data { Data(blocks.flatMap { $0 }) }
+    static func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    static let shb: [UInt8] = le32(0x0A0D_0D0A) + le32(28) + le32(0x1A2B_3C4D) + [1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8) + le32(28)
+    static let idb: [UInt8] = le32(1) + le32(20) + [1, 0, 0, 0] + le32(65535) + le32(20)
+
+    static let pcapngCases: [(String, Data, Int32)] = [
+        ("pcapng-block-length-3", pcapng([shb, idb, le32(6) + le32(3) + [0, 0, 0, 0]]), 1),
+        ("pcapng-truncated-section-header", Data(shb.prefix(17)), 1),
+        ("pcapng-epb-claims-2GB", pcapng([shb, idb, le32(6) + le32(0x8000_0000) + [UInt8](repeating: 0, count: 20)]), 1),
+    ]
+
+    @Test(arguments: pcapCases.map { $0.0 })
+    func hostilePcapThroughSniffAndAnalyze(_ name: String) throws {
+        let (_, data, status, label) = Self.pcapCases.first { $0.0 == name }!
+        let file = TestPaths.temporaryDirectory().appendingPathComponent(name + ".pcap")
+        try data.write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path, "--format", "csv"], timeout: 20)
+        #expect(r.noCrash, "\(r.stderr)")
+        #expect(r.status == status, "\(r.stderr)")
+        if status != 0 { #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1) }
+        let rows = csvRows(r.stdout)
+        #expect(rows.first?["protocol"] == label)
+        let a = try pktstat(["analyze", file.path, "--format", "csv"], timeout: 20)
+        #expect(a.noCrash)
+        #expect(a.status == status)
+    }
+
+    @Test(arguments: pcapngCases.map { $0.0 })
+    func hostilePcapng(_ name: String) throws {
+        let (_, data, status) = Self.pcapngCases.first { $0.0 == name }!
+        let file = TestPaths.temporaryDirectory().appendingPathComponent(name + ".pcapng")
+        try data.write(to: file)
+        for args in [["sniff", "-r", file.path, "--format", "csv"], ["analyze", file.path]] {
+            let r = try pktstat(args, timeout: 20)
+            #expect(r.noCrash, "\(r.stderr)")
+            #expect(r.status == status)
+            #expect(r.stderr.contains("error:"))
+        }
+    }
+
+    @Test func devNullAndDirectoriesAndGzip() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let gz = dir.appendingPathComponent("capture.pcap.gz")
+        try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3]).write(to: gz)
+        for (path, message) in [("/dev/null", "empty"), (dir.path, "directory"), (gz.path, "compressed")] {
+            for args in [["sniff", "-r", path], ["analyze", path]] {
+                let r = try pktstat(args, timeout: 20)
+                #expect(r.noCrash)
+                #expect(r.status == 1, "\(args)")
+                #expect(r.stderr.lowercased().contains(message), "\(args): \(r.stderr)")
+            }
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time")))
+    func hugeClaimedLengthsDoNotAllocate() throws {
+        // 2,000 records each claiming 0x7FFFFFF0 bytes of which 16 are present.
+        var b = PcapBuilder(snapLength: 0x7FFF_FFFF)
+        for i in 0..<2000 {
+            b.put32(1_700_000_000 + UInt32(i))
+            b.put32(0)
+            b.put32(16)
+            b.put32(0x7FFF_FFF0)
+            b.append(bytes: [UInt8](repeating: 0, count: 16))
+        }
+        b.put32(1)
+        b.put32(0)
+        b.put32(0x7FFF_FFF0)
+        b.put32(0x7FFF_FFF0)
+        let file = TestPaths.temporaryDirectory().appendingPathComponent("claims.pcap")
+        try b.write(to: file)
+        let r = try run("/usr/bin/time", ["-f", "maxrss_kb=%M", TestPaths.binary, "sniff", "-r", file.path, "--format", "csv"], timeout: 30)
+        #expect(r.noCrash)
+        #expect(r.status == 1)
+        #expect(csvRows(r.stdout).count == 2000)
+        let kb = r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }.first ?? .max
+        #expect(kb < 64 * 1024, "peak RSS \(kb) KiB")
+    }
+}
