@@ -247,11 +247,12 @@ struct SniffLiveTests {
         #expect(rows.allSatisfy { $0["dport"] == "7001" })
     }
 
-    @Test func writeThenInterruptGivesACompletePcap() throws {
+    @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
+    func writeThenSignalGivesACompletePcap(_ sig: Int32) throws {
         let net = try VethPair(tag: "write")
         defer { net.destroy() }
         let dir = TestPaths.temporaryDirectory()
-        let file = dir.appendingPathComponent("live.pcap")
+        let file = dir.appendingPathComponent("live-\(sig).pcap")
         let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "--print", "--format", "csv"])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
@@ -260,9 +261,10 @@ struct SniffLiveTests {
         // `ip netns exec` forwards no signals: signal pktstat itself.
         let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -w \(file.path)' | head -1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!pid.isEmpty)
-        _ = try shell("kill -INT \(pid)")
+        _ = try shell("kill -\(sig) \(pid)")
         let r = p.finish(timeout: 10)
         #expect(r.status == 0)
+        #expect(r.stderr.contains("10 packets captured"))
         let live = csvRows(r.stdout)
         #expect(live.count == 10)
         if let tcpdump = TestPaths.tool("tcpdump") {
@@ -335,5 +337,40 @@ struct SniffLiveTests {
         let r = try pktstat(["sniff", "-i", "lo", "-Z", "no-such-user-xyz", "-c", "1"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("no such user"))
+    }
+
+    @Test func blockedReaderFillsTheRingNotTheKernel() throws {
+        let net = try VethPair(tag: "slow")
+        defer { net.destroy() }
+        let dir = TestPaths.temporaryDirectory()
+        let err = dir.appendingPathComponent("stderr")
+        // The reader never reads; the pipe fills, then the ring; the capture keeps draining the kernel.
+        let pipeline = "'\(TestPaths.binary)' sniff -i \(net.receiverInterface) --format csv udp 2>'\(err.path)' | sleep 6"
+        let (exe, args) = VethPair.exec(in: net.receiver, ["/usr/bin/time", "-f", "maxrss_kb=%M", "-o", dir.appendingPathComponent("rss").path, "bash", "-c", pipeline])
+        let p = try Spawned(exe, args)
+        #expect(p.waitFor(timeout: 10) { _ in ((try? String(contentsOf: err, encoding: .utf8)) ?? "").contains("listening") })
+        let py = """
+            import socket, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            t = time.time()
+            for i in range(120000):
+                s.sendto(b'x', ('\(net.receiverAddress)', 7010))
+                if i % 2000 == 0 and time.time() - t > 4: break
+            """
+        let (sx, sa) = VethPair.exec(in: net.sender, ["python3", "-c", py])
+        _ = try run(sx, sa, timeout: 20)
+        let r = p.finish(timeout: 30)
+        #expect(r.noCrash)
+        let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        let ringDrops = stderr.split(separator: "\n").compactMap { line -> Int? in
+            line.hasSuffix("dropped by ring") ? Int(line.split(separator: " ")[0]) : nil
+        }.first ?? 0
+        #expect(ringDrops > 0, "\(stderr)")
+        #expect(stderr.contains("\n0 packets dropped by kernel"), "\(stderr)")
+        let rss = (try? String(contentsOf: dir.appendingPathComponent("rss"), encoding: .utf8)) ?? ""
+        if let kb = rss.split(separator: "\n").compactMap({ $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }).first {
+            // bash is the measured process's parent: %M is the largest of the pipeline's processes.
+            #expect(kb < 96 * 1024, "peak RSS \(kb) KiB")
+        }
     }
 }
