@@ -18,8 +18,9 @@ public import TrafficAnalysis
 /// Small captures stay exact: the first `exactLimit` packets and intervals are also kept as they
 /// are, and used as long as there are no more than that.
 ///
-/// Memory bound: per protocol present, 2,048 × 44 bytes (about 90 KB); for the intervals 2,048 ×
-/// 40 bytes; plus `exactLimit` × 40 bytes. At most about 1.8 MB with every protocol present.
+/// Memory bound (default 2,048 columns): per protocol present, 2,048 × 44 bytes (about 90 KB); for
+/// the intervals 2,048 × 48 bytes (about 100 KB); plus `exactLimit` × 32 bytes (128 KB for the
+/// default 4,096). At most about 1.8 MB with all 17 protocols present, whatever the capture size.
 public struct ChartBuffer: Sendable {
     public static let rows = 256
     static let words = rows / 64

@@ -67,29 +67,27 @@ public struct SeriesWriter: Sendable {
         case (.json, _):
             break
         case (.table, .wide):
-            let start = out.count
-            Self.right("OFFSET", 10, from: start, into: &out)
-            Self.right("PACKETS", 11, from: start, into: &out)
-            Self.right("BYTES", 15, from: start, into: &out)
-            Self.right("BIT/S", 9, from: start, into: &out)
-            Self.right("MIN", 7, from: start, into: &out)
-            Self.right("MEAN", 9, from: start, into: &out)
-            Self.right("MAX", 7, from: start, into: &out)
+            Self.right("OFFSET", 10, into: &out)
+            Self.right("PACKETS", 11, into: &out)
+            Self.right("BYTES", 15, into: &out)
+            Self.right("BIT/S", 9, into: &out)
+            Self.right("MIN", 7, into: &out)
+            Self.right("MEAN", 9, into: &out)
+            Self.right("MAX", 7, into: &out)
             if includeDrops {
-                Self.right("KDROP", 8, from: start, into: &out)
-                Self.right("IFDROP", 8, from: start, into: &out)
-                Self.right("RDROP", 8, from: start, into: &out)
+                Self.right("KDROP", 8, into: &out)
+                Self.right("IFDROP", 8, into: &out)
+                Self.right("RDROP", 8, into: &out)
             }
-            for p in protocols { Self.right(p.name, Self.protocolWidth(p), from: start, into: &out) }
+            for p in protocols { Self.right(p.name, Self.protocolWidth(p), into: &out) }
             out.append(UInt8(ascii: "\n"))
         case (.table, .byProtocol):
-            let start = out.count
-            Self.right("OFFSET", 10, from: start, into: &out)
+            Self.right("OFFSET", 10, into: &out)
             out.append(ascii: "  PROTOCOL")
-            Self.right("PACKETS", 11, from: start, into: &out)
-            Self.right("BYTES", 15, from: start, into: &out)
-            Self.right("BIT/S", 9, from: start, into: &out)
-            Self.right("MEAN", 9, from: start, into: &out)
+            Self.right("PACKETS", 11, into: &out)
+            Self.right("BYTES", 15, into: &out)
+            Self.right("BIT/S", 9, into: &out)
+            Self.right("MEAN", 9, into: &out)
             out.append(UInt8(ascii: "\n"))
         }
     }
@@ -236,32 +234,31 @@ public struct SeriesWriter: Sendable {
     // MARK: table
 
     private func tableWide(_ s: IntervalStats, into out: inout [UInt8]) {
-        let start = out.count
         var cell: [UInt8] = []
         Self.offset(s, into: &cell)
-        Self.right(cell, 10, from: start, into: &out)
-        Self.rightNumber(s.packets, 11, from: start, into: &out)
-        Self.rightNumber(s.bytes, 15, from: start, into: &out)
+        Self.right(cell, 10, into: &out)
+        Self.rightNumber(s.packets, 11, into: &out)
+        Self.rightNumber(s.bytes, 15, into: &out)
         cell.removeAll(keepingCapacity: true)
         cell.appendSI(s.bitsPerSecond)
-        Self.right(cell, 9, from: start, into: &out)
+        Self.right(cell, 9, into: &out)
         if s.packets > 0 {
-            Self.rightNumber(UInt64(s.minLength), 7, from: start, into: &out)
+            Self.rightNumber(UInt64(s.minLength), 7, into: &out)
             cell.removeAll(keepingCapacity: true)
             cell.appendRatio(UInt128(s.bytes), UInt128(s.packets), decimals: 1)
-            Self.right(cell, 9, from: start, into: &out)
-            Self.rightNumber(UInt64(s.maxLength), 7, from: start, into: &out)
+            Self.right(cell, 9, into: &out)
+            Self.rightNumber(UInt64(s.maxLength), 7, into: &out)
         } else {
-            Self.right("-", 7, from: start, into: &out)
-            Self.right("-", 9, from: start, into: &out)
-            Self.right("-", 7, from: start, into: &out)
+            Self.right("-", 7, into: &out)
+            Self.right("-", 9, into: &out)
+            Self.right("-", 7, into: &out)
         }
         if includeDrops {
-            Self.rightNumber(s.drops.kernel, 8, from: start, into: &out)
-            Self.rightNumber(s.drops.interface, 8, from: start, into: &out)
-            Self.rightNumber(s.drops.ring, 8, from: start, into: &out)
+            Self.rightNumber(s.drops.kernel, 8, into: &out)
+            Self.rightNumber(s.drops.interface, 8, into: &out)
+            Self.rightNumber(s.drops.ring, 8, into: &out)
         }
-        for p in protocols { Self.rightNumber(s.protocolPackets[p], Self.protocolWidth(p), from: start, into: &out) }
+        for p in protocols { Self.rightNumber(s.protocolPackets[p], Self.protocolWidth(p), into: &out) }
         out.append(UInt8(ascii: "\n"))
     }
 
@@ -269,20 +266,20 @@ public struct SeriesWriter: Sendable {
         let start = out.count
         var cell: [UInt8] = []
         Self.offset(s, into: &cell)
-        Self.right(cell, 10, from: start, into: &out)
+        Self.right(cell, 10, into: &out)
         out.append(ascii: "  ")
         out.append(ascii: p.asciiName)
         out.pad(from: start, to: 20)
         let packets = s.protocolPackets[p]
         let bytes = s.protocolBytes[p]
-        Self.rightNumber(packets, 11, from: start, into: &out)
-        Self.rightNumber(bytes, 15, from: start, into: &out)
+        Self.rightNumber(packets, 11, into: &out)
+        Self.rightNumber(bytes, 15, into: &out)
         cell.removeAll(keepingCapacity: true)
         cell.appendSI(Double(bytes) * 8e9 / Double(s.intervalNs))
-        Self.right(cell, 9, from: start, into: &out)
+        Self.right(cell, 9, into: &out)
         cell.removeAll(keepingCapacity: true)
         if packets > 0 { cell.appendRatio(UInt128(bytes), UInt128(packets), decimals: 1) } else { cell.append(UInt8(ascii: "-")) }
-        Self.right(cell, 9, from: start, into: &out)
+        Self.right(cell, 9, into: &out)
         out.append(UInt8(ascii: "\n"))
     }
 
@@ -305,22 +302,20 @@ public struct SeriesWriter: Sendable {
 
     static func protocolWidth(_ p: ProtocolLabel) -> Int { max(8, p.name.utf8.count + 2) }
 
-    /// Appends `cell` right-aligned so the line ends `width` bytes after where it stood (at least
-    /// one space before the cell).
-    static func right(_ cell: some Collection<UInt8>, _ width: Int, from start: Int, into out: inout [UInt8]) {
+    /// Appends `cell` right-aligned in a column `width` bytes wide (at least one space before it).
+    static func right(_ cell: some Collection<UInt8>, _ width: Int, into out: inout [UInt8]) {
         let pad = max(1, width - cell.count)
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: pad))
         out.append(contentsOf: cell)
-        _ = start
     }
 
-    static func right(_ text: String, _ width: Int, from start: Int, into out: inout [UInt8]) {
-        right(Array(text.utf8), width, from: start, into: &out)
+    static func right(_ text: String, _ width: Int, into out: inout [UInt8]) {
+        right(Array(text.utf8), width, into: &out)
     }
 
-    static func rightNumber(_ v: UInt64, _ width: Int, from start: Int, into out: inout [UInt8]) {
+    static func rightNumber(_ v: UInt64, _ width: Int, into out: inout [UInt8]) {
         var cell: [UInt8] = []
         cell.append(decimal: v)
-        right(cell, width, from: start, into: &out)
+        right(cell, width, into: &out)
     }
 }

@@ -2,7 +2,7 @@ public import PacketWire
 
 /// One interval of a series: what arrived in `[startNs, startNs + intervalNs)`.
 ///
-/// A plain value with inline per-protocol rows (no references), about 450 bytes.
+/// A plain value with inline per-protocol rows (no references), 464 bytes.
 public struct IntervalStats: Sendable, Equatable {
     /// The interval number: 0 is the first interval of the series (the one holding the anchor).
     public var index: Int64

@@ -24,12 +24,12 @@ import PacketWire
 /// billions of empty intervals.
 ///
 /// **Memory bound.** Memory does not grow with packets. The analyzer holds `windowIntervals` open
-/// intervals (about 450 bytes each; the default window holds at most 16,384 of them, about 7 MB,
-/// and a 1 s interval needs 8, under 4 KB) plus the closed, not yet taken intervals that had packets.
+/// intervals (464 bytes each; the default window holds at most 16,384 of them, 7.6 MB, and a 1 s
+/// interval needs 8, under 4 KB) plus the closed, not yet taken intervals that had packets.
 /// Taking the closed intervals after each batch (`takeClosed`, `closeIntervals`) keeps that
 /// backlog to at most one per packet of the batch. Runs of empty intervals are never stored: they
 /// are produced one at a time while they are handed out. So a one-hour capture at 1 ms (3.6
-/// million intervals) streams through the default 2,000-interval window in about 1 MB; only a
+/// million intervals) streams through the default 2,000-interval window in under 1 MB; only a
 /// caller that keeps every interval pays per interval.
 public struct SeriesAnalyzer: Sendable {
     /// Where interval 0 starts.

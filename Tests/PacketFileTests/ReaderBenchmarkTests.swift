@@ -10,7 +10,7 @@ import Testing
 ///     PKTSTAT_BENCH_FILE=work/full-1M.pcap swift test -c release --filter ReaderBenchmark
 ///
 /// Skipped when PKTSTAT_BENCH_FILE is unset. Prints packets/s and MB/s for each of
-/// PKTSTAT_BENCH_ROUNDS runs (default 5).
+/// PKTSTAT_BENCH_ROUNDS runs (default 5), with the wall and CPU time of each.
 @Suite struct ReaderBenchmarkTests {
     static let file = ProcessInfo.processInfo.environment["PKTSTAT_BENCH_FILE"]
 
@@ -21,7 +21,9 @@ import Testing
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         for round in 1...rounds {
             var start = timespec()
+            var cpuStart = timespec()
             clock_gettime(CLOCK_MONOTONIC, &start)
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuStart)
             let reader = try CaptureFileReader(path: path)
             var wire: UInt64 = 0
             var labels = [UInt64](repeating: 0, count: 32)
@@ -33,10 +35,13 @@ import Testing
                 return true
             }
             var end = timespec()
+            var cpuEnd = timespec()
             clock_gettime(CLOCK_MONOTONIC, &end)
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuEnd)
             let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+            let cpu = Double(cpuEnd.tv_sec - cpuStart.tv_sec) + Double(cpuEnd.tv_nsec - cpuStart.tv_nsec) / 1e9
             print(
-                "readbench \(reader.formatName) round \(round): \(packets) packets in \(String(format: "%.3f", seconds)) s,"
+                "readbench \(reader.formatName) round \(round): \(packets) packets in \(String(format: "%.3f", seconds)) s (cpu \(String(format: "%.3f", cpu)) s),"
                     + " \(String(format: "%.2f", Double(packets) / seconds / 1e6)) Mpkt/s,"
                     + " \(String(format: "%.0f", Double(bytes) / seconds / 1e6)) MB/s, wire bytes \(wire), tcp \(labels[Int(ProtocolLabel.tcp.rawValue)])"
             )

@@ -1,4 +1,5 @@
 import PacketWire
+import PacketRecords
 import Testing
 import TrafficAnalysis
 
@@ -34,5 +35,13 @@ import TrafficAnalysis
         let b = DropCounters(kernel: 7, interface: 0, ring: 12)
         #expect(b.since(a) == DropCounters(kernel: 2, interface: 0, ring: 2))
         #expect(a.total == 16)
+    }
+}
+
+@Suite struct LayoutTests {
+    /// The memory bounds in the documentation are computed from these sizes.
+    @Test func sizes() {
+        #expect(MemoryLayout<IntervalStats>.stride == 464)
+        #expect(MemoryLayout<ProtocolCounters>.stride == 192)
     }
 }
