@@ -20,27 +20,7 @@ public enum ProtocolLabel: UInt8, Sendable, CaseIterable, Hashable {
     case vrrp
 
     /// The label as printed in CSV, JSON and tables.
-    public var name: String {
-        switch self {
-        case .other: "other"
-        case .arp: "ARP"
-        case .ipv4: "IPv4"
-        case .ipv6: "IPv6"
-        case .tcp: "TCP"
-        case .udp: "UDP"
-        case .icmp: "ICMP"
-        case .icmpv6: "ICMPv6"
-        case .igmp: "IGMP"
-        case .gre: "GRE"
-        case .esp: "ESP"
-        case .ah: "AH"
-        case .sctp: "SCTP"
-        case .ospf: "OSPF"
-        case .ipip: "IPIP"
-        case .pim: "PIM"
-        case .vrrp: "VRRP"
-        }
-    }
+    public var name: String { asciiName.description }
 
     /// The label's name as ASCII bytes, for writers that format into byte buffers.
     public var asciiName: StaticString {
