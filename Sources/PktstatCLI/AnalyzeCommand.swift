@@ -27,23 +27,18 @@ struct Analyze: ParsableCommand {
         abstract: "Packets, bytes and sizes per interval, as a table, CSV, JSON or a chart.",
         discussion: """
             Examples:
-              pktstat analyze capture.pcap                          a table, one row per second
+              pktstat analyze capture.pcap                   a table, a row a second
               pktstat analyze capture.pcap --interval 250ms --format csv > series.csv
-              pktstat analyze capture.pcap --by protocol --format csv   one row per interval and protocol
-              pktstat analyze capture.pcap --format svg -o sizes.svg   packet sizes and bytes/interval
-              pktstat analyze capture.pcap --format png -o sizes.png   the same through gnuplot
-              pktstat analyze capture.pcap --format gnuplot -o sizes.gp && gnuplot sizes.gp
-              pktstat analyze capture.pcap --format gnuplot --terminal dumb | gnuplot   in the terminal
+              pktstat analyze capture.pcap --by protocol --format csv
+              pktstat analyze capture.pcap --format svg -o sizes.svg
+              pktstat analyze capture.pcap --format png -o sizes.png   (gnuplot)
+              pktstat analyze capture.pcap --format gnuplot -o sizes.gp
+              pktstat analyze capture.pcap --format gnuplot --terminal dumb | gnuplot
               sudo pktstat sniff -c 1000 --format csv | pktstat analyze - --interval 0.1
 
-            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark
-            and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals
-            between packets are printed with zeros. Memory grows with the number of intervals that
-            hold packets, never with the number of packets.
+            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory grows with the number of intervals that hold packets, never with the number of packets.
 
-            CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the
-            first interval), packets, bytes (wire lengths), bits_per_second, min_length,
-            mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present.
+            CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the first interval), packets, bytes (wire lengths), bits_per_second, min_length, mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present. With --by protocol: time, offset, protocol, packets, bytes, bits_per_second, mean_length.
             """
     )
 

@@ -7,13 +7,13 @@ public struct Pktstat: ParsableCommand {
         abstract: "Capture packets and chart their sizes over time; show interfaces, routes and gateways.",
         discussion: """
             Examples:
-              sudo pktstat sniff --count 100              watch 100 packets go by
-              pktstat sniff -r capture.pcap --format csv   a capture file as CSV
-              pktstat analyze capture.pcap --interval 1    packets and bytes per second
+              sudo pktstat sniff --count 100            watch 100 packets go by
+              pktstat sniff -r capture.pcap --format csv a capture file as CSV
+              pktstat analyze capture.pcap --interval 1  packets, bytes per second
               pktstat analyze capture.pcap --format svg -o sizes.svg
-              pktstat interfaces                           addresses, MACs, counters
-              pktstat routes                               the routing table (like ip route)
-              pktstat gateways                             the default gateway per family
+              pktstat interfaces                         addresses, MACs, counters
+              pktstat routes                             routing table (ip route)
+              pktstat gateways                           default gateway per family
             """,
         subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
     )

@@ -14,30 +14,23 @@ struct Sniff: ParsableCommand {
         abstract: "Capture packets (or read a capture file) and print one row per packet.",
         discussion: """
             Examples:
-              sudo pktstat sniff --count 100                 100 packets from the default interface
-              sudo pktstat sniff -i lo -c 10 udp port 53     a BPF filter, as with tcpdump
+              sudo pktstat sniff --count 100           100 packets, default interface
+              sudo pktstat sniff -i lo -c 10 udp port 53   a BPF filter, as tcpdump
               sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
-              sudo pktstat sniff -i eth0 -w out.pcap         write a pcap file (Ctrl-C to stop)
-              sudo pktstat sniff -i eth0 -w out.pcap --print --format csv   write and print
-              pktstat sniff -r out.pcap --format json        read a pcap or pcapng file
+              sudo pktstat sniff -i eth0 -w out.pcap   write a pcap (Ctrl-C stops)
+              sudo pktstat sniff -i eth0 -w out.pcap --print --format csv
+              sudo pktstat sniff -i eth0 --interval 1 --format csv   a row a second
+              sudo pktstat sniff --count 100 --plot sizes.svg   capture and chart
+              pktstat sniff -r out.pcap --format json  read a pcap or pcapng file
               pktstat sniff -r out.pcap --format csv | head -5
-              pktstat sniff -D                               list interfaces, as tcpdump -D
-              sudo pktstat sniff -i eth0 -Z nobody -w /tmp/x.pcap   capture as nobody once open
+              pktstat sniff -D                         list interfaces (tcpdump -D)
+              sudo pktstat sniff -i eth0 -Z nobody -w /tmp/x.pcap
 
-            Under sudo, pktstat becomes SUDO_USER once the device is open, so files it writes are
-            yours; -Z USER picks another user and -Z root keeps root.
+            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured, protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with the same keys (null when absent).
 
-            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured,
-            protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with
-            the same keys (null when absent).
+            Protocol labels name the outermost network header: TCP UDP ICMP ICMPv6 IGMP GRE ESP AH SCTP OSPF IPIP PIM VRRP ARP, else IPv4 or IPv6, else other. Headers are not validated: a label comes from the protocol fields as captured, even when the IP version or header length is bogus.
 
-            Protocol labels name the outermost network header: TCP UDP ICMP ICMPv6 IGMP GRE ESP
-            AH SCTP OSPF IPIP PIM VRRP ARP, else IPv4 or IPv6, else other. Headers are not
-            validated: a label comes from the protocol fields as captured, even when the IP
-            version or header length is bogus.
-
-            Stop with --count, --duration, --idle-timeout or Ctrl-C; what was captured is kept,
-            and the summary lines (as tcpdump prints them) go to stderr.
+            Stop with --count, --duration, --idle-timeout or Ctrl-C: what was captured is kept, and the status lines (as tcpdump prints them) go to stderr. Under sudo, pktstat becomes SUDO_USER once the device is open, so the files it writes are yours; -Z USER picks another user, -Z root keeps root. Live capture needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v pktstat)".
             """
     )
 
@@ -59,13 +52,13 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
     var write: String?
 
-    @Option(name: [.short, .customLong("snaplen")], help: "Bytes to capture per packet (default 262144).")
+    @Option(name: [.short, .customLong("snaplen")], help: "Bytes to capture per packet.")
     var snaplen: Int32 = 262_144
 
-    @Flag(name: [.short, .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
+    @Flag(name: [.customShort("p"), .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
-    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: "Kernel capture buffer in KiB (default 8192).")
+    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: "Kernel capture buffer in KiB.")
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")

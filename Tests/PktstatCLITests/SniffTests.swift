@@ -176,7 +176,7 @@ struct SniffFileTests {
 struct SniffLiveTests {
     @Test func loopbackSeesEachDatagramOnce() throws {
         let port = Int.random(in: 20000...29999)
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "--format", "csv", "--idle-timeout", "1500ms", "udp", "dst", "port", "\(port)"])
+        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "-p", "-s", "128", "--format", "csv", "--idle-timeout", "1500ms", "udp", "dst", "port", "\(port)"])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 25, port: port, size: 16)
         let r = p.finish(timeout: 20)
