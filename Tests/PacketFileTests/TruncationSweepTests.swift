@@ -65,3 +65,38 @@ import Testing
         #expect(errors > 0)
     }
 }
+
+/// Random damage (deterministic): bytes overwritten anywhere in a valid file. The reader must
+/// deliver records or an error, never trap or hang.
+@Suite struct MutationSweepTests {
+    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: TruncationSweepTests.samples().prefix(4))
+    func damagedFilesNeverTrap(_ name: String, _ bytes: [UInt8]) {
+        let dir = ScratchDirectory()
+        var random = SplitMix(state: UInt64(bytes.count))
+        let interesting: [UInt8] = [0, 1, 3, 0x7F, 0x80, 0xFF, 0x0A, 0x0D, 0x4D, 0x3C, 0x2B, 0x1A]
+        for round in 0..<400 {
+            var damaged = bytes
+            for _ in 0..<(1 + round % 4) {
+                let at = Int.random(in: 0..<damaged.count, using: &random)
+                damaged[at] =
+                    Bool.random(using: &random)
+                    ? interesting.randomElement(using: &random)! : UInt8.random(in: 0...255, using: &random)
+            }
+            let outcome = readAll(path: dir.write(damaged, name: "damaged"))
+            // Whatever came out is bounded by the file: no record captures more than it holds.
+            #expect(outcome.records.allSatisfy { Int($0.captured) <= damaged.count }, "\(name) round \(round)")
+        }
+    }
+}
