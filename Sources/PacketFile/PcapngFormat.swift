@@ -75,11 +75,15 @@ struct InterfaceClock {
 /// Blocks before the packets that refer to them.
 ///
 /// Mirrors libpcap 1.10 `sf-pcapng.c`: the same limits and the same errors, including its refusal
-/// of files whose interfaces differ in link type or snap length (tshark reads those; libpcap, and
-/// so tcpdump and pktstat, cannot hand one link type per file to the caller). Differences, each on
-/// the lenient side: interfaces are compared by their link type as stored (libpcap compares its
-/// own DLT_ number with the stored one, so two LINKTYPE_RAW interfaces fail there), and a Simple
-/// Packet Block whose data is shorter than its packet is cut to the data instead of failing.
+/// of files whose interfaces differ in link type or snap length, and of sections in different
+/// byte orders (tshark reads those; libpcap, and so tcpdump and pktstat, give the caller one link
+/// type per file). The packets before the offending block are delivered first.
+///
+/// Differences from libpcap, each on the lenient side: interfaces are compared by their link type
+/// as stored (libpcap compares its own DLT_ number with the stored LINKTYPE_, so a file with two
+/// LINKTYPE_RAW interfaces fails there), and a Simple Packet Block whose data is shorter than its
+/// packet is cut to the data instead of failing. One limit libpcap lacks: more than 65,536
+/// interfaces in one section is an error (it bounds the interface table).
 struct PcapngFormat {
     static let sectionHeader: UInt32 = 0x0A0D_0D0A
     static let interfaceDescription: UInt32 = 1
@@ -165,7 +169,7 @@ struct PcapngFormat {
                 case enhancedPacket, simplePacket, obsoletePacket:
                     throw .corrupt("the capture file has a packet block before any Interface Description Blocks")
                 case sectionHeader:
-                    if let error = format.sectionHeader(body, bodyLength) { throw error }
+                    if let error = format.beginSection(body, bodyLength) { throw error }
                 default:
                     break
                 }
@@ -222,7 +226,7 @@ struct PcapngFormat {
                 input.start &+= total
                 continue
             case PcapngFormat.sectionHeader:
-                if let error = sectionHeader(body, bodyLength) { return .failed(error) }
+                if let error = beginSection(body, bodyLength) { return .failed(error) }
                 input.start &+= total
                 continue
             default:
@@ -332,7 +336,7 @@ struct PcapngFormat {
 
     /// A Section Header Block after the first: same byte order, major version 1; its interfaces
     /// start afresh (but must still match the file's first interface).
-    mutating func sectionHeader(_ body: UnsafeRawPointer, _ bodyLength: Int) -> CaptureFileError? {
+    mutating func beginSection(_ body: UnsafeRawPointer, _ bodyLength: Int) -> CaptureFileError? {
         guard bodyLength >= 16 else { return tooShort(PcapngFormat.sectionHeader) }
         let magic = order.u32(body, 0)
         if magic == PcapngFormat.byteOrderMagic.byteSwapped {
