@@ -50,116 +50,133 @@ public struct RecordWriter: Sendable {
 
     @usableFromInline
     func csv(_ r: PacketRecord, into out: inout [UInt8]) {
-        out.append(timestampNs: r.timestampNs)
-        out.append(UInt8(ascii: ","))
-        out.append(decimal: UInt64(r.length))
-        out.append(UInt8(ascii: ","))
-        out.append(decimal: UInt64(r.captured))
-        out.append(UInt8(ascii: ","))
-        out.append(ascii: r.decoded.label.asciiName)
-        out.append(UInt8(ascii: ","))
-        let d = r.decoded
-        if d.ipVersion != 0 {
-            out.append(address: d.src, version: d.ipVersion)
-            out.append(UInt8(ascii: ","))
-            out.append(address: d.dst, version: d.ipVersion)
-        } else {
-            out.append(UInt8(ascii: ","))
+        RowBytes.append(to: &out) { row in
+            let d = r.decoded
+            row.timestamp(r.timestampNs)
+            row.byte(UInt8(ascii: ","))
+            row.decimal(UInt64(r.length))
+            row.byte(UInt8(ascii: ","))
+            row.decimal(UInt64(r.captured))
+            row.byte(UInt8(ascii: ","))
+            row.ascii(d.label.asciiName)
+            row.byte(UInt8(ascii: ","))
+            if d.ipVersion != 0 {
+                row.address(d.src, version: d.ipVersion)
+                row.byte(UInt8(ascii: ","))
+                row.address(d.dst, version: d.ipVersion)
+            } else {
+                row.byte(UInt8(ascii: ","))
+            }
+            row.byte(UInt8(ascii: ","))
+            if d.hasPorts {
+                row.decimal(UInt64(d.srcPort))
+                row.byte(UInt8(ascii: ","))
+                row.decimal(UInt64(d.dstPort))
+            } else {
+                row.byte(UInt8(ascii: ","))
+            }
+            row.byte(UInt8(ascii: "\n"))
         }
-        out.append(UInt8(ascii: ","))
-        if d.hasPorts {
-            out.append(decimal: UInt64(d.srcPort))
-            out.append(UInt8(ascii: ","))
-            out.append(decimal: UInt64(d.dstPort))
-        } else {
-            out.append(UInt8(ascii: ","))
-        }
-        out.append(UInt8(ascii: "\n"))
     }
 
     @usableFromInline
     func json(_ r: PacketRecord, into out: inout [UInt8]) {
-        let d = r.decoded
-        out.append(ascii: "{\"timestamp\":")
-        out.append(timestampNs: r.timestampNs)
-        out.append(ascii: ",\"length\":")
-        out.append(decimal: UInt64(r.length))
-        out.append(ascii: ",\"captured\":")
-        out.append(decimal: UInt64(r.captured))
-        out.append(ascii: ",\"protocol\":\"")
-        out.append(ascii: d.label.asciiName)
-        out.append(ascii: "\",\"src\":")
-        if d.ipVersion != 0 {
-            out.append(UInt8(ascii: "\""))
-            out.append(address: d.src, version: d.ipVersion)
-            out.append(ascii: "\",\"dst\":\"")
-            out.append(address: d.dst, version: d.ipVersion)
-            out.append(UInt8(ascii: "\""))
-        } else {
-            out.append(ascii: "null,\"dst\":null")
+        RowBytes.append(to: &out) { row in
+            let d = r.decoded
+            row.ascii("{\"timestamp\":")
+            row.timestamp(r.timestampNs)
+            row.ascii(",\"length\":")
+            row.decimal(UInt64(r.length))
+            row.ascii(",\"captured\":")
+            row.decimal(UInt64(r.captured))
+            row.ascii(",\"protocol\":\"")
+            row.ascii(d.label.asciiName)
+            row.ascii("\",\"src\":")
+            if d.ipVersion != 0 {
+                row.byte(UInt8(ascii: "\""))
+                row.address(d.src, version: d.ipVersion)
+                row.ascii("\",\"dst\":\"")
+                row.address(d.dst, version: d.ipVersion)
+                row.byte(UInt8(ascii: "\""))
+            } else {
+                row.ascii("null,\"dst\":null")
+            }
+            if d.hasPorts {
+                row.ascii(",\"sport\":")
+                row.decimal(UInt64(d.srcPort))
+                row.ascii(",\"dport\":")
+                row.decimal(UInt64(d.dstPort))
+            } else {
+                row.ascii(",\"sport\":null,\"dport\":null")
+            }
+            row.ascii("}\n")
         }
-        if d.hasPorts {
-            out.append(ascii: ",\"sport\":")
-            out.append(decimal: UInt64(d.srcPort))
-            out.append(ascii: ",\"dport\":")
-            out.append(decimal: UInt64(d.dstPort))
-        } else {
-            out.append(ascii: ",\"sport\":null,\"dport\":null")
-        }
-        out.append(ascii: "}\n")
     }
 
     @usableFromInline
     func table(_ r: PacketRecord, into out: inout [UInt8]) {
-        let start = out.count
-        clock(r.timestampNs, into: &out)
-        out.pad(from: start, to: 20)
-        out.append(ascii: r.decoded.label.asciiName)
-        out.pad(from: start, to: 27)
-        let d = r.decoded
-        if d.ipVersion != 0 {
-            endpoint(d.src, port: d.hasPorts ? d.srcPort : nil, version: d.ipVersion, into: &out)
-            out.pad(from: start, to: 53)
-            endpoint(d.dst, port: d.hasPorts ? d.dstPort : nil, version: d.ipVersion, into: &out)
-        } else {
-            out.append(UInt8(ascii: "-"))
-            out.pad(from: start, to: 53)
-            out.append(UInt8(ascii: "-"))
-        }
-        out.pad(from: start, to: 79)
-        out.append(decimal: UInt64(r.length))
-        if r.captured < r.length {
-            out.append(ascii: " (")
-            out.append(decimal: UInt64(r.captured))
-            out.append(ascii: " captured)")
-        }
-        out.append(UInt8(ascii: "\n"))
-    }
-
-    func endpoint(_ a: IPAddress, port: UInt16?, version: UInt8, into out: inout [UInt8]) {
-        if let port {
-            if version == 6 { out.append(UInt8(ascii: "[")) }
-            out.append(address: a, version: version)
-            if version == 6 { out.append(UInt8(ascii: "]")) }
-            out.append(UInt8(ascii: ":"))
-            out.append(decimal: UInt64(port))
-        } else {
-            out.append(address: a, version: version)
+        let (hour, minute, second, frac) = clock(r.timestampNs)
+        RowBytes.append(to: &out) { row in
+            let d = r.decoded
+            row.decimal(hour, width: 2)
+            row.byte(UInt8(ascii: ":"))
+            row.decimal(minute, width: 2)
+            row.byte(UInt8(ascii: ":"))
+            row.decimal(second, width: 2)
+            row.byte(UInt8(ascii: "."))
+            row.decimal(frac, width: 9)
+            row.pad(to: 20)
+            row.ascii(d.label.asciiName)
+            row.pad(to: 27)
+            if d.ipVersion != 0 {
+                row.endpoint(d.src, port: d.hasPorts ? d.srcPort : nil, version: d.ipVersion)
+                row.pad(to: 53)
+                row.endpoint(d.dst, port: d.hasPorts ? d.dstPort : nil, version: d.ipVersion)
+            } else {
+                row.byte(UInt8(ascii: "-"))
+                row.pad(to: 53)
+                row.byte(UInt8(ascii: "-"))
+            }
+            row.pad(to: 79)
+            row.decimal(UInt64(r.length))
+            if r.captured < r.length {
+                row.ascii(" (")
+                row.decimal(UInt64(r.captured))
+                row.ascii(" captured)")
+            }
+            row.byte(UInt8(ascii: "\n"))
         }
     }
 
-    /// HH:MM:SS.nnnnnnnnn in local time (or UTC).
-    func clock(_ ns: Int64, into out: inout [UInt8]) {
+    /// Hours, minutes, seconds and nanoseconds of the time of day, in local time (or UTC).
+    func clock(_ ns: Int64) -> (UInt64, UInt64, UInt64, UInt64) {
         var seconds = time_t(ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000)
         let frac = UInt64(ns - Int64(seconds) * 1_000_000_000)
         var parts = tm()
         if localTime { localtime_r(&seconds, &parts) } else { gmtime_r(&seconds, &parts) }
-        out.append(decimal: UInt64(max(0, parts.tm_hour)), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.append(decimal: UInt64(max(0, parts.tm_min)), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.append(decimal: UInt64(max(0, parts.tm_sec)), width: 2)
-        out.append(UInt8(ascii: "."))
-        out.append(decimal: frac, width: 9)
+        return (UInt64(max(0, parts.tm_hour)), UInt64(max(0, parts.tm_min)), UInt64(max(0, parts.tm_sec)), frac)
+    }
+}
+
+extension RowBytes {
+    /// Spaces up to `column` (at least one).
+    mutating func pad(to column: Int) {
+        if count < column {
+            while count < column { byte(UInt8(ascii: " ")) }
+        } else {
+            byte(UInt8(ascii: " "))
+        }
+    }
+
+    mutating func endpoint(_ a: IPAddress, port: UInt16?, version: UInt8) {
+        if let port {
+            if version == 6 { byte(UInt8(ascii: "[")) }
+            address(a, version: version)
+            if version == 6 { byte(UInt8(ascii: "]")) }
+            byte(UInt8(ascii: ":"))
+            decimal(UInt64(port))
+        } else {
+            address(a, version: version)
+        }
     }
 }
