@@ -54,15 +54,17 @@ public enum Decoder {
     @inlinable
     public static func decode(_ b: Bytes, linkType: LinkType) -> Decoded {
         var d = Decoded()
-        switch linkType {
-        case .ethernet:
+        // Raw numbers, not the `LinkType` statics: a static let is a lazily initialised global,
+        // and checking it once per packet showed in the profile.
+        switch linkType.rawValue {
+        case 1:  // EN10MB
             guard let type = b.u16be(12) else {
                 d.stop = .truncated
                 return d
             }
             ethertype(b, type: type, offset: 14, into: &d)
-        case .linuxSLL:
-            if let hatype = b.u16be(2), hatype == arphrdNetlink {
+        case 113:  // LINUX_SLL
+            if let hatype = b.u16be(2), hatype == 824 /* ARPHRD_NETLINK */ {
                 d.stop = .unsupported
                 return d
             }
@@ -71,8 +73,8 @@ public enum Decoder {
                 return d
             }
             ethertype(b, type: type, offset: 16, into: &d)
-        case .linuxSLL2:
-            if let hatype = b.u16be(8), hatype == arphrdNetlink {
+        case 276:  // LINUX_SLL2
+            if let hatype = b.u16be(8), hatype == 824 /* ARPHRD_NETLINK */ {
                 d.stop = .unsupported
                 return d
             }
@@ -82,7 +84,7 @@ public enum Decoder {
             }
             // The protocol field is captured but the header is 20 bytes: the payload starts there.
             ethertype(b, type: type, offset: 20, into: &d)
-        case .raw, .rawDLT:
+        case 101, 12:  // LINKTYPE_RAW, DLT_RAW
             guard let first = b.u8(0) else {
                 d.stop = .truncated
                 return d
@@ -92,18 +94,18 @@ public enum Decoder {
             case 6: ipv6(b, at: 0, into: &d)
             default: d.stop = .unsupported
             }
-        case .ipv4:
+        case 228:  // IPV4
             ipv4(b, at: 0, into: &d)
-        case .ipv6:
+        case 229:  // IPV6
             ipv6(b, at: 0, into: &d)
-        case .null:
+        case 0:  // NULL
             guard let raw = b.u32le(0) else {
                 d.stop = .truncated
                 return d
             }
             let family = raw & 0xFFFF_0000 != 0 ? raw.byteSwapped : raw
             nullFamily(b, family: family, into: &d)
-        case .loop:
+        case 108:  // LOOP
             guard let family = b.u32be(0) else {
                 d.stop = .truncated
                 return d
@@ -114,8 +116,6 @@ public enum Decoder {
         }
         return d
     }
-
-    @usableFromInline static let arphrdNetlink: UInt16 = 824
 
     @inlinable
     static func nullFamily(_ b: Bytes, family: UInt32, into d: inout Decoded) {
@@ -131,7 +131,7 @@ public enum Decoder {
     static func ethertype(_ b: Bytes, type first: UInt16, offset start: Int, into d: inout Decoded) {
         var type = first
         var offset = start
-        while type == EtherType.vlan.rawValue || type == EtherType.qinq.rawValue {
+        while type == 0x8100 || type == 0x88A8 {  // 802.1Q, 802.1ad
             // A tag: 2 bytes TCI, 2 bytes inner type.
             guard let inner = b.u16be(offset + 2) else {
                 d.stop = .truncated
@@ -141,9 +141,9 @@ public enum Decoder {
             offset += 4
         }
         switch type {
-        case EtherType.ipv4.rawValue: ipv4(b, at: offset, into: &d)
-        case EtherType.ipv6.rawValue: ipv6(b, at: offset, into: &d)
-        case EtherType.arp.rawValue: d.label = .arp
+        case 0x0800: ipv4(b, at: offset, into: &d)
+        case 0x86DD: ipv6(b, at: offset, into: &d)
+        case 0x0806: d.label = .arp
         default:
             // 802.3 length fields (<= 1500), RARP, other tag types, everything else.
             d.label = .other

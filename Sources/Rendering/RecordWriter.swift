@@ -37,22 +37,30 @@ public struct RecordWriter: Sendable {
 
     @inlinable
     public func write(_ r: PacketRecord, into out: inout [UInt8]) {
+        var seconds = SecondsText()
+        write(r, seconds: &seconds, into: &out)
+    }
+
+    /// Writes a batch; consecutive packets mostly share their second, so its digits are kept.
+    public func write(_ batch: UnsafeBufferPointer<PacketRecord>, into out: inout [UInt8]) {
+        var seconds = SecondsText()
+        for r in batch { write(r, seconds: &seconds, into: &out) }
+    }
+
+    @inlinable
+    func write(_ r: PacketRecord, seconds: inout SecondsText, into out: inout [UInt8]) {
         switch format {
-        case .csv: csv(r, into: &out)
-        case .json: json(r, into: &out)
+        case .csv: csv(r, seconds: &seconds, into: &out)
+        case .json: json(r, seconds: &seconds, into: &out)
         case .table: table(r, into: &out)
         }
     }
 
-    public func write(_ batch: UnsafeBufferPointer<PacketRecord>, into out: inout [UInt8]) {
-        for r in batch { write(r, into: &out) }
-    }
-
     @usableFromInline
-    func csv(_ r: PacketRecord, into out: inout [UInt8]) {
+    func csv(_ r: PacketRecord, seconds: inout SecondsText, into out: inout [UInt8]) {
         RowBytes.append(to: &out) { row in
             let d = r.decoded
-            row.timestamp(r.timestampNs)
+            seconds.timestamp(r.timestampNs, into: &row)
             row.byte(UInt8(ascii: ","))
             row.decimal(UInt64(r.length))
             row.byte(UInt8(ascii: ","))
@@ -80,11 +88,11 @@ public struct RecordWriter: Sendable {
     }
 
     @usableFromInline
-    func json(_ r: PacketRecord, into out: inout [UInt8]) {
+    func json(_ r: PacketRecord, seconds: inout SecondsText, into out: inout [UInt8]) {
         RowBytes.append(to: &out) { row in
             let d = r.decoded
             row.ascii("{\"timestamp\":")
-            row.timestamp(r.timestampNs)
+            seconds.timestamp(r.timestampNs, into: &row)
             row.ascii(",\"length\":")
             row.decimal(UInt64(r.length))
             row.ascii(",\"captured\":")
@@ -178,5 +186,36 @@ extension RowBytes {
         } else {
             address(a, version: version)
         }
+    }
+}
+
+/// The digits of the last whole second written, so the packets of one second format it once.
+@usableFromInline
+struct SecondsText {
+    @usableFromInline var second: UInt64 = .max
+    @usableFromInline var negative = false
+    @usableFromInline var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    @usableFromInline var length = 0
+
+    @inlinable init() {}
+
+    @inlinable
+    mutating func timestamp(_ ns: Int64, into row: inout RowBytes) {
+        let m = ns.magnitude
+        let sec = m / 1_000_000_000
+        if sec != second || negative != (ns < 0) {
+            second = sec
+            negative = ns < 0
+            let start = row.count
+            if negative { row.byte(UInt8(ascii: "-")) }
+            row.decimal(sec)
+            length = row.count - start
+            withUnsafeMutableBytes(of: &digits) { $0.baseAddress!.copyMemory(from: row.base + start, byteCount: length) }
+        } else {
+            withUnsafeBytes(of: digits) { (row.base + row.count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
+            row.count &+= length
+        }
+        row.byte(UInt8(ascii: "."))
+        row.decimal(m % 1_000_000_000, width: 9)
     }
 }

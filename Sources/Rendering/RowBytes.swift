@@ -36,24 +36,31 @@ struct RowBytes {
     }
 
     @inlinable mutating func decimal(_ value: UInt64) {
+        // Count digits by comparison (no division), then write two digits per step.
         var digits = 1
-        var v = value
-        while v >= 10 {
-            v /= 10
+        var limit: UInt64 = 10
+        while value >= limit {
             digits &+= 1
+            if digits == 20 { break }
+            limit &*= 10
         }
         decimal(value, width: digits)
     }
 
     /// Exactly `width` digits, zero-padded (the value must fit).
     @inlinable mutating func decimal(_ value: UInt64, width: Int) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
         var v = value
         var i = count &+ width
-        while i > count {
-            i &-= 1
-            base[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
-            v /= 10
+        while i &- count >= 2 {
+            let r = Int(v % 100)
+            v /= 100
+            i &-= 2
+            base[i] = table[r &* 2]
+            base[i &+ 1] = table[r &* 2 &+ 1]
         }
+        if i > count { base[count] = UInt8(truncatingIfNeeded: v % 10) &+ 48 }
         count &+= width
     }
 

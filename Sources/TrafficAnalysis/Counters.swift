@@ -6,7 +6,7 @@ public import PacketWire
 public struct ProtocolCounters: Sendable, Equatable {
     /// Slots available. Larger than `ProtocolLabel.allCases.count` (17) so that a new label does not
     /// silently overflow; a test checks the labels fit.
-    public static let capacity = 24
+    public static var capacity: Int { 24 }
 
     @usableFromInline
     var storage: (

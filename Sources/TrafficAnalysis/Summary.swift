@@ -6,7 +6,8 @@ public import PacketWire
 public struct SizeDistribution: Sendable, Equatable {
     /// Lower bound of each bucket (inclusive); the last bucket has no upper bound.
     public static let lowerBounds: [UInt32] = [0, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120]
-    public static var bucketCount: Int { lowerBounds.count }
+    /// `lowerBounds.count`, as a literal: the per-packet path must not touch a lazy global.
+    public static var bucketCount: Int { 10 }
 
     private var counts = ProtocolCounters()
 
