@@ -170,7 +170,7 @@ public final class CaptureFileReader {
         if regular {
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         }
-        return InputBuffer(fd: fd, isRegularFile: regular)
+        return InputBuffer(fd: fd, isRegularFile: regular, size: Int64(st.st_size))
     }
 
     private static func openError(_ path: String, _ code: Int32) -> CaptureFileError {

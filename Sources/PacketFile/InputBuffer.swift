@@ -1,27 +1,36 @@
 import Glibc
 
-/// The file's bytes, read with large sequential `read()`s into one reused buffer.
+/// The file's bytes, read with large sequential `read()`s, parsed where they lie.
 ///
 /// Parsers look at `base + start ..< base + end` in place and advance `start` past what they have
-/// consumed. When a record or block does not fit in what is buffered, `fill(need:)` moves the
-/// unconsumed tail to the front and reads more. The buffer grows only when one record or block is
-/// larger than the whole buffer, and then only as far as the data actually arrives (doubling), so
-/// a length field can never make us allocate memory the file does not back.
+/// consumed. When a record or block does not fit in what is buffered, `fill(need:)` makes it fit.
+/// Memory grows only when one record or block is larger than the whole buffer, and then only as
+/// far as the data backs it (the parsers check a regular file's size first; from a pipe it grows
+/// by doubling as the bytes arrive), so a length field can never make us allocate memory the
+/// input does not hold.
 ///
-/// A plain value without references: the reader copies it into a local for the hot loop (no
-/// exclusivity checks, no ARC) and stores it back afterwards. The memory is owned by the reader.
+/// Two ways of reading:
+/// - directly (pipes, small files): `read()` into one reused buffer; a partial record is moved to
+///   the front before each refill;
+/// - ahead (regular files of 2 MiB or more): a `Prefetcher` thread reads 256 KiB chunks while the
+///   parser works on the previous one. The view is a chunk itself; only a record that spans two
+///   chunks is copied, into the staging buffer, and parsing goes on in the next chunk after it.
+///
+/// A plain value: the reader copies it into a local for the hot loop (no exclusivity checks, no
+/// reference counting per packet) and stores it back afterwards. The memory is owned by the reader.
 struct InputBuffer {
-    /// Bytes read per refill when nothing else is known (a multiple of the page size). 256 KiB
-    /// keeps the buffer within the L2 cache while the parser walks it.
+    /// Bytes read per refill when reading directly (a multiple of the page size). 256 KiB keeps
+    /// the buffer within the L2 cache while the parser walks it.
     static let defaultCapacity = 256 * 1024
 
     let fd: Int32
     let isRegularFile: Bool
+    /// The bytes the parser sees.
     private(set) var base: UnsafeMutableRawPointer
     private(set) var capacity: Int
     /// First unconsumed byte.
     var start = 0
-    /// One past the last byte read.
+    /// One past the last byte available.
     private(set) var end = 0
     /// File offset of `base[0]`.
     private(set) var baseOffset: UInt64 = 0
@@ -29,16 +38,34 @@ struct InputBuffer {
     /// `errno` of a failed `read()`, 0 if none. Reading stops at the first error.
     private(set) var readErrno: Int32 = 0
 
-    init(fd: Int32, isRegularFile: Bool, capacity: Int = InputBuffer.defaultCapacity) {
+    /// The buffer this value owns: the read buffer, or (reading ahead) the staging buffer.
+    private var own: UnsafeMutableRawPointer
+    private var ownCapacity: Int
+    private let prefetcher: Prefetcher?
+    /// Reading ahead: the view is a chunk, to give back when parsing leaves it.
+    private var viewIsChunk = false
+    /// Reading ahead: the chunk after the view, from `pendingOffset` on (file offset of its start:
+    /// `pendingFileOffset`).
+    private var pending: (base: UnsafeMutableRawPointer, count: Int)?
+    private var pendingOffset = 0
+    private var pendingFileOffset: UInt64 = 0
+    private var nextChunkFileOffset: UInt64 = 0
+
+    init(fd: Int32, isRegularFile: Bool, size: Int64 = 0, capacity: Int = InputBuffer.defaultCapacity) {
         self.fd = fd
         self.isRegularFile = isRegularFile
         self.capacity = capacity
-        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        own = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        ownCapacity = capacity
+        base = own
+        prefetcher = isRegularFile && size >= Prefetcher.minimumFileSize ? Prefetcher(fd: fd) : nil
     }
 
-    /// Frees the memory and closes the descriptor (unless it is standard input).
+    /// Stops reading ahead, frees the memory and closes the descriptor (unless it is standard
+    /// input).
     func release() {
-        base.deallocate()
+        prefetcher?.shutdown()
+        own.deallocate()
         if fd != STDIN_FILENO { close(fd) }
     }
 
@@ -58,9 +85,8 @@ struct InputBuffer {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
         let size = UInt64(max(0, st.st_size))
-        let position = baseOffset + UInt64(end)
         // The file may have been truncated under us; what is buffered is still there.
-        return UInt64(end - start) + (size > position ? size - position : 0)
+        return max(UInt64(end - start), size > offset ? size - offset : 0)
     }
 
     /// Makes `need` bytes available from `start` if the input has them. Returns the bytes
@@ -69,6 +95,7 @@ struct InputBuffer {
     /// Callers check `need` against the format's limits (and, for regular files, against
     /// `remainingInFile()`) before asking for more than `capacity`.
     mutating func fill(need: Int) -> Int {
+        if prefetcher != nil { return fillAhead(need: need) }
         while end - start < need && !atEOF && readErrno == 0 {
             // Move the partial record to the front (less than one record: cheap), so every read
             // is as large as the buffer allows.
@@ -86,7 +113,7 @@ struct InputBuffer {
         return end - start
     }
 
-    /// Moves the unconsumed bytes to the front of the buffer.
+    /// Moves the unconsumed bytes to the front of the own buffer (which is the view).
     private mutating func compact() {
         let count = end - start
         if count > 0 { memmove(base, base + start, count) }
@@ -95,17 +122,81 @@ struct InputBuffer {
         end = count
     }
 
+    /// Grows the own buffer (which is the view), keeping the unconsumed bytes.
     private mutating func grow(to newCapacity: Int) {
         guard newCapacity > capacity else { return }
         let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         let count = end - start
         if count > 0 { bigger.copyMemory(from: base + start, byteCount: count) }
-        base.deallocate()
+        own.deallocate()
+        own = bigger
+        ownCapacity = newCapacity
         base = bigger
         baseOffset += UInt64(start)
         capacity = newCapacity
         start = 0
         end = count
+    }
+
+    /// `fill` when reading ahead.
+    private mutating func fillAhead(need: Int) -> Int {
+        guard let prefetcher else { return end - start }
+        while end - start < need {
+            if pending == nil {
+                if atEOF || readErrno != 0 { break }
+                guard let chunk = prefetcher.next() else {
+                    atEOF = true
+                    readErrno = prefetcher.failure
+                    break
+                }
+                pending = chunk
+                pendingOffset = 0
+                pendingFileOffset = nextChunkFileOffset
+                nextChunkFileOffset += UInt64(chunk.count)
+            }
+            let next = pending!
+            if start == end {
+                // Nothing left in the view: go on in the next chunk, without copying.
+                if viewIsChunk { prefetcher.releaseOldest() }
+                base = next.base
+                baseOffset = pendingFileOffset
+                start = pendingOffset
+                end = next.count
+                capacity = Prefetcher.chunkSize
+                viewIsChunk = true
+                pending = nil
+                continue
+            }
+            // A record spans chunks: gather it in the staging buffer.
+            if viewIsChunk {
+                let count = end - start
+                if ownCapacity < max(need, count) {
+                    own.deallocate()
+                    ownCapacity = max(need, count, ownCapacity * 2)
+                    own = UnsafeMutableRawPointer.allocate(byteCount: ownCapacity, alignment: 16)
+                }
+                own.copyMemory(from: base + start, byteCount: count)
+                prefetcher.releaseOldest()
+                viewIsChunk = false
+                baseOffset += UInt64(start)
+                base = own
+                capacity = ownCapacity
+                start = 0
+                end = count
+            } else {
+                if start > 0 { compact() }
+                if need > capacity { grow(to: max(need, capacity * 2)) }
+            }
+            let take = min(need - (end - start), next.count - pendingOffset)
+            (base + end).copyMemory(from: next.base + pendingOffset, byteCount: take)
+            end += take
+            pendingOffset += take
+            if pendingOffset == next.count {
+                prefetcher.releaseOldest()
+                pending = nil
+            }
+        }
+        return end - start
     }
 }
 
