@@ -56,21 +56,21 @@ public enum ProtocolLabel: UInt8, Sendable, CaseIterable, Hashable {
     @inlinable
     public static func forIPProtocol(_ number: UInt8, outer: ProtocolLabel) -> ProtocolLabel {
         switch number {
-        case 6: .tcp
-        case 17: .udp
-        case 1: .icmp
-        case 58: .icmpv6
-        case 2: .igmp
-        case 47: .gre
-        case 50: .esp
-        case 51: .ah
-        case 132: .sctp
-        case 89: .ospf
-        case 4: .ipip
-        case 41: .ipv6
-        case 103: .pim
-        case 112: .vrrp
-        default: outer
+        case 6: return .tcp
+        case 17: return .udp
+        case 1: return .icmp
+        case 58: return .icmpv6
+        case 2: return .igmp
+        case 47: return .gre
+        case 50: return .esp
+        case 51: return .ah
+        case 132: return .sctp
+        case 89: return .ospf
+        case 4: return .ipip
+        case 41: return .ipv6
+        case 103: return .pim
+        case 112: return .vrrp
+        default: return outer
         }
     }
 }

@@ -49,8 +49,11 @@ public struct Summary: Sendable, Equatable {
     /// Sum of captured lengths.
     public var capturedBytes: UInt64 = 0
     /// Earliest and latest timestamp seen (nanoseconds since the epoch); nil before any packet.
-    public var firstNs: Int64?
-    public var lastNs: Int64?
+    public var firstNs: Int64? { packets == 0 ? nil : earliest }
+    public var lastNs: Int64? { packets == 0 ? nil : latest }
+    /// Plain values on the per-packet path (no optional unwrapping); meaningful once packets > 0.
+    @usableFromInline var earliest: Int64 = .max
+    @usableFromInline var latest: Int64 = .min
     /// Smallest and largest wire length; 0 before any packet.
     public var minLength: UInt32 = 0
     public var maxLength: UInt32 = 0
@@ -80,17 +83,15 @@ public struct Summary: Sendable, Equatable {
         let t = r.timestampNs
         let len = r.length
         if packets == 0 {
-            firstNs = t
-            lastNs = t
             minLength = len
             maxLength = len
         } else {
-            if t < firstNs! { firstNs = t }
-            if t > lastNs! { lastNs = t }
             if len < minLength { minLength = len }
             if len > maxLength { maxLength = len }
             if t < previousNs { outOfOrder &+= 1 }
         }
+        if t < earliest { earliest = t }
+        if t > latest { latest = t }
         previousNs = t
         packets &+= 1
         bytes &+= UInt64(len)
