@@ -2163,9 +2163,9 @@ EOD
 
 set xrange [0:8]
 set grid
-set key outside right top
+set key outside right top Left reverse samplen 1
 set lmargin 10
-set rmargin 16
+set rmargin 22
 set multiplot title "Loopback: UDP bursts, HTTP and ping"
 
 # Packet size over time.
@@ -2188,6 +2188,7 @@ plot $points index 0 using 1:2 with points pt 7 ps 0.35 lc rgb "#1f77b4" title "
 set origin 0,0
 set size 1,0.36
 set yrange [0:800000]
+set format y "%.1s%c"
 set ylabel "bytes per 1 s"
 set xlabel "time (s since 2026-11-23T12:00:42.453Z)"
 plot $data using 1:2 with linespoints pt 7 ps 0.3 lc rgb "#333333" title "bytes per 1 s"
