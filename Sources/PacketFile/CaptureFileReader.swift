@@ -2,9 +2,11 @@ import Glibc
 public import PacketRecords
 public import PacketWire
 
-/// Reads pcap and pcapng capture files without libpcap, fast: large sequential `read()`s into
-/// one reused buffer, records parsed where they lie, each packet decoded straight from the buffer
-/// into a fixed-size batch of `PacketRecord`s.
+/// Reads pcap and pcapng capture files without libpcap, fast: large sequential `read()`s (for
+/// regular files of 2 MiB or more, on a helper thread that stays one to three 256 KiB chunks
+/// ahead), records parsed where they lie, each packet decoded straight from the buffer into a
+/// fixed-size batch of `PacketRecord`s. No allocation, reference counting or dynamic dispatch per
+/// packet; the caller's closure runs once per batch.
 ///
 /// The format comes from the magic number, never the file name: pcap in either byte order with
 /// microsecond or nanosecond timestamps (and the old 2.0–2.3 and "Kuznetzov" variants libpcap
@@ -17,7 +19,8 @@ public import PacketWire
 /// before the second interface, as in libpcap: pktstat decodes every packet of a file with one
 /// link type.
 ///
-/// Not thread-safe: use one reader from one thread.
+/// Not thread-safe: use one reader from one thread. The helper thread, if any, ends at the end of
+/// the file and is stopped and joined when the reader goes away.
 public final class CaptureFileReader {
     /// Records per batch handed to `read`'s closure.
     public static let batchCapacity = 512

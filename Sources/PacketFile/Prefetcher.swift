@@ -80,6 +80,10 @@ final class Prefetcher: @unchecked Sendable {
 
     /// The helper thread: fill free chunks in order until the end of the file or an error.
     private func produce() {
+        // Signals (Ctrl-C, SIGPIPE) are for the threads that handle them, never this one.
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
         var index = 0
         while true {
             pthread_mutex_lock(mutex)
