@@ -161,6 +161,13 @@ struct SniffFileTests {
         #expect(r.stderr.contains("cannot write /nonexistent/dir/out.pcap"))
     }
 
+    @Test func writeToAFullDiskIsAnError() throws {
+        let r = try pktstat(["sniff", "-r", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "-w", "/dev/full"])
+        #expect(r.status == 1)
+        #expect(r.noCrash)
+        #expect(r.stderr.contains("cannot write /dev/full: No space left on device"))
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         let r = try pktstat(["sniff", "--duration", "soon", "-r", "x.pcap"])
         #expect(r.status == 64)
