@@ -340,6 +340,31 @@ struct SniffLiveTests {
         #expect(csvRows(back.stdout).count == 4)
     }
 
+    @Test func underSudoFilesBelongToTheSudoUser() throws {
+        let net = try VethPair(tag: "sudo")
+        defer { net.destroy() }
+        let dir = URL(fileURLWithPath: "/tmp/pktstat-sudo-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        chmod(dir.path, 0o1777)
+        let file = dir.appendingPathComponent("mine.pcap")
+        // What sudo sets; no -Z: pktstat drops to SUDO_USER once the device is open.
+        let (exe, args) = VethPair.exec(in: net.receiver, ["/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "-c", "2"])
+        let p = try Spawned(exe, args)
+        #expect(waitListening(p))
+        try net.sendUDP(count: 2, port: 7004)
+        let r = p.finish(timeout: 15)
+        #expect(r.status == 0, "\(r.stderr)")
+        let owner = try FileManager.default.attributesOfItem(atPath: file.path)[.ownerAccountName] as? String
+        #expect(owner == "nobody")
+        // -Z root keeps root.
+        let kept = dir.appendingPathComponent("root.pcap")
+        let (exe2, args2) = VethPair.exec(in: net.receiver, ["/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z", "root", "-w", kept.path, "--duration", "300ms"])
+        let r2 = try run(exe2, args2, timeout: 15)
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: kept.path)[.ownerAccountName] as? String == "root")
+    }
+
     @Test func unknownUserForZIsRefused() throws {
         let r = try pktstat(["sniff", "-i", "lo", "-Z", "no-such-user-xyz", "-c", "1"])
         #expect(r.status == 1)
