@@ -3,7 +3,7 @@ public import PacketRecords
 public import PacketWire
 
 /// Reads pcap and pcapng capture files without libpcap, fast: large sequential `read()`s (for
-/// regular files of 2 MiB or more, on a helper thread that stays one to three 256 KiB chunks
+/// regular files of 2 MiB or more, on a helper thread that stays one to three 1 MiB chunks
 /// ahead), records parsed where they lie, each packet decoded straight from the buffer into a
 /// fixed-size batch of `PacketRecord`s. No allocation, reference counting or dynamic dispatch per
 /// packet; the caller's closure runs once per batch.

@@ -12,7 +12,7 @@ import Glibc
 /// Two ways of reading:
 /// - directly (pipes, small files): `read()` into one reused buffer; a partial record is moved to
 ///   the front before each refill;
-/// - ahead (regular files of 2 MiB or more): a `Prefetcher` thread reads 256 KiB chunks while the
+/// - ahead (regular files of 2 MiB or more): a `Prefetcher` thread reads 1 MiB chunks while the
 ///   parser works on the previous one. The view is a chunk itself; only a record that spans two
 ///   chunks is copied, into the staging buffer, and parsing goes on in the next chunk after it.
 ///

@@ -6,10 +6,10 @@ import Glibc
 ///
 /// One producer (the helper thread) and one consumer (the reader). Chunks are handed over in file
 /// order and given back in the same order; a mutex and a condition variable guard the two
-/// counters, once per 256 KiB, never per packet. The thread ends at the end of the file, on a read
-/// error, or when `shutdown()` asks it to.
+/// counters, once per 1 MiB chunk, never per packet. The thread ends at the end of the file, on a
+/// read error, or when `shutdown()` asks it to.
 final class Prefetcher: @unchecked Sendable {
-    static let chunkSize = 256 * 1024
+    static let chunkSize = 1024 * 1024
     static let slots = 4
     /// Files smaller than this are read directly: a thread would not pay for itself.
     static let minimumFileSize = 2 * 1024 * 1024

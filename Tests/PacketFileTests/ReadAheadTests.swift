@@ -3,7 +3,7 @@ import PacketFile
 import PacketRecords
 import Testing
 
-/// Files of 2 MiB or more are read ahead on a helper thread in 256 KiB chunks; records that span
+/// Files of 2 MiB or more are read ahead on a helper thread in 1 MiB chunks; records that span
 /// chunks are gathered on the side. The same bytes through a pipe (read directly, no helper) must
 /// give the same records and the same error, wherever the file is cut.
 @Suite struct ReadAheadTests {
@@ -36,7 +36,7 @@ import Testing
         #expect(bytes.count > 8 << 20)
         let pipes = PipeInputTests()
         var random = MutationSweepTests.SplitMix(state: UInt64(bytes.count))
-        var cuts = [bytes.count, bytes.count - 1, 262_144, 262_144 + 16, 2 << 20, (2 << 20) + 3]
+        var cuts = [bytes.count, bytes.count - 1, 2 << 20, (2 << 20) + 3, (3 << 20) - 5, (3 << 20) + 16, (4 << 20) + 1]
         for _ in 0..<6 { cuts.append(Int.random(in: (2 << 20)...bytes.count, using: &random)) }
         for cut in cuts {
             let prefix = Array(bytes.prefix(cut))
