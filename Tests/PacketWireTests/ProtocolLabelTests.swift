@@ -30,3 +30,16 @@ import Testing
         }
     }
 }
+
+@Suite("protocol number table")
+struct ProtocolNumberTableTests {
+    @Test func tableAgreesWithTheList() {
+        for n in 0...255 {
+            let number = UInt8(n)
+            let expected4 = ProtocolLabel.names[number] ?? .ipv4
+            let expected6 = ProtocolLabel.names[number] ?? .ipv6
+            #expect(ProtocolLabel.forIPProtocol(number, outer: .ipv4) == expected4)
+            #expect(ProtocolLabel.forIPProtocol(number, outer: .ipv6) == expected6)
+        }
+    }
+}
