@@ -43,6 +43,7 @@ public struct Decoded: Sendable, Equatable {
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
+    @inlinable
     public init() {}
 }
 
@@ -51,7 +52,7 @@ public struct Decoded: Sendable, Equatable {
 /// Pure and allocation-free: every read goes through `Bytes`, which checks bounds, so no input can
 /// trap. Loops over VLAN tags and IPv6 extension headers always advance the offset, so they end.
 public enum Decoder {
-    @inlinable
+    @inlinable @inline(__always)
     public static func decode(_ b: Bytes, linkType: LinkType) -> Decoded {
         var d = Decoded()
         // Raw numbers, not the `LinkType` statics: a static let is a lazily initialised global,
@@ -117,7 +118,7 @@ public enum Decoder {
         return d
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func nullFamily(_ b: Bytes, family: UInt32, into d: inout Decoded) {
         switch family {
         case 2: ipv4(b, at: 4, into: &d)
@@ -127,7 +128,7 @@ public enum Decoder {
     }
 
     /// Follows an ethertype at the start of a payload at `offset`, skipping 802.1Q/802.1ad tags.
-    @inlinable
+    @inlinable @inline(__always)
     static func ethertype(_ b: Bytes, type first: UInt16, offset start: Int, into d: inout Decoded) {
         var type = first
         var offset = start
@@ -151,7 +152,7 @@ public enum Decoder {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func ipv4(_ b: Bytes, at o: Int, into d: inout Decoded) {
         d.label = .ipv4
         guard let vihl = b.u8(o) else {
@@ -250,7 +251,7 @@ public enum Decoder {
     @inlinable
     static func carriesPorts(_ proto: UInt8) -> Bool { proto == 6 || proto == 17 || proto == 132 }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func ports(_ b: Bytes, at o: Int, into d: inout Decoded) {
         guard let sport = b.u16be(o), let dport = b.u16be(o + 2) else {
             d.stop = .truncated

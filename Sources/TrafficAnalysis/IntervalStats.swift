@@ -50,6 +50,22 @@ public struct IntervalStats: Sendable, Equatable {
         protocolBytes.add(UInt64(length), at: slot)
     }
 
+    /// Counts a run of packets tallied by `SeriesAnalyzer.add(_:)`.
+    mutating func add(_ run: RunTally) {
+        if packets == 0 {
+            minLength = run.minLength
+            maxLength = run.maxLength
+        } else {
+            if run.minLength < minLength { minLength = run.minLength }
+            if run.maxLength > maxLength { maxLength = run.maxLength }
+        }
+        packets &+= run.packets
+        bytes &+= run.bytes
+        capturedBytes &+= run.capturedBytes
+        protocolPackets.add(run.protocolPackets)
+        protocolBytes.add(run.protocolBytes)
+    }
+
     public var isEmpty: Bool { packets == 0 }
 
     /// Interval end (exclusive), saturating at `Int64.max`.

@@ -111,8 +111,37 @@ public struct SeriesAnalyzer: Sendable {
     }
 
     /// Counts every record of a batch (a slice of the ring, a block read from a file).
+    ///
+    /// Same result as adding the records one by one, faster: a run of records in arrival order
+    /// that all fall into the interval of the previous packet (nearly every record of a batch,
+    /// unless the interval is tiny) is tallied in a local `RunTally`, then added to the summary
+    /// and to the interval once per run. Records that start a new interval, go backwards in time
+    /// or fall outside the open window take the one-by-one path.
     public mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
-        for r in batch { add(r) }
+        var i = 0
+        let n = batch.count
+        while i < n {
+            let first = batch[i]
+            let t0 = first.timestampNs
+            guard t0 >= cacheStart, t0 < cacheEnd, summary.packets > 0, t0 >= summary.previousNs else {
+                add(first)
+                i &+= 1
+                continue
+            }
+            var run = RunTally(first)
+            var last = t0
+            i &+= 1
+            while i < n {
+                let r = batch[i]
+                let t = r.timestampNs
+                guard t >= last, t < cacheEnd else { break }
+                run.add(r)
+                last = t
+                i &+= 1
+            }
+            summary.add(run, firstNs: t0, lastNs: last)
+            slots[cacheSlot].add(run)
+        }
     }
 
     /// Counts every record of an array.

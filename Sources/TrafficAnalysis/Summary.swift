@@ -26,6 +26,9 @@ public struct SizeDistribution: Sendable, Equatable {
     @usableFromInline
     mutating func addCount(_ n: UInt64, bucket: Int) { counts.add(n, at: bucket) }
 
+    /// Adds every bucket of `other`.
+    mutating func add(_ other: SizeDistribution) { counts.add(other.counts) }
+
     /// Packets in bucket `i`.
     public subscript(bucket i: Int) -> UInt64 { counts[i] }
 
@@ -102,6 +105,27 @@ public struct Summary: Sendable, Equatable {
         sizes.add(length: len)
     }
 
+    /// Counts a run of packets tallied by `SeriesAnalyzer.add(_:)`: packets in arrival order, the
+    /// first at `firstNs` (not earlier than the packet before the run), the last at `lastNs`.
+    mutating func add(_ run: RunTally, firstNs: Int64, lastNs: Int64) {
+        if packets == 0 {
+            minLength = run.minLength
+            maxLength = run.maxLength
+        } else {
+            if run.minLength < minLength { minLength = run.minLength }
+            if run.maxLength > maxLength { maxLength = run.maxLength }
+        }
+        if firstNs < earliest { earliest = firstNs }
+        if lastNs > latest { latest = lastNs }
+        previousNs = lastNs
+        packets &+= run.packets
+        bytes &+= run.bytes
+        capturedBytes &+= run.capturedBytes
+        protocolPackets.add(run.protocolPackets)
+        protocolBytes.add(run.protocolBytes)
+        sizes.add(run.sizes)
+    }
+
     /// Counts every record of a batch.
     public mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         for r in batch { add(r) }
@@ -129,4 +153,43 @@ public struct Summary: Sendable, Equatable {
 
     /// The protocols with at least one packet.
     public var protocols: ProtocolSet { protocolPackets.nonZeroLabels }
+}
+
+/// What a run of packets adds to an interval and to the summary, tallied in a local value so the
+/// per-packet work touches neither (see `SeriesAnalyzer.add(_:)`). Starts with one packet.
+struct RunTally {
+    var packets: UInt64 = 1
+    var bytes: UInt64
+    var capturedBytes: UInt64
+    var minLength: UInt32
+    var maxLength: UInt32
+    var protocolPackets = ProtocolCounters()
+    var protocolBytes = ProtocolCounters()
+    var sizes = SizeDistribution()
+
+    @inline(__always)
+    init(_ r: PacketRecord) {
+        bytes = UInt64(r.length)
+        capturedBytes = UInt64(r.captured)
+        minLength = r.length
+        maxLength = r.length
+        let slot = Int(r.decoded.label.rawValue)
+        protocolPackets.add(1, at: slot)
+        protocolBytes.add(UInt64(r.length), at: slot)
+        sizes.add(length: r.length)
+    }
+
+    @inline(__always)
+    mutating func add(_ r: PacketRecord) {
+        let len = r.length
+        if len < minLength { minLength = len }
+        if len > maxLength { maxLength = len }
+        packets &+= 1
+        bytes &+= UInt64(len)
+        capturedBytes &+= UInt64(r.captured)
+        let slot = Int(r.decoded.label.rawValue)
+        protocolPackets.add(1, at: slot)
+        protocolBytes.add(UInt64(len), at: slot)
+        sizes.add(length: len)
+    }
 }

@@ -1,0 +1,99 @@
+import PacketRecords
+import PacketWire
+import Testing
+import TrafficAnalysis
+
+/// `SeriesAnalyzer.add(batch)` tallies runs of in-order packets of one interval before counting
+/// them; these tests check it gives exactly what adding the same records one by one gives, on
+/// streams made to hit every branch: runs that cross interval edges, packets going backwards
+/// (into an open interval, into a closed one, before the anchor), gaps of empty intervals, a
+/// timestamp beyond the interval limit, and batches cut at arbitrary places.
+@Suite struct BatchEquivalenceTests {
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func stream(seed: UInt64, count: Int, intervalNs: Int64) -> [PacketRecord] {
+        var rng = SplitMix(state: seed)
+        var t: Int64 = 1_700_000_000_000_000_000
+        var out: [PacketRecord] = []
+        for _ in 0..<count {
+            var stamp: Int64? = nil  // a one-off time that does not move the stream on
+            switch Int.random(in: 0..<100, using: &rng) {
+            case 0..<80: t += Int64.random(in: 0...(intervalNs / 8), using: &rng)  // same or next interval
+            case 80..<88: t -= Int64.random(in: 0...(intervalNs / 2), using: &rng)  // small reordering
+            case 88..<92: stamp = t - Int64.random(in: 0...(intervalNs * 40), using: &rng)  // late, or before the anchor
+            case 92..<98: t += Int64.random(in: 0...(intervalNs * 30), using: &rng)  // a gap
+            case 98: stamp = t + intervalNs * 2_000_000  // beyond the interval limit
+            default: break  // the same timestamp again
+            }
+            let len = UInt32.random(in: 0...9000, using: &rng)
+            let label = ProtocolLabel.allCases.randomElement(using: &rng)!
+            out.append(PacketRecord(timestampNs: stamp ?? t, length: len, captured: min(len, 96), label: label))
+        }
+        return out
+    }
+
+    /// Adds `records` to a fresh analyzer in batches whose sizes `cut` picks (or, with `cut` nil,
+    /// one by one with `add(_: PacketRecord)`), taking the closed intervals after each batch, and
+    /// returns what came out.
+    static func run(
+        _ records: [PacketRecord], intervalNs: Int64, window: Int, cut: ((Int) -> Int)?
+    ) -> (summary: Summary, intervals: [IntervalStats]) {
+        var a = SeriesAnalyzer(intervalNs: intervalNs, windowIntervals: window, maxIntervals: 1_000_000)
+        var out: [IntervalStats] = []
+        guard let cut else {
+            for r in records {
+                a.add(r)
+                a.takeClosed { out.append($0) }
+            }
+            a.finish { out.append($0) }
+            return (a.summary, out)
+        }
+        records.withUnsafeBufferPointer { all in
+            var i = 0
+            var b = 0
+            while i < all.count {
+                let n = max(1, min(cut(b), all.count - i))
+                a.add(UnsafeBufferPointer(rebasing: all[i..<(i + n)]))
+                a.takeClosed { out.append($0) }
+                i += n
+                b += 1
+            }
+        }
+        a.finish { out.append($0) }
+        return (a.summary, out)
+    }
+
+    @Test(arguments: [(UInt64(1), Int64(1_000_000_000), 8), (2, 1_000_000, 3), (3, 250_000_000, 1), (4, 7, 16)])
+    func batchesCountExactlyLikeSingleRecords(seed: UInt64, intervalNs: Int64, window: Int) {
+        let records = Self.stream(seed: seed, count: 20_000, intervalNs: intervalNs)
+        let single = Self.run(records, intervalNs: intervalNs, window: window, cut: nil)
+        let ones = Self.run(records, intervalNs: intervalNs, window: window) { _ in 1 }
+        var rng = SplitMix(state: seed &* 31)
+        let sizes = (0..<records.count).map { _ in Int.random(in: 1...700, using: &rng) }
+        let batched = Self.run(records, intervalNs: intervalNs, window: window) { sizes[$0] }
+        let whole = Self.run(records, intervalNs: intervalNs, window: window) { _ in records.count }
+
+        // The stream really exercises the paths the tally has to agree with.
+        #expect(single.summary.outOfOrder > 100)
+        #expect(single.summary.latePackets > 10)
+        #expect(single.summary.beyondLimitPackets > 0)
+        #expect(single.intervals.contains { $0.isEmpty })
+
+        #expect(ones.summary == single.summary)
+        #expect(ones.intervals == single.intervals)
+        #expect(batched.summary == single.summary)
+        #expect(whole.summary == single.summary)
+        #expect(batched.intervals == single.intervals)
+        #expect(whole.intervals == single.intervals)
+    }
+}
