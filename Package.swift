@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "PacketRecordsTests", dependencies: ["PacketRecords", "PacketWire"], swiftSettings: strict),
         .testTarget(
             name: "PacketCaptureTests",
-            dependencies: ["PacketCapture", "PacketRecords", "PacketWire", "TestSupport"],
+            dependencies: ["PacketCapture", "PacketFile", "PacketRecords", "PacketWire", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

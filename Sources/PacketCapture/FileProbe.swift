@@ -24,6 +24,22 @@ enum FileProbe {
         return nil
     }
 
+    /// Nanoseconds per unit of a classic pcap file's fraction field: 1,000 for microsecond files,
+    /// 1 for nanosecond files; nil for pcapng, standard input and anything unreadable.
+    static func pcapFractionUnitNs(path: String) -> Int64? {
+        guard path != "-" else { return nil }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var magic: UInt32 = 0
+        guard withUnsafeMutableBytes(of: &magic, { read(fd, $0.baseAddress, 4) }) == 4 else { return nil }
+        switch magic {
+        case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_CD34, 0x34CD_B2A1: return 1000
+        case 0xA1B2_3C4D, 0x4D3C_B2A1: return 1
+        default: return nil
+        }
+    }
+
     static func explain(libpcap message: String, path: String) -> String {
         if message.hasPrefix(path + ": ") { return String(message.dropFirst(path.count + 2)) }
         return message

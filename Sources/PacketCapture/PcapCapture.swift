@@ -55,6 +55,11 @@ public final class PcapCapture {
     public let linkType: LinkType
     public let snapLength: Int32
     private let fractionScale: Int64
+    /// What a classic pcap file's 32-bit fraction field wraps at, in nanoseconds. The field is
+    /// unsigned, but libpcap 1.10 sign-extends it (as it does the seconds); adding this back to a
+    /// negative fraction gives what the file says, and what pktstat's own reader reports. 0 where
+    /// fractions cannot be negative (live captures, pcapng).
+    private var fractionWrapNs: Int64 = 0
     /// Warnings from activation (printed, not thrown).
     public private(set) var warnings: [String] = []
     private var pollTimeoutMs: Int32 = 100
@@ -85,7 +90,9 @@ public final class PcapCapture {
         guard let p = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
             throw .cannotOpenFile(path: path, detail: FileProbe.explain(libpcap: errorText(err), path: path))
         }
-        return PcapCapture(handle: p, source: path, isLive: false)
+        let capture = PcapCapture(handle: p, source: path, isLive: false)
+        if let unit = FileProbe.pcapFractionUnitNs(path: path) { capture.fractionWrapNs = unit << 32 }
+        return capture
     }
 
     /// Creates, configures and activates a live capture.
@@ -214,6 +221,7 @@ public final class PcapCapture {
         let link = linkType
         let scale = fractionScale
         let fixSign = !isLive
+        let fractionWrap = fractionWrapNs
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
 
@@ -235,7 +243,9 @@ public final class PcapCapture {
                 var seconds = Int64(h.pointee.ts.tv_sec)
                 // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
                 if fixSign && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
-                let ts = Timestamp.nanoseconds(seconds: seconds, fraction: Int64(h.pointee.ts.tv_usec), fractionScale: scale)
+                var fraction = Int64(h.pointee.ts.tv_usec)
+                if fraction < 0 { fraction &+= fractionWrap }
+                let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: scale)
                 let caplen = h.pointee.caplen
                 let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: link)
                 if let d = dumper { pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), h, data) }
@@ -256,14 +266,16 @@ public final class PcapCapture {
                     _ = poll(&fds, 1, pollTimeoutMs)
                 }
             case PCAP_ERROR_BREAK:
-                return flush() ? .stopped : .consumerStopped
+                // libpcap 1.10 returns -2 both for pcap_breakloop and at the end of a file.
+                let end: RunEnd = isLive || stop.isRequested ? .stopped : .endOfFile
+                return flush() ? end : .consumerStopped
             case PCAP_ERROR:
                 let detail = String(cString: pcap_geterr(handle))
                 _ = flush()
                 if isLive { throw .captureFailed(interface: source, detail: detail) }
                 throw .readFailed(path: source, detail: detail)
             default:
-                // PCAP_ERROR_NO_MORE_PACKETS (-2): end of file.
+                // Any other negative code: treat as the end of the input.
                 return flush() ? .endOfFile : .consumerStopped
             }
             if isLive {
