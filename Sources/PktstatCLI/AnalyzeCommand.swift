@@ -102,7 +102,11 @@ struct Analyze: ParsableCommand {
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        var session = SeriesSession(intervalNs: intervalNs, align: align == .clock ? .clock : .first, keepChart: format.isChart)
+        var session = SeriesSession(
+            intervalNs: intervalNs, align: align == .clock ? .clock : .first, keepChart: format.isChart,
+            keepIntervals: !format.isChart)
+        // Opened before reading, so an unwritable path fails at once, not after a long file.
+        let out = format == .png ? nil : try ByteOutput.file(output ?? "-")
 
         var readError: (any Error)?
         do {
@@ -123,21 +127,27 @@ struct Analyze: ParsableCommand {
         // A damaged file: report what was readable, then the error (as sniff does).
         session.finish()
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        var bytes: [UInt8] = []
         let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
         switch format {
         case .csv, .json, .table:
+            guard let out else { break }
             let writer = SeriesWriter(
                 format: format == .csv ? .csv : format == .json ? .json : .table,
                 layout: by == nil ? .wide : .byProtocol,
                 protocols: session.analyzer.protocolsSeen
             )
-            writer.writeHeader(into: &bytes)
-            session.forEachInterval { writer.write($0, into: &bytes) }
+            writer.writeHeader(into: &out.buffer)
+            try session.forEachInterval { s in
+                writer.write(s, into: &out.buffer)
+                try out.flushIfFull()
+            }
+            if let problem = session.stored.spillProblem {
+                Console.line("warning: \(problem); intervals were kept in memory")
+            }
         case .svg:
-            bytes = SVGChart.render(session.chart, summary: session.analyzer.summary, options: chartOptions)
+            out?.buffer = SVGChart.render(session.chart, summary: session.analyzer.summary, options: chartOptions)
         case .gnuplot:
-            bytes = GnuplotScript.script(
+            out?.buffer = GnuplotScript.script(
                 session.chart, summary: session.analyzer.summary, chartOptions: chartOptions,
                 options: GnuplotOptions(terminal: terminal, output: nil, commandLine: commandLine))
         case .png:
@@ -146,11 +156,7 @@ struct Analyze: ParsableCommand {
                 options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: output, commandLine: commandLine))
             try Gnuplot.run(script: script, output: output ?? "")
         }
-        if format != .png {
-            let out = try ByteOutput.file(output ?? "-")
-            out.buffer = bytes
-            try out.flush()
-        }
+        try out?.flush()
         if let readError { throw readError }
     }
 }
@@ -165,13 +171,16 @@ struct SeriesSession {
     var analyzer: SeriesAnalyzer
     var chart = ChartBuffer()
     let keepChart: Bool
-    /// Closed intervals that hold packets or drops; empty ones are re-made when printed.
-    private(set) var stored: [IntervalStats] = []
+    /// Closed intervals that hold packets or drops, when `keepIntervals`; empty ones are re-made
+    /// when printed.
+    let stored = IntervalStore()
+    let keepIntervals: Bool
     private(set) var lastIndex: Int64 = -1
 
-    init(intervalNs: Int64, align: SeriesAnalyzer.Alignment, start: Int64? = nil, keepChart: Bool) {
+    init(intervalNs: Int64, align: SeriesAnalyzer.Alignment, start: Int64? = nil, keepChart: Bool, keepIntervals: Bool) {
         analyzer = SeriesAnalyzer(intervalNs: intervalNs, align: align, start: start)
         self.keepChart = keepChart
+        self.keepIntervals = keepIntervals
     }
 
     mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
@@ -218,23 +227,26 @@ struct SeriesSession {
     private mutating func keep(_ s: IntervalStats) {
         if keepChart { chart.add(interval: s) }
         lastIndex = s.index
-        if !s.isEmpty || !s.drops.isZero { stored.append(s) }
+        if keepIntervals && (!s.isEmpty || !s.drops.isZero) { stored.append(s) }
     }
 
     /// Hands out every interval from the first to the last, empty ones included, in order
     /// (empty ones are made on the fly, never stored).
-    func forEachInterval(_ body: (IntervalStats) -> Void) {
+    func forEachInterval(_ body: (IntervalStats) throws -> Void) throws {
         guard let anchor = analyzer.anchorNs, lastIndex >= 0 else { return }
-        var i = 0
+        let intervalNs = analyzer.intervalNs
         var k: Int64 = 0
-        while k <= lastIndex {
-            if i < stored.count, stored[i].index == k {
-                body(stored[i])
-                i += 1
-            } else {
-                body(IntervalStats(index: k, startNs: anchor &+ k &* analyzer.intervalNs, intervalNs: analyzer.intervalNs))
+        func emptyUpTo(_ end: Int64) throws {
+            while k < end {
+                try body(IntervalStats(index: k, startNs: anchor &+ k &* intervalNs, intervalNs: intervalNs))
+                k += 1
             }
-            k += 1
         }
+        try stored.forEach { s in
+            try emptyUpTo(s.index)
+            try body(s)
+            k = s.index + 1
+        }
+        try emptyUpTo(lastIndex + 1)
     }
 }

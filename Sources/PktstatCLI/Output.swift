@@ -5,11 +5,14 @@ enum OutputError: Error, CustomStringConvertible {
     /// The reader went away (`| head`): end quietly.
     case closedPipe
     case writeFailed(name: String, errno: Int32)
+    /// The temporary file of `IntervalStore` could not be read back.
+    case readBackFailed(errno: Int32)
 
     var description: String {
         switch self {
         case .closedPipe: "output pipe closed"
         case .writeFailed(let name, let e): "cannot write to \(name): \(String(cString: strerror(e)))"
+        case .readBackFailed(let e): "cannot read back the temporary interval file: \(String(cString: strerror(e)))"
         }
     }
 }

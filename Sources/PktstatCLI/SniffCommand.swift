@@ -151,7 +151,7 @@ struct Sniff: ParsableCommand {
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, keepChart: plot != nil)
+                start: live ? SniffEmitter.realtimeNow() : nil, keepChart: plot != nil, keepIntervals: false)
         }
         let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(

@@ -39,6 +39,40 @@ struct AnalyzeTests {
         #expect(rows[2]["bytes_other"] == "60")
     }
 
+    /// 20,000 packets 2 ms apart at `--interval 1ms`: 39,999 intervals, more than `analyze` keeps
+    /// in memory (16,384), so the older ones go through its temporary file. Every row must come
+    /// back in order with its own numbers, the empty intervals in between as zeros; and with no
+    /// usable temporary directory the output is the same, with a warning.
+    @Test func manyIntervalsGoThroughTheTemporaryFileAndComeBackInOrder() throws {
+        let file = TestPaths.temporaryDirectory().appendingPathComponent("many-intervals.pcap")
+        var b = PcapBuilder()
+        let t0: UInt32 = 1_700_000_000
+        for i in 0..<20_000 {
+            let ns = i * 2_000_000
+            b.add(seconds: t0 + UInt32(ns / 1_000_000_000), fraction: UInt32((ns % 1_000_000_000) / 1000),
+                  bytes: PcapBuilder.udpFrame(payload: i % 1000))
+        }
+        try b.write(to: file)
+        let args = ["analyze", file.path, "--interval", "1ms", "--format", "csv"]
+        let r = try pktstat(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csvRows(r.stdout)
+        #expect(rows.count == 39_999)
+        var wrong = 0
+        for (i, row) in rows.enumerated() {
+            let packets = i % 2 == 0 ? "1" : "0"
+            let bytes = i % 2 == 0 ? String(42 + (i / 2) % 1000) : "0"
+            let time = String(format: "%d.%09d", Int(t0) + i / 1000, (i % 1000) * 1_000_000)
+            if row["packets"] != packets || row["bytes"] != bytes || row["time"] != time { wrong += 1 }
+        }
+        #expect(wrong == 0)
+
+        let noTemp = try run(TestPaths.binary, args, environment: ["TMPDIR": "/nonexistent-pktstat-dir"])
+        #expect(noTemp.status == 0)
+        #expect(noTemp.stdout == r.stdout)
+        #expect(noTemp.stderr.contains("warning: cannot create a temporary file in /nonexistent-pktstat-dir"))
+    }
+
     @Test func byProtocolIsLongFormat() throws {
         let r = try pktstat(["analyze", try knownCapture().path, "--by", "protocol", "--format", "csv"])
         #expect(r.status == 0)

@@ -1,0 +1,116 @@
+import Glibc
+import TrafficAnalysis
+
+/// The closed intervals `analyze` keeps until the capture is read (the CSV header and the table's
+/// columns name every protocol seen, so no row can be printed before the end), in bounded memory.
+///
+/// Up to `memoryLimit` intervals stay in memory; when that fills, they are appended, in order, to
+/// an unlinked temporary file (`$TMPDIR`, else /tmp) and read back one chunk at a time when
+/// printed, as `sort` does with its runs. So memory stays flat however many intervals a capture
+/// spans (a 1 ms series over hours, or a hostile file whose packets are spread over millions of
+/// intervals). If the temporary file cannot be made or written (a full disk), the intervals stay
+/// in memory instead and `spillProblem` says why: the output is complete either way.
+///
+/// `IntervalStats` is a plain value of integers (no references), so its bytes are written and
+/// read back as they are, within this one process.
+final class IntervalStore {
+    /// Intervals held in memory before they go to the temporary file (464 bytes each: 7.6 MB).
+    let memoryLimit: Int
+    private var memory: [IntervalStats] = []
+    private var fd: Int32 = -1
+    private var spilling = true
+    /// Intervals in the temporary file.
+    private(set) var spilledCount = 0
+    /// Why the temporary file could not be used, if it could not.
+    private(set) var spillProblem: String?
+
+    init(memoryLimit: Int = 16_384) {
+        precondition(_isPOD(IntervalStats.self), "IntervalStats must stay a plain value to be spilled as bytes")
+        self.memoryLimit = max(1, memoryLimit)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    var count: Int { spilledCount + memory.count }
+
+    func append(_ s: IntervalStats) {
+        memory.append(s)
+        if memory.count >= memoryLimit && spilling { spill() }
+    }
+
+    /// Hands out every interval in the order appended. Throws when the temporary file cannot be
+    /// read back (it was written by this process a moment ago, so only on an I/O error).
+    func forEach(_ body: (IntervalStats) throws -> Void) throws {
+        if spilledCount > 0 { try readBack(body) }
+        for s in memory { try body(s) }
+    }
+
+    private func spill() {
+        if fd < 0 {
+            let dir = Self.temporaryDirectory()
+            var template = Array("\(dir)/pktstat-intervals-XXXXXX".utf8CString)
+            let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard made >= 0 else {
+                giveUp("cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))")
+                return
+            }
+            fd = made
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        }
+        let size = MemoryLayout<IntervalStats>.stride
+        let start = off_t(spilledCount * size)
+        let ok = memory.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, start + off_t(offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        guard ok else {
+            giveUp("cannot write a temporary file: \(String(cString: strerror(errno)))")
+            return
+        }
+        spilledCount += memory.count
+        memory.removeAll(keepingCapacity: true)
+    }
+
+    private func giveUp(_ problem: String) {
+        spilling = false
+        spillProblem = problem
+    }
+
+    private func readBack(_ body: (IntervalStats) throws -> Void) throws {
+        let size = MemoryLayout<IntervalStats>.stride
+        let chunk = 4096
+        var buffer = [IntervalStats](repeating: IntervalStats(index: 0, startNs: 0, intervalNs: 1), count: chunk)
+        var done = 0
+        while done < spilledCount {
+            let n = min(chunk, spilledCount - done)
+            let ok = buffer.withUnsafeMutableBytes { raw -> Bool in
+                var offset = 0
+                let want = n * size
+                while offset < want {
+                    let got = pread(fd, raw.baseAddress! + offset, want - offset, off_t(done * size + offset))
+                    if got < 0 && errno == EINTR { continue }
+                    guard got > 0 else { return false }
+                    offset += got
+                }
+                return true
+            }
+            guard ok else { throw OutputError.readBackFailed(errno: errno) }
+            for i in 0..<n { try body(buffer[i]) }
+            done += n
+        }
+    }
+
+    private static func temporaryDirectory() -> String {
+        if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+        return "/tmp"
+    }
+}
