@@ -10,18 +10,8 @@ public struct IntervalStats: Sendable, Equatable {
     public var startNs: Int64
     /// Interval length in nanoseconds.
     public var intervalNs: Int64
-    /// Packets in the interval.
-    public var packets: UInt64 = 0
-    /// Sum of the packets' original (wire) lengths.
-    public var bytes: UInt64 = 0
-    /// Sum of the captured lengths.
-    public var capturedBytes: UInt64 = 0
-    /// Smallest and largest wire length; 0 when the interval is empty.
-    public var minLength: UInt32 = 0
-    public var maxLength: UInt32 = 0
-    /// Packets and bytes per protocol, indexed by `ProtocolLabel.rawValue`.
-    public var protocolPackets = ProtocolCounters()
-    public var protocolBytes = ProtocolCounters()
+    /// What arrived: packets, bytes, lengths, per protocol.
+    public var tally = Tally()
     /// Drops attributed to this interval (see `SeriesAnalyzer.recordDrops`); zero unless the caller
     /// reports drops.
     public var drops = DropCounters.zero
@@ -35,35 +25,41 @@ public struct IntervalStats: Sendable, Equatable {
     /// Counts one packet into this interval.
     @inlinable
     public mutating func count(length: UInt32, captured: UInt32, label: ProtocolLabel) {
-        if packets == 0 {
-            minLength = length
-            maxLength = length
-        } else {
-            if length < minLength { minLength = length }
-            if length > maxLength { maxLength = length }
-        }
-        packets &+= 1
-        bytes &+= UInt64(length)
-        capturedBytes &+= UInt64(captured)
-        let slot = Int(label.rawValue)
-        protocolPackets.add(1, at: slot)
-        protocolBytes.add(UInt64(length), at: slot)
+        tally.count(length: length, captured: captured, label: label)
     }
 
-    /// Counts a run of packets tallied by `SeriesAnalyzer.add(_:)`.
-    mutating func add(_ run: RunTally) {
-        if packets == 0 {
-            minLength = run.minLength
-            maxLength = run.maxLength
-        } else {
-            if run.minLength < minLength { minLength = run.minLength }
-            if run.maxLength > maxLength { maxLength = run.maxLength }
-        }
-        packets &+= run.packets
-        bytes &+= run.bytes
-        capturedBytes &+= run.capturedBytes
-        protocolPackets.add(run.protocolPackets)
-        protocolBytes.add(run.protocolBytes)
+    /// Packets in the interval.
+    public var packets: UInt64 {
+        get { tally.packets }
+        set { tally.packets = newValue }
+    }
+    /// Sum of the packets' original (wire) lengths.
+    public var bytes: UInt64 {
+        get { tally.bytes }
+        set { tally.bytes = newValue }
+    }
+    /// Sum of the captured lengths.
+    public var capturedBytes: UInt64 {
+        get { tally.capturedBytes }
+        set { tally.capturedBytes = newValue }
+    }
+    /// Smallest and largest wire length; 0 when the interval is empty.
+    public var minLength: UInt32 {
+        get { tally.minLength }
+        set { tally.minLength = newValue }
+    }
+    public var maxLength: UInt32 {
+        get { tally.maxLength }
+        set { tally.maxLength = newValue }
+    }
+    /// Packets and bytes per protocol, indexed by `ProtocolLabel.rawValue`.
+    public var protocolPackets: ProtocolCounters {
+        get { tally.protocolPackets }
+        set { tally.protocolPackets = newValue }
+    }
+    public var protocolBytes: ProtocolCounters {
+        get { tally.protocolBytes }
+        set { tally.protocolBytes = newValue }
     }
 
     public var isEmpty: Bool { packets == 0 }

@@ -128,7 +128,8 @@ public struct SeriesAnalyzer: Sendable {
                 i &+= 1
                 continue
             }
-            var run = RunTally(first)
+            var run = RunTally()
+            run.add(first)
             var last = t0
             i &+= 1
             while i < n {
@@ -140,7 +141,7 @@ public struct SeriesAnalyzer: Sendable {
                 i &+= 1
             }
             summary.add(run, firstNs: t0, lastNs: last)
-            slots[cacheSlot].add(run)
+            slots[cacheSlot].tally.add(run.tally)
         }
     }
 

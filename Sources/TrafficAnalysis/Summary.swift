@@ -46,22 +46,14 @@ public struct SizeDistribution: Sendable, Equatable {
 /// Constant size (a few hundred bytes) however many packets it has seen. `drops` is set by the
 /// caller from the capture (libpcap statistics, the ring); the analyzer never sees a capture.
 public struct Summary: Sendable, Equatable {
-    public var packets: UInt64 = 0
-    /// Sum of wire lengths.
-    public var bytes: UInt64 = 0
-    /// Sum of captured lengths.
-    public var capturedBytes: UInt64 = 0
+    /// Packets, bytes and lengths, per protocol too.
+    public var tally = Tally()
     /// Earliest and latest timestamp seen (nanoseconds since the epoch); nil before any packet.
     public var firstNs: Int64? { packets == 0 ? nil : earliest }
     public var lastNs: Int64? { packets == 0 ? nil : latest }
     /// Plain values on the per-packet path (no optional unwrapping); meaningful once packets > 0.
     @usableFromInline var earliest: Int64 = .max
     @usableFromInline var latest: Int64 = .min
-    /// Smallest and largest wire length; 0 before any packet.
-    public var minLength: UInt32 = 0
-    public var maxLength: UInt32 = 0
-    public var protocolPackets = ProtocolCounters()
-    public var protocolBytes = ProtocolCounters()
     public var sizes = SizeDistribution()
     /// Packets whose timestamp is earlier than the packet before them (in arrival order).
     public var outOfOrder: UInt64 = 0
@@ -84,46 +76,55 @@ public struct Summary: Sendable, Equatable {
     @inlinable
     public mutating func add(_ r: PacketRecord) {
         let t = r.timestampNs
-        let len = r.length
-        if packets == 0 {
-            minLength = len
-            maxLength = len
-        } else {
-            if len < minLength { minLength = len }
-            if len > maxLength { maxLength = len }
-            if t < previousNs { outOfOrder &+= 1 }
-        }
+        if tally.packets != 0 && t < previousNs { outOfOrder &+= 1 }
         if t < earliest { earliest = t }
         if t > latest { latest = t }
         previousNs = t
-        packets &+= 1
-        bytes &+= UInt64(len)
-        capturedBytes &+= UInt64(r.captured)
-        let slot = Int(r.decoded.label.rawValue)
-        protocolPackets.add(1, at: slot)
-        protocolBytes.add(UInt64(len), at: slot)
-        sizes.add(length: len)
+        tally.count(length: r.length, captured: r.captured, label: r.decoded.label)
+        sizes.add(length: r.length)
     }
 
     /// Counts a run of packets tallied by `SeriesAnalyzer.add(_:)`: packets in arrival order, the
     /// first at `firstNs` (not earlier than the packet before the run), the last at `lastNs`.
     mutating func add(_ run: RunTally, firstNs: Int64, lastNs: Int64) {
-        if packets == 0 {
-            minLength = run.minLength
-            maxLength = run.maxLength
-        } else {
-            if run.minLength < minLength { minLength = run.minLength }
-            if run.maxLength > maxLength { maxLength = run.maxLength }
-        }
         if firstNs < earliest { earliest = firstNs }
         if lastNs > latest { latest = lastNs }
         previousNs = lastNs
-        packets &+= run.packets
-        bytes &+= run.bytes
-        capturedBytes &+= run.capturedBytes
-        protocolPackets.add(run.protocolPackets)
-        protocolBytes.add(run.protocolBytes)
+        tally.add(run.tally)
         sizes.add(run.sizes)
+    }
+
+    /// Packets counted.
+    public var packets: UInt64 {
+        get { tally.packets }
+        set { tally.packets = newValue }
+    }
+    /// Sum of wire lengths.
+    public var bytes: UInt64 {
+        get { tally.bytes }
+        set { tally.bytes = newValue }
+    }
+    /// Sum of captured lengths.
+    public var capturedBytes: UInt64 {
+        get { tally.capturedBytes }
+        set { tally.capturedBytes = newValue }
+    }
+    /// Smallest and largest wire length; 0 before any packet.
+    public var minLength: UInt32 {
+        get { tally.minLength }
+        set { tally.minLength = newValue }
+    }
+    public var maxLength: UInt32 {
+        get { tally.maxLength }
+        set { tally.maxLength = newValue }
+    }
+    public var protocolPackets: ProtocolCounters {
+        get { tally.protocolPackets }
+        set { tally.protocolPackets = newValue }
+    }
+    public var protocolBytes: ProtocolCounters {
+        get { tally.protocolBytes }
+        set { tally.protocolBytes = newValue }
     }
 
     /// Counts every record of a batch.
@@ -156,40 +157,14 @@ public struct Summary: Sendable, Equatable {
 }
 
 /// What a run of packets adds to an interval and to the summary, tallied in a local value so the
-/// per-packet work touches neither (see `SeriesAnalyzer.add(_:)`). Starts with one packet.
+/// per-packet work touches neither (see `SeriesAnalyzer.add(_:)`).
 struct RunTally {
-    var packets: UInt64 = 1
-    var bytes: UInt64
-    var capturedBytes: UInt64
-    var minLength: UInt32
-    var maxLength: UInt32
-    var protocolPackets = ProtocolCounters()
-    var protocolBytes = ProtocolCounters()
+    var tally = Tally()
     var sizes = SizeDistribution()
 
     @inline(__always)
-    init(_ r: PacketRecord) {
-        bytes = UInt64(r.length)
-        capturedBytes = UInt64(r.captured)
-        minLength = r.length
-        maxLength = r.length
-        let slot = Int(r.decoded.label.rawValue)
-        protocolPackets.add(1, at: slot)
-        protocolBytes.add(UInt64(r.length), at: slot)
-        sizes.add(length: r.length)
-    }
-
-    @inline(__always)
     mutating func add(_ r: PacketRecord) {
-        let len = r.length
-        if len < minLength { minLength = len }
-        if len > maxLength { maxLength = len }
-        packets &+= 1
-        bytes &+= UInt64(len)
-        capturedBytes &+= UInt64(r.captured)
-        let slot = Int(r.decoded.label.rawValue)
-        protocolPackets.add(1, at: slot)
-        protocolBytes.add(UInt64(len), at: slot)
-        sizes.add(length: len)
+        tally.count(length: r.length, captured: r.captured, label: r.decoded.label)
+        sizes.add(length: r.length)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PacketFile
 import PacketRecords
 import Testing
+import TestSupport
 
 /// Files of 2 MiB or more are read ahead on a helper thread in 1 MiB chunks; records that span
 /// chunks are gathered on the side. The same bytes through a pipe (read directly, no helper) must
@@ -9,7 +10,7 @@ import Testing
 @Suite struct ReadAheadTests {
     static func bigPcap() -> [UInt8] {
         var file = PcapBytes(snapLength: 0)
-        var random = MutationSweepTests.SplitMix(state: 7)
+        var random = SplitMix(state: 7)
         for i in 0..<9000 {
             // Mostly small and full-size frames, now and then one close to the 256 KiB maximum.
             let size = i % 1500 == 77 ? 250_000 : Int.random(in: 42...1514, using: &random)
@@ -21,7 +22,7 @@ import Testing
     static func bigPcapng() -> [UInt8] {
         var file = PcapngBytes()
         file.interface(tsresol: 9)
-        var random = MutationSweepTests.SplitMix(state: 9)
+        var random = SplitMix(state: 9)
         for i in 0..<9000 {
             let size = i % 1500 == 77 ? 250_000 : Int.random(in: 42...1514, using: &random)
             if i % 700 == 5 { file.block(4) { b in b.u32(0) } }
@@ -35,7 +36,7 @@ import Testing
         let bytes = format == "pcap" ? Self.bigPcap() : Self.bigPcapng()
         #expect(bytes.count > 8 << 20)
         let pipes = PipeInputTests()
-        var random = MutationSweepTests.SplitMix(state: UInt64(bytes.count))
+        var random = SplitMix(state: UInt64(bytes.count))
         var cuts = [bytes.count, bytes.count - 1, 2 << 20, (2 << 20) + 3, (3 << 20) - 5, (3 << 20) + 16, (4 << 20) + 1]
         for _ in 0..<6 { cuts.append(Int.random(in: (2 << 20)...bytes.count, using: &random)) }
         for cut in cuts {

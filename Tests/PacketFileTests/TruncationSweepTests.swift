@@ -2,6 +2,7 @@ import Foundation
 import PacketFile
 import PacketRecords
 import Testing
+import TestSupport
 
 /// Every prefix of a valid file must either deliver a prefix of its records and then throw, or
 /// succeed with a prefix (when the cut falls between records) — never trap, never invent records.
@@ -69,18 +70,6 @@ import Testing
 /// Random damage (deterministic): bytes overwritten anywhere in a valid file. The reader must
 /// deliver records or an error, never trap or hang.
 @Suite struct MutationSweepTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: TruncationSweepTests.samples().prefix(4))
     func damagedFilesNeverTrap(_ name: String, _ bytes: [UInt8]) {
         let dir = ScratchDirectory()

@@ -1,6 +1,7 @@
 import PacketRecords
 import PacketWire
 import Testing
+import TestSupport
 import TrafficAnalysis
 
 /// `SeriesAnalyzer.add(batch)` tallies runs of in-order packets of one interval before counting
@@ -9,18 +10,6 @@ import TrafficAnalysis
 /// (into an open interval, into a closed one, before the anchor), gaps of empty intervals, a
 /// timestamp beyond the interval limit, and batches cut at arbitrary places.
 @Suite struct BatchEquivalenceTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func stream(seed: UInt64, count: Int, intervalNs: Int64) -> [PacketRecord] {
         var rng = SplitMix(state: seed)
         var t: Int64 = 1_700_000_000_000_000_000
