@@ -3,7 +3,7 @@ public import PacketWire
 /// One interval of a series: what arrived in `[startNs, startNs + intervalNs)`.
 ///
 /// A plain value with inline per-protocol rows (no references), 464 bytes.
-public struct IntervalStats: Sendable, Equatable {
+public struct IntervalStats: Sendable, Equatable, TallyFigures {
     /// The interval number: 0 is the first interval of the series (the one holding the anchor).
     public var index: Int64
     /// Interval start, nanoseconds since the Unix epoch.
@@ -26,40 +26,6 @@ public struct IntervalStats: Sendable, Equatable {
     @inlinable
     public mutating func count(length: UInt32, captured: UInt32, label: ProtocolLabel) {
         tally.count(length: length, captured: captured, label: label)
-    }
-
-    /// Packets in the interval.
-    public var packets: UInt64 {
-        get { tally.packets }
-        set { tally.packets = newValue }
-    }
-    /// Sum of the packets' original (wire) lengths.
-    public var bytes: UInt64 {
-        get { tally.bytes }
-        set { tally.bytes = newValue }
-    }
-    /// Sum of the captured lengths.
-    public var capturedBytes: UInt64 {
-        get { tally.capturedBytes }
-        set { tally.capturedBytes = newValue }
-    }
-    /// Smallest and largest wire length; 0 when the interval is empty.
-    public var minLength: UInt32 {
-        get { tally.minLength }
-        set { tally.minLength = newValue }
-    }
-    public var maxLength: UInt32 {
-        get { tally.maxLength }
-        set { tally.maxLength = newValue }
-    }
-    /// Packets and bytes per protocol, indexed by `ProtocolLabel.rawValue`.
-    public var protocolPackets: ProtocolCounters {
-        get { tally.protocolPackets }
-        set { tally.protocolPackets = newValue }
-    }
-    public var protocolBytes: ProtocolCounters {
-        get { tally.protocolBytes }
-        set { tally.protocolBytes = newValue }
     }
 
     public var isEmpty: Bool { packets == 0 }

@@ -45,7 +45,7 @@ public struct SizeDistribution: Sendable, Equatable {
 ///
 /// Constant size (a few hundred bytes) however many packets it has seen. `drops` is set by the
 /// caller from the capture (libpcap statistics, the ring); the analyzer never sees a capture.
-public struct Summary: Sendable, Equatable {
+public struct Summary: Sendable, Equatable, TallyFigures {
     /// Packets, bytes and lengths, per protocol too.
     public var tally = Tally()
     /// Earliest and latest timestamp seen (nanoseconds since the epoch); nil before any packet.
@@ -92,39 +92,6 @@ public struct Summary: Sendable, Equatable {
         previousNs = lastNs
         tally.add(run.tally)
         sizes.add(run.sizes)
-    }
-
-    /// Packets counted.
-    public var packets: UInt64 {
-        get { tally.packets }
-        set { tally.packets = newValue }
-    }
-    /// Sum of wire lengths.
-    public var bytes: UInt64 {
-        get { tally.bytes }
-        set { tally.bytes = newValue }
-    }
-    /// Sum of captured lengths.
-    public var capturedBytes: UInt64 {
-        get { tally.capturedBytes }
-        set { tally.capturedBytes = newValue }
-    }
-    /// Smallest and largest wire length; 0 before any packet.
-    public var minLength: UInt32 {
-        get { tally.minLength }
-        set { tally.minLength = newValue }
-    }
-    public var maxLength: UInt32 {
-        get { tally.maxLength }
-        set { tally.maxLength = newValue }
-    }
-    public var protocolPackets: ProtocolCounters {
-        get { tally.protocolPackets }
-        set { tally.protocolPackets = newValue }
-    }
-    public var protocolBytes: ProtocolCounters {
-        get { tally.protocolBytes }
-        set { tally.protocolBytes = newValue }
     }
 
     /// Counts every record of a batch.

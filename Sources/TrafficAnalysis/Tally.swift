@@ -54,3 +54,47 @@ public struct Tally: Sendable, Equatable {
         protocolBytes.add(other.protocolBytes)
     }
 }
+
+/// A value that counts with a `Tally` (an interval, the summary) and shows the tally's figures as
+/// its own properties: `interval.packets` is `interval.tally.packets`.
+public protocol TallyFigures {
+    var tally: Tally { get set }
+}
+
+extension TallyFigures {
+    /// Packets counted.
+    @inlinable public var packets: UInt64 {
+        get { tally.packets }
+        set { tally.packets = newValue }
+    }
+    /// Sum of wire lengths.
+    @inlinable public var bytes: UInt64 {
+        get { tally.bytes }
+        set { tally.bytes = newValue }
+    }
+    /// Sum of captured lengths.
+    @inlinable public var capturedBytes: UInt64 {
+        get { tally.capturedBytes }
+        set { tally.capturedBytes = newValue }
+    }
+    /// Smallest wire length; 0 when there are no packets.
+    @inlinable public var minLength: UInt32 {
+        get { tally.minLength }
+        set { tally.minLength = newValue }
+    }
+    /// Largest wire length; 0 when there are no packets.
+    @inlinable public var maxLength: UInt32 {
+        get { tally.maxLength }
+        set { tally.maxLength = newValue }
+    }
+    /// Packets per protocol, indexed by `ProtocolLabel.rawValue`.
+    @inlinable public var protocolPackets: ProtocolCounters {
+        get { tally.protocolPackets }
+        set { tally.protocolPackets = newValue }
+    }
+    /// Wire bytes per protocol, indexed by `ProtocolLabel.rawValue`.
+    @inlinable public var protocolBytes: ProtocolCounters {
+        get { tally.protocolBytes }
+        set { tally.protocolBytes = newValue }
+    }
+}
