@@ -140,10 +140,9 @@ struct PcapngFormat {
         guard major == 1, minor == 0 || minor == 2 else {
             throw CaptureFileError(.unsupportedFormat, "unsupported pcapng savefile version \(major).\(minor)")
         }
-        let trailer = format.order.u32(p, size - 4)
-        guard trailer == total else {
-            throw .corrupt("block total length in header \(total) and trailer \(trailer) don't match")
-        }
+        // libpcap 1.10 does not check the first Section Header Block's trailing length (only
+        // that of every later block, this reader too), so neither does this reader: a file
+        // tcpdump reads is read here.
         input.start += size
 
         // Blocks before the first interface: skipped, except packets, which cannot be decoded.
@@ -208,11 +207,12 @@ struct PcapngFormat {
                 dataOffset = 20
             case PcapngFormat.simplePacket:
                 guard bodyLength >= 4 else { return .failed(tooShort(type)) }
-                // No timestamp and no captured length: the first interface's, cut to the data.
+                // No timestamp and no captured length: as in libpcap, the packet length cut to
+                // the snap length, and a block with fewer bytes than that is too short.
                 interfaceID = 0
                 ticks = 0
                 length = order.u32(body, 0)
-                caplen = min(length, snap, UInt32(bodyLength - 4))
+                caplen = min(length, snap)
                 dataOffset = 4
             case PcapngFormat.obsoletePacket:
                 guard bodyLength >= 20 else { return .failed(tooShort(type)) }
