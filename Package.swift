@@ -73,9 +73,13 @@ let package = Package(
         ),
         .executableTarget(name: "pktstat", dependencies: ["PktstatCLI"], swiftSettings: strict),
         // libFuzzer target (scripts/fuzz builds it with -sanitize=fuzzer); a replayer otherwise.
+        // Our file reader against libpcap's, for the differential tests and the fuzz target.
+        .target(
+            name: "ReaderCrossCheck", dependencies: ["PacketCapture", "PacketFile", "PacketRecords"],
+            swiftSettings: strict),
         .executableTarget(
             name: "pktstat-fuzz",
-            dependencies: ["PacketFile", "PacketRecords", "PacketWire"],
+            dependencies: ["PacketFile", "PacketRecords", "PacketWire", "ReaderCrossCheck"],
             swiftSettings: strict
         ),
 
@@ -90,7 +94,7 @@ let package = Package(
         .testTarget(name: "PacketRecordsTests", dependencies: ["PacketRecords", "PacketWire"], swiftSettings: strict),
         .testTarget(
             name: "PacketCaptureTests",
-            dependencies: ["PacketCapture", "PacketFile", "PacketRecords", "PacketWire", "TestSupport"],
+            dependencies: ["PacketCapture", "PacketFile", "PacketRecords", "PacketWire", "ReaderCrossCheck", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

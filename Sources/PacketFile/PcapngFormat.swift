@@ -167,9 +167,10 @@ struct PcapngFormat {
                     return format
                 case enhancedPacket, simplePacket, obsoletePacket:
                     throw .corrupt("the capture file has a packet block before any Interface Description Blocks")
-                case sectionHeader:
-                    if let error = format.beginSection(body, bodyLength) { throw error }
                 default:
+                    // Everything else before the first interface is skipped unread, as libpcap
+                    // 1.10 does, including another Section Header Block (not even its byte-order
+                    // magic is checked there; after the first interface it is).
                     break
                 }
                 input.start += total

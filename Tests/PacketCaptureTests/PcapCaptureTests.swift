@@ -3,39 +3,15 @@ import PacketCapture
 import PacketFile
 import PacketRecords
 import PacketWire
+import ReaderCrossCheck
 import Testing
 import TestSupport
 
-/// Every record libpcap gives for a file, and whether it ended with an error.
-private func readWithLibpcap(_ path: String, filter: String? = nil) -> (records: [PacketRecord], failed: Bool) {
-    var records: [PacketRecord] = []
-    do {
-        let capture = try PcapCapture.openFile(path)
-        if let filter { try capture.setFilter(filter) }
-        let end = try capture.run(stop: StopFlag(), batchSize: 37) { batch in
-            records += batch
-            return true
-        }
-        return (records, end != .endOfFile)
-    } catch {
-        return (records, true)
-    }
+private func readWithLibpcap(_ path: String, filter: String? = nil) -> ReaderCrossCheck.Reading {
+    ReaderCrossCheck.libpcap(path, filter: filter)
 }
 
-/// Every record pktstat's own reader gives for a file, and whether it ended with an error.
-private func readWithOurReader(_ path: String) -> (records: [PacketRecord], failed: Bool) {
-    var records: [PacketRecord] = []
-    do {
-        let reader = try CaptureFileReader(path: path)
-        try reader.read { batch in
-            records += batch
-            return true
-        }
-        return (records, false)
-    } catch {
-        return (records, true)
-    }
-}
+private func readWithOurReader(_ path: String) -> ReaderCrossCheck.Reading { ReaderCrossCheck.ours(path) }
 
 private func captureFiles() -> [String] {
     var paths: [String] = []
@@ -59,12 +35,7 @@ private func captureFiles() -> [String] {
         var failing = 0
         for path in files {
             let reference = readWithLibpcap(path)
-            let ours = readWithOurReader(path)
-            #expect(ours.failed == reference.failed, "\(path): error \(ours.failed) vs libpcap \(reference.failed)")
-            #expect(ours.records.count == reference.records.count, "\(path): \(ours.records.count) records vs libpcap \(reference.records.count)")
-            if let i = zip(ours.records, reference.records).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
-                Issue.record("\(path): record \(i) differs: \(ours.records[i]) vs libpcap \(reference.records[i])")
-            }
+            if let difference = ReaderCrossCheck.disagreement(path) { Issue.record("\(path): \(difference)") }
             compared += reference.records.count
             if reference.failed { failing += 1 }
         }
@@ -100,36 +71,16 @@ private func captureFiles() -> [String] {
                 }
             }
             _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-            let reference = readWithLibpcap(path)
-            let ours = readWithOurReader(path)
-            if reference.failed { failures += 1 }
-            let agree = ours.failed == reference.failed
-                && (ours.records == reference.records
-                    || Self.isLibpcapBinaryResolutionOverflow(bytes, ours.records, reference.records))
-            if !agree {
+            if readWithLibpcap(path).failed { failures += 1 }
+            if let difference = ReaderCrossCheck.disagreement(path) {
                 if let keep = ProcessInfo.processInfo.environment["PKTSTAT_DIFF_KEEP"] {
                     _ = FileManager.default.createFile(atPath: "\(keep)/round-\(round).bin", contents: Data(bytes))
                 }
-                disagreements.append("round \(round) from \(URL(fileURLWithPath: name).lastPathComponent): "
-                    + "\(ours.records.count) records, failed \(ours.failed); libpcap \(reference.records.count), failed \(reference.failed)")
+                disagreements.append("round \(round) from \(URL(fileURLWithPath: name).lastPathComponent): \(difference)")
             }
         }
         #expect(failures > rounds / 10)  // the damage is real
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements, first: \(disagreements.prefix(5))")
-    }
-
-    /// libpcap 1.10 converts a pcapng timestamp whose if_tsresol is a power of two finer than
-    /// nanoseconds as `frac * 1e9 / 2^k` in 64 bits, which overflows for k above 34: the seconds
-    /// are right, the fraction is garbage. pktstat computes it exactly (tshark agrees). A damaged
-    /// if_tsresol byte gives such a file now and then; only that difference is excused.
-    static func isLibpcapBinaryResolutionOverflow(_ bytes: [UInt8], _ ours: [PacketRecord], _ libpcap: [PacketRecord]) -> Bool {
-        guard bytes.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]), ours.count == libpcap.count else { return false }
-        return zip(ours, libpcap).allSatisfy { a, b in
-            var sameButTime = a
-            sameButTime.timestampNs = b.timestampNs
-            let second: (Int64) -> Int64 = { $0 >= 0 ? $0 / 1_000_000_000 : ($0 + 1) / 1_000_000_000 - 1 }
-            return sameButTime == b && second(a.timestampNs) == second(b.timestampNs)
-        }
     }
 
     @Test func aFilterKeepsWhatItMatchesAndWritingCopiesItExactly() throws {

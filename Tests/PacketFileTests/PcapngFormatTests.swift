@@ -249,6 +249,39 @@ import Testing
                 == "block in pcapng dump file has a length of 33 that is not a multiple of 4")
     }
 
+    /// libpcap 1.10 skips every block before the first interface unread, another Section Header
+    /// Block too (found by the differential fuzzer: captures/regress-pcapng-shb-before-idb.pcapng).
+    @Test func secondSectionHeaderBeforeTheFirstInterfaceIsSkipped() {
+        var file = PcapngBytes()
+        file.block(0x0A0D_0D0A) { b in
+            b.u32(0x1AAB_3C4D)  // a bad byte-order magic: not looked at here
+            b.u16(1)
+            b.u16(0)
+            b.u64(UInt64.max)
+        }
+        file.interface()
+        file.enhanced(ticks: 1, data: udpFrame())
+        let outcome = readAll(file.bytes, in: dir)
+        #expect(outcome.error == nil)
+        #expect(outcome.records.count == 1)
+    }
+
+    /// After the first interface, a Section Header Block starts a new section and is checked.
+    @Test func laterSectionHeaderWithABadMagicIsAnError() {
+        var file = PcapngBytes()
+        file.interface()
+        file.enhanced(ticks: 1, data: udpFrame())
+        file.block(0x0A0D_0D0A) { b in
+            b.u32(0x1AAB_3C4D)
+            b.u16(1)
+            b.u16(0)
+            b.u64(UInt64.max)
+        }
+        let outcome = readAll(file.bytes, in: dir)
+        #expect(outcome.records.count == 1)
+        #expect(outcome.error?.description == "the file has a section with a bad byte order magic field")
+    }
+
     @Test func sectionHeaderLengthThree() {
         var w = ByteWriter()
         w.u32(0x0A0D_0D0A)
