@@ -358,8 +358,11 @@ struct PcapngFormat {
     /// snap length (libpcap hands one of each to its caller).
     mutating func addInterface(_ body: UnsafeRawPointer, _ bodyLength: Int) -> CaptureFileError? {
         guard bodyLength >= 8 else { return tooShort(PcapngFormat.interfaceDescription) }
+        // As libpcap 1.10 does, quirk included: the first interface's link type is mapped to a
+        // DLT number and later interfaces' raw link types are compared with that, so after a
+        // first LINKTYPE_RAW (101, DLT 12) interface every later one is refused.
         let type = UInt32(order.u16(body, 0))
-        guard type == linkType else {
+        guard type == Self.libpcapDLT(linkType) else {
             return .mixedInterfaces("an interface has a type \(type) different from the type of the first interface")
         }
         let snap = order.u32(body, 4)
@@ -376,6 +379,17 @@ struct PcapngFormat {
             return error
         }
         return nil
+    }
+
+    /// libpcap's `linktype_to_dlt` on Linux: the LINKTYPE numbers whose DLT number differs.
+    static func libpcapDLT(_ linkType: UInt32) -> UInt32 {
+        switch linkType {
+        case 100: 11  // ATM_RFC1483
+        case 101: 12  // RAW
+        case 102: 15  // SLIP_BSDOS
+        case 103: 16  // PPP_BSDOS
+        default: linkType
+        }
     }
 
     /// The fixed part and the timestamp options of an Interface Description Block.

@@ -180,7 +180,7 @@ final class ScratchDirectory {
 
     func write(_ bytes: [UInt8], name: String = "capture") -> String {
         let file = url.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: file.path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file.path, contents: Data(bytes))
         return file.path
     }
 }

@@ -180,14 +180,29 @@ import Testing
                 == "an interface has a snapshot length 128 different from the snapshot length of the first interface")
     }
 
-    @Test func sameRawLinkTypeOnTwoInterfacesIsFine() {
+    /// libpcap 1.10 maps the first interface's LINKTYPE_RAW (101) to DLT_RAW (12) and compares
+    /// every later interface's raw link type with that, so a second RAW interface is refused
+    /// (tcpdump: "an interface has a type 101 different from the type of the first interface";
+    /// found by the differential fuzzer, captures/regress-pcapng-two-raw-interfaces.pcapng).
+    /// pktstat reads such files as tcpdump does: the packets before the second interface, then
+    /// the error. Ethernet has the same number in both spaces: two Ethernet interfaces are fine.
+    @Test func aSecondRawInterfaceIsRefusedAsByLibpcap() {
         var file = PcapngBytes()
         file.interface(linkType: 101)
+        file.enhanced(interface: 0, ticks: 1, data: Array(udpFrame().dropFirst(14)))
         file.interface(linkType: 101)
-        file.enhanced(interface: 1, ticks: 1, data: Array(udpFrame().dropFirst(14)))
+        file.enhanced(interface: 1, ticks: 2, data: Array(udpFrame().dropFirst(14)))
         let outcome = readAll(file.bytes, in: dir)
-        #expect(outcome.error == nil)
+        #expect(outcome.error?.description == "an interface has a type 101 different from the type of the first interface")
         #expect(outcome.records.map(\.label) == [.udp])
+
+        var ethernet = PcapngBytes()
+        ethernet.interface(linkType: 1)
+        ethernet.interface(linkType: 1)
+        ethernet.enhanced(interface: 1, ticks: 1, data: udpFrame())
+        let fine = readAll(ethernet.bytes, in: dir)
+        #expect(fine.error == nil)
+        #expect(fine.records.map(\.label) == [.udp])
     }
 
     @Test func noInterfaceDescription() {
