@@ -60,6 +60,11 @@ public final class PcapCapture {
     /// negative fraction gives what the file says, and what pktstat's own reader reports. 0 where
     /// fractions cannot be negative (live captures, pcapng).
     private var fractionWrapNs: Int64 = 0
+    /// True for a classic pcap file, whose 32-bit seconds field is unsigned but sign-extended by
+    /// libpcap 1.10 (fixed in `run`). False for live captures and pcapng files, whose seconds
+    /// are 64-bit and may really be negative (a negative if_tsoffset). Standard input cannot be
+    /// probed without consuming it: it is taken as classic pcap, what `tcpdump -w -` writes.
+    private var unsignedSeconds = false
     /// Warnings from activation (printed, not thrown).
     public private(set) var warnings: [String] = []
     private var pollTimeoutMs: Int32 = 100
@@ -92,6 +97,7 @@ public final class PcapCapture {
         }
         let capture = PcapCapture(handle: p, source: path, isLive: false)
         if let unit = FileProbe.pcapFractionUnitNs(path: path) { capture.fractionWrapNs = unit << 32 }
+        capture.unsignedSeconds = path == "-" || capture.fractionWrapNs != 0
         return capture
     }
 
@@ -220,7 +226,7 @@ public final class PcapCapture {
         var lastPacket = started
         let link = linkType
         let scale = fractionScale
-        let fixSign = !isLive
+        let fixSign = unsignedSeconds
         let fractionWrap = fractionWrapNs
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
