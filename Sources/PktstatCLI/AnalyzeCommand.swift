@@ -35,8 +35,10 @@ struct Analyze: ParsableCommand {
               pktstat analyze capture.pcap --format gnuplot -o sizes.gp
               pktstat analyze capture.pcap --format gnuplot --terminal dumb | gnuplot
               sudo pktstat sniff -c 1000 --format csv | pktstat analyze - --interval 0.1
+              pktstat analyze capture.pcap --summary          totals, rates, sizes, protocols
+              pktstat analyze capture.pcap --summary --format json
 
-            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory grows with the number of intervals that hold packets, never with the number of packets.
+            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets, and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed.
 
             CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the first interval), packets, bytes (wire lengths), bits_per_second, min_length, mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present. With --by protocol: time, offset, protocol, packets, bytes, bits_per_second, mean_length.
             """
@@ -60,6 +62,9 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("'protocol': one row per interval and protocol (long format).", valueName: "protocol"))
     var by: AnalyzeLayout?
 
+    @Flag(help: "Print the whole-capture summary (span, totals, rates, lengths, protocols, size buckets) instead of the series; JSON with --format json, else text.")
+    var summary = false
+
     @Option(help: "Chart title (svg, gnuplot, png).")
     var title: String = "Packet size over time"
 
@@ -77,6 +82,9 @@ struct Analyze: ParsableCommand {
         }
         if format == .png && output == nil {
             throw ValidationError("--format png writes a file: add -o FILE.png")
+        }
+        if summary && format.isChart {
+            throw ValidationError("--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
         if input == "-" && filter != nil {
             throw ValidationError("--filter works on capture files, not on CSV from standard input")
@@ -104,7 +112,7 @@ struct Analyze: ParsableCommand {
         defer { withExtendedLifetime(trap) {} }
         var session = SeriesSession(
             intervalNs: intervalNs, align: align == .clock ? .clock : .first, keepChart: format.isChart,
-            keepIntervals: !format.isChart)
+            keepIntervals: !format.isChart && !summary)
         // Opened before reading, so an unwritable path fails at once, not after a long file.
         let out = format == .png ? nil : try ByteOutput.file(output ?? "-")
 
@@ -129,6 +137,13 @@ struct Analyze: ParsableCommand {
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
         switch format {
+        case _ where summary:
+            guard let out else { break }
+            if format == .json {
+                SummaryWriter.json(session.analyzer.summary, into: &out.buffer)
+            } else {
+                SummaryWriter.text(session.analyzer.summary, into: &out.buffer)
+            }
         case .csv, .json, .table:
             guard let out else { break }
             let writer = SeriesWriter(

@@ -198,20 +198,9 @@ public struct SeriesWriter: Sendable {
             out.append(decimal: s.drops.ring)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(ascii: ",\"protocols\":{")
-        var first = true
-        for p in ProtocolLabel.allCases where s.protocolPackets[p] != 0 {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out.append(UInt8(ascii: "\""))
-            out.append(ascii: p.asciiName)
-            out.append(ascii: "\":{\"packets\":")
-            out.append(decimal: s.protocolPackets[p])
-            out.append(ascii: ",\"bytes\":")
-            out.append(decimal: s.protocolBytes[p])
-            out.append(UInt8(ascii: "}"))
-        }
-        out.append(ascii: "}}\n")
+        out.append(ascii: ",\"protocols\":")
+        out.appendProtocolsJSON(packets: s.protocolPackets, bytes: s.protocolBytes)
+        out.append(ascii: "}\n")
     }
 
     private func jsonLong(_ s: IntervalStats, _ p: ProtocolLabel, into out: inout [UInt8]) {
@@ -317,5 +306,26 @@ public struct SeriesWriter: Sendable {
         var cell: [UInt8] = []
         cell.append(decimal: v)
         right(cell, width, into: &out)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// `{"TCP":{"packets":N,"bytes":N},...}` for every protocol with packets, in label order:
+    /// the `protocols` object of the JSON series rows and of the JSON summary.
+    mutating func appendProtocolsJSON(packets: ProtocolCounters, bytes: ProtocolCounters) {
+        append(UInt8(ascii: "{"))
+        var first = true
+        for p in ProtocolLabel.allCases where packets[p] != 0 {
+            if !first { append(UInt8(ascii: ",")) }
+            first = false
+            append(UInt8(ascii: "\""))
+            append(ascii: p.asciiName)
+            append(ascii: "\":{\"packets\":")
+            append(decimal: packets[p])
+            append(ascii: ",\"bytes\":")
+            append(decimal: bytes[p])
+            append(UInt8(ascii: "}"))
+        }
+        append(UInt8(ascii: "}"))
     }
 }

@@ -106,18 +106,9 @@ public enum SummaryWriter {
         if s.packets > 0 { out.appendRatio(UInt128(s.bytes), UInt128(s.packets)) } else { out.append(ascii: "null") }
         out.append(ascii: ",\"max_length\":")
         if s.packets > 0 { out.append(decimal: UInt64(s.maxLength)) } else { out.append(ascii: "null") }
-        out.append(ascii: ",\"protocols\":{")
-        for (i, p) in s.protocols.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(ascii: p.asciiName)
-            out.append(ascii: "\":{\"packets\":")
-            out.append(decimal: s.protocolPackets[p])
-            out.append(ascii: ",\"bytes\":")
-            out.append(decimal: s.protocolBytes[p])
-            out.append(UInt8(ascii: "}"))
-        }
-        out.append(ascii: "},\"sizes\":[")
+        out.append(ascii: ",\"protocols\":")
+        out.appendProtocolsJSON(packets: s.protocolPackets, bytes: s.protocolBytes)
+        out.append(ascii: ",\"sizes\":[")
         for (i, b) in s.sizes.buckets.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(ascii: "{\"min\":")

@@ -73,6 +73,28 @@ struct AnalyzeTests {
         #expect(noTemp.stderr.contains("warning: cannot create a temporary file in /nonexistent-pktstat-dir"))
     }
 
+    @Test func summaryAsTextAndJSON() throws {
+        let file = try knownCapture().path
+        let text = try pktstat(["analyze", file, "--summary"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("packets: 5, bytes: 386 (captured 386)\n"))
+        #expect(text.stdout.contains("time: 2023-11-14T22:13:20.500000000Z to 2023-11-14T22:13:22.600000000Z (2.1 s)"))
+        #expect(text.stdout.contains("protocols: other 1 UDP 4"))  // label order, as the CSV columns
+        #expect(text.stdout.contains("length: min 42, mean 77.2, max 142"))
+
+        let json = try pktstat(["analyze", file, "--summary", "--format", "json"])
+        #expect(json.status == 0)
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(o["packets"] as? Int == 5 && o["bytes"] as? Int == 386)
+        let protocols = try #require(o["protocols"] as? [String: [String: Int]])
+        #expect(protocols["UDP"] == ["packets": 4, "bytes": 326])
+        #expect(protocols["other"] == ["packets": 1, "bytes": 60])
+
+        let chart = try pktstat(["analyze", file, "--summary", "--format", "svg"])
+        #expect(chart.status != 0)
+        #expect(chart.stderr.contains("--summary prints text or JSON"))
+    }
+
     @Test func byProtocolIsLongFormat() throws {
         let r = try pktstat(["analyze", try knownCapture().path, "--by", "protocol", "--format", "csv"])
         #expect(r.status == 0)
