@@ -1,6 +1,5 @@
 public import PacketRecords
 public import PacketWire
-public import TrafficAnalysis
 
 /// The bounded data behind a chart: packet sizes over time and bytes per interval, reduced so that
 /// memory and output size do not grow with the number of packets.

@@ -1,8 +1,15 @@
 import PacketRecords
 import PacketWire
-@testable import Rendering
+@testable import TrafficAnalysis
+import TestSupport
 import Testing
-import TrafficAnalysis
+
+private let sec: Int64 = 1_000_000_000
+private let t0: Int64 = 1_700_000_000 * sec
+
+private func rec(_ t: Int64, _ len: UInt32, _ label: ProtocolLabel = .tcp) -> PacketRecord {
+    PacketRecord(timestampNs: t, length: len, captured: min(len, 96), label: label)
+}
 
 @Suite struct ChartBufferTests {
     @Test func smallCapturesAreExact() {
@@ -21,10 +28,10 @@ import TrafficAnalysis
 
     @Test func reducedMarksCoverEveryPacket() {
         var c = ChartBuffer(columns: 64, exactLimit: 0)
-        var rng = XorShift(state: 3)
+        var rng = SplitMix(state: 3)
         var lengths: [UInt32] = []
         for i in 0..<100_000 {
-            let len = UInt32(40 + rng.below(1500))
+            let len = UInt32(40 + rng.next() % 1500)
             lengths.append(len)
             c.add(rec(t0 + Int64(i) * 10_000, len, .udp))
         }
