@@ -4,6 +4,7 @@ import Glibc
 /// directory, a compressed file, an empty file) instead of libpcap's generic one.
 enum FileProbe {
     static func problem(path: String) -> String? {
+        if path == "-" { return nil }  // standard input: libpcap reads "-" itself
         var st = stat()
         if stat(path, &st) != 0 {
             return String(cString: strerror(errno))

@@ -52,8 +52,20 @@ public final class CaptureFileReader {
 
     /// Opens `path` ("-" is standard input) and reads the file header (pcapng: up to the first
     /// interface).
-    public init(path: String) throws(CaptureFileError) {
-        var input = try CaptureFileReader.openInput(path)
+    public convenience init(path: String) throws(CaptureFileError) {
+        try self.init(input: try CaptureFileReader.openInput(path), path: path)
+    }
+
+    /// Reads standard input whose first bytes were already read (to tell a capture from text by
+    /// its magic number): `prefix` is parsed first, then the rest of standard input.
+    public convenience init(standardInputAfter prefix: [UInt8]) throws(CaptureFileError) {
+        var input = InputBuffer(fd: STDIN_FILENO, isRegularFile: false)
+        input.preload(prefix)
+        try self.init(input: input, path: "-")
+    }
+
+    private init(input: consuming InputBuffer, path: String) throws(CaptureFileError) {
+        var input = input
         do {
             format = try CaptureFileReader.detectFormat(&input, path: path)
         } catch {

@@ -61,6 +61,15 @@ struct InputBuffer {
         prefetcher = isRegularFile && size >= Prefetcher.minimumFileSize ? Prefetcher(fd: fd) : nil
     }
 
+    /// Puts bytes already read from the descriptor (a sniffed magic number) in front of what
+    /// `fill` reads next. Only before parsing starts, and only when reading directly.
+    mutating func preload(_ bytes: [UInt8]) {
+        precondition(prefetcher == nil && start == 0 && end == 0, "preload before reading, directly only")
+        if bytes.count > capacity { grow(to: bytes.count) }
+        bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        end = bytes.count
+    }
+
     /// Stops reading ahead, frees the memory and closes the descriptor (unless it is standard
     /// input).
     func release() {

@@ -87,7 +87,7 @@ struct Analyze: ParsableCommand {
             throw ValidationError("--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
         if input == "-" && filter != nil {
-            throw ValidationError("--filter works on capture files, not on CSV from standard input")
+            throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
     }
 
@@ -117,19 +117,16 @@ struct Analyze: ParsableCommand {
         let out = format == .png ? nil : try ByteOutput.file(output ?? "-")
 
         var readError: (any Error)?
+        var opened = false
         do {
-            if input == "-" {
-                try CSVRecordInput.read(fd: 0, name: "standard input") { batch in
-                    session.add(batch)
-                    return !stop.isRequested
-                }
-            } else {
-                try FileInput(path: input, filter: filter).stream(stop: stop, opened: { _ in }) { batch in
-                    session.add(batch)
-                    return true
-                }
+            try readInput(stop: stop, opened: { opened = true }) { batch in
+                session.add(batch)
+                return !stop.isRequested
             }
         } catch {
+            // An input that cannot be opened leaves no output at all; damage after readable
+            // packets prints what was read, then the error.
+            if !opened { throw error }
             readError = error
         }
         // A damaged file: report what was readable, then the error (as sniff does).
@@ -171,8 +168,28 @@ struct Analyze: ParsableCommand {
                 options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: output, commandLine: commandLine))
             try Gnuplot.run(script: script, output: output ?? "")
         }
-        try out?.flush()
+        try out?.commit()
         if let readError { throw readError }
+    }
+
+    /// Streams the input: a capture file, or standard input holding a capture or sniff's CSV (told
+    /// apart by the magic number). `opened` runs once the input is known to be readable.
+    private func readInput(
+        stop: StopFlag, opened: () -> Void, body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    ) throws {
+        var source = FileInput(path: input, filter: filter)
+        if input == "-" {
+            let (kind, prefix) = StandardInput.sniff()
+            if kind == .csv {
+                try CSVRecordInput.read(fd: 0, name: "standard input", prefix: prefix) { batch in
+                    opened()
+                    return body(batch)
+                }
+                return
+            }
+            source.stdinPrefix = prefix
+        }
+        try source.stream(stop: stop, opened: { _ in opened() }, body: body)
     }
 }
 

@@ -15,10 +15,13 @@ struct CSVInputError: Error, CustomHintedError {
 /// Reads sniff's CSV (`timestamp,length,captured,protocol,...`, columns by name) back into
 /// records, in batches, streaming: memory does not grow with the input.
 enum CSVRecordInput {
-    static func read(fd: Int32, name: String, _ body: (UnsafeBufferPointer<PacketRecord>) -> Bool) throws {
+    /// `prefix`: bytes already read from `fd` (to sniff the input's kind), parsed first.
+    static func read(
+        fd: Int32, name: String, prefix: [UInt8] = [], _ body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    ) throws {
         var parser = Parser(source: name)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var pending: [UInt8] = []
+        var pending: [UInt8] = prefix
         var batch: [PacketRecord] = []
         batch.reserveCapacity(512)
         func deliver() -> Bool {

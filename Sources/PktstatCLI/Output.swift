@@ -36,15 +36,37 @@ final class ByteOutput {
 
     static func standardOutput() -> ByteOutput { ByteOutput(fd: 1, name: "standard output") }
 
-    /// Opens (creating or truncating) a file for writing.
+    /// The temporary file that becomes `name` on `commit()`; nil when writing in place.
+    private var pendingPath: String?
+
+    /// Opens a file for writing, whole or not at all: the bytes go to a temporary file in the same
+    /// folder, renamed over `path` by `commit()`; without a commit (an error, a signal) the old
+    /// file stays as it was. Paths that are not regular files (`/dev/stdout`, a FIFO) are written
+    /// in place.
     static func file(_ path: String) throws(OutputError) -> ByteOutput {
         if path == "-" { return standardOutput() }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
-        return ByteOutput(fd: fd, name: path, ownsDescriptor: true)
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
+            return ByteOutput(fd: fd, name: path, ownsDescriptor: true)
+        }
+        let (fd, temporary) = try AtomicFile.createTemporary(beside: path)
+        let out = ByteOutput(fd: fd, name: path, ownsDescriptor: true)
+        out.pendingPath = temporary
+        return out
+    }
+
+    /// Flushes, and for an atomic file, syncs it and renames it into place.
+    func commit() throws(OutputError) {
+        try flush()
+        guard let temporary = pendingPath else { return }
+        try AtomicFile.install(fd: fd, temporary: temporary, as: name)
+        pendingPath = nil
     }
 
     deinit {
+        if let pendingPath { unlink(pendingPath) }
         if ownsDescriptor { close(fd) }
     }
 
@@ -73,6 +95,30 @@ final class ByteOutput {
 
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+    }
+}
+
+/// Files that appear whole or not at all: a temporary file in the destination's folder, synced and
+/// renamed over the destination (rename(2) replaces it atomically).
+enum AtomicFile {
+    /// Creates `.NAME.XXXXXX` beside `path`, with the permissions a new file would get.
+    static func createTemporary(beside path: String) throws(OutputError) -> (fd: Int32, path: String) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var template = Array((folder + "." + base + ".XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+        return (fd, String(cString: template))
+    }
+
+    /// Syncs the temporary file and renames it to `path`.
+    static func install(fd: Int32, temporary: String, as path: String) throws(OutputError) {
+        if fsync(fd) != 0 && errno != EINVAL { throw .writeFailed(name: path, errno: errno) }
+        if rename(temporary, path) != 0 { throw .writeFailed(name: path, errno: errno) }
     }
 }
 

@@ -14,7 +14,11 @@ public struct Pktstat: ParsableCommand {
               pktstat interfaces                         addresses, MACs, counters
               pktstat routes                             routing table (ip route)
               pktstat gateways                           default gateway per family
+
+            Shell completions: pktstat --generate-completion-script bash|zsh|fish (see the README).
+            The manual page: man ./docs/pktstat.1 in the source tree (or 'man pktstat' once installed).
             """,
+        version: Version.text,
         subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
     )
     public init() {}

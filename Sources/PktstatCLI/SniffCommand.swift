@@ -37,14 +37,14 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("interface")], help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
     var interface: String?
 
-    @Option(name: [.short, .customLong("count")], help: "Stop after this many packets.")
-    var count: UInt64?
+    @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
+    var count: Int64?
 
     @Option(help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"))
-    var duration: String?
+    var duration: TimeSpan?
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Stop when no packet arrived for this long.", valueName: "time"))
-    var idleTimeout: String?
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"))
+    var idleTimeout: TimeSpan?
 
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
     var read: String?
@@ -52,13 +52,23 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
     var write: String?
 
-    @Option(name: [.short, .customLong("snaplen")], help: "Bytes to capture per packet.")
+    @Option(
+        name: [.short, .customLong("snaplen")], parsing: .unconditional,
+        help: "Bytes to capture per packet (0: the default, 262144, as tcpdump).")
     var snaplen: Int32 = 262_144
+
+    @Flag(
+        name: .customShort("n"),
+        help: "Accepted for tcpdump habits (-n, -nn): pktstat never resolves names or ports.")
+    var noResolve: Int
+
+    @Flag(name: .customShort("l"), help: "Write each batch of rows as soon as it is formatted (line-buffered, as tcpdump -l).")
+    var lineBuffered = false
 
     @Flag(name: [.customShort("p"), .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
-    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: "Kernel capture buffer in KiB.")
+    @Option(name: [.customShort("B"), .customLong("buffer-size")], parsing: .unconditional, help: "Kernel capture buffer in KiB.")
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
@@ -95,14 +105,14 @@ struct Sniff: ParsableCommand {
     var expression: [String] = []
 
     func validate() throws {
-        if let count, count == 0 { throw ValidationError("--count must be at least 1") }
-        if snaplen <= 0 { throw ValidationError("--snaplen must be a positive number of bytes") }
+        if let count, count <= 0 {
+            throw ValidationError("-c/--count must be a positive number of packets (got \(count))")
+        }
+        if snaplen < 0 { throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default") }
         if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 { throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151") }
         if filter != nil && !expression.isEmpty {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
-        if let duration { _ = try parseDuration(duration, option: "--duration") }
-        if let idleTimeout { _ = try parseDuration(idleTimeout, option: "--idle-timeout") }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
         if let interval {
             do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
@@ -123,11 +133,12 @@ struct Sniff: ParsableCommand {
             if listInterfaces { return try printInterfaces() }
             let stop = StopFlag()
             let out = ByteOutput.standardOutput()
+            if lineBuffered { out.threshold = 1 }
             let writer = RecordWriter(format: format)
             let limits = RunLimits(
-                count: count,
-                durationNs: try duration.map { try parseDuration($0, option: "--duration") },
-                idleTimeoutNs: try idleTimeout.map { try parseDuration($0, option: "--idle-timeout") }
+                count: count.map { UInt64($0) },
+                durationNs: duration?.nanoseconds,
+                idleTimeoutNs: idleTimeout?.nanoseconds
             )
             if let read {
                 try readFile(read, limits: limits, stop: stop, out: out, writer: writer)
@@ -227,7 +238,7 @@ struct Sniff: ParsableCommand {
     private func captureLive(limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
         let name = try interface ?? CaptureDevice.defaultInterface()
         var options = LiveOptions(interface: name)
-        options.snapLength = snaplen
+        options.snapLength = snaplen == 0 ? 262_144 : snaplen
         options.promiscuous = !noPromiscuous
         options.bufferBytes = bufferSizeKiB * 1024
         let printing = !quiet && (write == nil || print)
@@ -338,25 +349,6 @@ final class CaptureJob: @unchecked Sendable {
         let k = capture.stats()
         return DropCounters(kernel: k?.droppedByKernel ?? 0, interface: k?.droppedByInterface ?? 0, ring: ring.droppedCount)
     }
-}
-
-/// Parses `10`, `1.5`, `1.5s`, `500ms`, `2m`, `1h`, `250us` into nanoseconds.
-func parseDuration(_ text: String, option: String) throws -> Int64 {
-    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-    var number = Substring(text.trimmingCharacters(in: .whitespaces))
-    var scale = 1e9
-    for (suffix, s) in units where number.hasSuffix(suffix) {
-        number = number.dropLast(suffix.count)
-        scale = s
-        break
-    }
-    guard let value = Double(number), value.isFinite else {
-        throw ValidationError("\(option) '\(text)' is not a time; use e.g. 10, 1.5s, 500ms or 2m")
-    }
-    guard value > 0 else { throw ValidationError("\(option) must be greater than zero (got '\(text)')") }
-    let ns = value * scale
-    guard ns >= 1, ns < 9.2e18 else { throw ValidationError("\(option) '\(text)' is out of range") }
-    return Int64(ns)
 }
 
 extension RecordFormat: ExpressibleByArgument {}

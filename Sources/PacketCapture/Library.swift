@@ -1,0 +1,7 @@
+import CPcap
+
+/// The libpcap this binary runs with.
+public enum Libpcap {
+    /// libpcap's own version line, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
+    public static var version: String { String(cString: pcap_lib_version()) }
+}
