@@ -9,13 +9,11 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "pktstat",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pktstat", targets: ["pktstat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
@@ -33,10 +31,7 @@ let package = Package(
         // The compact per-packet record and the bounded single-producer/single-consumer ring.
         .target(
             name: "PacketRecords",
-            dependencies: [
-                "PacketWire",
-                .product(name: "Atomics", package: "swift-atomics"),
-            ],
+            dependencies: ["PacketWire"],
             swiftSettings: strict
         ),
         // Our own pcap/pcapng file reader: large sequential reads, records parsed in place.
@@ -44,7 +39,7 @@ let package = Package(
         // The only code that touches libpcap.
         .target(
             name: "PacketCapture",
-            dependencies: ["CPcap", "PacketWire", "PacketRecords", "PacketFile"],
+            dependencies: ["CPcap", "PacketWire", "PacketRecords"],
             swiftSettings: strict
         ),
         // Size-over-time series and summaries. No libpcap, no I/O.
@@ -65,7 +60,7 @@ let package = Package(
         .target(
             name: "PktstatCLI",
             dependencies: [
-                "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "Rendering", "NetInfo",
+                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "Rendering", "NetInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

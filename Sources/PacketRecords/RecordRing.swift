@@ -1,4 +1,4 @@
-import Atomics
+import Synchronization
 import Dispatch
 
 /// A bounded single-producer/single-consumer ring of records, handed over in batches.
@@ -12,10 +12,10 @@ public final class RecordRing: @unchecked Sendable {
     public let capacity: Int
     private let mask: Int
     private let slots: UnsafeMutablePointer<PacketRecord>
-    private let head = ManagedAtomic<Int>(0)
-    private let tail = ManagedAtomic<Int>(0)
-    private let dropped = ManagedAtomic<UInt64>(0)
-    private let closed = ManagedAtomic<Bool>(false)
+    private let head = Atomic<Int>(0)
+    private let tail = Atomic<Int>(0)
+    private let dropped = Atomic<UInt64>(0)
+    private let closed = Atomic<Bool>(false)
     private let wakeup = DispatchSemaphore(value: 0)
 
     /// `capacity` is rounded up to a power of two (at least 2).
@@ -48,7 +48,7 @@ public final class RecordRing: @unchecked Sendable {
         let h = head.load(ordering: .acquiring)
         let free = capacity - (t - h)
         let n = min(free, batch.count)
-        if n < batch.count { dropped.wrappingIncrement(by: UInt64(batch.count - n), ordering: .relaxed) }
+        if n < batch.count { dropped.wrappingAdd(UInt64(batch.count - n), ordering: .relaxed) }
         if n > 0 {
             let start = t & mask
             let first = min(n, capacity - start)

@@ -1,9 +1,9 @@
-import Atomics
+import Synchronization
 
 /// A flag one thread raises (a signal handler, the consumer) and the capture loop polls.
 public final class StopFlag: Sendable {
-    private let raised = ManagedAtomic<Bool>(false)
-    private let signalNumber = ManagedAtomic<Int32>(0)
+    private let raised = Atomic<Bool>(false)
+    private let signalNumber = Atomic<Int32>(0)
 
     public init() {}
 
