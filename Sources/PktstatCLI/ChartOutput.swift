@@ -19,13 +19,13 @@ enum ChartOutput {
         case .svg:
             let out = try ByteOutput.file(path)
             out.buffer = SVGChart.render(session.chart, summary: session.analyzer.summary, options: options)
-            try out.flush()
+            try out.commit()
         case .gp:
             let out = try ByteOutput.file(path)
             out.buffer = GnuplotScript.script(
                 session.chart, summary: session.analyzer.summary, chartOptions: options,
                 options: GnuplotOptions(terminal: .svg, output: nil, commandLine: commandLine))
-            try out.flush()
+            try out.commit()
         case .png:
             let script = GnuplotScript.script(
                 session.chart, summary: session.analyzer.summary, chartOptions: options,

@@ -249,10 +249,13 @@ struct LiveSeriesTests {
     @Test func plotIsWrittenAfterInterrupt() throws {
         let port = Int.random(in: 40000...49999)
         let svg = TestPaths.temporaryDirectory().appendingPathComponent("live.svg")
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "--plot", svg.path, "-q", "udp", "dst", "port", "\(port)"])
+        let p = try Spawned(
+            TestPaths.binary,
+            ["sniff", "-i", "lo", "--plot", svg.path, "--format", "csv", "-l", "udp", "dst", "port", "\(port)"])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 30, port: port)
-        usleep(300_000)
+        // Stop once all 30 rows were printed (the header and 30 rows), not after a guessed delay.
+        #expect(p.waitFor(timeout: 10) { $0.stdout.split(separator: "\n").count == 31 })
         p.signal(SIGTERM)
         let r = p.finish(timeout: 15)
         #expect(r.status == 0, "\(r.stderr)")
