@@ -56,11 +56,19 @@ let package = Package(
             dependencies: ["CNetLinux", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
+        // The pipeline every command composes: record sources (capture files, standard input,
+        // live capture) with stop conditions and drop accounting, feeding the analysis consumers.
+        .target(
+            name: "TrafficPipeline",
+            dependencies: ["PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis"],
+            swiftSettings: strict
+        ),
         // Commands: the only code that prints or exits.
         .target(
             name: "PktstatCLI",
             dependencies: [
-                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "Rendering", "NetInfo",
+                "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "TrafficPipeline", "Rendering",
+                "NetInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -100,6 +108,11 @@ let package = Package(
         .testTarget(
             name: "RenderingTests",
             dependencies: ["Rendering", "TrafficAnalysis", "PacketRecords", "PacketWire", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TrafficPipelineTests",
+            dependencies: ["TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),

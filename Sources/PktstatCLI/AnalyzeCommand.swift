@@ -4,6 +4,7 @@ import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import TrafficPipeline
 
 /// Output formats of `analyze` (series, charts, scripts).
 enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
@@ -94,16 +95,7 @@ struct Analyze: ParsableCommand {
     func run() throws {
         let spec: IntervalSpec
         do { spec = try IntervalSpec(parsing: interval) } catch { throw ValidationError(error.description) }
-        do {
-            try analyze(intervalNs: spec.nanoseconds)
-        } catch let e as any CustomHintedError {
-            Console.error(e.description, hint: e.hint)
-            throw ExitCode(1)
-        } catch let e as OutputError {
-            if case .closedPipe = e { return }
-            Console.error(e.description)
-            throw ExitCode(1)
-        }
+        try ErrorReport.run { try analyze(intervalNs: spec.nanoseconds) }
     }
 
     private func analyze(intervalNs: Int64) throws {
@@ -119,7 +111,8 @@ struct Analyze: ParsableCommand {
         var readError: (any Error)?
         var opened = false
         do {
-            try readInput(stop: stop, opened: { opened = true }) { batch in
+            let source = FileSource(path: input, filter: filter, acceptsCSV: true)
+            try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 session.add(batch)
                 return !stop.isRequested
             }
@@ -170,26 +163,6 @@ struct Analyze: ParsableCommand {
         }
         try out?.commit()
         if let readError { throw readError }
-    }
-
-    /// Streams the input: a capture file, or standard input holding a capture or sniff's CSV (told
-    /// apart by the magic number). `opened` runs once the input is known to be readable.
-    private func readInput(
-        stop: StopFlag, opened: () -> Void, body: (UnsafeBufferPointer<PacketRecord>) -> Bool
-    ) throws {
-        var source = FileInput(path: input, filter: filter)
-        if input == "-" {
-            let (kind, prefix) = StandardInput.sniff()
-            if kind == .csv {
-                try CSVRecordInput.read(fd: 0, name: "standard input", prefix: prefix) { batch in
-                    opened()
-                    return body(batch)
-                }
-                return
-            }
-            source.stdinPrefix = prefix
-        }
-        try source.stream(stop: stop, opened: { _ in opened() }, body: body)
     }
 }
 

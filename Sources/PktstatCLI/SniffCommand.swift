@@ -5,6 +5,7 @@ import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import TrafficPipeline
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
@@ -129,7 +130,7 @@ struct Sniff: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try ErrorReport.run {
             if listInterfaces { return try printInterfaces() }
             let stop = StopFlag()
             let out = ByteOutput.standardOutput()
@@ -145,12 +146,6 @@ struct Sniff: ParsableCommand {
             } else {
                 try captureLive(limits: limits, stop: stop, out: out, writer: writer)
             }
-        } catch let e as any CustomHintedError {
-            Console.error(e.description, hint: e.hint)
-            throw ExitCode(1)
-        } catch let e as OutputError {
-            Console.error(e.description)
-            throw ExitCode(1)
         }
     }
 
@@ -202,8 +197,7 @@ struct Sniff: ParsableCommand {
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
         let emitter = makeEmitter(out: out, writer: writer, live: false)
-        var input = FileInput(path: path, filter: filterExpression, writePath: write)
-        input.limits = limits
+        let input = FileSource(path: path, filter: filterExpression, copyPath: write, limits: limits)
         var outputError: OutputError?
         var readError: (any Error)?
         do {

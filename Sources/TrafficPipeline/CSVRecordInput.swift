@@ -3,13 +3,13 @@ import PacketRecords
 import PacketWire
 
 /// A line of CSV on standard input that is not what `pktstat sniff --format csv` writes.
-struct CSVInputError: Error, CustomHintedError {
-    var source: String
-    var line: Int
-    var problem: String
+public struct CSVInputError: Error, CustomStringConvertible {
+    public var source: String
+    public var line: Int
+    public var problem: String
 
-    var description: String { "\(source) line \(line): \(problem)" }
-    var hint: String? { "'analyze -' reads the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
+    public var description: String { "\(source) line \(line): \(problem)" }
+    public var hint: String? { "'analyze -' reads the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
 }
 
 /// Reads sniff's CSV (`timestamp,length,captured,protocol,...`, columns by name) back into
