@@ -188,6 +188,14 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The address in network order: 4 or 16 bytes.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let a): return a.bytes
+        case .v6(let a): return a.bytes
+        }
+    }
+
     public var isUnspecified: Bool {
         switch self {
         case .v4(let a): return a.isUnspecified

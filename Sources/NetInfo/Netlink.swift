@@ -122,9 +122,30 @@ enum Netlink {
         req[headerSize] = family
         return req
     }
+
+    /// A single request (not a dump): nlmsghdr with NLM_F_REQUEST, the family header, then each
+    /// attribute (rtattr: length, type, data padded to 4 bytes).
+    static func request(
+        type: UInt16, familyHeader: [UInt8], attributes: [(type: UInt16, data: [UInt8])], sequence: UInt32
+    ) -> [UInt8] {
+        var body = familyHeader
+        for a in attributes {
+            withUnsafeBytes(of: UInt16(4 + a.data.count)) { body += $0 }
+            withUnsafeBytes(of: a.type) { body += $0 }
+            body += a.data
+            while body.count % 4 != 0 { body.append(0) }
+        }
+        var req: [UInt8] = []
+        withUnsafeBytes(of: UInt32(headerSize + body.count)) { req += $0 }
+        withUnsafeBytes(of: type) { req += $0 }
+        withUnsafeBytes(of: flagRequest) { req += $0 }
+        withUnsafeBytes(of: sequence) { req += $0 }
+        withUnsafeBytes(of: UInt32(0)) { req += $0 }
+        return req + body
+    }
 }
 
-/// A NETLINK_ROUTE socket that runs dumps. Closed on deinit.
+/// A NETLINK_ROUTE socket that runs dumps and single requests. Closed on deinit.
 struct NetlinkSocket: ~Copyable {
     private let fd: Int32
     private var sequence: UInt32
@@ -147,6 +168,48 @@ struct NetlinkSocket: ~Copyable {
     }
 
     deinit { close(fd) }
+
+    /// Sends one request (built for the sequence number it is given) and returns the kernel's one
+    /// answer. An `NLMSG_ERROR` answer with a code throws `.netlinkRefused`.
+    mutating func request(
+        name: String, _ build: (UInt32) -> [UInt8]
+    ) throws(NetInfoError) -> (type: UInt16, bytes: NetlinkBytes, payload: Range<Int>) {
+        sequence &+= 1
+        let seq = sequence
+        let req = build(seq)
+        let sent = req.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        guard sent == req.count else { throw .netlinkSocket(call: "send", Errno(rawValue: errno)) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        for _ in 0..<64 {  // datagrams of other sequence numbers are skipped, a bounded number of them
+            let b = try receive(name: name, into: &buffer)
+            let messages: [Netlink.Message]
+            do {
+                messages = try Netlink.messages(in: b)
+            } catch {
+                throw .netlinkMalformed(request: name, reason: "bad message length at byte \(error.offset)")
+            }
+            for m in messages where m.sequence == seq {
+                guard m.type == Netlink.error else { return (m.type, b, m.payload) }
+                let code = (try? b.i32(m.payload.lowerBound)) ?? -EPROTO
+                throw .netlinkRefused(request: name, Errno(rawValue: code == 0 ? EPROTO : -code))
+            }
+        }
+        throw .netlinkMalformed(request: name, reason: "no answer with the request's sequence number")
+    }
+
+    /// One datagram, retried on EINTR.
+    private func receive(name: String, into buffer: inout [UInt8]) throws(NetInfoError) -> NetlinkBytes {
+        var n: Int
+        repeat {
+            n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
+        } while n < 0 && errno == EINTR
+        guard n >= 0 else { throw .netlinkSocket(call: "recv", Errno(rawValue: errno)) }
+        if n > buffer.count {
+            throw .netlinkMalformed(request: name, reason: "a \(n)-byte message did not fit the buffer")
+        }
+        if n == 0 { throw .netlinkMalformed(request: name, reason: "the socket closed before the answer") }
+        return NetlinkBytes(bytes: Array(buffer[0..<n]))
+    }
 
     /// Sends a dump request and returns every reply message's type and payload bytes, in order.
     /// Retries (up to three times) when the kernel flags the dump as interrupted by a change.
