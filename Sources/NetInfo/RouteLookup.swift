@@ -118,12 +118,14 @@ public enum NetlinkRouteLookup {
         return lookup(from: m)
     }
 
-    /// The answer's route and extras; a cached IPv4 answer's `RTCF_*` bits move out of the route flags.
+    /// The answer's route and extras; a cached IPv4 answer's `RTCF_*` bits move out of the route
+    /// flags into `cacheFlags`, and RTM_F_CLONED into `isCached`.
     static func lookup(from m: NetlinkRoutes.RouteMessage) -> RouteLookup {
         var route = m.route
         var cache: RouteCacheFlags = []
+        route.flags.remove(RouteFlags(rawValue: NetlinkRoutes.rtmFCloned))  // said by isCached
         if m.isCloned && route.family == .inet {
-            route.flags = RouteFlags(rawValue: m.rtmFlags & 0xFFFF)
+            route.flags = RouteFlags(rawValue: m.rtmFlags & 0xFFFF & ~NetlinkRoutes.rtmFCloned)
             cache = RouteCacheFlags(rawValue: m.rtmFlags & ~0xFFFF)
         }
         return RouteLookup(

@@ -2,34 +2,48 @@ import ArgumentParser
 import NetInfo
 import Rendering
 
-/// `pktstat routes`: an adapter over `NetInfo.RouteReader`.
+/// `pktstat routes`: `show` (the default: the table) and `get` (one lookup), like `ip route show|get`.
+/// A parent without options of its own, so that `get` can have its own `--format`: ArgumentParser
+/// lets a parent's options be given after a subcommand's name, and the parent would take them.
 struct Routes: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routes",
         abstract: "Show the routing table (both families, main table), like 'ip route'.",
-        discussion: """
-            The default source is rtnetlink, which sees every table, route types (blackhole, \
-            unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, \
-            protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads \
-            /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath \
-            route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, \
-            prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which \
-            table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, \
-            table, type, protocol, scope, prefsrc, metric, flags, nexthops) in a bare array, as \
-            'ip -j route' prints it. 'pktstat routes get ADDRESS' shows the one route the kernel \
-            would use for an address, like 'ip route get'.
+        discussion: RoutesShow.discussion,
+        subcommands: [RoutesShow.self, RoutesGet.self],
+        defaultSubcommand: RoutesShow.self
+    )
+}
 
-            Examples:
-              pktstat routes                     IPv4 and IPv6, main table
-              pktstat routes -4 --table all      every IPv4 table
-              pktstat routes -6 --table local    the IPv6 local table
-              pktstat routes --table 100         one table by number
-              pktstat routes --source proc       from /proc/net/route and ipv6_route
-              pktstat routes --format csv > routes.csv
-              pktstat routes --format json | jq '.[] | select(.dst == "default")'
-              pktstat routes get 192.0.2.1       the route to one address
-            """,
-        subcommands: [RoutesGet.self]
+/// `pktstat routes [show]`: an adapter over `NetInfo.RouteReader`.
+struct RoutesShow: ParsableCommand {
+    static let discussion = """
+        The default source is rtnetlink, which sees every table, route types (blackhole, \
+        unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, \
+        protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads \
+        /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath \
+        route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, \
+        prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which \
+        table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, \
+        table, type, protocol, scope, prefsrc, metric, flags, nexthops) in a bare array, as \
+        'ip -j route' prints it. 'pktstat routes get ADDRESS' shows the one route the kernel \
+        would use for an address, like 'ip route get'.
+
+        Examples:
+          pktstat routes                     IPv4 and IPv6, main table (= routes show)
+          pktstat routes -4 --table all      every IPv4 table
+          pktstat routes -6 --table local    the IPv6 local table
+          pktstat routes --table 100         one table by number
+          pktstat routes --source proc       from /proc/net/route and ipv6_route
+          pktstat routes --format csv > routes.csv
+          pktstat routes --format json | jq '.[] | select(.dst == "default")'
+          pktstat routes get 192.0.2.1       the route to one address
+        """
+
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show the routing table (both families, main table), like 'ip route show'.",
+        discussion: discussion
     )
 
     @Flag(name: .customShort("4"), help: "IPv4 only.")
