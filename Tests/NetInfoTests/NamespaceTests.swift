@@ -308,7 +308,8 @@ struct NamespaceTests {
             #expect("\(defaults["inet6"]?["gateway"] ?? "")" == "\(get6["gateway"] ?? "-")")
             #expect("\(defaults["inet6"]?["dev"] ?? "")" == "\(get6["dev"] ?? "-")")
             #expect("\(defaults["inet6"]?["metric"] ?? "")" == "\(get6["metric"] ?? "-")")
-            #expect("\(defaults["inet"]?["reason"] ?? "")".contains("lowest metric (100) of 2"))
+            let reason = "\(defaults["inet"]?["reason"] ?? "")"
+            #expect(reason.contains("lowest metric (100) of 2"))
 
             // Every default route, as ip lists them over all tables.
             let theirs = try ns.ipJSON("-4", "route", "show", "table", "all").filter { "\($0["dst"] ?? "")" == "default" }

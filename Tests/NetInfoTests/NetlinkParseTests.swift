@@ -231,7 +231,8 @@ struct NetlinkFixture {
     }
 
     @Test func requestLayout() throws {
-        let q = RouteQuery(destination: IPAddress("2001:db8::1")!, source: IPAddress("2001:db8::2")!, outputInterface: "lo")
+        let q = RouteQuery(
+            destination: IPAddress("2001:db8::1")!, source: IPAddress("2001:db8::2")!, outputInterface: "lo")
         let req = NetlinkRouteLookup.request(q, outputIndex: 7, sequence: 5)
         let b = NetlinkBytes(bytes: req)
         #expect(req.count == 16 + 12 + 20 + 20 + 8)
@@ -246,7 +247,8 @@ struct NetlinkFixture {
         #expect(Array(req[attrs[1].data]) == IPAddress("2001:db8::2")!.bytes)
         #expect(try b.u32(attrs[2].data.lowerBound) == 7)
 
-        let v4 = NetlinkRouteLookup.request(RouteQuery(destination: IPAddress("192.0.2.1")!), outputIndex: nil, sequence: 1)
+        let v4 = NetlinkRouteLookup.request(
+            RouteQuery(destination: IPAddress("192.0.2.1")!), outputIndex: nil, sequence: 1)
         #expect(v4.count == 16 + 12 + 8 && Array(v4[16..<19]) == [2, 32, 0] && Array(v4[32..<36]) == [192, 0, 2, 1])
     }
 }

@@ -23,7 +23,8 @@ struct RouteLookupNamespaceTests {
         throws -> [String: Any]
     {
         let theirs = try ns.ipJSON(["route", "get", address] + ipExtra)
-        let mine = try #require(try ns.pktstatJSON(["routes", "get", address, "--format", "json"] + extra) as? [[String: Any]])
+        let mine = try #require(
+            try ns.pktstatJSON(["routes", "get", address, "--format", "json"] + extra) as? [[String: Any]])
         #expect(mine.count == 1 && theirs.count == 1, "\(address): one answer each")
         let m = mine.first ?? [:]
         let t = theirs.first ?? [:]
@@ -61,7 +62,8 @@ struct RouteLookupNamespaceTests {
             #expect(jsonText(local6["table"]) == "local")
             // from and oif, as ip asks them.
             let forced = try compare(
-                ns, "203.0.113.7", ours: ["--from", "198.51.100.10", "--oif", "v1"], ip: ["from", "198.51.100.10", "oif", "v1"])
+                ns, "203.0.113.7", ours: ["--from", "198.51.100.10", "--oif", "v1"],
+                ip: ["from", "198.51.100.10", "oif", "v1"])
             #expect(jsonText(forced["from"]) == "198.51.100.10" && jsonText(forced["dev"]) == "v1")
         }
     }

@@ -21,7 +21,8 @@ import Testing
         #expect(back.first as? String == nasty)
         #expect((back.last as? [String: Int])?[nasty] == -3)
         #expect(JSONValue.object([("k", .array([])), ("n", .int(-3))]).rendered(pretty: false) == #"{"k":[],"n":-3}"#)
-        #expect(JSONValue.object([("k", .array([.bool(true), .null]))]).rendered() == "{\n  \"k\": [\n    true,\n    null\n  ]\n}")
+        let pretty = JSONValue.object([("k", .array([.bool(true), .null]))]).rendered()
+        #expect(pretty == "{\n  \"k\": [\n    true,\n    null\n  ]\n}")
     }
 
     @Test func csvQuotes() {
@@ -33,8 +34,9 @@ import Testing
     @Test func routeJSONKeys() {
         let text = NetInfoFormatter.json(route: Self.localRoute).rendered(pretty: false)
         #expect(
-            text == #"{"family":"inet","type":"local","dst":"192.0.2.130","dev":"v2","table":"local","protocol":"kernel","#
-                + #""scope":"host","prefsrc":"192.0.2.129","flags":["linkdown"],"source":"netlink"}"#)
+            text == #"{"family":"inet","type":"local","dst":"192.0.2.130","dev":"v2","table":"local","#
+                + #""protocol":"kernel","scope":"host","prefsrc":"192.0.2.129","flags":["linkdown"],"#
+                + #""source":"netlink"}"#)
     }
 
     /// `ip -j` prints a bare array; so do `interfaces` and `routes` (an empty list is `[]`).
@@ -60,14 +62,17 @@ import Testing
         let l = RouteLookup(route: r, uid: 0, isCached: true, cacheFlags: .local)
         #expect(
             NetInfoFormatter.json(lookup: l).rendered(pretty: false)
-                == #"{"type":"local","dst":"192.0.2.10","dev":"lo","prefsrc":"192.0.2.10","flags":[],"uid":0,"cache":["local"]}"#)
+                == #"{"type":"local","dst":"192.0.2.10","dev":"lo","prefsrc":"192.0.2.10","flags":[],"uid":0,"#
+                + #""cache":["local"]}"#)
         #expect(NetInfoFormatter.text(lookup: l) == "local 192.0.2.10 dev lo src 192.0.2.10 uid 0\n    cache <local>\n")
         r.type = .unicast
         r.gateway = IPAddress("192.0.2.1")
         r.device = "v0"
         let routed = RouteLookup(route: r, uid: 1000, isCached: true)
-        #expect(NetInfoFormatter.text(lookup: routed) == "192.0.2.10 via 192.0.2.1 dev v0 src 192.0.2.10 uid 1000\n    cache\n")
-        #expect(NetInfoFormatter.json(lookups: [routed]).hasPrefix("[\n  {\n    \"dst\": \"192.0.2.10\",\n    \"gateway\""))
+        let routedText = NetInfoFormatter.text(lookup: routed)
+        #expect(routedText == "192.0.2.10 via 192.0.2.1 dev v0 src 192.0.2.10 uid 1000\n    cache\n")
+        let array = NetInfoFormatter.json(lookups: [routed])
+        #expect(array.hasPrefix("[\n  {\n    \"dst\": \"192.0.2.10\",\n    \"gateway\""))
     }
 
     /// An IPv6 answer is not cached: protocol (unless boot), table (unless main), metric, pref; `from ::`.
@@ -79,17 +84,18 @@ import Testing
         let l = RouteLookup(route: r, source: IPAddress("::"), sourcePrefixLength: 128)
         #expect(
             NetInfoFormatter.json(lookup: l).rendered(pretty: false)
-                == #"{"type":"local","dst":"2001:db8:1::10","from":"::","dev":"lo","table":"local","protocol":"kernel","#
-                + #""prefsrc":"2001:db8:1::10","metric":0,"flags":[],"pref":"medium"}"#)
+                == #"{"type":"local","dst":"2001:db8:1::10","from":"::","dev":"lo","table":"local","#
+                + #""protocol":"kernel","prefsrc":"2001:db8:1::10","metric":0,"flags":[],"pref":"medium"}"#)
         #expect(
             NetInfoFormatter.text(lookup: l)
-                == "local 2001:db8:1::10 from :: dev lo table local proto kernel src 2001:db8:1::10 metric 0 pref medium\n")
+                == "local 2001:db8:1::10 from :: dev lo table local proto kernel src 2001:db8:1::10 metric 0"
+                + " pref medium\n")
         var boot = r
         boot.protocol = .boot
         boot.table = .main
         boot.type = .unicast
-        let text = NetInfoFormatter.json(lookup: RouteLookup(route: boot, source: IPAddress("::"), sourcePrefixLength: 0))
-            .rendered(pretty: false)
+        let anySource = RouteLookup(route: boot, source: IPAddress("::"), sourcePrefixLength: 0)
+        let text = NetInfoFormatter.json(lookup: anySource).rendered(pretty: false)
         #expect(!text.contains("protocol") && !text.contains("table") && !text.contains("type"))
         #expect(text.contains(#""src":"::/0""#) && !text.contains("from"))
     }
