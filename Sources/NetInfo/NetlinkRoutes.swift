@@ -36,7 +36,8 @@ public enum NetlinkRoutes {
                         routes.append(r)
                     }
                 } catch {
-                    throw .netlinkMalformed(request: "RTM_GETROUTE", reason: "attribute at byte \(error.offset) runs past its message")
+                    let reason = "attribute at byte \(error.offset) runs past its message"
+                    throw .netlinkMalformed(request: "RTM_GETROUTE", reason: reason)
                 }
             }
         }

@@ -141,7 +141,10 @@ public struct NextHop: Hashable, Sendable {
     public var weight: Int
     public var flags: RouteFlags
 
-    public init(gateway: IPAddress? = nil, device: String? = nil, deviceIndex: Int? = nil, weight: Int = 1, flags: RouteFlags = []) {
+    public init(
+        gateway: IPAddress? = nil, device: String? = nil, deviceIndex: Int? = nil, weight: Int = 1,
+        flags: RouteFlags = []
+    ) {
         self.gateway = gateway
         self.device = device
         self.deviceIndex = deviceIndex
