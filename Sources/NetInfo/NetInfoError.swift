@@ -84,6 +84,16 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The fix for a failed route lookup (`routes get`), which has no `--source proc` to fall back on.
+    public var routeLookupHint: String? {
+        switch self {
+        case .netlinkSocket, .netlinkRefused, .netlinkMalformed, .netlinkInterrupted:
+            return "route lookups need rtnetlink, as 'ip route get' does; 'pktstat routes --source proc' lists the routes"
+        default:
+            return hint
+        }
+    }
+
     /// Why the kernel has no usable route, from its answer to RTM_GETROUTE.
     static func noRouteReason(_ errno: Errno) -> String {
         switch errno {

@@ -138,7 +138,8 @@ struct RoutesGet: ParsableCommand {
         do {
             answer = try NetlinkRouteLookup.get(query)
         } catch {
-            throw NetInfoCLI.fail(error)
+            Console.error(error.description, hint: error.routeLookupHint)
+            throw ExitCode(1)
         }
         switch format {
         case .table: try NetInfoCLI.emit(NetInfoFormatter.text(lookup: answer))
