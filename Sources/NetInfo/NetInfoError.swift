@@ -88,7 +88,8 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
     public var routeLookupHint: String? {
         switch self {
         case .netlinkSocket, .netlinkRefused, .netlinkMalformed, .netlinkInterrupted:
-            return "route lookups need rtnetlink, as 'ip route get' does; 'pktstat routes --source proc' lists the routes"
+            return "route lookups need rtnetlink, as 'ip route get' does; 'pktstat routes --source proc' "
+                + "lists the routes"
         default:
             return hint
         }
