@@ -47,7 +47,7 @@ let package = Package(
         // CSV, JSON, tables, SVG charts, gnuplot scripts.
         .target(
             name: "Rendering",
-            dependencies: ["PacketWire", "PacketRecords", "TrafficAnalysis"],
+            dependencies: ["PacketWire", "PacketRecords", "TrafficAnalysis", "NetInfo"],
             swiftSettings: strict
         ),
         // Interfaces, routes, gateways: getifaddrs, /proc, rtnetlink.
@@ -107,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RenderingTests",
-            dependencies: ["Rendering", "TrafficAnalysis", "PacketRecords", "PacketWire", "TestSupport"],
+            dependencies: ["Rendering", "TrafficAnalysis", "PacketRecords", "PacketWire", "NetInfo", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

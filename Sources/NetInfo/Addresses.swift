@@ -45,7 +45,9 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
         value = v
     }
 
-    public var bytes: [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+    public var bytes: [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
 
     public var description: String { "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)" }
 
@@ -185,6 +187,14 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         switch self {
         case .v4(let a): return a.description
         case .v6(let a): return a.description
+        }
+    }
+
+    /// The address in network order: 4 or 16 bytes.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let a): return a.bytes
+        case .v6(let a): return a.bytes
         }
     }
 

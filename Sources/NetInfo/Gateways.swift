@@ -37,7 +37,8 @@ public struct Gateways: Hashable, Sendable {
                     && !($0.type == .local || $0.type == .broadcast || $0.type == .multicast || $0.type == .anycast)
             }
             let ignored = all.count - candidates.count
-            let ignoredNote = ignored == 0 ? "" : "; \(ignored) default route\(ignored == 1 ? "" : "s") of other tables not used"
+            let ignoredNote =
+                ignored == 0 ? "" : "; \(ignored) default route\(ignored == 1 ? "" : "s") of other tables not used"
             guard let best = candidates.enumerated().min(by: { l, r in
                 let (a, b) = (l.element.metric ?? 0, r.element.metric ?? 0)
                 return a != b ? a < b : l.offset < r.offset
@@ -46,7 +47,8 @@ public struct Gateways: Hashable, Sendable {
                 continue
             }
             if best.type != .unicast {
-                reasons[family] = "the main-table default route with the lowest metric (\(best.metric ?? 0)) is \(best.type)" + ignoredNote
+                let lowest = "the main-table default route with the lowest metric (\(best.metric ?? 0))"
+                reasons[family] = lowest + " is \(best.type)" + ignoredNote
                 continue
             }
             let metric = best.metric ?? 0

@@ -72,8 +72,9 @@ public enum InterfaceReader {
                     if let data = ifa.ifa_data {
                         let s = data.assumingMemoryBound(to: rtnl_link_stats.self).pointee
                         e.stats = InterfaceCounters(
-                            rxBytes: UInt64(s.rx_bytes), rxPackets: UInt64(s.rx_packets), rxErrors: UInt64(s.rx_errors),
-                            rxDropped: UInt64(s.rx_dropped), txBytes: UInt64(s.tx_bytes), txPackets: UInt64(s.tx_packets),
+                            rxBytes: UInt64(s.rx_bytes), rxPackets: UInt64(s.rx_packets),
+                            rxErrors: UInt64(s.rx_errors), rxDropped: UInt64(s.rx_dropped),
+                            txBytes: UInt64(s.tx_bytes), txPackets: UInt64(s.tx_packets),
                             txErrors: UInt64(s.tx_errors), txDropped: UInt64(s.tx_dropped))
                     }
                 }
@@ -98,9 +99,13 @@ public enum InterfaceReader {
     static func addressBytes(_ sa: UnsafeMutablePointer<sockaddr>) -> [UInt8]? {
         switch Int32(sa.pointee.sa_family) {
         case Int32(AF_INET):
-            return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) } }
+            return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                withUnsafeBytes(of: $0.pointee.sin_addr) { Array($0) }
+            }
         case Int32(AF_INET6):
-            return sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) } }
+            return sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+            }
         case Int32(AF_PACKET):
             return sa.withMemoryRebound(to: sockaddr_ll.self, capacity: 1) { ll in
                 let n = min(Int(ll.pointee.sll_halen), 8)
@@ -139,7 +144,9 @@ public enum InterfaceReader {
                 var entry = IPv4AddressEntry(address: a, prefixLength: prefix, scope: .implied(by: .v4(a)))
                 // getifaddrs puts the address itself in the union when no broadcast/peer is configured.
                 if let p = e.peer.flatMap({ IPv4Address(bytes: $0) }), p != a { entry.peer = p }
-                if let b = e.broadcast.flatMap({ IPv4Address(bytes: $0) }), b != a, !b.isUnspecified { entry.broadcast = b }
+                if let b = e.broadcast.flatMap({ IPv4Address(bytes: $0) }), b != a, !b.isUnspecified {
+                    entry.broadcast = b
+                }
                 if e.name != base { entry.label = e.name }
                 byName[base]!.ipv4.append(entry)
             case Int32(AF_INET6):
@@ -170,8 +177,9 @@ public enum InterfaceReader {
         if let s = SysFiles.attribute(dir + "/mtu"), let n = Int(s) { iface.mtu = n }
         if iface.index == nil, let s = SysFiles.attribute(dir + "/ifindex"), let n = Int(s) { iface.index = n }
         func stat(_ name: String) -> UInt64? { SysFiles.attribute(dir + "/statistics/" + name).flatMap { UInt64($0) } }
-        if let rb = stat("rx_bytes"), let rp = stat("rx_packets"), let re = stat("rx_errors"), let rd = stat("rx_dropped"),
-            let tb = stat("tx_bytes"), let tp = stat("tx_packets"), let te = stat("tx_errors"), let td = stat("tx_dropped")
+        if let rb = stat("rx_bytes"), let rp = stat("rx_packets"), let re = stat("rx_errors"),
+            let rd = stat("rx_dropped"), let tb = stat("tx_bytes"), let tp = stat("tx_packets"),
+            let te = stat("tx_errors"), let td = stat("tx_dropped")
         {
             iface.counters = InterfaceCounters(
                 rxBytes: rb, rxPackets: rp, rxErrors: re, rxDropped: rd, txBytes: tb, txPackets: tp, txErrors: te,
@@ -186,7 +194,8 @@ public enum InterfaceReader {
         let mine = addrs.filter { $0.index == index }
         for i in iface.ipv4.indices {
             let e = iface.ipv4[i]
-            guard let n = mine.first(where: { $0.local == .v4(e.address) && $0.prefixLength == e.prefixLength }) else { continue }
+            guard let n = mine.first(where: { $0.local == .v4(e.address) && $0.prefixLength == e.prefixLength })
+            else { continue }
             iface.ipv4[i].scope = n.scope
             iface.ipv4[i].flags = n.flagNames(family: .inet)
             if case .v4(let p)? = n.peer { iface.ipv4[i].peer = p } else { iface.ipv4[i].peer = nil }
@@ -194,7 +203,8 @@ public enum InterfaceReader {
         }
         for i in iface.ipv6.indices {
             let e = iface.ipv6[i]
-            guard let n = mine.first(where: { $0.local == .v6(e.address) && $0.prefixLength == e.prefixLength }) else { continue }
+            guard let n = mine.first(where: { $0.local == .v6(e.address) && $0.prefixLength == e.prefixLength })
+            else { continue }
             iface.ipv6[i].scope = n.scope
             iface.ipv6[i].flags = n.flagNames(family: .inet6)
             if case .v6(let p)? = n.peer { iface.ipv6[i].peer = p } else { iface.ipv6[i].peer = nil }
@@ -240,12 +250,14 @@ enum NetlinkAddresses {
         var out: [NetlinkAddress] = []
         for family in AddressFamily.allCases {
             let replies = try sock.dump(
-                name: "RTM_GETADDR", type: Netlink.getAddress, family: UInt8(family.number), familyHeaderSize: ifaddrmsgSize)
+                name: "RTM_GETADDR", type: Netlink.getAddress, family: UInt8(family.number),
+                familyHeaderSize: ifaddrmsgSize)
             for r in replies where r.type == Netlink.newAddress {
                 do {
                     if let a = try parse(r.bytes, r.payload) { out.append(a) }
                 } catch {
-                    throw .netlinkMalformed(request: "RTM_GETADDR", reason: "attribute at byte \(error.offset) runs past its message")
+                    let reason = "attribute at byte \(error.offset) runs past its message"
+                    throw .netlinkMalformed(request: "RTM_GETADDR", reason: reason)
                 }
             }
         }

@@ -21,6 +21,13 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
     case netlinkInterrupted(request: String)
     /// A /proc route file did not have the expected shape at all (not one line of it parsed).
     case procUnrecognized(path: String, reason: String)
+    /// A route lookup found no usable route to the address: the kernel's answer to RTM_GETROUTE
+    /// (ENETUNREACH: none covers it; EHOSTUNREACH, EACCES, EINVAL: an unreachable, prohibit or
+    /// blackhole route does).
+    case noRoute(String, Errno)
+    /// A route lookup with `from`/`oif` (the first value says so: `ADDRESS from A oif DEV`) failed:
+    /// no route, or a `from` that is not an address of this host, or an `oif` that is down.
+    case routeLookupRefused(String, Errno)
 
     public var description: String {
         switch self {
@@ -40,6 +47,10 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the netlink \(request) dump kept being interrupted by changes"
         case .procUnrecognized(let path, let reason):
             return "cannot parse \(path): \(reason)"
+        case .noRoute(let address, let errno):
+            return "no route to \(address): \(Self.noRouteReason(errno))"
+        case .routeLookupRefused(let query, let errno):
+            return "no route to \(query): \(errno.description)"
         }
     }
 
@@ -66,6 +77,32 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "try again, or use '--source proc'"
         case .procUnrecognized:
             return "try '--source netlink'"
+        case .noRoute:
+            return "'pktstat routes --table all' lists the routes; add one (or a default gateway) that covers it"
+        case .routeLookupRefused:
+            return "--from must be an address of this host and --oif an interface that is up ('pktstat interfaces')"
+        }
+    }
+
+    /// The fix for a failed route lookup (`routes get`), which has no `--source proc` to fall back on.
+    public var routeLookupHint: String? {
+        switch self {
+        case .netlinkSocket, .netlinkRefused, .netlinkMalformed, .netlinkInterrupted:
+            return "route lookups need rtnetlink, as 'ip route get' does; 'pktstat routes --source proc' "
+                + "lists the routes"
+        default:
+            return hint
+        }
+    }
+
+    /// Why the kernel has no usable route, from its answer to RTM_GETROUTE.
+    static func noRouteReason(_ errno: Errno) -> String {
+        switch errno {
+        case .networkUnreachable: return "no route covers it (network is unreachable)"
+        case .noRouteToHost: return "an unreachable route covers it (no route to host)"
+        case .permissionDenied, .notPermitted: return "a prohibit route covers it (\(errno.description))"
+        case .invalidArgument: return "a blackhole route covers it (the kernel answered: invalid argument)"
+        default: return errno.description
         }
     }
 }

@@ -79,7 +79,9 @@ enum Netlink {
             let len = Int(try b.u32(o))
             guard len >= headerSize, len <= b.bytes.count - o else { throw .init(offset: o, needed: len) }
             out.append(
-                Message(type: try b.u16(o + 4), flags: try b.u16(o + 6), sequence: try b.u32(o + 8), payload: (o + headerSize)..<(o + len)))
+                Message(
+                    type: try b.u16(o + 4), flags: try b.u16(o + 6), sequence: try b.u32(o + 8),
+                    payload: (o + headerSize)..<(o + len)))
             o += align(len)
         }
         return out
@@ -122,9 +124,30 @@ enum Netlink {
         req[headerSize] = family
         return req
     }
+
+    /// A single request (not a dump): nlmsghdr with NLM_F_REQUEST, the family header, then each
+    /// attribute (rtattr: length, type, data padded to 4 bytes).
+    static func request(
+        type: UInt16, familyHeader: [UInt8], attributes: [(type: UInt16, data: [UInt8])], sequence: UInt32
+    ) -> [UInt8] {
+        var body = familyHeader
+        for a in attributes {
+            withUnsafeBytes(of: UInt16(4 + a.data.count)) { body += $0 }
+            withUnsafeBytes(of: a.type) { body += $0 }
+            body += a.data
+            while body.count % 4 != 0 { body.append(0) }
+        }
+        var req: [UInt8] = []
+        withUnsafeBytes(of: UInt32(headerSize + body.count)) { req += $0 }
+        withUnsafeBytes(of: type) { req += $0 }
+        withUnsafeBytes(of: flagRequest) { req += $0 }
+        withUnsafeBytes(of: sequence) { req += $0 }
+        withUnsafeBytes(of: UInt32(0)) { req += $0 }
+        return req + body
+    }
 }
 
-/// A NETLINK_ROUTE socket that runs dumps. Closed on deinit.
+/// A NETLINK_ROUTE socket that runs dumps and single requests. Closed on deinit.
 struct NetlinkSocket: ~Copyable {
     private let fd: Int32
     private var sequence: UInt32
@@ -135,7 +158,9 @@ struct NetlinkSocket: ~Copyable {
         var local = sockaddr_nl()
         local.nl_family = sa_family_t(AF_NETLINK)
         let rc = withUnsafePointer(to: &local) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+            }
         }
         guard rc == 0 else {
             let e = Errno(rawValue: errno)
@@ -148,6 +173,52 @@ struct NetlinkSocket: ~Copyable {
 
     deinit { close(fd) }
 
+    /// Sends one request (built for the sequence number it is given) and returns the kernel's one
+    /// answer. An `NLMSG_ERROR` answer with a code throws `.netlinkRefused`.
+    mutating func request(
+        name: String, _ build: (UInt32) -> [UInt8]
+    ) throws(NetInfoError) -> (type: UInt16, bytes: NetlinkBytes, payload: Range<Int>) {
+        sequence &+= 1
+        let seq = sequence
+        try send(build(seq))
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        for _ in 0..<64 {  // datagrams of other sequence numbers are skipped, a bounded number of them
+            let (b, messages) = try receive(name: name, into: &buffer)
+            for m in messages where m.sequence == seq {
+                guard m.type == Netlink.error else { return (m.type, b, m.payload) }
+                let code = (try? b.i32(m.payload.lowerBound)) ?? -EPROTO
+                throw .netlinkRefused(request: name, Errno(rawValue: code == 0 ? EPROTO : -code))
+            }
+        }
+        throw .netlinkMalformed(request: name, reason: "no answer with the request's sequence number")
+    }
+
+    private func send(_ request: [UInt8]) throws(NetInfoError) {
+        let sent = request.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        guard sent == request.count else { throw .netlinkSocket(call: "send", Errno(rawValue: errno)) }
+    }
+
+    /// One datagram (recv retried on EINTR), split into its messages.
+    private func receive(
+        name: String, into buffer: inout [UInt8]
+    ) throws(NetInfoError) -> (NetlinkBytes, [Netlink.Message]) {
+        var n: Int
+        repeat {
+            n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
+        } while n < 0 && errno == EINTR
+        guard n >= 0 else { throw .netlinkSocket(call: "recv", Errno(rawValue: errno)) }
+        if n > buffer.count {
+            throw .netlinkMalformed(request: name, reason: "a \(n)-byte message did not fit the buffer")
+        }
+        if n == 0 { throw .netlinkMalformed(request: name, reason: "the socket closed before the answer ended") }
+        let b = NetlinkBytes(bytes: Array(buffer[0..<n]))
+        do {
+            return (b, try Netlink.messages(in: b))
+        } catch {
+            throw .netlinkMalformed(request: name, reason: "bad message length at byte \(error.offset)")
+        }
+    }
+
     /// Sends a dump request and returns every reply message's type and payload bytes, in order.
     /// Retries (up to three times) when the kernel flags the dump as interrupted by a change.
     mutating func dump(
@@ -156,29 +227,12 @@ struct NetlinkSocket: ~Copyable {
         for _ in 0..<3 {
             sequence &+= 1
             let seq = sequence
-            let req = Netlink.dumpRequest(type: type, family: family, familyHeaderSize: familyHeaderSize, sequence: seq)
-            let sent = req.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            guard sent == req.count else { throw .netlinkSocket(call: "send", Errno(rawValue: errno)) }
-
+            try send(Netlink.dumpRequest(type: type, family: family, familyHeaderSize: familyHeaderSize, sequence: seq))
             var out: [(type: UInt16, bytes: NetlinkBytes, payload: Range<Int>)] = []
             var interrupted = false
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             receiving: while true {
-                var n: Int
-                repeat {
-                    n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
-                } while n < 0 && errno == EINTR
-                guard n >= 0 else { throw .netlinkSocket(call: "recv", Errno(rawValue: errno)) }
-                if n > buffer.count {
-                    throw .netlinkMalformed(request: name, reason: "a \(n)-byte message did not fit the buffer")
-                }
-                let b = NetlinkBytes(bytes: Array(buffer[0..<n]))
-                let messages: [Netlink.Message]
-                do {
-                    messages = try Netlink.messages(in: b)
-                } catch {
-                    throw .netlinkMalformed(request: name, reason: "bad message length at byte \(error.offset)")
-                }
+                let (b, messages) = try receive(name: name, into: &buffer)
                 for m in messages {
                     if m.sequence != seq { continue }
                     if m.flags & Netlink.flagDumpInterrupted != 0 { interrupted = true }
@@ -195,7 +249,6 @@ struct NetlinkSocket: ~Copyable {
                         out.append((m.type, b, m.payload))
                     }
                 }
-                if n == 0 { throw .netlinkMalformed(request: name, reason: "the socket closed before NLMSG_DONE") }
             }
             if !interrupted { return out }
         }

@@ -6,6 +6,8 @@ import Glibc
 public enum NetlinkRoutes {
     // rtattr types (enum rtattr_type_t).
     static let rtaDst: UInt16 = 1
+    static let rtaSrc: UInt16 = 2
+    static let rtaIif: UInt16 = 3
     static let rtaOif: UInt16 = 4
     static let rtaGateway: UInt16 = 5
     static let rtaPriority: UInt16 = 6
@@ -14,6 +16,7 @@ public enum NetlinkRoutes {
     static let rtaTable: UInt16 = 15
     static let rtaVia: UInt16 = 18
     static let rtaPref: UInt16 = 20
+    static let rtaUid: UInt16 = 25
     static let rtmFCloned: UInt32 = 0x200  // RTM_F_CLONED: a cache entry, not a route
     static let rtmsgSize = 12  // struct rtmsg
     static let rtnexthopSize = 8  // struct rtnexthop
@@ -33,7 +36,8 @@ public enum NetlinkRoutes {
                         routes.append(r)
                     }
                 } catch {
-                    throw .netlinkMalformed(request: "RTM_GETROUTE", reason: "attribute at byte \(error.offset) runs past its message")
+                    let reason = "attribute at byte \(error.offset) runs past its message"
+                    throw .netlinkMalformed(request: "RTM_GETROUTE", reason: reason)
                 }
             }
         }
@@ -45,6 +49,29 @@ public enum NetlinkRoutes {
     static func parse(
         _ b: NetlinkBytes, _ payload: Range<Int>, interfaceName: (Int) -> String?
     ) throws(NetlinkBytes.Short) -> Route? {
+        guard let m = try parseMessage(b, payload, interfaceName: interfaceName), !m.isCloned else { return nil }
+        return m.route
+    }
+
+    /// One `RTM_NEWROUTE` message: the route, plus what only a lookup answer carries.
+    struct RouteMessage {
+        var route: Route
+        /// `rtm_flags` whole: for a cloned IPv4 answer the bits above 0xFFFF are `RTCF_*`.
+        var rtmFlags: UInt32
+        /// RTA_SRC and `rtm_src_len`.
+        var source: IPAddress?
+        var sourcePrefixLength: Int
+        /// RTA_UID.
+        var uid: UInt32?
+        /// RTA_IIF, by name.
+        var inputInterface: String?
+        var isCloned: Bool { rtmFlags & NetlinkRoutes.rtmFCloned != 0 }
+    }
+
+    /// Parses one `RTM_NEWROUTE` payload, cached clones included; nil for families other than IPv4/IPv6.
+    static func parseMessage(
+        _ b: NetlinkBytes, _ payload: Range<Int>, interfaceName: (Int) -> String?
+    ) throws(NetlinkBytes.Short) -> RouteMessage? {
         let p = payload.lowerBound
         guard payload.count >= rtmsgSize else { throw .init(offset: p, needed: rtmsgSize) }
         let af = try b.u8(p)
@@ -56,55 +83,68 @@ public enum NetlinkRoutes {
         } else {
             return nil
         }
-        let dstLen = Int(try b.u8(p + 1))
-        var table = UInt32(try b.u8(p + 4))
-        let proto = try b.u8(p + 5)
-        let scope = try b.u8(p + 6)
-        let type = try b.u8(p + 7)
         let flags = try b.u32(p + 8)
-        if flags & rtmFCloned != 0 { return nil }
-
-        var route = Route(
-            family: family, destination: .unspecified(family), prefixLength: dstLen, table: nil,
-            type: RouteType(rtmType: type), protocol: RouteProtocol(rawValue: proto), scope: RouteScope(rawValue: scope),
-            flags: RouteFlags(rawValue: flags), source: .netlink)
+        let route = Route(
+            family: family, destination: .unspecified(family), prefixLength: Int(try b.u8(p + 1)), table: nil,
+            type: RouteType(rtmType: try b.u8(p + 7)), protocol: RouteProtocol(rawValue: try b.u8(p + 5)),
+            scope: RouteScope(rawValue: try b.u8(p + 6)), flags: RouteFlags(rawValue: flags), source: .netlink)
+        var m = RouteMessage(route: route, rtmFlags: flags, sourcePrefixLength: Int(try b.u8(p + 2)))
+        var table = UInt32(try b.u8(p + 4))
         for a in try Netlink.attributes(in: b, (p + rtmsgSize)..<payload.upperBound) {
-            switch a.type {
-            case rtaDst:
-                if let d = Netlink.address(b, a.data, family: af) { route.destination = d }
-            case rtaGateway:
-                route.gateway = Netlink.address(b, a.data, family: af)
-            case rtaVia:
-                route.gateway = try via(b, a.data)
-            case rtaOif:
-                if a.data.count >= 4 {
-                    let idx = Int(try b.i32(a.data.lowerBound))
-                    route.deviceIndex = idx
-                    route.device = interfaceName(idx) ?? "if\(idx)"
-                }
-            case rtaPriority:
-                if a.data.count >= 4 { route.metric = try b.u32(a.data.lowerBound) }
-            case rtaPrefsrc:
-                route.preferredSource = Netlink.address(b, a.data, family: af)
-            case rtaTable:
-                if a.data.count >= 4 { table = try b.u32(a.data.lowerBound) }
-            case rtaPref:
-                if a.data.count >= 1 {
-                    switch try b.u8(a.data.lowerBound) {
-                    case 0: route.preference = "medium"
-                    case 1: route.preference = "high"
-                    case 3: route.preference = "low"
-                    default: route.preference = nil
-                    }
-                }
-            case rtaMultipath:
-                route.nextHops = try nextHops(b, a.data, family: af, interfaceName: interfaceName)
-            default:
-                break
-            }
+            try apply(a, b, family: af, to: &m, table: &table, interfaceName: interfaceName)
         }
-        route.table = RouteTable(id: table)
-        return route
+        m.route.table = RouteTable(id: table)
+        return m
+    }
+
+    /// Applies one route attribute to the message being parsed; unknown attributes are skipped.
+    static func apply(
+        _ a: NetlinkAttribute, _ b: NetlinkBytes, family af: UInt8, to m: inout RouteMessage, table: inout UInt32,
+        interfaceName: (Int) -> String?
+    ) throws(NetlinkBytes.Short) {
+        let u32: UInt32? = a.data.count >= 4 ? try b.u32(a.data.lowerBound) : nil
+        switch a.type {
+        case rtaDst:
+            if let d = Netlink.address(b, a.data, family: af) { m.route.destination = d }
+        case rtaSrc:
+            m.source = Netlink.address(b, a.data, family: af)
+        case rtaGateway:
+            m.route.gateway = Netlink.address(b, a.data, family: af)
+        case rtaVia:
+            m.route.gateway = try via(b, a.data)
+        case rtaOif:
+            if let u32 {
+                let idx = Int(Int32(bitPattern: u32))
+                m.route.deviceIndex = idx
+                m.route.device = interfaceName(idx) ?? "if\(idx)"
+            }
+        case rtaIif:
+            if let u32 { m.inputInterface = interfaceName(Int(u32)) ?? "if\(u32)" }
+        case rtaPriority:
+            if let u32 { m.route.metric = u32 }
+        case rtaPrefsrc:
+            m.route.preferredSource = Netlink.address(b, a.data, family: af)
+        case rtaTable:
+            if let u32 { table = u32 }
+        case rtaUid:
+            if let u32 { m.uid = u32 }
+        case rtaPref:
+            if a.data.count >= 1 { m.route.preference = preference(try b.u8(a.data.lowerBound)) }
+        case rtaMultipath:
+            m.route.nextHops = try nextHops(b, a.data, family: af, interfaceName: interfaceName)
+        default:
+            break
+        }
+    }
+
+    /// RTA_PREF (`ICMPV6_ROUTER_PREF_*`) as `ip` names it.
+    static func preference(_ v: UInt8) -> String? {
+        switch v {
+        case 0: return "medium"
+        case 1: return "high"
+        case 3: return "low"
+        default: return nil
+        }
     }
 
     /// RTA_MULTIPATH: a run of struct rtnexthop (len, flags, hops, ifindex), each followed by its

@@ -120,7 +120,7 @@ public struct RouteFlags: OptionSet, Hashable, Sendable {
     public static let notify = RouteFlags(rawValue: 0x100)
     public static let rtOffload = RouteFlags(rawValue: 0x4000)
     public static let rtTrap = RouteFlags(rawValue: 0x8000)
-    public static let rtOffloadFailed = RouteFlags(rawValue: 0x2_0000)
+    public static let rtOffloadFailed = RouteFlags(rawValue: 0x2000_0000)  // RTM_F_OFFLOAD_FAILED
 
     static let ordered: [(RouteFlags, String)] = [
         (.dead, "dead"), (.onlink, "onlink"), (.pervasive, "pervasive"), (.offload, "offload"), (.trap, "trap"),
@@ -141,7 +141,10 @@ public struct NextHop: Hashable, Sendable {
     public var weight: Int
     public var flags: RouteFlags
 
-    public init(gateway: IPAddress? = nil, device: String? = nil, deviceIndex: Int? = nil, weight: Int = 1, flags: RouteFlags = []) {
+    public init(
+        gateway: IPAddress? = nil, device: String? = nil, deviceIndex: Int? = nil, weight: Int = 1,
+        flags: RouteFlags = []
+    ) {
         self.gateway = gateway
         self.device = device
         self.deviceIndex = deviceIndex

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NetInfo
+import Rendering
 
 /// `pktstat gateways`: an adapter over `NetInfo.Gateways.select`.
 struct Gateways: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NetInfo
+import Rendering
 import SystemPackage
 
 /// `pktstat interfaces`: an adapter over `NetInfo.InterfaceReader`.
@@ -10,16 +11,17 @@ struct Interfaces: ParsableCommand {
         discussion: """
             Addresses come from getifaddrs, state/MTU/counters from /sys/class/net, and address \
             scope/flags (and broadcast vs. peer) from rtnetlink. A broadcast address is shown only \
-            when one is configured; a point-to-point peer is shown as the peer. JSON uses the key \
-            names of 'ip -j addr' (ifindex, ifname, flags, mtu, operstate, address, addr_info: \
-            family, local, prefixlen, broadcast, address = peer, scope), plus stats.
+            when one is configured; a point-to-point peer is shown as the peer. JSON is a bare \
+            array, as 'ip -j addr' prints it, with its key names (ifindex, ifname, flags, mtu, \
+            operstate, address, addr_info: family, local, prefixlen, broadcast, address = peer, \
+            scope), plus stats.
 
             Examples:
               pktstat interfaces                      every interface, like 'ip addr'
               pktstat interfaces eth0                 one interface
               pktstat interfaces --format csv         one row per address
               pktstat interfaces eth0 --format netifaces   like ifaddresses('eth0')
-              pktstat interfaces --format json | jq '.interfaces[].addr_info[].local'
+              pktstat interfaces --format json | jq -r '.[].ifname'
             """
     )
 
@@ -75,11 +77,9 @@ enum NetInfoRouteSource: String, CaseIterable, ExpressibleByArgument {
 
 /// Output and error reporting shared by the interfaces, routes and gateways commands.
 enum NetInfoCLI {
-    /// Prints `error: ...` and `hint: ...` to stderr; the caller throws the returned exit code.
+    /// Prints `error: PROBLEM; FIX` (one line) to stderr; the caller throws the returned exit code.
     static func fail(_ error: NetInfoError) -> ExitCode {
-        var text = "error: \(error.description)\n"
-        if let hint = error.hint { text += "hint: \(hint)\n" }
-        writeStderr(text)
+        Console.error(error.description, hint: error.hint)
         return ExitCode(1)
     }
 

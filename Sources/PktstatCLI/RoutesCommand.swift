@@ -1,30 +1,49 @@
 import ArgumentParser
 import NetInfo
+import Rendering
 
-/// `pktstat routes`: an adapter over `NetInfo.RouteReader`.
+/// `pktstat routes`: `show` (the default: the table) and `get` (one lookup), like `ip route show|get`.
+/// A parent without options of its own, so that `get` can have its own `--format`: ArgumentParser
+/// lets a parent's options be given after a subcommand's name, and the parent would take them.
 struct Routes: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routes",
         abstract: "Show the routing table (both families, main table), like 'ip route'.",
-        discussion: """
-            The default source is rtnetlink, which sees every table, route types (blackhole, \
-            unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, \
-            protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads \
-            /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath \
-            route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, \
-            prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which \
-            table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, \
-            table, type, protocol, scope, prefsrc, metric, flags, nexthops).
+        discussion: RoutesShow.discussion,
+        subcommands: [RoutesShow.self, RoutesGet.self],
+        defaultSubcommand: RoutesShow.self
+    )
+}
 
-            Examples:
-              pktstat routes                     IPv4 and IPv6, main table
-              pktstat routes -4 --table all      every IPv4 table
-              pktstat routes -6 --table local    the IPv6 local table
-              pktstat routes --table 100         one table by number
-              pktstat routes --source proc       from /proc/net/route and ipv6_route
-              pktstat routes --format csv > routes.csv
-              pktstat routes --format json | jq '.routes[] | select(.dst == "default")'
-            """
+/// `pktstat routes [show]`: an adapter over `NetInfo.RouteReader`.
+struct RoutesShow: ParsableCommand {
+    static let discussion = """
+        The default source is rtnetlink, which sees every table, route types (blackhole, \
+        unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, \
+        protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads \
+        /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath \
+        route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, \
+        prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which \
+        table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, \
+        table, type, protocol, scope, prefsrc, metric, flags, nexthops) in a bare array, as \
+        'ip -j route' prints it. 'pktstat routes get ADDRESS' shows the one route the kernel \
+        would use for an address, like 'ip route get'.
+
+        Examples:
+          pktstat routes                     IPv4 and IPv6, main table (= routes show)
+          pktstat routes -4 --table all      every IPv4 table
+          pktstat routes -6 --table local    the IPv6 local table
+          pktstat routes --table 100         one table by number
+          pktstat routes --source proc       from /proc/net/route and ipv6_route
+          pktstat routes --format csv > routes.csv
+          pktstat routes --format json | jq '.[] | select(.dst == "default")'
+          pktstat routes get 192.0.2.1       the route to one address
+        """
+
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show the routing table (both families, main table), like 'ip route show'.",
+        discussion: discussion
     )
 
     @Flag(name: .customShort("4"), help: "IPv4 only.")
@@ -72,4 +91,75 @@ struct Routes: ParsableCommand {
         }
         try NetInfoCLI.emit(text)
     }
+}
+
+/// `pktstat routes get ADDRESS`: an adapter over `NetInfo.NetlinkRouteLookup`.
+struct RoutesGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Show the route the kernel would use for an address, like 'ip route get'.",
+        discussion: """
+            Asks the kernel (rtnetlink RTM_GETROUTE, policy rules included) which route a packet \
+            to ADDRESS would take: the gateway, the device and the preferred source address. \
+            --from and --oif ask as 'ip route get ADDRESS from A oif DEV' does. JSON is a bare \
+            array with the keys of 'ip -j route get' (type, dst, from, gateway, dev, table, \
+            protocol, scope, prefsrc, metric, flags, uid, cache, pref), printed by its rules.
+
+            Examples:
+              pktstat routes get 192.0.2.1                    IPv4
+              pktstat routes get 2001:db8::1 --format json    IPv6, as 'ip -j route get'
+              pktstat routes get 198.51.100.7 --from 192.0.2.10 --oif eth0
+              pktstat routes get 192.0.2.1 --format json | jq -r '.[0].gateway // "direct"'
+            """
+    )
+
+    @Argument(help: "The destination: an IPv4 or IPv6 address.")
+    var address: AddressArgument
+
+    @Option(help: "The source address the packet would have (an address of this host).")
+    var from: AddressArgument?
+
+    @Option(help: "The interface the packet must leave by.")
+    var oif: String?
+
+    @Option(help: "Output format: table (the words of 'ip route get') or json.")
+    var format: RouteGetFormat = .table
+
+    func validate() throws {
+        if let from, from.address.family != address.address.family {
+            throw ValidationError(
+                "--from \(from.address) and \(address.address) are of different families; give addresses of one family")
+        }
+    }
+
+    func run() throws {
+        let query = RouteQuery(destination: address.address, source: from?.address, outputInterface: oif)
+        let answer: RouteLookup
+        do {
+            answer = try NetlinkRouteLookup.get(query)
+        } catch {
+            Console.error(error.description, hint: error.routeLookupHint)
+            throw ExitCode(1)
+        }
+        switch format {
+        case .table: try NetInfoCLI.emit(NetInfoFormatter.text(lookup: answer))
+        case .json: try NetInfoCLI.emit(NetInfoFormatter.json(lookups: [answer]))
+        }
+    }
+}
+
+/// An IPv4 or IPv6 address on the command line (no host names, no `%zone`).
+struct AddressArgument: ExpressibleByArgument {
+    let address: IPAddress
+
+    init?(argument: String) {
+        guard let a = IPAddress(argument) else { return nil }
+        address = a
+    }
+}
+
+/// `--format` of `routes get`.
+enum RouteGetFormat: String, CaseIterable, ExpressibleByArgument {
+    case table
+    case json
 }

@@ -36,7 +36,8 @@ extension Array where Element == UInt8 {
         RowBytes.append(to: &self) { $0.address(address, version: version) }
     }
 
-    /// Appends `s` as a JSON string literal, quotes included.
+    /// Appends `s` as a JSON string literal, quotes included (RFC 8259: quote, backslash and every
+    /// control character escaped, DEL too). The one JSON string escaper of Rendering.
     public mutating func append(jsonString s: String) {
         append(UInt8(ascii: "\""))
         for b in s.utf8 {
@@ -46,7 +47,9 @@ extension Array where Element == UInt8 {
             case 0x0A: append(ascii: "\\n")
             case 0x0D: append(ascii: "\\r")
             case 0x09: append(ascii: "\\t")
-            case 0..<0x20:
+            case 0x08: append(ascii: "\\b")
+            case 0x0C: append(ascii: "\\f")
+            case 0..<0x20, 0x7F:
                 append(ascii: "\\u00")
                 let hex: StaticString = "0123456789abcdef"
                 hex.withUTF8Buffer { h in

@@ -6,26 +6,43 @@ import Testing
 struct TestNamespace {
     let name: String
 
-    init() { name = "pktstat-test-\(getpid())" }
+    /// Unique per instance: suites that build one run in parallel.
+    init() { name = "pktstat-test-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))" }
 
     func ip(_ args: String...) throws {
         try NetInfoTestTools.mustRun("ip", ["-n", name] + args)
     }
 
     /// `ip -j ...` inside the namespace, parsed.
-    func ipJSON(_ args: String...) throws -> [[String: Any]] {
+    func ipJSON(_ args: String...) throws -> [[String: Any]] { try ipJSON(args) }
+
+    func ipJSON(_ args: [String]) throws -> [[String: Any]] {
         let out = try NetInfoTestTools.mustRun("ip", ["-n", name, "-j"] + args)
         if out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return [] }
         return try #require(try NetInfoTestTools.json(out) as? [[String: Any]])
     }
 
-    /// The built binary inside the namespace; its stdout must be one valid JSON document.
+    /// The built binary inside the namespace; its stdout must be one valid JSON object.
     func pktstat(_ args: String...) throws -> [String: Any] { try pktstat(args) }
 
     func pktstat(_ args: [String]) throws -> [String: Any] {
-        let r = try NetInfoTestTools.run("ip", ["netns", "exec", name, NetInfoTestTools.binary] + args)
+        try #require(try pktstatJSON(args) as? [String: Any])
+    }
+
+    /// The same for commands that print a bare array (`interfaces`, `routes`, `routes get`), as `ip -j` does.
+    func pktstatArray(_ args: String...) throws -> [[String: Any]] {
+        try #require(try pktstatJSON(args) as? [[String: Any]])
+    }
+
+    func pktstatJSON(_ args: [String]) throws -> Any {
+        let r = try run(NetInfoTestTools.binary, args)
         #expect(r.status == 0, "pktstat \(args.joined(separator: " ")): \(r.stderr)")
-        return try #require(try NetInfoTestTools.json(r.stdout) as? [String: Any])
+        return try NetInfoTestTools.json(r.stdout)
+    }
+
+    /// Any program inside the namespace, to completion.
+    func run(_ program: String, _ args: [String]) throws -> NetInfoTestTools.Result {
+        try NetInfoTestTools.run("ip", ["netns", "exec", name, program] + args)
     }
 
     /// Creates the namespace, runs `body`, and always deletes the namespace.
@@ -126,8 +143,7 @@ func missing(_ a: [String], from b: [String]) -> [String] {
 @Suite(.serialized, .enabled(if: NetInfoTestTools.isRoot && NetInfoTestTools.hasIP, "needs root and iproute2"))
 struct NamespaceTests {
     func ours(_ ns: TestNamespace, _ args: String...) throws -> [String] {
-        let doc = try ns.pktstat(["routes", "--format", "json"] + args)
-        let routes = try #require(doc["routes"] as? [[String: Any]])
+        let routes = try #require(try ns.pktstatJSON(["routes", "--format", "json"] + args) as? [[String: Any]])
         return routes.map { normalizedRoute($0, family: "\($0["family"] ?? "?")") }
     }
 
@@ -173,9 +189,8 @@ struct NamespaceTests {
     /// /proc and netlink agree on everything /proc can express.
     @Test func procAgreesWithNetlink() throws {
         try TestNamespace.with { ns in
-            let nl = try #require(try ns.pktstat("routes", "--table", "all", "--format", "json")["routes"] as? [[String: Any]])
-            let proc = try #require(
-                try ns.pktstat("routes", "--source", "proc", "--table", "all", "--format", "json")["routes"] as? [[String: Any]])
+            let nl = try ns.pktstatArray("routes", "--table", "all", "--format", "json")
+            let proc = try ns.pktstatArray("routes", "--source", "proc", "--table", "all", "--format", "json")
             func line(_ fam: String, _ dst: Any?, _ gw: Any?, _ dev: Any?, _ metric: Any?, _ type: String) -> String {
                 "\(fam) \(dst ?? "") gw=\(gw ?? "") dev=\(dev ?? "") metric=\(metric ?? "") \(type)"
             }
@@ -215,10 +230,9 @@ struct NamespaceTests {
     @Test func interfacesMatchIP() throws {
         try TestNamespace.with { ns in
             let before = try ns.ipJSON("-s", "link")
-            let doc = try ns.pktstat("interfaces", "--format", "json")
+            let mine = try ns.pktstatArray("interfaces", "--format", "json")
             let after = try ns.ipJSON("-s", "link")
             let theirs = try ns.ipJSON("addr")
-            let mine = try #require(doc["interfaces"] as? [[String: Any]])
             #expect(Set(mine.map { "\($0["ifname"] ?? "")" }) == Set(theirs.map { "\($0["ifname"] ?? "")" }))
 
             let addrFlags: Set<String> = [
@@ -271,7 +285,7 @@ struct NamespaceTests {
             #expect(((v0["addr_info"] as? [[String: Any]]) ?? []).allSatisfy { !"\($0["local"] ?? "")".contains("%") })
 
             // One interface by name, and the netifaces shape.
-            let one = try #require(try ns.pktstat("interfaces", "v0", "--format", "json")["interfaces"] as? [[String: Any]])
+            let one = try ns.pktstatArray("interfaces", "v0", "--format", "json")
             #expect(one.count == 1 && "\(one[0]["ifname"] ?? "")" == "v0")
             let ni = try ns.pktstat("interfaces", "v1", "--format", "netifaces")
             let inet = try #require(ni["2"] as? [[String: Any]])
@@ -294,7 +308,8 @@ struct NamespaceTests {
             #expect("\(defaults["inet6"]?["gateway"] ?? "")" == "\(get6["gateway"] ?? "-")")
             #expect("\(defaults["inet6"]?["dev"] ?? "")" == "\(get6["dev"] ?? "-")")
             #expect("\(defaults["inet6"]?["metric"] ?? "")" == "\(get6["metric"] ?? "-")")
-            #expect("\(defaults["inet"]?["reason"] ?? "")".contains("lowest metric (100) of 2"))
+            let reason = "\(defaults["inet"]?["reason"] ?? "")"
+            #expect(reason.contains("lowest metric (100) of 2"))
 
             // Every default route, as ip lists them over all tables.
             let theirs = try ns.ipJSON("-4", "route", "show", "table", "all").filter { "\($0["dst"] ?? "")" == "default" }

@@ -158,32 +158,8 @@ struct NetlinkFixture {
     }
 }
 
-@Suite struct FormattingTests {
-    @Test func jsonEscapes() {
-        var out = ""
-        JSONValue.escape("a\"b\\c\nd\u{01}é", into: &out)
-        #expect(out == "\"a\\\"b\\\\c\\nd\\u0001é\"")
-        #expect(JSONValue.object([("k", .array([])), ("n", .int(-3))]).rendered(pretty: false) == "{\"k\":[],\"n\":-3}")
-    }
-
-    @Test func csvQuotes() {
-        #expect(NetInfoFormatter.csvField("plain") == "plain")
-        #expect(NetInfoFormatter.csvField("a,b") == "\"a,b\"")
-        #expect(NetInfoFormatter.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
-    }
-
-    @Test func routeJSONKeys() {
-        let route = Route(
-            family: .inet, destination: IPAddress("192.0.2.130")!, prefixLength: 32, device: "v2", table: .local,
-            type: .local, protocol: .kernel, scope: .host, preferredSource: IPAddress("192.0.2.129"), flags: .linkdown,
-            source: .netlink)
-        let text = NetInfoFormatter.json(route: route).rendered(pretty: false)
-        #expect(
-            text
-                == "{\"family\":\"inet\",\"type\":\"local\",\"dst\":\"192.0.2.130\",\"dev\":\"v2\",\"table\":\"local\",\"protocol\":\"kernel\",\"scope\":\"host\",\"prefsrc\":\"192.0.2.129\",\"flags\":[\"linkdown\"],\"source\":\"netlink\"}"
-        )
-    }
-
+/// Formatting moved to Rendering (`Tests/RenderingTests/NetInfoFormatterTests.swift`); addresses print here.
+@Suite struct AddressTextTests {
     @Test func addressesPrintLikeInetNtop() {
         #expect(IPAddress("2001:db8:0:0:1:0:0:1")?.description == "2001:db8::1:0:0:1")
         #expect(IPv6Address.netmask(prefixLength: 41).description == "ffff:ffff:ff80::")
@@ -193,5 +169,86 @@ struct NetlinkFixture {
         #expect(IPv4Address("192.0.2.256") == nil)
         #expect(IPAddress("fe80::1%eth0") == nil)
         #expect(HardwareAddress(bytes: [0x0a, 0, 0xff]).description == "0a:00:ff")
+    }
+}
+
+/// The answer to a route lookup (RTM_GETROUTE without NLM_F_DUMP), and the request that asks it.
+@Suite struct RouteLookupParseTests {
+    /// What the kernel answers for `ip route get 192.0.2.10` when 192.0.2.10 is ours: a cached
+    /// (RTM_F_CLONED) local route with RTCF_LOCAL in the high bits of rtm_flags, uid and cacheinfo.
+    static func cachedLocalAnswer() -> [UInt8] {
+        var m = NetlinkFixture()
+        m.u8(2); m.u8(32); m.u8(0); m.u8(0); m.u8(254); m.u8(0); m.u8(0); m.u8(2); m.u32(0x8000_0200)
+        m.attr(15, NetlinkFixture.le32(254))
+        m.attr(1, [192, 0, 2, 10])
+        m.attr(4, NetlinkFixture.le32(1))
+        m.attr(7, [192, 0, 2, 10])
+        m.attr(25, NetlinkFixture.le32(1000))
+        m.attr(12, [UInt8](repeating: 0, count: 32))
+        var msg = NetlinkFixture()
+        msg.u32(UInt32(16 + m.bytes.count)); msg.u16(24); msg.u16(0); msg.u32(3); msg.u32(0)
+        msg.bytes += m.bytes
+        return msg.bytes
+    }
+
+    func parse(_ bytes: [UInt8]) throws -> NetlinkRoutes.RouteMessage? {
+        let b = NetlinkBytes(bytes: bytes)
+        guard let m = try Netlink.messages(in: b).first else { return nil }
+        return try NetlinkRoutes.parseMessage(b, m.payload, interfaceName: { $0 == 1 ? "lo" : nil })
+    }
+
+    @Test func cachedAnswerKeepsCacheBitsOutOfRouteFlags() throws {
+        let m = try #require(try parse(Self.cachedLocalAnswer()))
+        let l = NetlinkRouteLookup.lookup(from: m)
+        #expect(l.isCached)
+        #expect(l.cacheFlags == .local && l.cacheFlags.names == ["local"])
+        #expect(l.route.flags.isEmpty && l.route.flags.names == [])  // 0x8000_0000 is RTCF_LOCAL, no route flag
+        #expect(l.route.type == .local && l.route.destinationText == "192.0.2.10" && l.route.device == "lo")
+        #expect(l.route.preferredSource == IPAddress("192.0.2.10") && l.route.table == .main)
+        #expect(l.uid == 1000 && l.source == nil)
+        // A dump skips clones: this answer is not a route of the table.
+        let b = NetlinkBytes(bytes: Self.cachedLocalAnswer())
+        #expect(try NetlinkRoutes.parse(b, 16..<b.bytes.count, interfaceName: { _ in "lo" }) == nil)
+    }
+
+    /// RTCF_MULTICAST (0x2000_0000) is RTM_F_OFFLOAD_FAILED's value: only the route flags of a dump
+    /// mean offload failed.
+    @Test func offloadFailedIsTheKernelsBit() {
+        #expect(RouteFlags(rawValue: 0x2000_0000).names == ["rt_offload_failed"])
+        #expect(RouteFlags(rawValue: 0x2_0000).names == [])
+        #expect(RouteCacheFlags(rawValue: 0x3000_0000).names == ["multicast", "broadcast"])
+    }
+
+    @Test func truncationSweep() throws {
+        let full = Self.cachedLocalAnswer()
+        for n in 0..<full.count {
+            var cut = Array(full[0..<n])
+            if cut.count >= 4 { withUnsafeBytes(of: UInt32(n)) { for i in 0..<4 { cut[i] = $0[i] } } }
+            if let m = try? parse(cut) {
+                #expect(m.route.destination == IPAddress("192.0.2.10") || m.route.destination == IPAddress("0.0.0.0"))
+            }
+        }
+    }
+
+    @Test func requestLayout() throws {
+        let q = RouteQuery(
+            destination: IPAddress("2001:db8::1")!, source: IPAddress("2001:db8::2")!, outputInterface: "lo")
+        let req = NetlinkRouteLookup.request(q, outputIndex: 7, sequence: 5)
+        let b = NetlinkBytes(bytes: req)
+        #expect(req.count == 16 + 12 + 20 + 20 + 8)
+        #expect(try b.u32(0) == UInt32(req.count))
+        #expect(try b.u16(4) == 26)  // RTM_GETROUTE
+        #expect(try b.u16(6) == 1)  // NLM_F_REQUEST, no dump
+        #expect(try b.u32(8) == 5)
+        #expect(Array(req[16..<19]) == [10, 128, 128])  // AF_INET6, dst_len, src_len
+        let attrs = try Netlink.attributes(in: b, 28..<req.count)
+        #expect(attrs.map(\.type) == [1, 2, 4])  // RTA_DST, RTA_SRC, RTA_OIF
+        #expect(Array(req[attrs[0].data]) == IPAddress("2001:db8::1")!.bytes)
+        #expect(Array(req[attrs[1].data]) == IPAddress("2001:db8::2")!.bytes)
+        #expect(try b.u32(attrs[2].data.lowerBound) == 7)
+
+        let v4 = NetlinkRouteLookup.request(
+            RouteQuery(destination: IPAddress("192.0.2.1")!), outputIndex: nil, sequence: 1)
+        #expect(v4.count == 16 + 12 + 8 && Array(v4[16..<19]) == [2, 32, 0] && Array(v4[32..<36]) == [192, 0, 2, 1])
     }
 }
