@@ -143,7 +143,8 @@ public final class PcapCapture {
         }
         if o.cookedV2 && pcap_datalink(p) == LinkType.linuxSLL.rawValue
             && pcap_set_datalink(p, LinkType.linuxSLL2.rawValue) != 0 {
-            warnings.append("\(o.interface): cannot use LINUX_SLL2 (\(String(cString: pcap_geterr(p)))), using LINUX_SLL")
+            let detail = String(cString: pcap_geterr(p))
+            warnings.append("\(o.interface): cannot use LINUX_SLL2 (\(detail)), using LINUX_SLL")
         }
         // Non-blocking reads plus our own poll(2): with TPACKET_V3 libpcap's blocking read waits
         // forever on a silent link, so --duration, --idle-timeout and Ctrl-C could never fire.

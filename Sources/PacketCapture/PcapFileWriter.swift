@@ -132,6 +132,8 @@ final class PcapFileWriter {
         pcap_dump_close(dumper)  // fclose: the stream's bytes and size are final
         defer { free(bytes) }
         guard let bytes, size > 0 else { throw .cannotWrite(path: path, detail: "libpcap wrote no file header") }
-        return bytes.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
+        return bytes.withMemoryRebound(to: UInt8.self, capacity: size) {
+            Array(UnsafeBufferPointer(start: $0, count: size))
+        }
     }
 }

@@ -26,11 +26,11 @@ struct Sniff: ParsableCommand {
               pktstat sniff -D                         list interfaces (tcpdump -D)
               sudo pktstat sniff -i eth0 -Z nobody -w /tmp/x.pcap
 
-            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured, protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with the same keys (null when absent).
+            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured, protocol, src, dst, sport, dport, interface, direction (empty when absent; interface and direction come from Linux cooked headers, e.g. -i any). JSON: one object per line with the same keys (null when absent).
 
             Protocol labels name the outermost network header: TCP UDP ICMP ICMPv6 IGMP GRE ESP AH SCTP OSPF IPIP PIM VRRP ARP, else IPv4 or IPv6, else other. Headers are not validated: a label comes from the protocol fields as captured, even when the IP version or header length is bogus.
 
-            Stop with --count, --duration, --idle-timeout or Ctrl-C: what was captured is kept, and the status lines (as tcpdump prints them) go to stderr. Under sudo, pktstat becomes SUDO_USER once the device is open, so the files it writes are yours; -Z USER picks another user, -Z root keeps root. Live capture needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v pktstat)".
+            Stop with --count, --duration, --idle-timeout or Ctrl-C (any number of SIGINT/SIGTERM/SIGHUP): what was captured is kept, the -w file is written in whole records, and the status lines (as tcpdump prints them) go to stderr. Under sudo, pktstat becomes SUDO_USER once the device is open, so the files it writes are yours; -Z USER picks another user, -Z root keeps root. Live capture needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v pktstat)".
             """
     )
 
@@ -286,7 +286,8 @@ struct Sniff: ParsableCommand {
 
     /// Cumulative drops: the kernel's (as the capture thread last read them) and the ring's.
     private func drops(_ o: CaptureOutcome, _ ring: RecordRing) -> DropCounters {
-        DropCounters(kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
+        DropCounters(
+            kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
     }
 
     /// The status lines, as tcpdump prints them.

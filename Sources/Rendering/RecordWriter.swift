@@ -160,7 +160,11 @@ public struct RecordWriter: Sendable {
             row.pad(to: c[4])
             if d.hasPorts { row.decimal(UInt64(d.dstPort)) } else { row.byte(UInt8(ascii: "-")) }
             row.pad(to: c[5])
-            if d.ifIndex != 0 { interface(d.ifIndex, json: false, table: true, into: &row) } else { row.byte(UInt8(ascii: "-")) }
+            if d.ifIndex != 0 {
+                interface(d.ifIndex, json: false, table: true, into: &row)
+            } else {
+                row.byte(UInt8(ascii: "-"))
+            }
             row.pad(to: c[6])
             switch d.direction {
             case .incoming: row.ascii("in")
@@ -228,7 +232,8 @@ public struct InterfaceNames: Sendable {
             let bytes = Array(name.utf8)
             var csv = bytes
             if bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
-                csv = [UInt8(ascii: "\"")] + bytes.flatMap { $0 == UInt8(ascii: "\"") ? [$0, $0] : [$0] } + [UInt8(ascii: "\"")]
+                let quote = UInt8(ascii: "\"")
+                csv = [quote] + bytes.flatMap { $0 == quote ? [$0, $0] : [$0] } + [quote]
             }
             var json: [UInt8] = []
             for b in bytes {

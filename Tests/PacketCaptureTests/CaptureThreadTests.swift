@@ -24,7 +24,8 @@ struct CaptureThreadTests {
         let capture = try open("lo", filter: "udp and dst port \(port)")
         let ring = RecordRing(capacity: 1024)
         let stop = StopFlag()
-        let started = CaptureThread(capture: capture, ring: ring, limits: RunLimits(durationNs: 20_000_000_000), stop: stop)
+        let limits = RunLimits(durationNs: 20_000_000_000)
+        let started = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop)
         let job = try #require(started)
         #expect(job.interrupter.isArmed)
         try sendLoopbackUDP(count: 12, port: port, size: 16, gapMs: 2)
@@ -55,7 +56,8 @@ struct CaptureThreadTests {
     @Test func aLimitEndsTheThreadAndTheRingCloses() throws {
         let capture = try open("lo", filter: "udp and src port 1 and dst port 1")
         let ring = RecordRing(capacity: 16)
-        let thread = CaptureThread(capture: capture, ring: ring, limits: RunLimits(durationNs: 300_000_000), stop: StopFlag())
+        let limits = RunLimits(durationNs: 300_000_000)
+        let thread = CaptureThread(capture: capture, ring: ring, limits: limits, stop: StopFlag())
         let job = try #require(thread)
         let started = Date()
         var drains = 0

@@ -11,8 +11,10 @@ struct AnyInterfaceLiveTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("any.pcap")
         let port = Int.random(in: 20000...29999)
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "any", "-c", "10", "-w", file.path, "--print", "--format", "csv",
-                                               "udp", "dst", "port", "\(port)"])
+        let p = try Spawned(TestPaths.binary, [
+            "sniff", "-i", "any", "-c", "10", "-w", file.path, "--print", "--format", "csv",
+            "udp", "dst", "port", "\(port)",
+        ])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 10, port: port, size: 16)
         let r = p.finish(timeout: 20)
@@ -21,7 +23,8 @@ struct AnyInterfaceLiveTests {
         #expect(r.stdoutLines.first?.hasSuffix(",interface,direction") == true)
         let rows = csvRows(r.stdout)
         #expect(rows.count == 10)
-        #expect(rows.allSatisfy { $0["interface"] == "lo" && ($0["direction"] == "in" || $0["direction"] == "out") }, "\(r.stdout)")
+        let named = rows.allSatisfy { $0["interface"] == "lo" && ($0["direction"] == "in" || $0["direction"] == "out") }
+        #expect(named, "\(r.stdout)")
         #expect(rows.allSatisfy { $0["protocol"] == "UDP" && $0["dport"] == "\(port)" })
         // The -w file is SLL2 too, and tcpdump sees the same interface.
         let tcpdump = try #require(TestPaths.tool("tcpdump"))
@@ -34,7 +37,8 @@ struct AnyInterfaceLiveTests {
     @Test func jsonAndTableCarryTheInterface() throws {
         let port = Int.random(in: 30000...34999)
         for format in ["json", "table"] {
-            let p = try Spawned(TestPaths.binary, ["sniff", "-i", "any", "-c", "3", "--format", format, "udp", "dst", "port", "\(port)"])
+            let arguments = ["sniff", "-i", "any", "-c", "3", "--format", format, "udp", "dst", "port", "\(port)"]
+            let p = try Spawned(TestPaths.binary, arguments)
             #expect(waitListening(p))
             try sendLoopbackUDP(count: 3, port: port, size: 16)
             let r = p.finish(timeout: 20)
@@ -83,7 +87,8 @@ struct LinkColumnsFileTests {
             let tcpdumpDirections = t.stdoutLines.map { $0.contains(" In ") ? "in" : $0.contains(" Out ") ? "out" : "" }
             #expect(incoming.map { $0["direction"] ?? "" } == tcpdumpDirections)
         }
-        let json = try pktstat(["sniff", "-r", corpus.appendingPathComponent("pcpp_sll2.pcap").path, "--format", "json"])
+        let sll2 = corpus.appendingPathComponent("pcpp_sll2.pcap").path
+        let json = try pktstat(["sniff", "-r", sll2, "--format", "json"])
         #expect(json.stdoutLines.first?.hasSuffix(",\"interface\":\"20\",\"direction\":\"in\"}") == true)
     }
 
@@ -94,7 +99,8 @@ struct LinkColumnsFileTests {
         let ethernet = try rows(TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path)
         #expect(!ethernet.isEmpty)
         #expect(ethernet.allSatisfy { $0["interface"] == "" && $0["direction"] == "" })
-        let json = try pktstat(["sniff", "-r", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "--format", "json"])
+        let mixed = TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path
+        let json = try pktstat(["sniff", "-r", mixed, "--format", "json"])
         #expect(json.stdoutLines.first?.hasSuffix(",\"interface\":null,\"direction\":null}") == true)
     }
 
@@ -104,10 +110,14 @@ struct LinkColumnsFileTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("wide.pcap")
         var b = PcapBuilder()
-        let wide: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23]
-        b.add(seconds: 1_700_000_000, fraction: 0, bytes: udp6Frame(src: wide, dst: wide.reversed(), sport: 65535, dport: 65534))
+        let wide: [UInt8] = [
+            0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23,
+        ]
+        let linkLocal: [UInt8] = [0xfe, 0x80] + Array(repeating: 0, count: 13) + [1]
+        let widest = udp6Frame(src: wide, dst: wide.reversed(), sport: 65535, dport: 65534)
+        b.add(seconds: 1_700_000_000, fraction: 0, bytes: widest)
         b.add(seconds: 1_700_000_000, fraction: 1, bytes: PcapBuilder.udpFrame(sport: 1, dport: 2))
-        b.add(seconds: 1_700_000_000, fraction: 2, bytes: udp6Frame(src: [0xfe, 0x80] + Array(repeating: 0, count: 13) + [1], dst: wide, sport: 5, dport: 443))
+        b.add(seconds: 1_700_000_000, fraction: 2, bytes: udp6Frame(src: linkLocal, dst: wide, sport: 5, dport: 443))
         try b.write(to: file)
         let r = try pktstat(["sniff", "-r", file.path, "--format", "table"])
         #expect(r.status == 0)
@@ -120,7 +130,8 @@ struct LinkColumnsFileTests {
         for line in lines.dropFirst() {
             let chars = Array(line.utf8)
             for s in starts {
-                #expect(s < chars.count && chars[s] != UInt8(ascii: " ") && chars[s - 1] == UInt8(ascii: " "), "column \(s) in '\(line)'")
+                let space = UInt8(ascii: " ")
+                #expect(s < chars.count && chars[s] != space && chars[s - 1] == space, "column \(s) in '\(line)'")
             }
         }
         #expect(lines[1].contains("2001:db8:abcd:ef12:3456:789a:bcde:f123"))

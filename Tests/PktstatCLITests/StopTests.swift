@@ -80,8 +80,8 @@ struct StopTests {
             defer { traffic.stop() }
             let file = dir.appendingPathComponent("timeout-\(round).pcap")
             // timeout signals pktstat, then its own process group (pktstat again): two SIGINTs.
-            let r = try run(timeout, ["--preserve-status", "-s", "INT", "1.5",
-                                      TestPaths.binary, "sniff", "-i", "lo", "-w", file.path, "udp", "port", "\(port)"], timeout: 30)
+            let command = [TestPaths.binary, "sniff", "-i", "lo", "-w", file.path, "udp", "port", "\(port)"]
+            let r = try run(timeout, ["--preserve-status", "-s", "INT", "1.5"] + command, timeout: 30)
             try checkCleanStop(r, file: file, "round \(round)")
         }
     }
@@ -96,7 +96,8 @@ struct StopTests {
         let file = dir.appendingPathComponent("signals.pcap")
         let traffic = try LoopbackTraffic(port: port)
         defer { traffic.stop() }
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "-w", file.path, "--print", "--format", "csv", "udp", "port", "\(port)"])
+        let arguments = ["sniff", "-i", "lo", "-w", file.path, "--print", "--format", "csv", "udp", "port", "\(port)"]
+        let p = try Spawned(TestPaths.binary, arguments)
         #expect(waitListening(p))
         // Wait (bounded) until packets flow, then send the signals back to back.
         #expect(p.waitFor(timeout: 10) { csvRows($0.stdout).count >= 50 })
