@@ -108,6 +108,58 @@ struct StopTests {
         #expect(csvRows(r.stdout).count == StatusLines(r.stderr).captured)
     }
 
+    /// Output stuck on a pipe nobody reads: the first SIGINT stops the capture (the file is
+    /// finished) but the rows cannot be flushed; a signal after the grace period forces the exit,
+    /// and the file is still whole.
+    @Test func aStuckOutputIsForcedOutAfterTheGracePeriod() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("rows").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)  // open, never read
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let port = Int.random(in: 40000...44999)
+        let file = dir.appendingPathComponent("stuck.pcap")
+        let traffic = try LoopbackTraffic(port: port)
+        defer { traffic.stop() }
+        let command = "exec '\(TestPaths.binary)' sniff -i lo -w '\(file.path)' --print --format csv udp port \(port) > '\(fifo)'"
+        let p = try Spawned("/bin/bash", ["-c", command])
+        #expect(waitListening(p))
+        func queued() -> Int32 {
+            var n: Int32 = 0
+            _ = ioctl(reader, UInt(FIONREAD), &n)
+            return n
+        }
+        // Full: tens of KiB queued, and no more for 500 ms while packets keep coming.
+        var last: Int32 = -1
+        var since = Date()
+        let full = p.waitFor(timeout: 20) { _ in
+            let q = queued()
+            if q != last { (last, since) = (q, Date()) }
+            return q >= 32_768 && Date().timeIntervalSince(since) >= 0.5
+        }
+        #expect(full, "the pipe never filled: \(queued()) bytes")
+        let firstSignal = Date()
+        p.signal(SIGINT)
+        // Within the grace period more signals are absorbed: it keeps trying to flush.
+        p.signal(SIGINT)
+        #expect(!p.waitFor(timeout: 1.5) { !$0.process.isRunning })
+        var forced = false
+        for _ in 0..<40 where !forced {
+            p.signal(SIGINT)
+            forced = p.waitFor(timeout: 0.5) { !$0.process.isRunning }
+        }
+        let r = p.finish(timeout: 5)
+        #expect(forced)
+        #expect(r.status == 130, "\(r.stderr)")
+        #expect(Date().timeIntervalSince(firstSignal) >= 4.9)
+        let t = try tcpdumpRead(file.path)
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(!t.stderr.contains("truncated"))
+        #expect(t.packets > 0)
+    }
+
     @Test func kill9AtRandomInstantsLeavesAReadableFile() throws {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
