@@ -231,10 +231,6 @@ public final class PcapCapture {
         var batchStarted: Int64 = 0
         let started = Monotonic.now()
         var lastPacket = started
-        let link = linkType
-        let scale = fractionScale
-        let fixSign = unsignedSeconds
-        let fractionWrap = fractionWrapNs
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let writer = self.writer
@@ -261,17 +257,9 @@ public final class PcapCapture {
             switch code {
             case 1:
                 guard let h = header else { continue }
-                var seconds = Int64(h.pointee.ts.tv_sec)
-                // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
-                if fixSign && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
-                var fraction = Int64(h.pointee.ts.tv_usec)
-                if fraction < 0 { fraction &+= fractionWrap }
-                let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: scale)
-                let caplen = h.pointee.caplen
-                let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: link)
                 writer?.append(h, data)
                 if filled == 0 { batchStarted = now }
-                (batch + filled).initialize(to: PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded))
+                (batch + filled).initialize(to: record(h, data))
                 filled += 1
                 packetsCaptured += 1
                 lastPacket = now
@@ -308,6 +296,22 @@ public final class PcapCapture {
                 }
             }
         }
+    }
+}
+
+extension PcapCapture {
+    /// One packet as a record: the timestamp in nanoseconds, the lengths and the decoded headers.
+    @inline(__always)
+    fileprivate func record(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> PacketRecord {
+        var seconds = Int64(h.pointee.ts.tv_sec)
+        // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
+        if unsignedSeconds && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
+        var fraction = Int64(h.pointee.ts.tv_usec)
+        if fraction < 0 { fraction &+= fractionWrapNs }
+        let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: fractionScale)
+        let caplen = h.pointee.caplen
+        let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: linkType)
+        return PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded)
     }
 }
 
