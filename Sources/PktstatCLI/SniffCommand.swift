@@ -242,14 +242,14 @@ struct Sniff: ParsableCommand {
         var writer = writer
         writer.interfaceNames = InterfaceNames(CaptureDevice.indexNames())
 
+        let interrupter = capture.interrupter
+        let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
+        defer { withExtendedLifetime(trap) {} }
         let ring = RecordRing(capacity: 1 << 16)
         // The handle moves into the capture thread; only its interrupter stays here.
         guard let job = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
             throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
         }
-        let interrupter = job.interrupter
-        let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
-        defer { withExtendedLifetime(trap) {} }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
         emitter.start()
