@@ -123,7 +123,8 @@ struct StopTests {
         let file = dir.appendingPathComponent("stuck.pcap")
         let traffic = try LoopbackTraffic(port: port)
         defer { traffic.stop() }
-        let command = "exec '\(TestPaths.binary)' sniff -i lo -w '\(file.path)' --print --format csv udp port \(port) > '\(fifo)'"
+        let sniff = "'\(TestPaths.binary)' sniff -i lo -w '\(file.path)' --print --format csv udp port \(port)"
+        let command = "exec \(sniff) > '\(fifo)'"
         let p = try Spawned("/bin/bash", ["-c", command])
         #expect(waitListening(p))
         func queued() -> Int32 {
