@@ -1,4 +1,5 @@
 import CPcap
+import Glibc
 
 /// A capture device as `pcap_findalldevs` lists it (what `tcpdump -D` prints).
 public struct CaptureDevice: Sendable, Equatable {
@@ -63,5 +64,21 @@ public struct CaptureDevice: Sendable, Equatable {
             throw .noDefaultInterface(detail: "libpcap found no interface to capture on")
         }
         return first.name
+    }
+}
+
+extension CaptureDevice {
+    /// Interface index → name for every interface now (`if_nameindex`), for naming the
+    /// interface of SLL2 packets captured live.
+    public static func indexNames() -> [UInt32: String] {
+        guard let list = if_nameindex() else { return [:] }
+        defer { if_freenameindex(list) }
+        var names: [UInt32: String] = [:]
+        var i = 0
+        while list[i].if_index != 0, let name = list[i].if_name {
+            names[list[i].if_index] = String(cString: name)
+            i += 1
+        }
+        return names
     }
 }

@@ -1,5 +1,6 @@
 import CPcap
 import Glibc
+import Synchronization
 public import PacketRecords
 public import PacketWire
 
@@ -15,6 +16,9 @@ public struct LiveOptions: Sendable {
     public var timeoutMs: Int32 = 100
     /// Deliver every packet at once (for a terminal); costs throughput.
     public var immediate = false
+    /// Where libpcap gives Linux cooked v1 (the `any` device), ask for v2 (SLL2) as tcpdump does:
+    /// its header carries the interface index as well as the direction.
+    public var cookedV2 = true
 
     public init(interface: String) { self.interface = interface }
 }
@@ -43,12 +47,14 @@ public struct KernelStats: Sendable, Equatable {
     public var droppedByInterface: UInt64
 }
 
-/// A libpcap handle, live or on a file. Owns the `pcap_t` and closes it on deinit.
-/// Not Sendable: it lives on the thread that runs the capture; only `Interrupter` crosses threads.
+/// A libpcap handle on a file (live captures: `LiveCapture`, which owns one of these). Owns the
+/// `pcap_t` and closes it on deinit. Not Sendable: it lives on the thread that reads it; only its
+/// `Interrupter` crosses threads, and that is disarmed before the handle closes.
 public final class PcapCapture {
     private let handle: OpaquePointer
-    private var dumper: OpaquePointer?
-    private var dumpPath = ""
+    private var writer: PcapFileWriter?
+    /// The one way other threads reach the handle; disarmed in deinit before `pcap_close`.
+    let interrupter: Interrupter
     /// Interface name or file path, for messages.
     public let source: String
     public let isLive: Bool
@@ -78,11 +84,13 @@ public final class PcapCapture {
         self.isLive = isLive
         linkType = LinkType(pcap_datalink(handle))
         snapLength = pcap_snapshot(handle)
+        interrupter = Interrupter(handle: handle)
         fractionScale = pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1_000_000_000 : 1_000_000
     }
 
     deinit {
-        if let dumper { pcap_dump_close(dumper) }
+        writer = nil
+        interrupter.disarm()
         pcap_close(handle)
     }
 
@@ -101,8 +109,8 @@ public final class PcapCapture {
         return capture
     }
 
-    /// Creates, configures and activates a live capture.
-    public static func openLive(_ o: LiveOptions) throws(CaptureError) -> PcapCapture {
+    /// Creates, configures and activates a live capture (wrapped by `LiveCapture.open`).
+    static func openLive(_ o: LiveOptions) throws(CaptureError) -> PcapCapture {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let p = pcap_create(o.interface, &err) else {
             throw .activationFailed(interface: o.interface, detail: errorText(err))
@@ -133,6 +141,11 @@ public final class PcapCapture {
             let text = String(cString: pcap_statustostr(status))
             warnings.append(detail.isEmpty ? "\(o.interface): \(text)" : "\(o.interface): \(text) (\(detail))")
         }
+        if o.cookedV2 && pcap_datalink(p) == LinkType.linuxSLL.rawValue
+            && pcap_set_datalink(p, LinkType.linuxSLL2.rawValue) != 0 {
+            let detail = String(cString: pcap_geterr(p))
+            warnings.append("\(o.interface): cannot use LINUX_SLL2 (\(detail)), using LINUX_SLL")
+        }
         // Non-blocking reads plus our own poll(2): with TPACKET_V3 libpcap's blocking read waits
         // forever on a silent link, so --duration, --idle-timeout and Ctrl-C could never fire.
         if pcap_setnonblock(p, 1, &err) != 0 {
@@ -157,26 +170,17 @@ public final class PcapCapture {
         }
     }
 
-    /// Starts writing every captured packet to a pcap file (`-w`). "-" writes to stdout.
+    /// Starts writing every captured packet to a pcap file (`-w`), in whole records (see
+    /// `PcapFileWriter`). "-" writes to stdout. The file header is written at once.
     public func startWriting(to path: String) throws(CaptureError) {
-        guard let d = pcap_dump_open(handle, path) else {
-            throw .cannotWrite(path: path, detail: String(cString: pcap_geterr(handle)))
-        }
-        dumper = d
-        dumpPath = path
+        writer = try PcapFileWriter(handle: handle, path: path)
     }
 
     /// Flushes and closes the `-w` file; reports a failed write (a full disk) as an error.
     public func finishWriting() throws(CaptureError) {
-        guard let d = dumper else { return }
-        dumper = nil
-        let flushed = pcap_dump_flush(d)
-        let fileError = ferror(pcap_dump_file(d)) != 0
-        let savedErrno = errno
-        pcap_dump_close(d)
-        if flushed != 0 || fileError {
-            throw .cannotWrite(path: dumpPath, detail: String(cString: strerror(savedErrno)))
-        }
+        guard let w = writer else { return }
+        writer = nil
+        try w.finish()
     }
 
     /// libpcap's name and description of the link type ("EN10MB", "Ethernet").
@@ -203,19 +207,22 @@ public final class PcapCapture {
         return KernelStats(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop), droppedByInterface: UInt64(s.ps_ifdrop))
     }
 
-    /// A thread-safe way to wake a blocked loop.
-    public func makeInterrupter() -> Interrupter { Interrupter(handle: handle) }
+    /// A thread-safe way to wake a blocked loop; does nothing once the handle is closed.
+    public func makeInterrupter() -> Interrupter { interrupter }
 
     /// Reads packets, decodes each into a record and hands them to `onBatch` in batches of up to
     /// `batchSize`, until a limit fires, `stop` is raised, the file ends or `onBatch` returns
     /// false. Live captures also hand over a partial batch on every read timeout and when its
     /// first record is older than `maxBatchDelayNs`. A read error is thrown after every record
-    /// read before it was handed over.
+    /// read before it was handed over. The `-w` file gets each batch's records (whole) before
+    /// `onBatch` sees them; a failed write ends the run with that error. Live captures call
+    /// `onStats` with `pcap_stats` about every 100 ms, from this thread.
     public func run(
         limits: RunLimits = RunLimits(),
         stop: StopFlag,
         batchSize: Int = 256,
         maxBatchDelayNs: Int64 = 20_000_000,
+        onStats: ((KernelStats) -> Void)? = nil,
         onBatch: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws(CaptureError) -> RunEnd {
         let batch = UnsafeMutablePointer<PacketRecord>.allocate(capacity: max(1, batchSize))
@@ -224,49 +231,45 @@ public final class PcapCapture {
         var batchStarted: Int64 = 0
         let started = Monotonic.now()
         var lastPacket = started
-        let link = linkType
-        let scale = fractionScale
-        let fixSign = unsignedSeconds
-        let fractionWrap = fractionWrapNs
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
+        let writer = self.writer
+        var lastStats = started
 
-        func flush() -> Bool {
-            guard filled > 0 else { return true }
-            let ok = onBatch(UnsafeBufferPointer(start: batch, count: filled))
-            filled = 0
+        /// The file first (so it holds at least what was printed), then the consumer.
+        func flush() throws(CaptureError) -> Bool {
+            var writeError: CaptureError?
+            do throws(CaptureError) { try writer?.flush() } catch { writeError = error }
+            var ok = true
+            if filled > 0 {
+                ok = onBatch(UnsafeBufferPointer(start: batch, count: filled))
+                filled = 0
+            }
+            if let writeError { throw writeError }
             return ok
         }
 
         while true {
-            if stop.isRequested { return flush() ? .stopped : .consumerStopped }
-            if let c = limits.count, packetsCaptured >= c { return flush() ? .count : .consumerStopped }
+            if stop.isRequested { return try flush() ? .stopped : .consumerStopped }
+            if let c = limits.count, packetsCaptured >= c { return try flush() ? .count : .consumerStopped }
             let code = pcap_next_ex(handle, &header, &data)
             let now = isLive ? Monotonic.now() : 0
             switch code {
             case 1:
                 guard let h = header else { continue }
-                var seconds = Int64(h.pointee.ts.tv_sec)
-                // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
-                if fixSign && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
-                var fraction = Int64(h.pointee.ts.tv_usec)
-                if fraction < 0 { fraction &+= fractionWrap }
-                let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: scale)
-                let caplen = h.pointee.caplen
-                let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: link)
-                if let d = dumper { pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), h, data) }
+                writer?.append(h, data)
                 if filled == 0 { batchStarted = now }
-                (batch + filled).initialize(to: PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded))
+                (batch + filled).initialize(to: record(h, data))
                 filled += 1
                 packetsCaptured += 1
                 lastPacket = now
                 if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs) {
-                    guard flush() else { return .consumerStopped }
+                    guard try flush() else { return .consumerStopped }
                 }
             case 0:
                 // Nothing waiting: hand over what we have, then sleep in poll until packets
                 // arrive or the timeout passes (so limits and the stop flag are checked).
-                guard flush() else { return .consumerStopped }
+                guard try flush() else { return .consumerStopped }
                 if selectableFD >= 0 {
                     var fds = pollfd(fd: selectableFD, events: Int16(POLLIN), revents: 0)
                     _ = poll(&fds, 1, pollTimeoutMs)
@@ -274,29 +277,64 @@ public final class PcapCapture {
             case PCAP_ERROR_BREAK:
                 // libpcap 1.10 returns -2 both for pcap_breakloop and at the end of a file.
                 let end: RunEnd = isLive || stop.isRequested ? .stopped : .endOfFile
-                return flush() ? end : .consumerStopped
+                return try flush() ? end : .consumerStopped
             case PCAP_ERROR:
                 let detail = String(cString: pcap_geterr(handle))
-                _ = flush()
+                _ = try? flush()
                 if isLive { throw .captureFailed(interface: source, detail: detail) }
                 throw .readFailed(path: source, detail: detail)
             default:
                 // Any other negative code: treat as the end of the input.
-                return flush() ? .endOfFile : .consumerStopped
+                return try flush() ? .endOfFile : .consumerStopped
             }
             if isLive {
-                if let d = limits.durationNs, now - started >= d { return flush() ? .duration : .consumerStopped }
-                if let i = limits.idleTimeoutNs, now - lastPacket >= i { return flush() ? .idle : .consumerStopped }
+                if let d = limits.durationNs, now - started >= d { return try flush() ? .duration : .consumerStopped }
+                if let i = limits.idleTimeoutNs, now - lastPacket >= i { return try flush() ? .idle : .consumerStopped }
+                if let onStats, now - lastStats >= 100_000_000, let s = stats() {
+                    lastStats = now
+                    onStats(s)
+                }
             }
         }
     }
 }
 
-/// Wakes a capture loop from another thread. Holds the handle without owning it: use it only while
-/// the capture it came from is alive.
-public struct Interrupter: @unchecked Sendable {
-    let handle: OpaquePointer
-    public func breakLoop() { pcap_breakloop(handle) }
+extension PcapCapture {
+    /// One packet as a record: the timestamp in nanoseconds, the lengths and the decoded headers.
+    @inline(__always)
+    fileprivate func record(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> PacketRecord {
+        var seconds = Int64(h.pointee.ts.tv_sec)
+        // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
+        if unsignedSeconds && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
+        var fraction = Int64(h.pointee.ts.tv_usec)
+        if fraction < 0 { fraction &+= fractionWrapNs }
+        let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: fractionScale)
+        let caplen = h.pointee.caplen
+        let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: linkType)
+        return PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded)
+    }
+}
+
+/// Wakes a capture loop from another thread (a signal handler, the output thread). It cannot
+/// outlive the handle: the handle's owner disarms it before `pcap_close`, under the same lock
+/// `breakLoop` takes, so a late signal finds it disarmed and does nothing.
+public final class Interrupter: Sendable {
+    /// The `pcap_t` as a bit pattern (an integer is Sendable; the pointer is not); 0 once closed.
+    private let handle: Mutex<UInt>
+
+    init(handle: OpaquePointer) { self.handle = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))) }
+
+    /// `pcap_breakloop` on the handle if it is still open.
+    public func breakLoop() {
+        handle.withLock { bits in
+            if let h = OpaquePointer(bitPattern: bits) { pcap_breakloop(h) }
+        }
+    }
+
+    /// True until the handle closed.
+    public var isArmed: Bool { handle.withLock { $0 != 0 } }
+
+    func disarm() { handle.withLock { $0 = 0 } }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

@@ -40,11 +40,35 @@ public struct Decoded: Sendable, Equatable {
     public var hasPorts: Bool = false
     public var srcPort: UInt16 = 0
     public var dstPort: UInt16 = 0
+    /// Linux cooked captures (SLL2): the interface index the packet was seen on; 0 when unknown.
+    public var ifIndex: UInt32 = 0
+    /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
+    public var direction: PacketDirection = .unknown
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
     @inlinable
     public init() {}
+}
+
+/// Whether a packet arrived at or left the host, as Linux cooked headers tell it.
+public enum PacketDirection: UInt8, Sendable {
+    /// The link type does not say (everything but Linux SLL and SLL2), or an unusual packet type.
+    case unknown
+    /// PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST or PACKET_OTHERHOST.
+    case incoming
+    /// PACKET_OUTGOING.
+    case outgoing
+
+    /// From the Linux packet type (`sll_pkttype`): 0-3 came in, 4 went out.
+    @inlinable
+    public init(packetType: UInt16) {
+        switch packetType {
+        case 0...3: self = .incoming
+        case 4: self = .outgoing
+        default: self = .unknown
+        }
+    }
 }
 
 /// Decodes captured bytes into a `Decoded`, following the label rule (README, "Protocol labels").
@@ -65,6 +89,7 @@ public enum Decoder {
             }
             ethertype(b, type: type, offset: 14, into: &d)
         case 113:  // LINUX_SLL
+            if let packetType = b.u16be(0) { d.direction = PacketDirection(packetType: packetType) }
             if let hatype = b.u16be(2), hatype == 824 /* ARPHRD_NETLINK */ {
                 d.stop = .unsupported
                 return d
@@ -75,6 +100,8 @@ public enum Decoder {
             }
             ethertype(b, type: type, offset: 16, into: &d)
         case 276:  // LINUX_SLL2
+            if let index = b.u32be(4) { d.ifIndex = index }
+            if let packetType = b.u8(10) { d.direction = PacketDirection(packetType: UInt16(packetType)) }
             if let hatype = b.u16be(8), hatype == 824 /* ARPHRD_NETLINK */ {
                 d.stop = .unsupported
                 return d

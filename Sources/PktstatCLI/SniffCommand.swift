@@ -27,11 +27,11 @@ struct Sniff: ParsableCommand {
               pktstat sniff -D                         list interfaces (tcpdump -D)
               sudo pktstat sniff -i eth0 -Z nobody -w /tmp/x.pcap
 
-            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured, protocol, src, dst, sport, dport (empty when absent). JSON: one object per line with the same keys (null when absent).
+            CSV columns: timestamp (epoch seconds, 9 decimals), length (on the wire), captured, protocol, src, dst, sport, dport, interface, direction (empty when absent; interface and direction come from Linux cooked headers, e.g. -i any). JSON: one object per line with the same keys (null when absent).
 
             Protocol labels name the outermost network header: TCP UDP ICMP ICMPv6 IGMP GRE ESP AH SCTP OSPF IPIP PIM VRRP ARP, else IPv4 or IPv6, else other. Headers are not validated: a label comes from the protocol fields as captured, even when the IP version or header length is bogus.
 
-            Stop with --count, --duration, --idle-timeout or Ctrl-C: what was captured is kept, and the status lines (as tcpdump prints them) go to stderr. Under sudo, pktstat becomes SUDO_USER once the device is open, so the files it writes are yours; -Z USER picks another user, -Z root keeps root. Live capture needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v pktstat)".
+            Stop with --count, --duration, --idle-timeout or Ctrl-C (any number of SIGINT/SIGTERM/SIGHUP): what was captured is kept, the -w file is written in whole records, and the status lines (as tcpdump prints them) go to stderr. Under sudo, pktstat becomes SUDO_USER once the device is open, so the files it writes are yours; -Z USER picks another user, -Z root keeps root. Live capture needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v pktstat)".
             """
     )
 
@@ -238,20 +238,23 @@ struct Sniff: ParsableCommand {
         let printing = !quiet && (write == nil || print)
         // A person watching a terminal wants each packet at once; pipes and files get batches.
         options.immediate = printing && out.isTerminal
-        let capture = try PcapCapture.openLive(options)
+        let capture = try LiveCapture.open(options)
         for w in capture.warnings { Console.line("warning: \(w)") }
         if let f = filterExpression { try capture.setFilter(f) }
         try relinquishPrivileges()
         if let write { try capture.startWriting(to: write) }
         Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
+        var writer = writer
+        writer.interfaceNames = InterfaceNames(CaptureDevice.indexNames())
 
-        let interrupter = capture.makeInterrupter()
+        let interrupter = capture.interrupter
         let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
         defer { withExtendedLifetime(trap) {} }
-
         let ring = RecordRing(capacity: 1 << 16)
-        let job = CaptureJob(capture: capture, ring: ring, limits: limits, stop: stop)
-        job.start()
+        // The handle moves into the capture thread; only its interrupter stays here.
+        guard let job = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
+            throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
+        }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
         emitter.start()
@@ -265,7 +268,7 @@ struct Sniff: ParsableCommand {
                 let now = SniffEmitter.realtimeNow()
                 if emitter.session != nil && now - lastTick >= 100_000_000 {
                     lastTick = now
-                    emitter.tick(drops: job.drops(ring: ring), nowNs: now, closeThroughNs: now - deliveryDelayNs)
+                    emitter.tick(drops: drops(job.outcome, ring), nowNs: now, closeThroughNs: now - deliveryDelayNs)
                 }
                 try out.flush()
             }
@@ -275,73 +278,33 @@ struct Sniff: ParsableCommand {
             interrupter.breakLoop()
             while ring.drain(timeoutMs: 50, { _ in }) {}
         }
-        job.wait()
-        let captured = capture.packetsCaptured
-        let stats = capture.stats()
+        let outcome = job.wait()
         if outputError == nil {
-            emitter.finish(drops: job.drops(ring: ring))
+            emitter.finish(drops: drops(outcome, ring))
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
-        var failure: CaptureError? = job.error
-        do throws(CaptureError) { try capture.finishWriting() } catch { failure = failure ?? error }
-
-        Console.line("\(captured) packet\(captured == 1 ? "" : "s") captured")
-        if let stats {
-            Console.line("\(stats.received) packet\(stats.received == 1 ? "" : "s") received by filter")
-            Console.line("\(stats.droppedByKernel) packet\(stats.droppedByKernel == 1 ? "" : "s") dropped by kernel")
-            if stats.droppedByInterface > 0 {
-                Console.line("\(stats.droppedByInterface) packet\(stats.droppedByInterface == 1 ? "" : "s") dropped by interface")
-            }
-        }
-        let ringDrops = ring.droppedCount
-        Console.line("\(ringDrops) packet\(ringDrops == 1 ? "" : "s") dropped by ring")
+        printStatus(outcome, ringDrops: ring.droppedCount)
         if let outputError, case .writeFailed = outputError { throw outputError }
         try writePlot(emitter)
-        if let failure { throw failure }
-    }
-}
-
-/// The capture thread: runs libpcap, pushes record batches into the ring, never waits on output.
-final class CaptureJob: @unchecked Sendable {
-    private let capture: PcapCapture
-    private let ring: RecordRing
-    private let limits: RunLimits
-    private let stop: StopFlag
-    private let done = DispatchSemaphore(value: 0)
-    private(set) var error: CaptureError?
-    private(set) var end: RunEnd?
-
-    init(capture: PcapCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag) {
-        self.capture = capture
-        self.ring = ring
-        self.limits = limits
-        self.stop = stop
+        if let failure = outcome.error { throw failure }
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            do throws(CaptureError) {
-                end = try capture.run(limits: limits, stop: stop) { batch in
-                    ring.push(batch)
-                    return true
-                }
-            } catch {
-                self.error = error
-            }
-            ring.close()
-            done.signal()
+    /// Cumulative drops: the kernel's (as the capture thread last read them) and the ring's.
+    private func drops(_ o: CaptureOutcome, _ ring: RecordRing) -> DropCounters {
+        DropCounters(
+            kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
+    }
+
+    /// The status lines, as tcpdump prints them.
+    private func printStatus(_ o: CaptureOutcome, ringDrops: UInt64) {
+        func line(_ n: UInt64, _ what: String) { Console.line("\(n) packet\(n == 1 ? "" : "s") \(what)") }
+        line(o.captured, "captured")
+        if let stats = o.stats {
+            line(stats.received, "received by filter")
+            line(stats.droppedByKernel, "dropped by kernel")
+            if stats.droppedByInterface > 0 { line(stats.droppedByInterface, "dropped by interface") }
         }
-        thread.name = "pktstat-capture"
-        thread.start()
-    }
-
-    func wait() { done.wait() }
-
-    /// Cumulative drops: the kernel's (pcap_stats from this thread is safe: the capture thread
-    /// never calls it) and the ring's.
-    func drops(ring: RecordRing) -> DropCounters {
-        let k = capture.stats()
-        return DropCounters(kernel: k?.droppedByKernel ?? 0, interface: k?.droppedByInterface ?? 0, ring: ring.droppedCount)
+        line(ringDrops, "dropped by ring")
     }
 }
 

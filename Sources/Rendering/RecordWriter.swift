@@ -9,29 +9,28 @@ public enum RecordFormat: String, Sendable, CaseIterable {
 
 /// Formats packet records as CSV (RFC 4180, header row), JSON lines or a human table, appending
 /// to a caller-owned byte buffer. The CSV and JSON columns are the README's contract:
-/// `timestamp,length,captured,protocol,src,dst,sport,dport`.
+/// `timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction`.
 public struct RecordWriter: Sendable {
     public let format: RecordFormat
     /// Local-time clock labels in the table (UTC when false).
     public var localTime = true
+    /// Names for the interface indexes of SLL2 packets; an index not here is written as its number.
+    public var interfaceNames = InterfaceNames()
 
     public init(format: RecordFormat) { self.format = format }
 
     public func header(into out: inout [UInt8]) {
         switch format {
-        case .csv: out.append(ascii: "timestamp,length,captured,protocol,src,dst,sport,dport\n")
+        case .csv: out.append(ascii: "timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction\n")
         case .json: break
         case .table:
             let start = out.count
             out.append(ascii: "TIME")
-            out.pad(from: start, to: 20)
-            out.append(ascii: "PROTO")
-            out.pad(from: start, to: 27)
-            out.append(ascii: "SOURCE")
-            out.pad(from: start, to: 53)
-            out.append(ascii: "DESTINATION")
-            out.pad(from: start, to: 79)
-            out.append(ascii: "LENGTH\n")
+            for (title, column) in zip(TableColumns.titles, TableColumns.starts) {
+                out.pad(from: start, to: column)
+                out.append(ascii: title)
+            }
+            out.append(ascii: "\n")
         }
     }
 
@@ -83,6 +82,10 @@ public struct RecordWriter: Sendable {
             } else {
                 row.byte(UInt8(ascii: ","))
             }
+            row.byte(UInt8(ascii: ","))
+            interface(d.ifIndex, json: false, into: &row)
+            row.byte(UInt8(ascii: ","))
+            if d.direction != .unknown { row.ascii(d.direction == .incoming ? "in" : "out") }
             row.byte(UInt8(ascii: "\n"))
         }
     }
@@ -117,7 +120,19 @@ public struct RecordWriter: Sendable {
             } else {
                 row.ascii(",\"sport\":null,\"dport\":null")
             }
-            row.ascii("}\n")
+            row.ascii(",\"interface\":")
+            if d.ifIndex != 0 {
+                row.byte(UInt8(ascii: "\""))
+                interface(d.ifIndex, json: true, into: &row)
+                row.byte(UInt8(ascii: "\""))
+            } else {
+                row.ascii("null")
+            }
+            switch d.direction {
+            case .incoming: row.ascii(",\"direction\":\"in\"}\n")
+            case .outgoing: row.ascii(",\"direction\":\"out\"}\n")
+            case .unknown: row.ascii(",\"direction\":null}\n")
+            }
         }
     }
 
@@ -133,19 +148,30 @@ public struct RecordWriter: Sendable {
             row.decimal(second, width: 2)
             row.byte(UInt8(ascii: "."))
             row.decimal(frac, width: 9)
-            row.pad(to: 20)
+            let c = TableColumns.starts
+            row.pad(to: c[0])
             row.ascii(d.label.asciiName)
-            row.pad(to: 27)
-            if d.ipVersion != 0 {
-                row.endpoint(d.src, port: d.hasPorts ? d.srcPort : nil, version: d.ipVersion)
-                row.pad(to: 53)
-                row.endpoint(d.dst, port: d.hasPorts ? d.dstPort : nil, version: d.ipVersion)
+            row.pad(to: c[1])
+            if d.ipVersion != 0 { row.address(d.src, version: d.ipVersion) } else { row.byte(UInt8(ascii: "-")) }
+            row.pad(to: c[2])
+            if d.hasPorts { row.decimal(UInt64(d.srcPort)) } else { row.byte(UInt8(ascii: "-")) }
+            row.pad(to: c[3])
+            if d.ipVersion != 0 { row.address(d.dst, version: d.ipVersion) } else { row.byte(UInt8(ascii: "-")) }
+            row.pad(to: c[4])
+            if d.hasPorts { row.decimal(UInt64(d.dstPort)) } else { row.byte(UInt8(ascii: "-")) }
+            row.pad(to: c[5])
+            if d.ifIndex != 0 {
+                interface(d.ifIndex, json: false, table: true, into: &row)
             } else {
                 row.byte(UInt8(ascii: "-"))
-                row.pad(to: 53)
-                row.byte(UInt8(ascii: "-"))
             }
-            row.pad(to: 79)
+            row.pad(to: c[6])
+            switch d.direction {
+            case .incoming: row.ascii("in")
+            case .outgoing: row.ascii("out")
+            case .unknown: row.byte(UInt8(ascii: "-"))
+            }
+            row.pad(to: c[7])
             row.decimal(UInt64(r.length))
             if r.captured < r.length {
                 row.ascii(" (")
@@ -156,6 +182,18 @@ public struct RecordWriter: Sendable {
         }
     }
 
+    /// The interface's name (escaped for the format), or its index when the name is unknown.
+    @usableFromInline
+    func interface(_ index: UInt32, json: Bool, table: Bool = false, into row: inout RowBytes) {
+        guard index != 0 else { return }
+        guard let name = interfaceNames.names[index] else {
+            row.decimal(UInt64(index))
+            return
+        }
+        let text = table ? name.table : json ? name.json : name.csv
+        text.withUnsafeBufferPointer { row.bytes($0) }
+    }
+
     /// Hours, minutes, seconds and nanoseconds of the time of day, in local time (or UTC).
     func clock(_ ns: Int64) -> (UInt64, UInt64, UInt64, UInt64) {
         var seconds = time_t(ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000)
@@ -163,6 +201,48 @@ public struct RecordWriter: Sendable {
         var parts = tm()
         if localTime { localtime_r(&seconds, &parts) } else { gmtime_r(&seconds, &parts) }
         return (UInt64(max(0, parts.tm_hour)), UInt64(max(0, parts.tm_min)), UInt64(max(0, parts.tm_sec)), frac)
+    }
+}
+
+/// The table's columns after TIME: where each starts. Addresses and ports have their own columns,
+/// each as wide as its widest text (an IPv6 address is at most 39 characters, an interface name
+/// 15), so no row can push the next column out of line.
+enum TableColumns {
+    static let titles: [StaticString] = ["PROTO", "SOURCE", "SPORT", "DESTINATION", "DPORT", "IFACE", "DIR", "LENGTH"]
+    /// Start of PROTO, SOURCE, SPORT, DESTINATION, DPORT, IFACE, DIR, LENGTH.
+    static let starts = [20, 27, 67, 73, 113, 119, 135, 139]
+}
+
+/// Interface index → name, with each name already escaped for CSV, JSON and the table, so a row
+/// costs one dictionary lookup and one copy.
+public struct InterfaceNames: Sendable {
+    @usableFromInline
+    struct Name: Sendable {
+        var csv: [UInt8]
+        var json: [UInt8]
+        /// At most 15 bytes (IFNAMSIZ - 1), so the table column holds it.
+        var table: [UInt8]
+    }
+    @usableFromInline var names: [UInt32: Name] = [:]
+
+    public init() {}
+
+    public init(_ names: [UInt32: String]) {
+        for (index, name) in names {
+            let bytes = Array(name.utf8)
+            var csv = bytes
+            if bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+                let quote = UInt8(ascii: "\"")
+                csv = [quote] + bytes.flatMap { $0 == quote ? [$0, $0] : [$0] } + [quote]
+            }
+            var json: [UInt8] = []
+            for b in bytes {
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { json.append(UInt8(ascii: "\\")) }
+                json.append(b < 0x20 ? UInt8(ascii: "?") : b)
+            }
+            let table = bytes.prefix(15).map { $0 < 0x20 ? UInt8(ascii: "?") : $0 }
+            self.names[index] = Name(csv: Array(csv.prefix(64)), json: Array(json.prefix(64)), table: table)
+        }
     }
 }
 
@@ -176,16 +256,10 @@ extension RowBytes {
         }
     }
 
-    mutating func endpoint(_ a: IPAddress, port: UInt16?, version: UInt8) {
-        if let port {
-            if version == 6 { byte(UInt8(ascii: "[")) }
-            address(a, version: version)
-            if version == 6 { byte(UInt8(ascii: "]")) }
-            byte(UInt8(ascii: ":"))
-            decimal(UInt64(port))
-        } else {
-            address(a, version: version)
-        }
+    @usableFromInline mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+        guard let src = b.baseAddress, !b.isEmpty else { return }
+        (base + count).update(from: src, count: b.count)
+        count &+= b.count
     }
 }
 

@@ -137,12 +137,12 @@ private func captureFiles() -> [String] {
 /// Live capture through libpcap in this process, on loopback (root only).
 @Suite(.serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct LiveCaptureTests {
-    private func openLoopback(_ filter: String) throws -> PcapCapture {
-        var options = LiveOptions(interface: "lo")
+    private func openLoopback(_ filter: String, interface: String = "lo") throws -> LiveCapture {
+        var options = LiveOptions(interface: interface)
         options.snapLength = 128
         options.promiscuous = false
         options.timeoutMs = 50
-        let capture = try PcapCapture.openLive(options)
+        let capture = try LiveCapture.open(options)
         try capture.setFilter(filter)
         return capture
     }
@@ -150,8 +150,8 @@ struct LiveCaptureTests {
     @Test func loopbackDatagramsBecomeRecords() throws {
         let port = Int.random(in: 30000...39999)
         let capture = try openLoopback("udp and dst port \(port)")
-        #expect(capture.isLive)
-        #expect(capture.linkType.rawValue == 1)  // lo is Ethernet-framed
+        let link = capture.linkType
+        #expect(link.rawValue == 1)  // lo is Ethernet-framed
         let sender = Thread { try? sendLoopbackUDP(count: 10, port: port, size: 16, gapMs: 5) }
         sender.start()
         var records: [PacketRecord] = []
@@ -172,7 +172,8 @@ struct LiveCaptureTests {
         let now = Int64(Date().timeIntervalSince1970 * 1e9)
         #expect(records.allSatisfy { abs($0.timestampNs - now) < 60_000_000_000 })
         #expect(zip(records, records.dropFirst()).allSatisfy { $0.timestampNs <= $1.timestampNs })
-        let stats = try #require(capture.stats())
+        let kernel = capture.stats()
+        let stats = try #require(kernel)
         #expect(stats.received >= 10)
         #expect(stats.droppedByKernel == 0)
     }
@@ -202,7 +203,7 @@ struct LiveCaptureTests {
 
     @Test func anUnknownInterfaceIsNamed() {
         #expect {
-            _ = try PcapCapture.openLive(LiveOptions(interface: "nosuch0"))
+            _ = try LiveCapture.open(LiveOptions(interface: "nosuch0"))
         } throws: { error in
             guard case CaptureError.noSuchInterface(let name, _) = error else { return false }
             return name == "nosuch0"
