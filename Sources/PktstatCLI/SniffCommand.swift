@@ -151,7 +151,7 @@ struct Sniff: ParsableCommand {
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, keepChart: plot != nil, keepIntervals: false)
+                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted, keepChart: plot != nil, keepIntervals: false)
         }
         let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
@@ -214,6 +214,7 @@ struct Sniff: ParsableCommand {
             readError = error
         }
         emitter.finish(drops: nil)
+        if let late = emitter.latePackets { Console.line(late) }
         if outputError == nil {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
@@ -290,6 +291,7 @@ struct Sniff: ParsableCommand {
         }
         let ringDrops = ring.droppedCount
         Console.line("\(ringDrops) packet\(ringDrops == 1 ? "" : "s") dropped by ring")
+        if let late = emitter.latePackets { Console.line(late) }
         if let outputError, case .writeFailed = outputError { throw outputError }
         try writePlot(emitter)
         if let failure { throw failure }

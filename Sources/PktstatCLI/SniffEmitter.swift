@@ -5,17 +5,24 @@ import TrafficAnalysis
 
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
+///
+/// A live interval table names only the protocols seen so far: when a new one shows up, the header
+/// is printed again with its column added (the CSV keeps every protocol's columns, its header
+/// being printed once).
 final class SniffEmitter {
     let out: ByteOutput
     let packetRows: RecordWriter?
-    let seriesRows: SeriesWriter?
+    private(set) var seriesRows: SeriesWriter?
     var session: SeriesSession?
+    /// A write failed (a closed pipe): rows stop here, the caller's next flush reports it.
+    private var writeFailed = false
 
     init(out: ByteOutput, packetRows: RecordWriter?, seriesRows: SeriesWriter?, session: SeriesSession?) {
         self.out = out
         self.packetRows = packetRows
         self.seriesRows = seriesRows
         self.session = session
+        if seriesRows?.format == .table { self.seriesRows?.protocols = ProtocolSet() }
     }
 
     func start() {
@@ -44,8 +51,22 @@ final class SniffEmitter {
         session!.finish(writeInterval)
     }
 
+    /// The status line for packets that came after their interval was printed, if any did.
+    var latePackets: String? {
+        guard seriesRows != nil, let n = session?.analyzer.summary.latePackets, n > 0 else { return nil }
+        return "\(n) packet\(n == 1 ? "" : "s") arrived after their interval was printed"
+    }
+
     private func writeInterval(_ s: IntervalStats) {
-        seriesRows?.write(s, into: &out.buffer)
+        guard !writeFailed, seriesRows != nil else { return }
+        if seriesRows!.format == .table, let seen = session?.analyzer.protocolsSeen,
+            seen.bits & ~seriesRows!.protocols.bits != 0
+        {
+            seriesRows!.protocols.formUnion(seen)
+            seriesRows!.writeHeader(into: &out.buffer)
+        }
+        seriesRows!.write(s, into: &out.buffer)
+        do throws(OutputError) { try out.flushIfFull() } catch { writeFailed = true }
     }
 
     /// CLOCK_REALTIME in nanoseconds (packet timestamps are on this clock).

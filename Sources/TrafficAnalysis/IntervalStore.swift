@@ -1,8 +1,8 @@
 import Glibc
-import TrafficAnalysis
 
 /// The closed intervals `analyze` keeps until the capture is read (the CSV header and the table's
 /// columns name every protocol seen, so no row can be printed before the end), in bounded memory.
+/// Only intervals that hold something are kept (`SeriesSession`); empty ones are re-made as rows.
 ///
 /// Up to `memoryLimit` intervals stay in memory; when that fills, they are appended, in order, to
 /// an unlinked temporary file (`$TMPDIR`, else /tmp) and read back one chunk at a time when
@@ -13,43 +13,62 @@ import TrafficAnalysis
 ///
 /// `IntervalStats` is a plain value of integers (no references), so its bytes are written and
 /// read back as they are, within this one process.
-final class IntervalStore {
-    /// Intervals held in memory before they go to the temporary file (464 bytes each: 7.6 MB).
-    let memoryLimit: Int
+public final class IntervalStore {
+    /// The default `memoryLimit`: 16,384 intervals of 472 bytes, 7.7 MB.
+    public static let defaultMemoryLimit = 16_384
+    /// Intervals held in memory before they go to the temporary file.
+    public let memoryLimit: Int
     private var memory: [IntervalStats] = []
     private var fd: Int32 = -1
     private var spilling = true
     /// Intervals in the temporary file.
-    private(set) var spilledCount = 0
-    /// Why the temporary file could not be used, if it could not.
-    private(set) var spillProblem: String?
+    public private(set) var spilledCount = 0
+    /// Why the temporary file could not be used, if it could not (the intervals then stay in
+    /// memory): a warning for the caller to show.
+    public private(set) var spillProblem: String?
+    /// The last index appended: intervals must come in increasing index order.
+    public private(set) var lastIndex: Int64 = .min
 
-    init(memoryLimit: Int = 16_384) {
+    /// - Parameters:
+    ///   - memoryLimit: intervals kept in memory before they are written to the temporary file.
+    ///   - directory: where the temporary file goes (default `$TMPDIR`, else /tmp).
+    public init(memoryLimit: Int = IntervalStore.defaultMemoryLimit, directory: String? = nil) {
         precondition(_isPOD(IntervalStats.self), "IntervalStats must stay a plain value to be spilled as bytes")
         self.memoryLimit = max(1, memoryLimit)
+        self.directory = directory ?? Self.temporaryDirectory()
     }
+
+    private let directory: String
 
     deinit {
         if fd >= 0 { close(fd) }
     }
 
-    var count: Int { spilledCount + memory.count }
+    /// Intervals kept, in memory and in the file.
+    public var count: Int { spilledCount + memory.count }
 
-    func append(_ s: IntervalStats) {
+    /// Intervals in memory now.
+    public var inMemoryCount: Int { memory.count }
+
+    /// Keeps `s`, whose index must be above every index appended before.
+    public func append(_ s: IntervalStats) {
+        precondition(s.index > lastIndex, "intervals must be appended in increasing index order")
+        lastIndex = s.index
         memory.append(s)
         if memory.count >= memoryLimit && spilling { spill() }
     }
 
-    /// Hands out every interval in the order appended. Throws when the temporary file cannot be
-    /// read back (it was written by this process a moment ago, so only on an I/O error).
-    func forEach(_ body: (IntervalStats) throws -> Void) throws {
+    /// Hands out every interval in the order appended; it can be called again. Throws
+    /// `AnalysisError.intervalFileUnreadable` when the temporary file cannot be read back (it was
+    /// written by this process a moment ago, so only on an I/O error), or what `body` throws.
+    public func forEach(_ body: (IntervalStats) throws -> Void) throws {
         if spilledCount > 0 { try readBack(body) }
         for s in memory { try body(s) }
     }
 
     private func spill() {
         if fd < 0 {
-            let dir = Self.temporaryDirectory()
+            let dir = directory
             var template = Array("\(dir)/pktstat-intervals-XXXXXX".utf8CString)
             let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             guard made >= 0 else {
@@ -103,7 +122,7 @@ final class IntervalStore {
                 }
                 return true
             }
-            guard ok else { throw OutputError.readBackFailed(errno: errno) }
+            guard ok else { throw AnalysisError.intervalFileUnreadable(errno: errno) }
             for i in 0..<n { try body(buffer[i]) }
             done += n
         }
