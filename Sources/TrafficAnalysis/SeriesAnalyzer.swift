@@ -74,7 +74,7 @@ public struct SeriesAnalyzer: Sendable {
     private var top: Int64 = -1
     /// Closed intervals with packets or drops, not yet taken, in index order.
     private var outbox: [IntervalStats] = []
-    /// The array forms fill the gaps from here (every interval below was handed out).
+    /// The array forms fill the gaps from here (every interval below was taken).
     private var filledBelow: Int64 = 0
     /// `.binned`: the late packets, in the intervals their timestamps fall in.
     private var lateIntervals: [Int64: IntervalStats] = [:]
@@ -225,6 +225,7 @@ public struct SeriesAnalyzer: Sendable {
             used += 1
             try body(stats)
         }
+        filledBelow = base
     }
 
     /// Closes every interval that ends at or before `timeNs` (the newest time no earlier packet can
@@ -242,12 +243,13 @@ public struct SeriesAnalyzer: Sendable {
         try takeClosed(body)
     }
 
-    /// `closeIntervals(through:_:)` as an array of every interval closed since the previous array
-    /// call, empty ones included (a live tick closes a few intervals; tests).
+    /// `closeIntervals(through:_:)` as an array of every interval closed since the previous take,
+    /// empty ones included (a live tick closes a few intervals; tests).
     public mutating func closeIntervals(through timeNs: Int64) -> [IntervalStats] {
+        let from = filledBelow
         var out: [IntervalStats] = []
         closeIntervals(through: timeNs) { out.append($0) }
-        return filled(out)
+        return filled(out, from: from)
     }
 
     /// Closes every open interval up to the last one holding a packet (or drops) and hands out the
@@ -258,13 +260,14 @@ public struct SeriesAnalyzer: Sendable {
         try takeClosed(body)
     }
 
-    /// `finish(_:)` as an array of every interval since the previous array call, empty ones
+    /// `finish(_:)` as an array of every interval closed since the previous take, empty ones
     /// included: for tests and small series (the gaps cost one interval each here). `.binned` late
     /// packets are not in it (see `takeLate`).
     public mutating func finish() -> [IntervalStats] {
+        let from = filledBelow
         var out: [IntervalStats] = []
         finish { out.append($0) }
-        return filled(out)
+        return filled(out, from: from)
     }
 
     /// `.binned`: the intervals that received late packets (their interval was closed, or lies
@@ -279,13 +282,13 @@ public struct SeriesAnalyzer: Sendable {
     /// Intervals waiting in the `.binned` late table.
     public var lateIntervalCount: Int { lateIntervals.count }
 
-    private mutating func filled(_ sparse: [IntervalStats]) -> [IntervalStats] {
+    /// `sparse` with the empty intervals from `from` up to `closedBelow` put in.
+    private func filled(_ sparse: [IntervalStats], from: Int64) -> [IntervalStats] {
         guard let a = anchorNs else { return sparse }
-        var filler = IntervalFiller(anchorNs: a, intervalNs: intervalNs, from: filledBelow)
+        var filler = IntervalFiller(anchorNs: a, intervalNs: intervalNs, from: from)
         var out: [IntervalStats] = []
         for s in sparse { filler.emit(s) { out.append($0) } }
         filler.fill(upTo: base) { out.append($0) }
-        filledBelow = max(filledBelow, base)
         return out
     }
 
