@@ -6,9 +6,9 @@ import TrafficAnalysis
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
 ///
-/// A live interval table names only the protocols seen so far: when a new one shows up, the header
-/// is printed again with its column added (the CSV keeps every protocol's columns, its header
-/// being printed once).
+/// An interval table names only the protocols seen so far: its header comes with the first row,
+/// and is printed again with a column added when a row brings a new protocol (the CSV keeps every
+/// protocol's columns, its header printed once).
 final class SniffEmitter {
     let out: ByteOutput
     let packetRows: RecordWriter?
@@ -16,6 +16,8 @@ final class SniffEmitter {
     var session: SeriesSession?
     /// A write failed (a closed pipe): rows stop here, the caller's next flush reports it.
     private var writeFailed = false
+    /// The table's header waits for the first row, so that it names that row's protocols.
+    private var tableHeaderWritten = false
 
     init(out: ByteOutput, packetRows: RecordWriter?, seriesRows: SeriesWriter?, session: SeriesSession?) {
         self.out = out
@@ -27,14 +29,13 @@ final class SniffEmitter {
 
     func start() {
         packetRows?.header(into: &out.buffer)
-        seriesRows?.writeHeader(into: &out.buffer)
+        if seriesRows?.format != .table { seriesRows?.writeHeader(into: &out.buffer) }
     }
 
     func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         packetRows?.write(batch, into: &out.buffer)
         guard session != nil else { return }
-        session!.add(batch)
-        session!.collect(writeInterval)
+        session!.add(batch, writeInterval)
     }
 
     /// Live: attributes the capture's drops so far and closes the intervals that ended by
@@ -59,11 +60,12 @@ final class SniffEmitter {
 
     private func writeInterval(_ s: IntervalStats) {
         guard !writeFailed, seriesRows != nil else { return }
-        if seriesRows!.format == .table, let seen = session?.analyzer.protocolsSeen,
-            seen.bits & ~seriesRows!.protocols.bits != 0
-        {
+        // The row's own protocols (the session is busy handing it out: not read here).
+        let seen = s.protocols
+        if seriesRows!.format == .table, !tableHeaderWritten || seen.bits & ~seriesRows!.protocols.bits != 0 {
             seriesRows!.protocols.formUnion(seen)
             seriesRows!.writeHeader(into: &out.buffer)
+            tableHeaderWritten = true
         }
         seriesRows!.write(s, into: &out.buffer)
         do throws(OutputError) { try out.flushIfFull() } catch { writeFailed = true }

@@ -51,10 +51,11 @@ public struct SeriesSession {
     private var storing: Bool { keepIntervals || (keepChart && analyzer.late == .binned) }
     private var chartAsTheyClose: Bool { keepChart && analyzer.late == .counted }
 
-    public mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
+    /// Counts a batch; `body` sees the rows it closes (rows as they close).
+    public mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>, _ body: ((IntervalStats) -> Void)? = nil) {
         analyzer.add(batch)
         if keepChart { chart.add(batch) }
-        collect()
+        collect(body)
     }
 
     /// Takes the intervals the analyzer closed; `body` sees every row up to `closedBelow`.
