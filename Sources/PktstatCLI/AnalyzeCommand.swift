@@ -38,7 +38,7 @@ struct Analyze: ParsableCommand {
               pktstat analyze capture.pcap --summary          totals, rates, sizes, protocols
               pktstat analyze capture.pcap --summary --format json
 
-            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets, and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed.
+            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets nor with the time span (empty intervals are made as they are printed), and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed. Each packet counts in the interval its timestamp falls in, whatever its place in the file (one earlier than the first packet gives negative offsets). More than 10 million rows are announced on stderr first.
 
             CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the first interval), packets, bytes (wire lengths), bits_per_second, min_length, mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present. With --by protocol: time, offset, protocol, packets, bytes, bits_per_second, mean_length.
             """
@@ -139,7 +139,9 @@ struct Analyze: ParsableCommand {
         session.finish()
         if session.analyzer.summary.beyondLimitPackets > 0 {
             let n = session.analyzer.summary.beyondLimitPackets
-            Console.line("warning: \(n) packet\(n == 1 ? "" : "s") lie more than 292 years from the first one and are in no interval; check the capture's timestamps")
+            Console.line(
+                "warning: \(n) packet\(n == 1 ? "" : "s") lie more than 292 years from the first one and are in "
+                    + "no interval; check the capture's timestamps")
         }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
@@ -184,7 +186,9 @@ extension Analyze {
         )
         let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
         if rows > Self.rowWarning {
-            Console.line("warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); use a larger --interval (for example 1m) for fewer")
+            Console.line(
+                "warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); "
+                    + "use a larger --interval (for example 1m) for fewer")
         }
         writer.writeHeader(into: &out.buffer)
         struct Stopped: Error {}

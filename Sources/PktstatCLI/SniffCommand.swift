@@ -151,7 +151,8 @@ struct Sniff: ParsableCommand {
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted, keepChart: plot != nil, keepIntervals: false)
+                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted,
+                keepChart: plot != nil, keepIntervals: false)
         }
         let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(

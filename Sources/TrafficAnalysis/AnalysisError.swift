@@ -36,6 +36,7 @@ public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
         if case .intervalFileUnreadable = self {
             return "check the disk holding $TMPDIR (else /tmp), or point TMPDIR at another one"
         }
-        return "use a positive number of seconds or a number with a unit: 1, 0.1, 250ms, 5s, 1m (units: ns, us, ms, s, m, h)"
+        return "use a positive number of seconds or a number with a unit: 1, 0.1, 250ms, 5s, 1m "
+            + "(units: ns, us, ms, s, m, h)"
     }
 }

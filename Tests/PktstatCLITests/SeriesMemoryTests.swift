@@ -16,7 +16,9 @@ struct SeriesMemoryTests {
     /// The record timestamps (ns) of a little-endian microsecond pcap.
     static func timestamps(_ url: URL) throws -> [Int64] {
         let d = try [UInt8](Data(contentsOf: url))
-        func u32(_ o: Int) -> Int64 { Int64(d[o]) | Int64(d[o + 1]) << 8 | Int64(d[o + 2]) << 16 | Int64(d[o + 3]) << 24 }
+        func u32(_ o: Int) -> Int64 {
+            Int64(d[o]) | Int64(d[o + 1]) << 8 | Int64(d[o + 2]) << 16 | Int64(d[o + 3]) << 24
+        }
         try #require(u32(0) == 0xA1B2_C3D4)
         var out: [Int64] = []
         var o = 24
@@ -29,9 +31,12 @@ struct SeriesMemoryTests {
 
     /// Runs `pktstat ARGS > /dev/null` (or `| STDOUT_PIPE`) under the memory limit and returns
     /// (peak RSS in KiB, wall seconds, status, stderr without the time line, the pipe's output).
-    static func measured(_ args: [String], pipe: String = "cat > /dev/null") throws -> (kib: Int, seconds: Double, status: Int32, stderr: String, out: String) {
+    static func measured(
+        _ args: [String], pipe: String = "cat > /dev/null"
+    ) throws -> (kib: Int, seconds: Double, status: Int32, stderr: String, out: String) {
         let quoted = ([TestPaths.binary] + args).map { "'\($0)'" }.joined(separator: " ")
-        let r = try shell("ulimit -v 1500000; set -o pipefail; /usr/bin/time -f 'TIME %M %e' \(quoted) | \(pipe)", timeout: 180)
+        let command = "ulimit -v 1500000; set -o pipefail; /usr/bin/time -f 'TIME %M %e' \(quoted) | \(pipe)"
+        let r = try shell(command, timeout: 180)
         let lines = r.stderr.split(separator: "\n").map(String.init)
         let time = try #require(lines.last { $0.hasPrefix("TIME ") }, "\(r.stderr)")
         let parts = time.split(separator: " ")
@@ -74,7 +79,9 @@ struct SeriesMemoryTests {
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
         #expect(lines.count == 2, "\(r.stderr)")
-        #expect(lines.first == "warning: printing \(rows) rows (--interval 500ms from the first packet to the last); use a larger --interval (for example 1m) for fewer")
+        #expect(
+            lines.first == "warning: printing \(rows) rows (--interval 500ms from the first packet to the last); "
+                + "use a larger --interval (for example 1m) for fewer")
         #expect(lines.last?.hasPrefix("error: cannot write to /dev/full") == true)
         // At 1 s, 5.6 million rows: no warning.
         let quiet = try pktstat(["analyze", file.path, "--format", "csv", "-o", "/dev/full"])

@@ -123,7 +123,9 @@ import TrafficAnalysis
     /// is its own column.
     @Test func liveTableWithAFewProtocolsFits120Columns() {
         var a = SeriesAnalyzer(intervalNs: sec, start: t0, late: .counted)
-        for (i, p) in [ProtocolLabel.tcp, .udp, .icmp, .arp].enumerated() { a.add(rec(t0 + 2 * sec + Int64(i), 1514, p)) }
+        for (i, p) in [ProtocolLabel.tcp, .udp, .icmp, .arp].enumerated() {
+            a.add(rec(t0 + 2 * sec + Int64(i), 1514, p))
+        }
         _ = a.closeIntervals(through: t0 + 2 * sec)
         a.add(rec(t0 + sec, 100, .tcp))  // row 1 was printed: late, counted in row 2
         a.recordDrops(cumulative: DropCounters(kernel: 3, interface: 1, ring: 2), atTimeNs: t0 + 2 * sec + 5)

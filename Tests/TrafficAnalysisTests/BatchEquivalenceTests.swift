@@ -72,7 +72,9 @@ import TrafficAnalysis
         }
     }
 
-    func check(_ records: [PacketRecord], seed: UInt64, intervalNs: Int64, window: Int, late: SeriesAnalyzer.LatePackets) {
+    func check(
+        _ records: [PacketRecord], seed: UInt64, intervalNs: Int64, window: Int, late: SeriesAnalyzer.LatePackets
+    ) {
         let single = Self.run(records, intervalNs: intervalNs, window: window, cut: nil, late: late)
         let ones = Self.run(records, intervalNs: intervalNs, window: window, cut: { _ in 1 }, late: late)
         var rng = SplitMix(state: seed &* 31)

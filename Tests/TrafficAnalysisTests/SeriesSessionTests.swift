@@ -82,7 +82,8 @@ private func rows(_ session: SeriesSession) throws -> [IntervalStats] {
         }
         #expect(n == gap + 1 && packets == 2 && ordered)
 
-        var summaryOnly = SeriesSession(intervalNs: sec, align: .first, late: .binned, keepChart: false, keepIntervals: false)
+        var summaryOnly = SeriesSession(
+            intervalNs: sec, align: .first, late: .binned, keepChart: false, keepIntervals: false)
         feed(&summaryOnly, [rec(t0), rec(t0 + gap * sec + 1), rec(t0 + 5)])
         summaryOnly.finish()
         #expect(summaryOnly.stored.count == 0 && summaryOnly.analyzer.summary.packets == 3)
