@@ -105,26 +105,76 @@ public final class IntervalStore {
     }
 
     private func readBack(_ body: (IntervalStats) throws -> Void) throws {
-        let size = MemoryLayout<IntervalStats>.stride
         let chunk = 4096
         var buffer = [IntervalStats](repeating: IntervalStats(index: 0, startNs: 0, intervalNs: 1), count: chunk)
         var done = 0
         while done < spilledCount {
             let n = min(chunk, spilledCount - done)
-            let ok = buffer.withUnsafeMutableBytes { raw -> Bool in
-                var offset = 0
-                let want = n * size
-                while offset < want {
-                    let got = pread(fd, raw.baseAddress! + offset, want - offset, off_t(done * size + offset))
-                    if got < 0 && errno == EINTR { continue }
-                    guard got > 0 else { return false }
-                    offset += got
-                }
-                return true
-            }
-            guard ok else { throw AnalysisError.intervalFileUnreadable(errno: errno) }
+            try read(from: done, count: n, into: &buffer)
             for i in 0..<n { try body(buffer[i]) }
             done += n
+        }
+    }
+
+    /// Reads intervals `first ..< first + count` of the file into the start of `buffer`.
+    fileprivate func read(from first: Int, count n: Int, into buffer: inout [IntervalStats]) throws {
+        let size = MemoryLayout<IntervalStats>.stride
+        let ok = buffer.withUnsafeMutableBytes { raw -> Bool in
+            var offset = 0
+            let want = n * size
+            while offset < want {
+                let got = pread(fd, raw.baseAddress! + offset, want - offset, off_t(first * size + offset))
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { return false }
+                offset += got
+            }
+            return true
+        }
+        guard ok else { throw AnalysisError.intervalFileUnreadable(errno: errno) }
+    }
+
+    /// Interval `i` of those in memory.
+    fileprivate func inMemory(_ i: Int) -> IntervalStats { memory[i] }
+
+    /// For a store that is complete (a run of late intervals): writes what is in memory to the
+    /// temporary file and lets the memory go. If the file cannot be used, they stay in memory.
+    public func finishRun() {
+        guard spilling, !memory.isEmpty else { return }
+        spill()
+        if memory.isEmpty { memory = [] }
+    }
+
+    /// Reads the intervals back in order, `chunk` at a time: one of several sorted runs being merged.
+    public func makeCursor(chunk: Int = 256) -> Cursor { Cursor(self, chunk: chunk) }
+
+    /// A reading position in a store (see `makeCursor`).
+    public final class Cursor {
+        private let store: IntervalStore
+        private var position = 0
+        private var buffer: [IntervalStats]
+        private var bufferStart = 0
+        private var bufferCount = 0
+
+        fileprivate init(_ store: IntervalStore, chunk: Int) {
+            self.store = store
+            buffer = [IntervalStats](
+                repeating: IntervalStats(index: 0, startNs: 0, intervalNs: 1),
+                count: store.spilledCount > 0 ? max(1, chunk) : 0)
+        }
+
+        /// The next interval, nil at the end. Throws `AnalysisError.intervalFileUnreadable`.
+        public func next() throws -> IntervalStats? {
+            defer { position += 1 }
+            if position >= store.spilledCount {
+                let i = position - store.spilledCount
+                return i < store.inMemoryCount ? store.inMemory(i) : nil
+            }
+            if position >= bufferStart + bufferCount {
+                bufferStart = position
+                bufferCount = min(buffer.count, store.spilledCount - position)
+                try store.read(from: bufferStart, count: bufferCount, into: &buffer)
+            }
+            return buffer[position - bufferStart]
         }
     }
 

@@ -9,8 +9,9 @@ public import PacketRecords
 /// - **Rows at the end** (`analyze` a file; `late: .binned`, `keepIntervals`): add every batch,
 ///   `finish()`, then `forEachInterval` streams every row from the first interval to the last,
 ///   empty ones made on the fly, late packets merged into the intervals their timestamps fall in
-///   (intervals in the temporary file included). Memory follows the packets and the intervals that
-///   hold them, never the span.
+///   (intervals in the temporary file included). Memory follows neither the packets nor the span:
+///   at most `memoryLimit` kept intervals and about as many late ones are in memory, the rest in
+///   temporary files.
 /// - **Rows as they close** (`sniff --interval`; `late: .counted`): pass a closure to `collect`,
 ///   `close(through:)` and `finish` and it sees every row, empty ones included, as its interval
 ///   closes; a packet for a row already printed is counted in `latePackets` of the row being
@@ -26,8 +27,12 @@ public struct SeriesSession {
     public let keepIntervals: Bool
     /// Closed intervals that hold something, in index order.
     public let stored: IntervalStore
-    /// `.binned` late packets, taken at `finish()`, in index order.
-    public private(set) var late: [IntervalStats] = []
+    /// `.binned` late packets: sorted runs of intervals, each taken from the analyzer when it holds
+    /// `memoryLimit` of them and written to its own temporary file, merged when read. A run has a
+    /// level: 16 runs of one level are merged into one of the next, so there are few runs to merge
+    /// (at most 15 a level) and each interval is rewritten only a few times.
+    public private(set) var lateRuns: [(level: Int, store: IntervalStore)] = []
+    private let memoryLimit: Int
     /// Rows handed to the closures so far (rows as they close).
     private var rows: IntervalFiller?
     /// Reused between batches so taking intervals allocates nothing in the steady state.
@@ -45,6 +50,7 @@ public struct SeriesSession {
         self.keepChart = keepChart
         self.keepIntervals = keepIntervals
         stored = IntervalStore(memoryLimit: memoryLimit)
+        self.memoryLimit = max(1, memoryLimit)
     }
 
     /// With `.binned` the chart waits for the late packets, so the intervals are kept for it too.
@@ -63,6 +69,7 @@ public struct SeriesSession {
         var closed = takeScratch()
         analyzer.takeClosed { closed.append($0) }
         hand(&closed, body)
+        if analyzer.lateIntervalCount >= memoryLimit { takeLateRun() }
     }
 
     /// Closes the intervals that end by `timeNs` (live: now minus the capture's delay).
@@ -79,7 +86,7 @@ public struct SeriesSession {
         hand(&closed, body)
         guard !finished else { return }
         finished = true
-        late = analyzer.takeLate()
+        takeLateRun()
         if keepChart && analyzer.late == .binned {
             // Read back from memory or the temporary file; a read error leaves the line short.
             var c = chart
@@ -109,13 +116,59 @@ public struct SeriesSession {
         scratch = closed
     }
 
+    /// Moves the analyzer's late intervals into a new run, and merges runs that fill a level.
+    private mutating func takeLateRun() {
+        let taken = analyzer.takeLate()
+        guard !taken.isEmpty else { return }
+        firstLateIndex = min(firstLateIndex, taken[0].index)
+        let run = IntervalStore(memoryLimit: memoryLimit)
+        for s in taken { run.append(s) }
+        run.finishRun()
+        lateRuns.append((0, run))
+        while lateRuns.count >= 16, let level = lateRuns.last?.level,
+            lateRuns.suffix(16).allSatisfy({ $0.level == level })
+        {
+            let merged = IntervalStore(memoryLimit: memoryLimit)
+            // On a read error the merged run stays short: the rows lack those late packets.
+            try? Self.merge(lateRuns.suffix(16).map(\.store)) { merged.append($0) }
+            merged.finishRun()
+            lateRuns.removeLast(16)
+            lateRuns.append((level + 1, merged))
+        }
+    }
+
+    /// The lowest late interval: below 0 when a packet came before the anchor.
+    private var firstLateIndex: Int64 = .max
+
+    /// Hands out the intervals of sorted `stores` in index order, those of one index added up.
+    static func merge(_ stores: [IntervalStore], _ body: (IntervalStats) throws -> Void) throws {
+        let cursors = stores.map { $0.makeCursor() }
+        var heads = try cursors.map { try $0.next() }
+        while true {
+            var low = Int64.max
+            var any = false
+            for case let h? in heads where h.index <= low {
+                low = h.index
+                any = true
+            }
+            guard any else { return }
+            var merged: IntervalStats?
+            for i in heads.indices {
+                guard let h = heads[i], h.index == low else { continue }
+                if merged == nil { merged = h } else { merged!.add(h) }
+                heads[i] = try cursors[i].next()
+            }
+            try body(merged!)
+        }
+    }
+
     // MARK: rows at the end
 
     /// The first and last interval of the series after `finish()`: from interval 0 (or the earliest
     /// late packet's, before the anchor) to the last one closed; nil without packets.
     public var intervalRange: ClosedRange<Int64>? {
         guard analyzer.anchorNs != nil, analyzer.closedBelow > 0 else { return nil }
-        return min(0, late.first?.index ?? 0)...(analyzer.closedBelow - 1)
+        return min(0, firstLateIndex)...(analyzer.closedBelow - 1)
     }
 
     /// Rows `forEachInterval` hands out (the `wide` layout), known after `finish()`.
@@ -125,7 +178,7 @@ public struct SeriesSession {
     }
 
     /// Why the temporary file could not be used, if it could not (the intervals stayed in memory).
-    public var spillProblem: String? { stored.spillProblem }
+    public var spillProblem: String? { stored.spillProblem ?? lateRuns.lazy.compactMap(\.store.spillProblem).first }
 
     /// Hands out every interval from the first to the last (`intervalRange`) in order, empty ones
     /// made on the fly, late packets merged into their intervals. Throws what `body` throws, or
@@ -138,24 +191,12 @@ public struct SeriesSession {
     }
 
     /// Hands out, in order, every interval that holds something: the kept ones merged with the late
-    /// ones (the same index: one interval, both counted).
+    /// runs (the same index: one interval, everything in it counted).
     public func forEachHolding(_ body: (IntervalStats) throws -> Void) throws {
-        var i = 0
-        try stored.forEach { s in
-            while i < late.count, late[i].index < s.index {
-                try body(late[i])
-                i += 1
-            }
-            var merged = s
-            if i < late.count, late[i].index == s.index {
-                merged.add(late[i])
-                i += 1
-            }
-            try body(merged)
-        }
-        while i < late.count {
-            try body(late[i])
-            i += 1
+        if lateRuns.isEmpty {
+            try stored.forEach(body)
+        } else {
+            try Self.merge([stored] + lateRuns.map(\.store), body)
         }
     }
 }

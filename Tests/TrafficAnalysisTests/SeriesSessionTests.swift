@@ -62,6 +62,36 @@ private func rows(_ session: SeriesSession) throws -> [IntervalStats] {
         #expect(s.analyzer.summary.latePackets == 0)
     }
 
+    /// A capture that runs backwards (as after `mergecap -a` of two files, or `cat` of two pcaps):
+    /// every packet is late. With a 4-interval memory limit the late intervals go to temporary
+    /// files in sorted runs, 16 runs of a level merge into one, and the rows still hold every packet
+    /// in its own interval, twice-counted intervals added up.
+    @Test func backwardsCaptureSpillsItsLateIntervalsInRuns() throws {
+        var s = SeriesSession(
+            intervalNs: sec, align: .first, late: .binned, keepChart: true, keepIntervals: true, memoryLimit: 4)
+        var records = [rec(t0 + 1000 * sec, 10)]
+        records += (0..<1000).map { rec(t0 + Int64(999 - $0) * sec + 1, 100) }
+        records += (0..<50).map { rec(t0 + Int64($0) * 20 * sec + 2, 1000) }  // again: same intervals
+        feed(&s, records, batch: 3)
+        s.finish()
+        #expect(s.lateRuns.contains { $0.level >= 1 })
+        #expect(Dictionary(grouping: s.lateRuns, by: \.level).values.allSatisfy { $0.count < 16 })
+        #expect(s.lateRuns.allSatisfy { $0.store.inMemoryCount == 0 && $0.store.spilledCount > 0 })
+        #expect(s.spillProblem == nil)
+        let all = try rows(s)
+        // The first packet is the anchor: the others are 1 to 1000 intervals before it.
+        #expect(all.map(\.index) == Array(-1000...0))
+        #expect(all.reduce(0) { $0 + $1.packets } == UInt64(records.count))
+        let wrong = all.filter { row in
+            let second = row.index + 1000
+            let again: UInt64 = second % 20 == 0 && second < 1000 ? 1 : 0
+            let bytes: UInt64 = second == 1000 ? 10 : 100 + again * 1000
+            return row.packets != (second == 1000 ? 1 : 1 + again) || row.bytes != bytes
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3).map { ($0.index, $0.packets, $0.bytes) })")
+        #expect(s.chart.intervals == 1001)
+    }
+
     /// Two packets 65 days apart at 1 s: rows are a count until written; a summary-only session
     /// keeps nothing, and the chart sees only the two intervals that hold packets.
     @Test func emptyRunsAreGeneratedNotStored() throws {
