@@ -10,7 +10,7 @@ public import PacketRecords
 ///   `finish()`, then `forEachInterval` streams every row from the first interval to the last,
 ///   empty ones made on the fly, late packets merged into the intervals their timestamps fall in
 ///   (intervals in the temporary file included). Memory follows neither the packets nor the span:
-///   at most `memoryLimit` kept intervals and about as many late ones are in memory, the rest in
+///   at most `memoryLimit` kept intervals and a quarter as many late ones are in memory, the rest in
 ///   temporary files.
 /// - **Rows as they close** (`sniff --interval`; `late: .counted`): pass a closure to `collect`,
 ///   `close(through:)` and `finish` and it sees every row, empty ones included, as its interval
@@ -28,7 +28,7 @@ public struct SeriesSession {
     /// Closed intervals that hold something, in index order.
     public let stored: IntervalStore
     /// `.binned` late packets: sorted runs of intervals, each taken from the analyzer when it holds
-    /// `memoryLimit` of them and written to its own temporary file, merged when read. A run has a
+    /// `memoryLimit / 4` of them and written to its own temporary file, merged when read. A run has a
     /// level: 16 runs of one level are merged into one of the next, so there are few runs to merge
     /// (at most 15 a level) and each interval is rewritten only a few times.
     public private(set) var lateRuns: [(level: Int, store: IntervalStore)] = []
@@ -69,7 +69,7 @@ public struct SeriesSession {
         var closed = takeScratch()
         analyzer.takeClosed { closed.append($0) }
         hand(&closed, body)
-        if analyzer.lateIntervalCount >= memoryLimit { takeLateRun() }
+        if analyzer.lateIntervalCount >= max(1, memoryLimit / 4) { takeLateRun() }
     }
 
     /// Closes the intervals that end by `timeNs` (live: now minus the capture's delay).
