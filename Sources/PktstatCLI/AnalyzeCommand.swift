@@ -39,7 +39,7 @@ struct Analyze: ParsableCommand {
               pktstat analyze capture.pcap --summary          totals, rates, sizes, protocols
               pktstat analyze capture.pcap --summary --format json
 
-            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets, and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed.
+            Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets nor with the time span (empty intervals are made as they are printed), and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed. Each packet counts in the interval its timestamp falls in, whatever its place in the file (one earlier than the first packet gives negative offsets). More than 10 million rows are announced on stderr first.
 
             CSV columns: time (interval start, epoch seconds, 9 decimals), offset (seconds from the first interval), packets, bytes (wire lengths), bits_per_second, min_length, mean_length, max_length, then packets_<P>,bytes_<P> for each protocol present. With --by protocol: time, offset, protocol, packets, bytes, bits_per_second, mean_length.
             """
@@ -103,7 +103,7 @@ struct Analyze: ParsableCommand {
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
         var session = SeriesSession(
-            intervalNs: intervalNs, align: align == .clock ? .clock : .first, keepChart: format.isChart,
+            intervalNs: intervalNs, align: align == .clock ? .clock : .first, late: .binned, keepChart: format.isChart,
             keepIntervals: !format.isChart && !summary)
         // Opened before reading, so an unwritable path fails at once, not after a long file.
         let out = format == .png ? nil : try ByteOutput.file(output ?? "-")
@@ -124,6 +124,12 @@ struct Analyze: ParsableCommand {
         }
         // A damaged file: report what was readable, then the error (as sniff does).
         session.finish()
+        if session.analyzer.summary.beyondLimitPackets > 0 {
+            let n = session.analyzer.summary.beyondLimitPackets
+            Console.line(
+                "warning: \(n) packet\(n == 1 ? "" : "s") lie more than 292 years from the first one and are in "
+                    + "no interval; check the capture's timestamps")
+        }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
         switch format {
@@ -136,19 +142,7 @@ struct Analyze: ParsableCommand {
             }
         case .csv, .json, .table:
             guard let out else { break }
-            let writer = SeriesWriter(
-                format: format == .csv ? .csv : format == .json ? .json : .table,
-                layout: by == nil ? .wide : .byProtocol,
-                protocols: session.analyzer.protocolsSeen
-            )
-            writer.writeHeader(into: &out.buffer)
-            try session.forEachInterval { s in
-                writer.write(s, into: &out.buffer)
-                try out.flushIfFull()
-            }
-            if let problem = session.stored.spillProblem {
-                Console.line("warning: \(problem); intervals were kept in memory")
-            }
+            try writeRows(session, to: out, stop: stop)
         case .svg:
             out?.buffer = SVGChart.render(session.chart, summary: session.analyzer.summary, options: chartOptions)
         case .gnuplot:
@@ -166,92 +160,38 @@ struct Analyze: ParsableCommand {
     }
 }
 
-extension AnalyzeFormat {
-    var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
+extension Analyze {
+    /// Above this many rows `analyze` warns before printing them.
+    static let rowWarning: UInt64 = 10_000_000
+
+    /// The series rows, streamed: empty intervals are made as they are written.
+    private func writeRows(_ session: SeriesSession, to out: ByteOutput, stop: StopFlag) throws {
+        let writer = SeriesWriter(
+            format: format == .csv ? .csv : format == .json ? .json : .table,
+            layout: by == nil ? .wide : .byProtocol,
+            protocols: session.analyzer.protocolsSeen
+        )
+        let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
+        if rows > Self.rowWarning {
+            Console.line(
+                "warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); "
+                    + "use a larger --interval (for example 1m) for fewer")
+        }
+        writer.writeHeader(into: &out.buffer)
+        struct Stopped: Error {}
+        do {
+            try session.forEachInterval { s in
+                writer.write(s, into: &out.buffer)
+                try out.flushIfFull()
+                if stop.isRequested { throw Stopped() }
+            }
+        } catch is Stopped {}
+        if let problem = session.spillProblem {
+            Console.line("warning: \(problem); intervals were kept in memory")
+        }
+    }
 }
 
-/// The analysis state of one run: the series, the closed intervals kept for printing, and the
-/// chart buffer. Shared by `analyze` and `sniff --interval/--plot`.
-struct SeriesSession {
-    var analyzer: SeriesAnalyzer
-    var chart = ChartBuffer()
-    let keepChart: Bool
-    /// Closed intervals that hold packets or drops, when `keepIntervals`; empty ones are re-made
-    /// when printed.
-    let stored = IntervalStore()
-    let keepIntervals: Bool
-    private(set) var lastIndex: Int64 = -1
-
-    init(intervalNs: Int64, align: SeriesAnalyzer.Alignment, start: Int64? = nil, keepChart: Bool, keepIntervals: Bool) {
-        analyzer = SeriesAnalyzer(intervalNs: intervalNs, align: align, start: start)
-        self.keepChart = keepChart
-        self.keepIntervals = keepIntervals
-    }
-
-    mutating func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
-        analyzer.add(batch)
-        if keepChart { chart.add(batch) }
-        collect()
-    }
-
-    /// Takes the intervals the analyzer closed; `body` sees each as it closes (live rows).
-    mutating func collect(_ body: ((IntervalStats) -> Void)? = nil) {
-        var closed: [IntervalStats] = []
-        swap(&closed, &scratch)
-        analyzer.takeClosed { closed.append($0) }
-        hand(&closed, body)
-    }
-
-    /// Closes the intervals that end by `timeNs` (live: now minus the capture's delay).
-    mutating func close(through timeNs: Int64, _ body: ((IntervalStats) -> Void)? = nil) {
-        var closed: [IntervalStats] = []
-        swap(&closed, &scratch)
-        analyzer.closeIntervals(through: timeNs) { closed.append($0) }
-        hand(&closed, body)
-    }
-
-    mutating func finish(_ body: ((IntervalStats) -> Void)? = nil) {
-        var closed: [IntervalStats] = []
-        swap(&closed, &scratch)
-        analyzer.finish { closed.append($0) }
-        hand(&closed, body)
-    }
-
-    /// Reused between batches so taking intervals allocates nothing in the steady state.
-    private var scratch: [IntervalStats] = []
-
-    private mutating func hand(_ closed: inout [IntervalStats], _ body: ((IntervalStats) -> Void)?) {
-        for s in closed {
-            keep(s)
-            body?(s)
-        }
-        closed.removeAll(keepingCapacity: true)
-        scratch = closed
-    }
-
-    private mutating func keep(_ s: IntervalStats) {
-        if keepChart { chart.add(interval: s) }
-        lastIndex = s.index
-        if keepIntervals && (!s.isEmpty || !s.drops.isZero) { stored.append(s) }
-    }
-
-    /// Hands out every interval from the first to the last, empty ones included, in order
-    /// (empty ones are made on the fly, never stored).
-    func forEachInterval(_ body: (IntervalStats) throws -> Void) throws {
-        guard let anchor = analyzer.anchorNs, lastIndex >= 0 else { return }
-        let intervalNs = analyzer.intervalNs
-        var k: Int64 = 0
-        func emptyUpTo(_ end: Int64) throws {
-            while k < end {
-                try body(IntervalStats(index: k, startNs: anchor &+ k &* intervalNs, intervalNs: intervalNs))
-                k += 1
-            }
-        }
-        try stored.forEach { s in
-            try emptyUpTo(s.index)
-            try body(s)
-            k = s.index + 1
-        }
-        try emptyUpTo(lastIndex + 1)
-    }
+extension AnalyzeFormat {
+    var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
 }

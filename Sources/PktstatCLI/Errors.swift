@@ -1,6 +1,7 @@
 public import ArgumentParser
 import PacketCapture
 import PacketFile
+import TrafficAnalysis
 import TrafficPipeline
 
 /// An error with the one-line description and fix the CLI prints.
@@ -20,6 +21,9 @@ enum ErrorReport {
         do {
             try body()
         } catch let e as any CustomHintedError {
+            Console.error(e.description, hint: e.hint)
+            throw ExitCode(1)
+        } catch let e as AnalysisError {
             Console.error(e.description, hint: e.hint)
             throw ExitCode(1)
         } catch let e as OutputError {

@@ -157,7 +157,8 @@ struct Sniff: ParsableCommand {
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, keepChart: plot != nil, keepIntervals: false)
+                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted,
+                keepChart: plot != nil, keepIntervals: false)
         }
         let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
@@ -219,6 +220,7 @@ struct Sniff: ParsableCommand {
             readError = error
         }
         emitter.finish(drops: nil)
+        if let late = emitter.latePackets { Console.line(late) }
         if outputError == nil {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
@@ -284,6 +286,7 @@ struct Sniff: ParsableCommand {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
         printStatus(outcome, ringDrops: ring.droppedCount)
+        if let late = emitter.latePackets { Console.line(late) }
         if let outputError, case .writeFailed = outputError { throw outputError }
         try writePlot(emitter)
         if let failure = outcome.error { throw failure }

@@ -17,8 +17,10 @@ public enum SeriesLayout: Sendable, Equatable {
 ///
 /// CSV (RFC 4180; the contract of `analyze --interval 1 --format csv`), wide layout:
 /// `time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length`, then with
-/// `includeDrops` `kernel_drops,interface_drops,ring_drops`, then `packets_<P>,bytes_<P>` for each
-/// protocol of `protocols`, in `ProtocolLabel` order.
+/// `includeDrops` (live rows) `kernel_drops,interface_drops,ring_drops,late_packets`, then
+/// `packets_<P>,bytes_<P>` for each protocol of `protocols`, in `ProtocolLabel` order.
+/// `late_packets`: packets that arrived while this row was being built for intervals already
+/// printed (they are in no row's `packets`).
 /// - `time`: interval start, epoch seconds with exactly 9 fractional digits.
 /// - `offset`: seconds from the first interval's start; a whole number (`0`, `1`) when the interval
 ///   is whole seconds, else the shortest exact decimal (`0.25`).
@@ -32,7 +34,11 @@ public enum SeriesLayout: Sendable, Equatable {
 /// JSON: one object per line with the same names; `time` is a number with 9 decimals and `time_ns`
 /// the exact integer; empty lengths are `null`; wide rows carry `"protocols":{"TCP":{"packets":…,
 /// "bytes":…},…}` with the protocols that have packets in that interval (so `protocols` need not
-/// be known in advance) and, with `includeDrops`, `"drops":{"kernel":…,"interface":…,"ring":…}`.
+/// be known in advance) and, with `includeDrops`, `"drops":{"kernel":…,"interface":…,"ring":…}`
+/// and `"late_packets":…`.
+///
+/// Table, with `includeDrops`: one `DROPS` column (kernel + interface + ring) and `LATE`, so that a
+/// live table with a few protocols fits 120 columns.
 public struct SeriesWriter: Sendable {
     public var format: SeriesFormat
     public var layout: SeriesLayout
@@ -54,7 +60,7 @@ public struct SeriesWriter: Sendable {
         switch (format, layout) {
         case (.csv, .wide):
             out.append(ascii: "time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length")
-            if includeDrops { out.append(ascii: ",kernel_drops,interface_drops,ring_drops") }
+            if includeDrops { out.append(ascii: ",kernel_drops,interface_drops,ring_drops,late_packets") }
             for p in protocols {
                 out.append(ascii: ",packets_")
                 out.append(ascii: p.asciiName)
@@ -75,9 +81,8 @@ public struct SeriesWriter: Sendable {
             Self.right("MEAN", 9, into: &out)
             Self.right("MAX", 7, into: &out)
             if includeDrops {
-                Self.right("KDROP", 8, into: &out)
-                Self.right("IFDROP", 8, into: &out)
-                Self.right("RDROP", 8, into: &out)
+                Self.right("DROPS", 8, into: &out)
+                Self.right("LATE", 6, into: &out)
             }
             for p in protocols { Self.right(p.name, Self.protocolWidth(p), into: &out) }
             out.append(UInt8(ascii: "\n"))
@@ -135,6 +140,8 @@ public struct SeriesWriter: Sendable {
             out.append(decimal: s.drops.interface)
             out.append(UInt8(ascii: ","))
             out.append(decimal: s.drops.ring)
+            out.append(UInt8(ascii: ","))
+            out.append(decimal: s.latePackets)
         }
         for p in protocols {
             out.append(UInt8(ascii: ","))
@@ -196,7 +203,8 @@ public struct SeriesWriter: Sendable {
             out.append(decimal: s.drops.interface)
             out.append(ascii: ",\"ring\":")
             out.append(decimal: s.drops.ring)
-            out.append(UInt8(ascii: "}"))
+            out.append(ascii: "},\"late_packets\":")
+            out.append(decimal: s.latePackets)
         }
         out.append(ascii: ",\"protocols\":")
         out.appendProtocolsJSON(packets: s.protocolPackets, bytes: s.protocolBytes)
@@ -243,9 +251,8 @@ public struct SeriesWriter: Sendable {
             Self.right("-", 7, into: &out)
         }
         if includeDrops {
-            Self.rightNumber(s.drops.kernel, 8, into: &out)
-            Self.rightNumber(s.drops.interface, 8, into: &out)
-            Self.rightNumber(s.drops.ring, 8, into: &out)
+            Self.rightNumber(s.drops.kernel &+ s.drops.interface &+ s.drops.ring, 8, into: &out)
+            Self.rightNumber(s.latePackets, 6, into: &out)
         }
         for p in protocols { Self.rightNumber(s.protocolPackets[p], Self.protocolWidth(p), into: &out) }
         out.append(UInt8(ascii: "\n"))

@@ -65,12 +65,15 @@ public enum SummaryWriter {
         out.append(ascii: ", ring ")
         out.append(decimal: s.drops.ring)
         out.append(UInt8(ascii: "\n"))
-        if s.latePackets > 0 || s.beyondLimitPackets > 0 {
-            out.append(ascii: "not in any interval: ")
+        if s.latePackets > 0 {
+            out.append(ascii: "late: ")
             out.append(decimal: s.latePackets)
-            out.append(ascii: " late, ")
+            out.append(ascii: " packets arrived after their interval was printed\n")
+        }
+        if s.beyondLimitPackets > 0 {
+            out.append(ascii: "not in any interval: ")
             out.append(decimal: s.beyondLimitPackets)
-            out.append(ascii: " beyond the series limit\n")
+            out.append(ascii: " packets more than 292 years from the first\n")
         }
     }
 

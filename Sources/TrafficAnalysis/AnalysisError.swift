@@ -1,4 +1,7 @@
-/// Everything that can go wrong in TrafficAnalysis: bad `--interval` text, for now.
+import Glibc
+
+/// Everything that can go wrong in TrafficAnalysis: bad `--interval` text, and the temporary
+/// interval file that cannot be read back.
 /// `description` is the one line the CLI prints after "error: ", `hint` the fix.
 public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The text is not a number with an optional unit.
@@ -13,6 +16,8 @@ public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
     case intervalTooFine(String)
     /// The interval does not fit in 64-bit nanoseconds (about 292 years).
     case intervalTooLarge(String)
+    /// `IntervalStore`'s temporary file could not be read back.
+    case intervalFileUnreadable(errno: Int32)
 
     public var description: String {
         switch self {
@@ -22,10 +27,16 @@ public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
         case .intervalNegative(let t): "invalid interval '\(t)': the interval cannot be negative"
         case .intervalTooFine(let t): "invalid interval '\(t)': finer than one nanosecond"
         case .intervalTooLarge(let t): "invalid interval '\(t)': too large"
+        case .intervalFileUnreadable(let e):
+            "cannot read back the temporary interval file: \(String(cString: strerror(e)))"
         }
     }
 
     public var hint: String {
-        "use a positive number of seconds or a number with a unit: 1, 0.1, 250ms, 5s, 1m (units: ns, us, ms, s, m, h)"
+        if case .intervalFileUnreadable = self {
+            return "check the disk holding $TMPDIR (else /tmp), or point TMPDIR at another one"
+        }
+        return "use a positive number of seconds or a number with a unit: 1, 0.1, 250ms, 5s, 1m "
+            + "(units: ns, us, ms, s, m, h)"
     }
 }

@@ -2,7 +2,7 @@ public import PacketWire
 
 /// One interval of a series: what arrived in `[startNs, startNs + intervalNs)`.
 ///
-/// A plain value with inline per-protocol rows (no references), 464 bytes.
+/// A plain value with inline per-protocol rows (no references), 472 bytes.
 public struct IntervalStats: Sendable, Equatable, TallyFigures {
     /// The interval number: 0 is the first interval of the series (the one holding the anchor).
     public var index: Int64
@@ -15,6 +15,9 @@ public struct IntervalStats: Sendable, Equatable, TallyFigures {
     /// Drops attributed to this interval (see `SeriesAnalyzer.recordDrops`); zero unless the caller
     /// reports drops.
     public var drops = DropCounters.zero
+    /// Live rows: packets that arrived while this interval was being built, for intervals already
+    /// printed (see `SeriesAnalyzer.LatePackets.counted`); they are not in `packets`.
+    public var latePackets: UInt64 = 0
 
     public init(index: Int64, startNs: Int64, intervalNs: Int64) {
         self.index = index
@@ -29,6 +32,16 @@ public struct IntervalStats: Sendable, Equatable, TallyFigures {
     }
 
     public var isEmpty: Bool { packets == 0 }
+
+    /// Packets, drops or late packets: an interval worth keeping (the others are implicit zeros).
+    public var holdsSomething: Bool { packets != 0 || !drops.isZero || latePackets != 0 }
+
+    /// Adds what `other` (the same interval, counted elsewhere: late packets) holds.
+    public mutating func add(_ other: IntervalStats) {
+        tally.add(other.tally)
+        drops.add(other.drops)
+        latePackets &+= other.latePackets
+    }
 
     /// Interval end (exclusive), saturating at `Int64.max`.
     public var endNs: Int64 {

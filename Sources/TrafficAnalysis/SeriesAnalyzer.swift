@@ -10,27 +10,34 @@ import PacketWire
 /// Wireshark do), so a packet exactly `interval` after the first one opens interval 1. With
 /// `.clock` the anchor is the first timestamp rounded down to a multiple of the interval since
 /// the Unix epoch (whole seconds, whole minutes, ...). `start` (live capture) anchors the series at
-/// the capture start instead of the first packet, so idle intervals before the first packet appear
-/// too. Every interval between the first and the last one is handed out, empty ones with zeros.
+/// the capture start instead of the first packet.
+///
+/// **Only intervals that hold something are handed out.** `takeClosed`, `closeIntervals` and
+/// `finish` hand out, in index order, the closed intervals that hold packets, drops or late
+/// packets; every interval below `closedBelow` is closed, and the ones not handed out are empty
+/// (zeros). A run of empty intervals is never stored nor visited one by one: whoever prints rows
+/// makes them while writing (`IntervalFiller`). So time and memory follow the packets and the
+/// intervals that hold them, never the span: two packets 65 days apart cost what two packets one
+/// second apart cost. (The array forms, for tests and small series, do fill the gaps.)
 ///
 /// **Open window and out-of-order packets.** Only the newest `windowIntervals` intervals are open.
 /// A packet for an interval beyond the window closes the oldest ones. A packet whose timestamp is
 /// earlier than the packets before it is counted into its interval if that interval is still open
-/// (so small reorderings, as between capture CPUs, are harmless). If its interval is already
-/// closed, or lies before the series start (before the anchor), it is counted as *late*: in
-/// `summary.latePackets`/`lateBytes` and in the summary totals, never in an interval, and nothing
-/// already handed out changes. A packet more than `maxIntervals` intervals after the anchor (a bogus
-/// timestamp decades away) is counted in `summary.beyondLimitPackets` instead of producing
-/// billions of empty intervals.
+/// (small reorderings, as between capture CPUs). If its interval is already closed, or lies before
+/// the anchor (a negative index), what happens depends on `late`:
+/// - `.binned` (a file, whose rows are printed at the end): it is counted in its own interval, kept
+///   aside until `takeLate()`, for the caller to merge with the intervals it kept. Every packet
+///   lands in the interval its timestamp falls in, whatever the order.
+/// - `.counted` (rows printed as their interval closes): the interval was already printed, so the
+///   packet is counted in `latePackets` of the oldest open interval (the row being built) and in
+///   `summary.latePackets`/`lateBytes`.
+/// A packet so far from the anchor that its offset does not fit in 64-bit nanoseconds (about 292
+/// years; only a bogus pcapng timestamp) is counted in `summary.beyondLimitPackets`.
 ///
-/// **Memory bound.** Memory does not grow with packets. The analyzer holds `windowIntervals` open
-/// intervals (464 bytes each; the default window holds at most 16,384 of them, 7.6 MB, and a 1 s
-/// interval needs 8, under 4 KB) plus the closed, not yet taken intervals that had packets.
-/// Taking the closed intervals after each batch (`takeClosed`, `closeIntervals`) keeps that
-/// backlog to at most one per packet of the batch. Runs of empty intervals are never stored: they
-/// are produced one at a time while they are handed out. So a one-hour capture at 1 ms (3.6
-/// million intervals) streams through the default 2,000-interval window in under 1 MB; only a
-/// caller that keeps every interval pays per interval.
+/// **Memory bound.** The analyzer holds `windowIntervals` open intervals (the default window holds
+/// at most 16,384 of them, 7.8 MB, and a 1 s interval needs 8, under 4 KB), the closed, not yet
+/// taken intervals that hold something (take them after each batch: at most one per packet of the
+/// batch), and with `.binned` one interval per interval that received late packets.
 public struct SeriesAnalyzer: Sendable {
     /// Where interval 0 starts.
     public enum Alignment: Sendable, Equatable {
@@ -40,12 +47,19 @@ public struct SeriesAnalyzer: Sendable {
         case clock
     }
 
+    /// Where a packet goes whose interval was closed already (see the type's documentation).
+    public enum LatePackets: Sendable, Equatable {
+        /// Into its own interval, kept aside until `takeLate()`: rows printed at the end.
+        case binned
+        /// Into `latePackets` of the row being built: rows printed as their interval closes.
+        case counted
+    }
+
     public let intervalNs: Int64
     public let alignment: Alignment
+    public let late: LatePackets
     /// How many intervals are open at once: how far back a reordered packet may reach.
     public let windowIntervals: Int
-    /// Intervals past the anchor after which packets are no longer binned.
-    public let maxIntervals: Int64
     /// Start of interval 0; nil until the first packet (or set by `start`).
     public private(set) var anchorNs: Int64?
     /// The whole-capture summary, updated with every packet. Set `summary.drops` from the capture.
@@ -60,8 +74,10 @@ public struct SeriesAnalyzer: Sendable {
     private var top: Int64 = -1
     /// Closed intervals with packets or drops, not yet taken, in index order.
     private var outbox: [IntervalStats] = []
-    /// Every interval below `taken` has been handed out.
-    private var taken: Int64 = 0
+    /// The array forms fill the gaps from here (every interval below was taken).
+    private var filledBelow: Int64 = 0
+    /// `.binned`: the late packets, in the intervals their timestamps fall in.
+    private var lateIntervals: [Int64: IntervalStats] = [:]
     /// The interval of the previous packet, so a run of packets in one interval skips the division.
     private var cacheStart: Int64 = .max
     private var cacheEnd: Int64 = .min
@@ -81,19 +97,18 @@ public struct SeriesAnalyzer: Sendable {
     ///   - intervalNs: interval length in nanoseconds (> 0; see `IntervalSpec`).
     ///   - align: `.first` (default) or `.clock`.
     ///   - start: anchor the series at this time (live capture start) instead of the first packet.
+    ///   - late: where packets for closed intervals go (default `.binned`).
     ///   - windowIntervals: open intervals (default `defaultWindow`); at least 1.
-    ///   - maxIntervals: intervals after the anchor past which packets are not binned (default 10^7:
-    ///     about 2.8 h at 1 ms, 116 days at 1 s).
     public init(
-        intervalNs: Int64, align: Alignment = .first, start: Int64? = nil,
-        windowIntervals: Int? = nil, maxIntervals: Int64 = 10_000_000
+        intervalNs: Int64, align: Alignment = .first, start: Int64? = nil, late: LatePackets = .binned,
+        windowIntervals: Int? = nil
     ) {
         precondition(intervalNs > 0, "interval must be positive (parse it with IntervalSpec)")
         self.intervalNs = intervalNs
         self.alignment = align
+        self.late = late
         let w = max(1, windowIntervals ?? Self.defaultWindow(intervalNs: intervalNs))
         self.windowIntervals = w
-        self.maxIntervals = max(1, maxIntervals)
         slots = Array(repeating: IntervalStats(index: -1, startNs: 0, intervalNs: intervalNs), count: w)
         if let start { anchorNs = anchor(for: start) }
     }
@@ -158,14 +173,13 @@ public struct SeriesAnalyzer: Sendable {
             return
         }
         if anchorNs == nil { anchorNs = anchor(for: t) }
-        guard let k = index(of: t), k >= base else {
-            summary.latePackets &+= 1
-            summary.lateBytes &+= UInt64(r.length)
-            return
-        }
-        guard k < maxIntervals else {
+        guard let k = index(of: t) else {
             summary.beyondLimitPackets &+= 1
             summary.beyondLimitBytes &+= UInt64(r.length)
+            return
+        }
+        guard k >= base else {
+            arrivedLate(r, interval: k)
             return
         }
         let s = open(k)
@@ -187,8 +201,7 @@ public struct SeriesAnalyzer: Sendable {
         pendingDrops.add(delta)
         guard !pendingDrops.isZero, anchorNs != nil else { return }
         var k = index(of: atTimeNs) ?? base
-        k = max(base, min(k, base + Int64(windowIntervals) - 1, maxIntervals - 1))
-        guard k >= base else { return }
+        k = max(base, min(k, base + Int64(windowIntervals) - 1))
         let s = open(k)
         slots[s].drops.add(pendingDrops)
         pendingDrops = .zero
@@ -196,60 +209,86 @@ public struct SeriesAnalyzer: Sendable {
 
     // MARK: taking intervals
 
-    /// Hands out, in order, the intervals already closed by the window moving on (empty ones
-    /// included), without closing any more. Call it after each batch to keep memory bounded.
+    /// Every interval below this index is closed; those not handed out are empty.
+    public var closedBelow: Int64 { base }
+
+    /// Hands out, in order, the intervals already closed by the window moving on that hold packets,
+    /// drops or late packets, without closing any more. Call it after each batch to keep memory
+    /// bounded. Empty intervals are not handed out (see `closedBelow`).
     public mutating func takeClosed(_ body: (IntervalStats) throws -> Void) rethrows {
         var used = 0
         defer {
             if used == outbox.count { outbox.removeAll(keepingCapacity: true) } else { outbox.removeFirst(used) }
         }
-        while taken < base {
-            if used < outbox.count, outbox[used].index == taken {
-                let stats = outbox[used]
-                used += 1
-                taken += 1
-                try body(stats)
-            } else {
-                let stats = empty(taken)
-                taken += 1
-                try body(stats)
-            }
+        while used < outbox.count {
+            let stats = outbox[used]
+            used += 1
+            try body(stats)
         }
+        filledBelow = base
     }
 
     /// Closes every interval that ends at or before `timeNs` (the newest time no earlier packet can
-    /// still arrive: in a live capture, "now" minus the capture's buffering delay) and hands out,
-    /// in order, every closed interval not yet taken, empty ones included. Live series call this
-    /// on a timer to print each interval as it closes; idle intervals come out as zero rows.
+    /// still arrive: in a live capture, "now" minus the capture's buffering delay) and hands out
+    /// the closed intervals not yet taken that hold something. Live series call this on a timer;
+    /// idle intervals are the gap up to `closedBelow`.
     public mutating func closeIntervals(through timeNs: Int64, _ body: (IntervalStats) throws -> Void) rethrows {
         if let a = anchorNs {
             let (d, o) = timeNs.subtractingReportingOverflow(a)
             if !o, d > 0 {
-                let complete = min(d / intervalNs, maxIntervals)
+                let complete = d / intervalNs
                 if complete > base { slide(to: complete) }
             }
         }
         try takeClosed(body)
     }
 
-    /// `closeIntervals(through:_:)`, collected into an array (a live tick closes a few intervals).
+    /// `closeIntervals(through:_:)` as an array of every interval closed since the previous take,
+    /// empty ones included (a live tick closes a few intervals; tests).
     public mutating func closeIntervals(through timeNs: Int64) -> [IntervalStats] {
+        let from = filledBelow
         var out: [IntervalStats] = []
         closeIntervals(through: timeNs) { out.append($0) }
-        return out
+        return filled(out, from: from)
     }
 
-    /// Closes every open interval up to the last one holding a packet (or drops) and hands out all
-    /// intervals not yet taken. Packets added afterwards for those intervals count as late.
+    /// Closes every open interval up to the last one holding a packet (or drops) and hands out the
+    /// intervals not yet taken that hold something. Packets added afterwards for those intervals
+    /// are late.
     public mutating func finish(_ body: (IntervalStats) throws -> Void) rethrows {
         if top >= base { slide(to: top + 1) }
         try takeClosed(body)
     }
 
-    /// `finish(_:)`, collected into an array.
+    /// `finish(_:)` as an array of every interval closed since the previous take, empty ones
+    /// included: for tests and small series (the gaps cost one interval each here). `.binned` late
+    /// packets are not in it (see `takeLate`).
     public mutating func finish() -> [IntervalStats] {
+        let from = filledBelow
         var out: [IntervalStats] = []
         finish { out.append($0) }
+        return filled(out, from: from)
+    }
+
+    /// `.binned`: the intervals that received late packets (their interval was closed, or lies
+    /// before the anchor), in index order, holding only those packets; the table is emptied.
+    /// Merge them with the intervals taken before (`IntervalStats.add`).
+    public mutating func takeLate() -> [IntervalStats] {
+        let out = lateIntervals.values.sorted { $0.index < $1.index }
+        lateIntervals.removeAll()
+        return out
+    }
+
+    /// Intervals waiting in the `.binned` late table.
+    public var lateIntervalCount: Int { lateIntervals.count }
+
+    /// `sparse` with the empty intervals from `from` up to `closedBelow` put in.
+    private func filled(_ sparse: [IntervalStats], from: Int64) -> [IntervalStats] {
+        guard let a = anchorNs else { return sparse }
+        var filler = IntervalFiller(anchorNs: a, intervalNs: intervalNs, from: from)
+        var out: [IntervalStats] = []
+        for s in sparse { filler.emit(s) { out.append($0) } }
+        filler.fill(upTo: base) { out.append($0) }
         return out
     }
 
@@ -265,13 +304,30 @@ public struct SeriesAnalyzer: Sendable {
         }
     }
 
-    /// The interval holding `t`, or nil when `t` is before the anchor. Saturates far in the future.
+    /// The interval holding `t` (negative before the anchor), or nil before there is an anchor or
+    /// when `t - anchor` does not fit in 64 bits.
     @usableFromInline
     func index(of t: Int64) -> Int64? {
         guard let a = anchorNs else { return nil }
         let (d, o) = t.subtractingReportingOverflow(a)
-        if o { return t < a ? nil : .max }
-        return d < 0 ? nil : d / intervalNs
+        if o { return nil }
+        let k = Self.floorDiv(d, intervalNs)
+        // Room for `top + 1` and `base + window` without overflow.
+        return k < Int64.max / 2 ? k : nil
+    }
+
+    /// A packet for a closed interval `k` (or one before the anchor): see `LatePackets`.
+    private mutating func arrivedLate(_ r: PacketRecord, interval k: Int64) {
+        switch late {
+        case .binned:
+            let fresh = empty(k)
+            lateIntervals[k, default: fresh].count(length: r.length, captured: r.captured, label: r.decoded.label)
+        case .counted:
+            summary.latePackets &+= 1
+            summary.lateBytes &+= UInt64(r.length)
+            let s = open(base)
+            slots[s].latePackets &+= 1
+        }
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
@@ -280,13 +336,10 @@ public struct SeriesAnalyzer: Sendable {
     }
 
     private func empty(_ k: Int64) -> IntervalStats {
-        let a = anchorNs ?? 0
-        let (off, o1) = k.multipliedReportingOverflow(by: intervalNs)
-        let (start, o2) = a.addingReportingOverflow(off)
-        return IntervalStats(index: k, startNs: (o1 || o2) ? .max : start, intervalNs: intervalNs)
+        IntervalFiller.empty(index: k, anchorNs: anchorNs ?? 0, intervalNs: intervalNs)
     }
 
-    /// Makes interval `k` (>= base, < maxIntervals) open and returns its slot, sliding the window
+    /// Makes interval `k` (>= base) open and returns its slot, sliding the window
     /// forward if `k` is beyond it.
     private mutating func open(_ k: Int64) -> Int {
         let w = Int64(windowIntervals)
@@ -313,7 +366,7 @@ public struct SeriesAnalyzer: Sendable {
         while k < last {
             let s = Int(k % w)
             if slots[s].index == k {
-                if !slots[s].isEmpty || !slots[s].drops.isZero { outbox.append(slots[s]) }
+                if slots[s].holdsSomething { outbox.append(slots[s]) }
                 slots[s].index = -1
             }
             k += 1

@@ -57,11 +57,14 @@ public struct Summary: Sendable, Equatable, TallyFigures {
     public var sizes = SizeDistribution()
     /// Packets whose timestamp is earlier than the packet before them (in arrival order).
     public var outOfOrder: UInt64 = 0
-    /// Packets counted here but in no interval of the series, because their interval had already
-    /// been closed or lies before the series start (see `SeriesAnalyzer`), and their wire bytes.
+    /// Rows printed as they close (`SeriesAnalyzer.LatePackets.counted`): packets whose interval was
+    /// already closed (printed) when they arrived, and their wire bytes. They are counted in the
+    /// `latePackets` of the row being built, not in any interval's `packets`. Zero with `.binned`,
+    /// where every packet lands in its own interval.
     public var latePackets: UInt64 = 0
     public var lateBytes: UInt64 = 0
-    /// Packets in no interval because their interval lies beyond `SeriesAnalyzer.maxIntervals`.
+    /// Packets in no interval because their offset from the anchor does not fit in 64-bit
+    /// nanoseconds (about 292 years: a bogus timestamp).
     public var beyondLimitPackets: UInt64 = 0
     public var beyondLimitBytes: UInt64 = 0
     /// What the capture lost: set by the caller.

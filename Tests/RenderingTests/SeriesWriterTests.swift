@@ -69,8 +69,8 @@ import TrafficAnalysis
         let w = SeriesWriter(format: .csv, protocols: ProtocolSet([.tcp]), includeDrops: true)
         w.write(a.closeIntervals(through: t0 + sec), into: &out)
         #expect(text(out) == """
-            time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,kernel_drops,interface_drops,ring_drops,packets_TCP,bytes_TCP
-            1700000000.000000000,0,1,100,800,100,100,100,2,1,7,1,100
+            time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,kernel_drops,interface_drops,ring_drops,late_packets,packets_TCP,bytes_TCP
+            1700000000.000000000,0,1,100,800,100,100,100,2,1,7,0,1,100
 
             """)
     }
@@ -90,6 +90,7 @@ import TrafficAnalysis
         let protos = try #require(first["protocols"] as? [String: [String: Int]])
         #expect(protos == ["TCP": ["packets": 1, "bytes": 60], "UDP": ["packets": 1, "bytes": 101]])
         #expect((first["drops"] as? [String: Int])?["ring"] == 0)
+        #expect(first["late_packets"] as? Int == 0)
         let empty = try #require(try JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any])
         #expect(empty["min_length"] is NSNull && empty["mean_length"] is NSNull)
         #expect(String(lines[0]).hasPrefix("{\"time\":1700000000.123456789,"))
@@ -116,6 +117,29 @@ import TrafficAnalysis
         var long: [UInt8] = []
         SeriesWriter(format: .table, layout: .byProtocol, protocols: protocols).write(s, into: &long)
         #expect(text(long).split(separator: "\n").count == 13)
+    }
+
+    /// A live table (drops and late packets) with four protocols fits 120 columns; the late count
+    /// is its own column.
+    @Test func liveTableWithAFewProtocolsFits120Columns() {
+        var a = SeriesAnalyzer(intervalNs: sec, start: t0, late: .counted)
+        for (i, p) in [ProtocolLabel.tcp, .udp, .icmp, .arp].enumerated() {
+            a.add(rec(t0 + 2 * sec + Int64(i), 1514, p))
+        }
+        _ = a.closeIntervals(through: t0 + 2 * sec)
+        a.add(rec(t0 + sec, 100, .tcp))  // row 1 was printed: late, counted in row 2
+        a.recordDrops(cumulative: DropCounters(kernel: 3, interface: 1, ring: 2), atTimeNs: t0 + 2 * sec + 5)
+        var out: [UInt8] = []
+        SeriesWriter(format: .table, protocols: a.protocolsSeen, includeDrops: true).write(a.finish(), into: &out)
+        let lines = text(out).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.count <= 120 }, "\(lines.map(\.count))")
+        let header = lines[0].split(separator: " ").map(String.init)
+        let row = lines[1].split(separator: " ").map(String.init)
+        #expect(header.count == row.count && header.count == 13)
+        let cell = Dictionary(uniqueKeysWithValues: zip(header, row))
+        #expect(cell["DROPS"] == "6" && cell["LATE"] == "1" && cell["PACKETS"] == "4")
+        #expect(cell["TCP"] == "1" && cell["ARP"] == "1" && cell["ICMP"] == "1")
     }
 
     @Test func csvHeaderWithoutProtocols() {

@@ -55,6 +55,6 @@ import TrafficAnalysis
         for (k, v) in want {
             #expect(got[k]?.0 == v.0 && got[k]?.1 == v.1, "interval \(k)")
         }
-        #expect(analyzer.summary.latePackets == 0)
+        #expect(analyzer.summary.latePackets == 0 && analyzer.lateIntervalCount == 0)
     }
 }

@@ -41,7 +41,7 @@ import TrafficAnalysis
 @Suite struct LayoutTests {
     /// The memory bounds in the documentation are computed from these sizes.
     @Test func sizes() {
-        #expect(MemoryLayout<IntervalStats>.stride == 464)
+        #expect(MemoryLayout<IntervalStats>.stride == 472)
         #expect(MemoryLayout<ProtocolCounters>.stride == 192)
     }
 }
