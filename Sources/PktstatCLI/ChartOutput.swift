@@ -1,11 +1,22 @@
 import Rendering
 import TrafficAnalysis
 
-/// Writes the chart of a session to FILE by its extension: .svg (our SVG), .gp (a gnuplot
-/// script) or .png (gnuplot draws it). Shared by `analyze -o` and `sniff --plot`.
+/// The one way a chart leaves pktstat, for `analyze --format svg|gnuplot|png` and `sniff --plot`:
+/// our SVG, a gnuplot script, or a PNG that gnuplot draws from that script. A chart file is written
+/// to a temporary file next to it and renamed into place only when it is complete (`AtomicFile`);
+/// the commands make the chart only when the input was read without error.
 enum ChartOutput {
     enum Kind: String, CaseIterable {
         case svg, gp, png
+    }
+
+    /// What to draw and how.
+    struct Request {
+        var kind: Kind
+        /// The gnuplot terminal of a `.gp` script (a PNG picks its own).
+        var terminal: GnuplotTerminal = .svg
+        var options: ChartOptions
+        var commandLine: String
     }
 
     static func kind(of path: String) -> Kind? {
@@ -13,26 +24,49 @@ enum ChartOutput {
         return Kind(rawValue: path[path.index(after: dot)...].lowercased())
     }
 
-    static func write(_ session: SeriesSession, to path: String, title: String, commandLine: String) throws {
-        let options = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
-        switch kind(of: path) {
+    /// The chart's file, made before the input is read so that an unwritable folder fails at once;
+    /// nil for standard output (no path, or `-`).
+    static func prepare(_ path: String?) throws(OutputError) -> AtomicFile? {
+        guard let path, path != "-" else { return nil }
+        return try AtomicFile(path)
+    }
+
+    /// Writes the chart to `file` (renamed into place when complete), or to standard output.
+    static func write(_ chart: ChartBuffer, summary: Summary, _ request: Request, to file: AtomicFile?) throws {
+        let bytes: [UInt8]
+        switch request.kind {
         case .svg:
-            let out = try ByteOutput.file(path)
-            out.buffer = SVGChart.render(session.chart, summary: session.analyzer.summary, options: options)
-            try out.flush()
+            bytes = SVGChart.render(chart, summary: summary, options: request.options)
         case .gp:
-            let out = try ByteOutput.file(path)
-            out.buffer = GnuplotScript.script(
-                session.chart, summary: session.analyzer.summary, chartOptions: options,
-                options: GnuplotOptions(terminal: .svg, output: nil, commandLine: commandLine))
-            try out.flush()
+            bytes = GnuplotScript.script(
+                chart, summary: summary, chartOptions: request.options,
+                options: GnuplotOptions(terminal: request.terminal, output: nil, commandLine: request.commandLine))
         case .png:
+            guard let file else { throw OutputError.writeFailed(name: "standard output", errno: 0) }
             let script = GnuplotScript.script(
-                session.chart, summary: session.analyzer.summary, chartOptions: options,
-                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: path, commandLine: commandLine))
-            try Gnuplot.run(script: script, output: path)
-        case nil:
-            throw OutputError.writeFailed(name: path, errno: 0)
+                chart, summary: summary, chartOptions: request.options,
+                options: GnuplotOptions(
+                    terminal: Gnuplot.pngTerminal(), output: file.temporaryPath, commandLine: request.commandLine))
+            try Gnuplot.run(script: script, output: file.temporaryPath, name: file.path)
+            try file.commit()
+            return
+        }
+        if let file {
+            try file.write(bytes)
+            try file.commit()
+        } else {
+            let out = ByteOutput.standardOutput()
+            out.buffer = bytes
+            try out.flush()
         }
     }
+}
+
+/// `--interval` of a chart: `auto` (a round interval for at most about 1,000 points), or a time.
+enum ChartInterval {
+    /// The analyzer's interval under `auto`: the chart bins the packets itself, so the series only
+    /// needs to be cheap.
+    static let autoAnalyzerNs: Int64 = 3_600_000_000_000
+
+    static func isAuto(_ text: String?) -> Bool { text?.lowercased() == "auto" }
 }

@@ -48,12 +48,12 @@ enum Gnuplot {
         return p.terminationStatus == 0 ? .pngcairo : .png
     }
 
-    /// Feeds `script` to gnuplot; checks its exit status and that `output` was written.
-    static func run(script: [UInt8], output: String) throws {
+    /// Feeds `script` to gnuplot; checks its exit status and that `output` (the file `name`
+    /// becomes) is not empty.
+    static func run(script: [UInt8], output: String, name: String) throws {
         guard let exe = executable() else { throw GnuplotError.notFound }
         // A gnuplot that exits early must not kill us with SIGPIPE: writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
-        try? FileManager.default.removeItem(atPath: output)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         let stdin = Pipe()
@@ -81,7 +81,8 @@ enum Gnuplot {
         guard p.terminationReason == .exit, p.terminationStatus == 0 else {
             throw GnuplotError.failed(status: p.terminationStatus, message: message)
         }
-        guard FileManager.default.fileExists(atPath: output) else { throw GnuplotError.noOutput(output) }
+        var info = stat()
+        guard stat(output, &info) == 0, info.st_size > 0 else { throw GnuplotError.noOutput(name) }
     }
 }
 

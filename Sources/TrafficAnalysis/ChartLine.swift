@@ -181,17 +181,19 @@ public struct ChartLine: Sendable, Equatable {
 extension ChartBuffer {
     /// The line: at most about `maxPoints` bins over the span. For `.auto`, the round bin width
     /// (1/2/5 × 10^k of µs, ms, s; minutes, hours, days) that gives at most `maxPoints` bins; for
-    /// `.intervals`, each interval, or the mean of 2, 5, 10, ... intervals when there are more. A bin
-    /// only partly inside the capture's packets (the last one, usually) is scaled to a whole bin:
-    /// its bytes × bin / covered time, the covered time at least a tenth of the bin.
+    /// `.intervals`, each interval, or the mean of 2, 5, 10, ... intervals when there are more.
+    /// A first or last bin only partly inside the packets' span is drawn as a rate over the time it
+    /// covers, scaled to a whole bin; when it covers less than half a bin it is first merged with
+    /// its neighbour, so that a sliver of a bin cannot make a spike.
     public func line(maxPoints: Int = 1000) -> ChartLine {
         var out = ChartLine()
         guard !lineBins.isEmpty else { return out }
+        var bins: [Bin]
         switch lineSource {
         case .auto:
             let w = lineBins.displayWidth(candidates: RoundIntervals.nanoseconds, maxPoints: maxPoints)
             out.binNs = w
-            out.points = lineBins.regrouped(width: w).map { point(startNs: $0.unit, widthNs: w, bytes: Double($0.bytes)) }
+            bins = lineBins.regrouped(width: w).map { Bin(startNs: $0.unit, widthNs: w, bytes: Double($0.bytes)) }
         case .intervals:
             guard let anchor = intervalAnchorNs, intervalNs > 0 else { return out }
             let f = lineBins.displayWidth(candidates: RoundIntervals.counts, maxPoints: maxPoints)
@@ -199,29 +201,59 @@ extension ChartBuffer {
             out.intervalNs = intervalNs
             out.intervalsPerBin = f
             out.binNs = o ? .max : w
-            out.points = lineBins.regrouped(width: f).map {
-                let start = anchor &+ $0.unit &* intervalNs
-                return point(startNs: start, widthNs: out.binNs, bytes: Double($0.bytes) / Double(f))
+            bins = lineBins.regrouped(width: f).map {
+                Bin(startNs: anchor &+ $0.unit &* intervalNs, widthNs: out.binNs, bytes: Double($0.bytes))
             }
         }
+        if packets > 0 { mergeSlivers(&bins) }
+        out.points = bins.map { point($0, perBin: Double(out.binNs), divisor: Double(out.intervalsPerBin)) }
         return out
     }
 
-    private func point(startNs: Int64, widthNs: Int64, bytes: Double) -> ChartLine.Point {
-        let half = widthNs / 2
-        let centre = startNs.addingReportingOverflow(half)
-        var p = ChartLine.Point(timeNs: centre.overflow ? startNs : centre.partialValue, bytes: bytes, scaled: false)
-        guard packets > 0 else { return p }
-        let end = startNs.addingReportingOverflow(widthNs)
-        let binEnd = end.overflow ? Int64.max : end.partialValue
-        let lo = max(startNs, firstNs)
-        let hi = min(binEnd, lastNs == .max ? lastNs : lastNs + 1)
-        guard hi > lo else { return p }
-        let covered = Double(hi) - Double(lo)
-        let width = Double(widthNs)
-        if covered < width {
-            p.bytes = bytes * width / max(covered, width / 10)
+    /// Bins of the line before drawing: a start, a length (more than one bin after a merge), bytes.
+    struct Bin {
+        var startNs: Int64
+        var widthNs: Int64
+        var bytes: Double
+        var endNs: Int64 { startNs.addingReportingOverflow(widthNs).overflow ? .max : startNs &+ widthNs }
+    }
+
+    /// The nanoseconds of `bin` inside the packets' span.
+    private func covered(_ bin: Bin) -> Int64 {
+        let lo = max(bin.startNs, firstNs)
+        let hi = min(bin.endNs, lastNs == .max ? lastNs : lastNs + 1)
+        let (d, o) = hi.subtractingReportingOverflow(lo)
+        return o ? .max : max(0, d)
+    }
+
+    private func mergeSlivers(_ bins: inout [Bin]) {
+        guard bins.count >= 2 else { return }
+        let last = bins.count - 1
+        if covered(bins[last]) * 2 < bins[last].widthNs {
+            bins[last - 1].bytes += bins[last].bytes
+            bins[last - 1].widthNs = bins[last - 1].widthNs &+ bins[last].widthNs
+            bins.removeLast()
+        }
+        if bins.count >= 2, covered(bins[0]) * 2 < bins[0].widthNs {
+            bins[1].bytes += bins[0].bytes
+            bins[1].widthNs = bins[1].widthNs &+ bins[0].widthNs
+            bins[1].startNs = bins[0].startNs
+            bins.removeFirst()
+        }
+    }
+
+    /// A vertex at the centre of the covered part of `bin`: bytes per bin (divided by `divisor`,
+    /// the intervals per bin), scaled when the bin is not wholly inside the packets' span.
+    private func point(_ bin: Bin, perBin: Double, divisor: Double) -> ChartLine.Point {
+        let c = packets > 0 ? covered(bin) : bin.widthNs
+        var p = ChartLine.Point(timeNs: bin.startNs &+ bin.widthNs / 2, bytes: bin.bytes / divisor, scaled: false)
+        if c > 0 && c != bin.widthNs || bin.widthNs != Int64(perBin) {
+            p.bytes = bin.bytes / divisor * perBin / Double(max(c, 1))
             p.scaled = true
+            if c > 0 && c < bin.widthNs {
+                let lo = max(bin.startNs, firstNs)
+                p.timeNs = lo &+ c / 2
+            }
         }
         return p
     }
