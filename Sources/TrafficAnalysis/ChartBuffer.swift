@@ -202,8 +202,8 @@ public struct ChartBuffer: Sendable {
     private mutating func shiftBack(toCover t: Int64) {
         while true {
             let d = UInt64(bitPattern: originNs! &- t)
-            let need = (d + columnNs - 1) / columnNs  // columns to prepend
-            if need + UInt64(used) <= UInt64(columns) {
+            let need = d / columnNs + (d % columnNs == 0 ? 0 : 1)  // columns to prepend
+            if need <= UInt64(columns) - UInt64(used) {
                 let spare = (UInt64(columns) - UInt64(used) - need)
                 let shift = need + min(spare, UInt64(columns / 4))
                 let (back, o1) = shift.multipliedReportingOverflow(by: columnNs)

@@ -64,7 +64,11 @@ public struct LineBins: Sendable {
                 sums[Int(b - firstBin)] &+= bytes
                 return
             }
-            coarsen()
+            if !coarsen() {
+                // Cannot happen past the chain's end (a bin wider than Int64.max / 10 ns); fold in.
+                sums[b < firstBin ? 0 : sums.count - 1] &+= bytes
+                return
+            }
         }
     }
 
@@ -74,9 +78,9 @@ public struct LineBins: Sendable {
         return w <= Int64.max / 10 ? w * 10 : w
     }
 
-    private mutating func coarsen() {
+    private mutating func coarsen() -> Bool {
         let n = Self.next(after: width, in: chain)
-        guard n > width else { return }
+        guard n > width else { return false }
         let f = n / width
         let newFirst = Self.floorDiv(firstBin, f)
         let newLast = Self.floorDiv(firstBin + Int64(sums.count) - 1, f)
@@ -87,6 +91,7 @@ public struct LineBins: Sendable {
         sums = merged
         firstBin = newFirst
         width = n
+        return true
     }
 
     /// The sums in bins of `w` units (a multiple of `width`), from the bin of `firstUnit` to the
@@ -229,12 +234,12 @@ extension ChartBuffer {
     private func mergeSlivers(_ bins: inout [Bin]) {
         guard bins.count >= 2 else { return }
         let last = bins.count - 1
-        if covered(bins[last]) * 2 < bins[last].widthNs {
+        if covered(bins[last]) < bins[last].widthNs - covered(bins[last]) {
             bins[last - 1].bytes += bins[last].bytes
             bins[last - 1].widthNs = bins[last - 1].widthNs &+ bins[last].widthNs
             bins.removeLast()
         }
-        if bins.count >= 2, covered(bins[0]) * 2 < bins[0].widthNs {
+        if bins.count >= 2, covered(bins[0]) < bins[0].widthNs - covered(bins[0]) {
             bins[1].bytes += bins[0].bytes
             bins[1].widthNs = bins[1].widthNs &+ bins[0].widthNs
             bins[1].startNs = bins[0].startNs
