@@ -50,6 +50,7 @@ public struct ChartOptions: Sendable {
 /// largest length unless a few packets stand out beyond a standard frame size (1,518 or 9,018
 /// bytes, Ethernet with a VLAN tag): then the top is that size, so one 64 KB TSO segment does not
 /// squash every other packet, and the packets above it are counted and marked at the top edge.
+/// A log axis goes from 10 to the power of ten above the largest length.
 struct SizeAxis {
     let log: Bool
     let low: Double
@@ -61,7 +62,8 @@ struct SizeAxis {
 
     init(_ chart: ChartBuffer, _ options: ChartOptions) {
         log = options.logScale
-        let top = Double(options.yMax ?? Self.defaultTop(chart))
+        // A log axis has room for every length: it goes up to the largest by default.
+        let top = Double(options.yMax ?? (log ? max(1, chart.maxLength) : Self.defaultTop(chart)))
         if log {
             var hi = 10.0
             while hi < top { hi *= 10 }
