@@ -42,7 +42,7 @@ enum ChartOutput {
                 chart, summary: summary, chartOptions: request.options,
                 options: GnuplotOptions(terminal: request.terminal, output: nil, commandLine: request.commandLine))
         case .png:
-            guard let file else { throw OutputError.writeFailed(name: "standard output", errno: 0) }
+            guard let file else { throw ChartOutputError.pngNeedsFile }
             let script = GnuplotScript.script(
                 chart, summary: summary, chartOptions: request.options,
                 options: GnuplotOptions(
@@ -69,4 +69,12 @@ enum ChartInterval {
     static let autoAnalyzerNs: Int64 = 3_600_000_000_000
 
     static func isAuto(_ text: String?) -> Bool { text?.lowercased() == "auto" }
+}
+
+/// A chart that cannot go where it was asked to.
+enum ChartOutputError: Error, CustomHintedError {
+    case pngNeedsFile
+
+    var description: String { "a PNG chart cannot go to standard output" }
+    var hint: String? { "write it to a file with -o FILE.png, or use --format svg" }
 }

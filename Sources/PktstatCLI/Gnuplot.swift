@@ -19,7 +19,8 @@ enum GnuplotError: Error, CustomHintedError {
     var hint: String? {
         switch self {
         case .notFound: "install it with: sudo apt-get install gnuplot-nox (or use --format svg, which needs nothing)"
-        case .failed, .noOutput: "run the script yourself to see gnuplot's view: --format gnuplot -o chart.gp, then gnuplot chart.gp"
+        case .failed, .noOutput:
+            "run the script yourself to see gnuplot's view: --format gnuplot -o chart.gp, then gnuplot chart.gp"
         }
     }
 }

@@ -69,7 +69,9 @@ public enum ChartText {
     static func notes(_ chart: ChartBuffer, _ frame: ChartFrame) -> [String] {
         var notes: [String] = []
         if chart.packets > 0 && !chart.isExact {
-            notes.append("Points reduced per pixel column (smallest to largest length per protocol) from \(chart.packets) packets")
+            notes.append(
+                "Points reduced per pixel column (smallest to largest length per protocol) from "
+                    + "\(chart.packets) packets")
         }
         if !frame.line.points.isEmpty { notes.append("Line: \(frame.bytesTitle)") }
         if let s = frame.scaledNote { notes.append("The \(s)") }

@@ -24,7 +24,10 @@ public struct GnuplotOptions: Sendable {
     public var dumbColumns: Int
     public var dumbRows: Int
 
-    public init(terminal: GnuplotTerminal, output: String? = nil, commandLine: String = "", dumbColumns: Int = 120, dumbRows: Int = 40) {
+    public init(
+        terminal: GnuplotTerminal, output: String? = nil, commandLine: String = "", dumbColumns: Int = 120,
+        dumbRows: Int = 40
+    ) {
         self.terminal = terminal
         self.output = output
         self.commandLine = commandLine
@@ -61,7 +64,8 @@ public enum GnuplotScript {
 
     /// Appends the script to `out`.
     public static func write(
-        _ chart: ChartBuffer, summary: Summary, chartOptions: ChartOptions, options: GnuplotOptions, into out: inout [UInt8]
+        _ chart: ChartBuffer, summary: Summary, chartOptions: ChartOptions, options: GnuplotOptions,
+        into out: inout [UInt8]
     ) {
         let frame = ChartFrame(chart, chartOptions)
         header(chart, summary: summary, frame: frame, chartOptions: chartOptions, options: options, into: &out)
@@ -89,7 +93,8 @@ public enum GnuplotScript {
         _ chart: ChartBuffer, summary: Summary, frame: ChartFrame, chartOptions: ChartOptions, options: GnuplotOptions,
         into out: inout [UInt8]
     ) {
-        out.append(ascii: "# pktstat chart script: run it with gnuplot FILE, or feed it to gnuplot on stdin.\n# title: ")
+        out.append(ascii: "# pktstat chart script: run it with gnuplot FILE, or feed it to gnuplot on stdin.\n")
+        out.append(ascii: "# title: ")
         appendQuoted(chartOptions.title, into: &out)
         out.append(ascii: "\n# command: ")
         appendQuoted(options.commandLine, into: &out)
@@ -200,7 +205,9 @@ public enum GnuplotScript {
 
     /// The time range and its ticks (the same as the SVG chart's, as explicit labels), the grid,
     /// key, margins and the multiplot.
-    private static func axes(_ frame: ChartFrame, chartOptions: ChartOptions, terminal: GnuplotTerminal, into out: inout [UInt8]) {
+    private static func axes(
+        _ frame: ChartFrame, chartOptions: ChartOptions, terminal: GnuplotTerminal, into out: inout [UInt8]
+    ) {
         out.append(ascii: "set xrange [")
         out.appendFixed(frame.x0, decimals: 9)
         out.append(UInt8(ascii: ":"))
@@ -225,7 +232,9 @@ public enum GnuplotScript {
 
     /// The packet size panel: per protocol its lowest lengths (titled), highest lengths and the
     /// runs between (not in `dumb`, where each protocol is drawn with its own character).
-    private static func sizePlot(_ chart: ChartBuffer, frame: ChartFrame, data: PointsData, dumb: Bool, into out: inout [UInt8]) {
+    private static func sizePlot(
+        _ chart: ChartBuffer, frame: ChartFrame, data: PointsData, dumb: Bool, into out: inout [UInt8]
+    ) {
         let size = frame.size
         out.append(ascii: "\n# Packet size over time.\nset origin 0,0.33\nset size 1,0.62\n")
         if size.log { out.append(ascii: "set logscale y 10\n") }
@@ -251,7 +260,9 @@ public enum GnuplotScript {
         if size.log { out.append(ascii: "unset logscale y\n") }
     }
 
-    private static func appendProtocol(_ k: Int, _ label: ProtocolLabel, chart: ChartBuffer, dumb: Bool, into out: inout [UInt8]) {
+    private static func appendProtocol(
+        _ k: Int, _ label: ProtocolLabel, chart: ChartBuffer, dumb: Bool, into out: inout [UInt8]
+    ) {
         let color = ChartText.color(label)
         var style: [UInt8] = []
         style.append(ascii: " with points ")
@@ -342,6 +353,10 @@ public enum GnuplotScript {
     /// A time column: seconds from the origin (exact decimals).
     private static func appendTime(_ t: Int64, frame: ChartFrame, into out: inout [UInt8]) {
         let (d, o) = t.subtractingReportingOverflow(frame.originNs)
-        if o { out.appendFixed((Double(t) - Double(frame.originNs)) / 1e9, decimals: 9) } else { out.appendSeconds(ns: d) }
+        if o {
+            out.appendFixed((Double(t) - Double(frame.originNs)) / 1e9, decimals: 9)
+        } else {
+            out.appendSeconds(ns: d)
+        }
     }
 }

@@ -18,7 +18,9 @@ import PacketWire
 /// document well under 500 KB.
 public enum SVGChart {
     /// The SVG document for `chart`, as bytes.
-    public static func render(_ chart: ChartBuffer, summary: Summary, options: ChartOptions = ChartOptions()) -> [UInt8] {
+    public static func render(
+        _ chart: ChartBuffer, summary: Summary, options: ChartOptions = ChartOptions()
+    ) -> [UInt8] {
         var out: [UInt8] = []
         write(chart, summary: summary, options: options, into: &out)
         return out
@@ -77,11 +79,13 @@ public enum SVGChart {
         out.append(decimal: UInt64(options.width))
         out.append(ascii: "\" height=\"")
         out.append(decimal: UInt64(options.height))
-        out.append(ascii: "\" role=\"img\" aria-labelledby=\"title desc\" font-family=\"sans-serif\" font-size=\"11\">\n")
+        out.append(ascii: "\" role=\"img\" aria-labelledby=\"title desc\"")
+        out.append(ascii: " font-family=\"sans-serif\" font-size=\"11\">\n")
         out.append(ascii: "<title id=\"title\">")
         ChartText.appendXML(options.title, into: &out)
         out.append(ascii: "</title>\n<desc id=\"desc\">")
-        ChartText.appendXML(([ChartText.summaryLine(summary)] + ChartText.notes(chart, frame)).joined(separator: ". "), into: &out)
+        let desc = [ChartText.summaryLine(summary)] + ChartText.notes(chart, frame)
+        ChartText.appendXML(desc.joined(separator: ". "), into: &out)
         out.append(ascii: "</desc>\n")
         out.append(ascii: "<style>.g{stroke:#e4e4e4;stroke-width:1}.a{stroke:#444;stroke-width:1;fill:none}")
         out.append(ascii: ".m{fill:none;stroke-width:2.4;stroke-linecap:round;stroke-linejoin:round}")
@@ -116,7 +120,8 @@ public enum SVGChart {
         out.append(ascii: "</g>\n")
         let dated = f.time.marks.contains { $0.date != nil }
         text((l.left + l.right) / 2, l.bottomB + (dated ? 46 : 38), f.time.title, anchor: "middle", into: &out)
-        vtext(18, (l.topA + l.bottomA) / 2, f.size.log ? "packet size (bytes, log scale)" : "packet size (bytes)", into: &out)
+        let sizeTitle = f.size.log ? "packet size (bytes, log scale)" : "packet size (bytes)"
+        vtext(18, (l.topA + l.bottomA) / 2, sizeTitle, into: &out)
         vtext(18, (l.topB + l.bottomB) / 2, f.bytesTitle, into: &out)
     }
 

@@ -310,7 +310,9 @@ public struct ChartBuffer: Sendable {
     /// column and protocol, one mark per run of rows that a full scatter would paint. If that gives
     /// more than `maxMarks` marks, one mark per column and protocol from the smallest to the
     /// largest length. Marks are grouped by protocol, in `ProtocolLabel` order.
-    public func pointMarks(fromNs: Int64, toNs: Int64, xColumns: Int, yMax: Double, yRows: Int, maxMarks: Int) -> [PointMark] {
+    public func pointMarks(
+        fromNs: Int64, toNs: Int64, xColumns: Int, yMax: Double, yRows: Int, maxMarks: Int
+    ) -> [PointMark] {
         let yScale = yMax > 0 ? Double(yRows) / yMax : 0
         return pointMarks(fromNs: fromNs, toNs: toNs, xColumns: xColumns, maxMarks: maxMarks) {
             Int((Double($0) * yScale).rounded(.down))
@@ -323,7 +325,9 @@ public struct ChartBuffer: Sendable {
         fromNs: Int64, toNs: Int64, xColumns: Int, maxMarks: Int, yRow: (UInt32) -> Int
     ) -> [PointMark] {
         if let exact = exactPoints {
-            var marks = exact.map { PointMark(label: $0.label, timeNs: $0.timeNs, low: $0.length, high: $0.length, count: 1) }
+            var marks = exact.map {
+                PointMark(label: $0.label, timeNs: $0.timeNs, low: $0.length, high: $0.length, count: 1)
+            }
             marks.sort { $0.label.rawValue < $1.label.rawValue }
             return marks
         }
@@ -345,7 +349,9 @@ public struct ChartBuffer: Sendable {
                 // The buffer columns that land in one chart column form a group.
                 let g = group(col, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns)
                 var end = col + 1
-                while end < used, group(end, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns) == g { end += 1 }
+                while end < used, group(end, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns) == g {
+                    end += 1
+                }
                 var lo = UInt32.max
                 var hi: UInt32 = 0
                 var n: UInt64 = 0
@@ -363,33 +369,39 @@ public struct ChartBuffer: Sendable {
                     marks.append(PointMark(label: label, timeNs: t, low: lo, high: hi, count: n))
                     continue
                 }
-                // Runs of rows, merged when they touch in chart rows.
-                var runLow: UInt32 = 0
-                var runHigh: UInt32 = 0
-                var runTop = -2  // chart row of runHigh
-                var open = false
-                let first = marks.count
-                for r in 0..<Self.rows where bits[r >> 6] & (1 &<< UInt64(r & 63)) != 0 {
-                    let l = max(lo, UInt32(clamping: UInt64(r) * rowBytes))
-                    let h = min(hi, UInt32(clamping: (UInt64(r) + 1) * rowBytes - 1))
-                    let yl = yRow(l)
-                    let yh = yRow(h)
-                    if open && yl <= runTop + 1 {
-                        runHigh = h
-                        runTop = yh
-                    } else {
-                        if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
-                        runLow = l
-                        runHigh = h
-                        runTop = yh
-                        open = true
-                    }
-                }
-                if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
-                if marks.count > first { marks[first].count = n }
+                appendRuns(bits, lo: lo, hi: hi, count: n, label: label, timeNs: t, yRow: yRow, into: &marks)
             }
         }
         return marks
+    }
+
+    /// One mark per run of painted rows in `bits`, runs merged when they touch in chart rows; the
+    /// first carries the packet count.
+    private func appendRuns(
+        _ bits: [UInt64], lo: UInt32, hi: UInt32, count: UInt64, label: ProtocolLabel, timeNs t: Int64,
+        yRow: (UInt32) -> Int, into marks: inout [PointMark]
+    ) {
+        var runLow: UInt32 = 0
+        var runHigh: UInt32 = 0
+        var runTop = -2  // chart row of runHigh
+        var open = false
+        let first = marks.count
+        for r in 0..<Self.rows where bits[r >> 6] & (1 &<< UInt64(r & 63)) != 0 {
+            let l = max(lo, UInt32(clamping: UInt64(r) * rowBytes))
+            let h = min(hi, UInt32(clamping: (UInt64(r) + 1) * rowBytes - 1))
+            if open && yRow(l) <= runTop + 1 {
+                runHigh = h
+                runTop = yRow(h)
+                continue
+            }
+            if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
+            runLow = l
+            runHigh = h
+            runTop = yRow(h)
+            open = true
+        }
+        if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
+        if marks.count > first { marks[first].count = count }
     }
 
     private func group(_ col: Int, origin: Int64, fromNs: Int64, span: Double, xColumns: Int) -> Int {
