@@ -106,10 +106,13 @@ import TrafficAnalysis
         #expect(labels.contains("\u{25B2} 3 packets above 1600 B (largest 32768 B)"))
         let triangles = try #require(try doc.nodes(forXPath: "//*[local-name()='path'][@class='o']/@d").first?.stringValue)
         #expect(triangles.filter { $0 == "M" }.count == 3)
-        // Every drawn mark stays inside the size panel, whose top edge is at y = 64 (x starts at 72).
+        // Every drawn mark stays inside the size panel, whose top edge is at y = 64: each mark is
+        // `Mx y` then `h0` (a dot) or `Vy2` (a run).
         let marks = try doc.nodes(forXPath: "//*[local-name()='path'][@class='m']/@d").compactMap(\.stringValue)
-        let numbers = marks.joined().split(whereSeparator: { "MVh ".contains($0) }).compactMap { Double($0) }
-        #expect(numbers.count > 100 && numbers.allSatisfy { $0 >= 64 })
+        let ys = marks.joined().split(separator: "M").flatMap { m in
+            m.replacingOccurrences(of: "h0", with: "").split(whereSeparator: { $0 == " " || $0 == "V" }).dropFirst()
+        }.compactMap { Double($0) }
+        #expect(ys.count > 100 && ys.allSatisfy { $0 >= 64 }, "\(ys.min() ?? 0)")
 
         // --y-max 500: everything above is counted.
         let low = try texts(try svg(c, a, ChartOptions(yMax: 500)))
