@@ -254,7 +254,9 @@ public enum GnuplotScript {
             out.append(ascii: ", \\\n     $outliers using 1:2 with points ")
             out.append(ascii: dumb ? "pt \"^\"" : "pt 9 ps 1.2")
             out.append(ascii: " lc rgb \"#d62728\" title ")
-            appendQuoted(String(ChartText.outlierLabel(size).dropFirst(2)), into: &out)
+            var top: [UInt8] = []
+            top.appendFixed(size.high, decimals: 0)
+            appendQuoted("\(size.outliers) above \(String(decoding: top, as: UTF8.self)) B", into: &out)
         }
         out.append(ascii: "\n")
         if size.log { out.append(ascii: "unset logscale y\n") }
@@ -306,11 +308,11 @@ public enum GnuplotScript {
             out.append(ascii: "NaN notitle\n")
             return
         }
-        out.append(ascii: "$data using 1:2 with linespoints pt 7 ps 0.3 lc rgb \"#333333\" title ")
-        appendQuoted(frame.bytesTitle, into: &out)
+        // Short key titles: a long one pushes gnuplot's key inside the plot; the y label says more.
+        out.append(ascii: "$data using 1:2 with linespoints pt 7 ps 0.3 lc rgb \"#333333\" title \"bytes\"")
         if frame.line.points.contains(where: \.scaled) {
             out.append(ascii: ", \\\n     $scaled using 1:2 with points pt 6 ps 0.8 lc rgb \"#333333\" title ")
-            appendQuoted("partial bin, scaled", into: &out)
+            appendQuoted("scaled", into: &out)
         }
         out.append(ascii: "\n")
     }

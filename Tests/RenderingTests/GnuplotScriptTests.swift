@@ -70,7 +70,7 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let file = try writeTemporary(script, name: "stdin.gp")
         let r = try run(gnuplot!, [], stdin: file)
         #expect(r.status == 0, "gnuplot: \(r.stderr)")
-        #expect(r.stdout.contains("bytes per 1 s") && r.stdout.contains("time (s since"))
+        #expect(r.stdout.contains("G*bytes") && r.stdout.contains("time (s since"))  // the line's key, the axis
         let png = GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: pngTerminal))
         let r2 = try run(gnuplot!, [], stdin: try writeTemporary(png, name: "png.gp"))
         #expect(r2.status == 0, "gnuplot: \(r2.stderr)")
