@@ -56,8 +56,12 @@ public struct LineBins: Sendable {
             let (span, o) = hi.subtractingReportingOverflow(lo)
             if !o, span < Int64(maxBins) {
                 if b < firstBin {
-                    sums.insert(contentsOf: repeatElement(0, count: Int(firstBin - b)), at: 0)
-                    firstBin = b
+                    // Room to spare in front, so that a run of earlier and earlier units costs few
+                    // moves; bins outside firstUnit ... lastUnit are never drawn.
+                    let need = Int(firstBin - b)
+                    let spare = min(maxBins - sums.count - need, sums.count / 4 + 16)
+                    sums.insert(contentsOf: repeatElement(0, count: need + spare), at: 0)
+                    firstBin = b - Int64(spare)
                 } else if b > last {
                     sums.append(contentsOf: repeatElement(0, count: Int(b - last)))
                 }
@@ -99,8 +103,8 @@ public struct LineBins: Sendable {
     public func regrouped(width w: Int64) -> [(unit: Int64, bytes: UInt64)] {
         guard !sums.isEmpty, w >= width, w % width == 0 else { return [] }
         let f = w / width
-        let first = Self.floorDiv(firstBin, f)
-        let last = Self.floorDiv(firstBin + Int64(sums.count) - 1, f)
+        let first = Self.floorDiv(firstUnit, w)
+        let last = Self.floorDiv(lastUnit, w)
         var out = (first...last).map { (unit: $0 &* w, bytes: UInt64(0)) }
         for (k, v) in sums.enumerated() where v != 0 {
             out[Int(Self.floorDiv(firstBin + Int64(k), f) - first)].bytes &+= v

@@ -172,6 +172,18 @@ private func rec(_ t: Int64, _ len: UInt32, _ label: ProtocolLabel = .tcp) -> Pa
         #expect(line.points.allSatisfy { $0.bytes.isFinite })
     }
 
+    @Test func autoLineTakesPacketsInReverseOrder() {
+        var c = ChartBuffer(line: .auto)
+        for i in (0..<200_000).reversed() { c.add(rec(t0 + Int64(i) * 1_000_000, 100)) }
+        #expect(c.lineBins.sums.count <= c.lineBins.maxBins)
+        let line = c.line()
+        #expect(line.binNs == 200_000_000 && line.points.count == 1000)
+        // No spare bins drawn in front: every bin holds its 200 packets (the last one, which ends a
+        // packet gap before its end, scaled by 200 / 199).
+        #expect(line.points.dropLast().allSatisfy { $0.bytes == 20_000 && !$0.scaled })
+        #expect(line.points.last.map { $0.scaled && abs($0.bytes - 20_000) < 200 } == true)
+    }
+
     @Test func foldPairs() {
         #expect(ChartBuffer.foldPairs(0b1001_0110) == 0b1111)
         #expect(ChartBuffer.foldPairs(0b0000_0011) == 0b1)
