@@ -123,7 +123,7 @@ struct Analyze: ParsableCommand {
         if autoChart { session.chart = ChartBuffer(line: .auto) }
         // Opened before reading, so an unwritable path fails at once, not after a long file.
         let out = format.isChart ? nil : try ByteOutput.file(output ?? "-")
-        let chartFile = format.isChart ? try ChartOutput.prepare(output) : nil
+        let chart = format.isChart ? try ChartOutput.prepare(output) : nil
 
         var readError: (any Error)?
         do {
@@ -171,10 +171,10 @@ struct Analyze: ParsableCommand {
             }
         case .svg, .gnuplot, .png:
             // A chart file replaces the old one only when the input was read without error.
-            guard readError == nil || chartFile == nil else { break }
+            guard let chart, readError == nil || !chart.replacesFile else { break }
             let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
             let request = ChartOutput.Request(kind: kind, terminal: terminal, options: chartOptions, commandLine: commandLine)
-            try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: chartFile)
+            try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: chart)
         }
         try out?.flush()
         if let readError { throw readError }

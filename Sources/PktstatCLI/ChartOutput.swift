@@ -1,3 +1,4 @@
+import Glibc
 import Rendering
 import TrafficAnalysis
 
@@ -24,41 +25,78 @@ enum ChartOutput {
         return Kind(rawValue: path[path.index(after: dot)...].lowercased())
     }
 
-    /// The chart's file, made before the input is read so that an unwritable folder fails at once;
-    /// nil for standard output (no path, or `-`).
-    static func prepare(_ path: String?) throws(OutputError) -> AtomicFile? {
-        guard let path, path != "-" else { return nil }
-        return try AtomicFile(path)
+    /// Where a chart goes: standard output, a regular file replaced whole (`AtomicFile`), or
+    /// something that is not a regular file (a pipe, `/dev/stdout`), written in place.
+    enum Destination {
+        case standardOutput
+        case file(AtomicFile)
+        case inPlace(String)
     }
 
-    /// Writes the chart to `file` (renamed into place when complete), or to standard output.
-    static func write(_ chart: ChartBuffer, summary: Summary, _ request: Request, to file: AtomicFile?) throws {
-        let bytes: [UInt8]
-        switch request.kind {
-        case .svg:
-            bytes = SVGChart.render(chart, summary: summary, options: request.options)
-        case .gp:
-            bytes = GnuplotScript.script(
-                chart, summary: summary, chartOptions: request.options,
-                options: GnuplotOptions(terminal: request.terminal, output: nil, commandLine: request.commandLine))
-        case .png:
-            guard let file else { throw ChartOutputError.pngNeedsFile }
+    /// The chart's destination, made before the input is read so that an unwritable folder fails
+    /// at once. A symbolic link is followed: its target is replaced, the link stays; a link into
+    /// `/proc` (`/dev/stdout`) or anything but a regular file is written in place.
+    static func prepare(_ path: String?) throws(OutputError) -> Destination {
+        guard let path, path != "-" else { return .standardOutput }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .file(try AtomicFile(path)) }
+        var target = path
+        if info.st_mode & S_IFMT == S_IFLNK {
+            guard let real = realpath(path, nil) else { return .inPlace(path) }
+            target = String(cString: real)
+            free(real)
+            guard !target.hasPrefix("/proc/"), stat(target, &info) == 0 else { return .inPlace(path) }
+        }
+        return info.st_mode & S_IFMT == S_IFREG ? .file(try AtomicFile(target)) : .inPlace(path)
+    }
+
+    /// Writes the chart to its destination (a file is renamed into place when complete).
+    static func write(_ chart: ChartBuffer, summary: Summary, _ request: Request, to destination: Destination) throws {
+        if request.kind == .png {
+            let path: String
+            switch destination {
+            case .standardOutput: throw ChartOutputError.pngNeedsFile
+            case .file(let f): path = f.temporaryPath
+            case .inPlace(let p): path = p
+            }
             let script = GnuplotScript.script(
                 chart, summary: summary, chartOptions: request.options,
-                options: GnuplotOptions(
-                    terminal: Gnuplot.pngTerminal(), output: file.temporaryPath, commandLine: request.commandLine))
-            try Gnuplot.run(script: script, output: file.temporaryPath, name: file.path)
-            try file.commit()
+                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: path, commandLine: request.commandLine))
+            if case .file(let f) = destination {
+                try Gnuplot.run(script: script, output: path, name: f.path)
+                try f.commit()
+            } else {
+                try Gnuplot.run(script: script, output: nil, name: path)
+            }
             return
         }
-        if let file {
-            try file.write(bytes)
-            try file.commit()
-        } else {
-            let out = ByteOutput.standardOutput()
+        let bytes = request.kind == .svg
+            ? SVGChart.render(chart, summary: summary, options: request.options)
+            : GnuplotScript.script(
+                chart, summary: summary, chartOptions: request.options,
+                options: GnuplotOptions(terminal: request.terminal, output: nil, commandLine: request.commandLine))
+        switch destination {
+        case .file(let f):
+            try f.write(bytes)
+            try f.commit()
+        case .standardOutput, .inPlace:
+            let out = try ByteOutput.file(destination.inPlacePath ?? "-")
             out.buffer = bytes
             try out.flush()
         }
+    }
+}
+
+extension ChartOutput.Destination {
+    /// A regular file, replaced only by a complete chart.
+    var replacesFile: Bool {
+        if case .file = self { return true }
+        return false
+    }
+
+    var inPlacePath: String? {
+        if case .inPlace(let p) = self { return p }
+        return nil
     }
 }
 

@@ -49,9 +49,9 @@ enum Gnuplot {
         return p.terminationStatus == 0 ? .pngcairo : .png
     }
 
-    /// Feeds `script` to gnuplot; checks its exit status and that `output` (the file `name`
-    /// becomes) is not empty.
-    static func run(script: [UInt8], output: String, name: String) throws {
+    /// Feeds `script` to gnuplot; checks its exit status and, when `output` is given (the file
+    /// `name` becomes), that it is not empty.
+    static func run(script: [UInt8], output: String?, name: String) throws {
         guard let exe = executable() else { throw GnuplotError.notFound }
         // A gnuplot that exits early must not kill us with SIGPIPE: writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
@@ -61,7 +61,8 @@ enum Gnuplot {
         let stderr = Pipe()
         p.standardInput = stdin
         p.standardError = stderr
-        p.standardOutput = FileHandle.nullDevice
+        // Written in place (a pipe, /dev/stdout), the output may be our own standard output.
+        p.standardOutput = output == nil ? FileHandle.standardOutput : FileHandle.nullDevice
         do { try p.run() } catch { throw GnuplotError.notFound }
         // Read stderr while writing, so neither side can block on a full pipe.
         let errorData = ErrorCollector(stderr.fileHandleForReading)
@@ -83,7 +84,7 @@ enum Gnuplot {
             throw GnuplotError.failed(status: p.terminationStatus, message: message)
         }
         var info = stat()
-        guard stat(output, &info) == 0, info.st_size > 0 else { throw GnuplotError.noOutput(name) }
+        if let output, stat(output, &info) != 0 || info.st_size == 0 { throw GnuplotError.noOutput(name) }
     }
 }
 

@@ -62,6 +62,28 @@ struct ChartOutputTests {
         #expect(try leftovers(dir, keep: [chart.lastPathComponent, "cut.pcap"]).isEmpty)
     }
 
+    @Test func symbolicLinksStayLinks() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let fm = FileManager.default
+        // A link to our standard output (as /dev/stdout is): written in place, never renamed over.
+        let toStdout = dir.appendingPathComponent("stdout.svg")
+        try fm.createSymbolicLink(atPath: toStdout.path, withDestinationPath: "/proc/self/fd/1")
+        let r = try pktstat(["analyze", try knownCapture().path, "--format", "svg", "-o", toStdout.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("<?xml"))
+        #expect(try fm.destinationOfSymbolicLink(atPath: toStdout.path) == "/proc/self/fd/1")
+        // A link to a regular file: the file is replaced, the link stays.
+        let real = dir.appendingPathComponent("real.svg")
+        try Data("old".utf8).write(to: real)
+        let link = dir.appendingPathComponent("link.svg")
+        try fm.createSymbolicLink(atPath: link.path, withDestinationPath: real.path)
+        let r2 = try pktstat(["analyze", try knownCapture().path, "--format", "svg", "-o", link.path])
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(try fm.destinationOfSymbolicLink(atPath: link.path) == real.path)
+        #expect(try String(contentsOf: real, encoding: .utf8).hasPrefix("<?xml"))
+        #expect(try leftovers(dir, keep: ["stdout.svg", "real.svg", "link.svg"]).isEmpty)
+    }
+
     @Test func sniffPlotIsWrittenOnlyAfterAGoodRead() throws {
         let dir = TestPaths.temporaryDirectory()
         let plot = dir.appendingPathComponent("p.svg")
