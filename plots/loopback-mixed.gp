@@ -4,7 +4,7 @@
 # capture: "10140 packets, 4133196 bytes, from 2026-11-23T12:00:42.453Z to 2026-11-23T12:00:50.432Z (7.98 s), 4.14Mbit/s, length min/mean/max 66/407.6/32834; drops: kernel 0, interface 0, ring 0"
 # note: "Points reduced per pixel column (smallest to largest length per protocol) from 10140 packets"
 # note: "Line: bytes per 10 ms (auto)"
-# note: "The a bin partly outside the capture is drawn scaled to a whole bin (hollow dot)"
+# note: "A bin partly outside the capture is drawn scaled to a whole bin (hollow dot)"
 # note: "20 packets above 1600 B (largest 32834 B), marked on the top edge"
 
 set encoding utf8

@@ -179,7 +179,7 @@ struct ChartFrame {
     /// What the notes say about the line's partial bins, if any were scaled.
     var scaledNote: String? {
         line.points.contains(where: \.scaled)
-            ? "a bin partly outside the capture is drawn scaled to a whole bin (hollow dot)" : nil
+            ? "A bin partly outside the capture is drawn scaled to a whole bin (hollow dot)" : nil
     }
 }
 

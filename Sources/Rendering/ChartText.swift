@@ -74,7 +74,7 @@ public enum ChartText {
                     + "\(chart.packets) packets")
         }
         if !frame.line.points.isEmpty { notes.append("Line: \(frame.bytesTitle)") }
-        if let s = frame.scaledNote { notes.append("The \(s)") }
+        if let s = frame.scaledNote { notes.append(s) }
         if frame.size.outliers > 0 { notes.append(outlierLabel(frame.size).dropFirst(2) + ", marked on the top edge") }
         return notes
     }
