@@ -189,7 +189,8 @@ public struct ChartLine: Sendable, Equatable {
 
 extension ChartBuffer {
     /// The line: at most about `maxPoints` bins over the span. For `.auto`, the round bin width
-    /// (1/2/5 × 10^k of µs, ms, s; minutes, hours, days) that gives at most `maxPoints` bins; for
+    /// (1/2/5 × 10^k of µs, ms, s; minutes, hours, days) that gives at most `maxPoints` bins, and no
+    /// more bins than packets (but 20); for
     /// `.intervals`, each interval, or the mean of 2, 5, 10, ... intervals when there are more.
     /// A first or last bin only partly inside the packets' span is drawn as a rate over the time it
     /// covers, scaled to a whole bin; when it covers less than half a bin it is first merged with
@@ -200,7 +201,9 @@ extension ChartBuffer {
         var bins: [Bin]
         switch lineSource {
         case .auto:
-            let w = lineBins.displayWidth(candidates: RoundIntervals.nanoseconds, maxPoints: maxPoints)
+            // No more bins than packets (at least 20): a sparse capture gets a line, not a comb.
+            let most = min(maxPoints, Int(clamping: max(20, packets)))
+            let w = lineBins.displayWidth(candidates: RoundIntervals.nanoseconds, maxPoints: most)
             out.binNs = w
             bins = lineBins.regrouped(width: w).map { Bin(startNs: $0.unit, widthNs: w, bytes: Double($0.bytes)) }
         case .intervals:

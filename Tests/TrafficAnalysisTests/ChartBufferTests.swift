@@ -123,6 +123,14 @@ private func rec(_ t: Int64, _ len: UInt32, _ label: ProtocolLabel = .tcp) -> Pa
         #expect(fine.binNs == 2_000_000 && fine.points.count <= 1000)
     }
 
+    @Test func aSparseCaptureGetsNoMoreBinsThanPackets() {
+        var c = ChartBuffer(line: .auto)
+        for i in 0..<33 { c.add(rec(t0 + Int64(i) * 250_000_000, 60)) }  // 8 s, a packet each 250 ms
+        let line = c.line()
+        // 17 bins of 500 ms; the last holds one packet at its start and is merged into the 16th.
+        #expect(line.binNs == 500_000_000 && line.points.count == 16)
+    }
+
     @Test func aPartialLastIntervalIsARateNotADrop() throws {
         // 1,000 bytes every 10 ms for 10.7 s: 100,000 bytes in each whole second.
         var a = SeriesAnalyzer(intervalNs: sec)
