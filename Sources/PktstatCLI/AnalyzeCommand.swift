@@ -48,8 +48,8 @@ struct Analyze: ParsableCommand {
     @Argument(help: ArgumentHelp("A pcap or pcapng file, or - for the CSV that 'pktstat sniff --format csv' prints.", valueName: "file"))
     var input: String
 
-    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m.", valueName: "time"))
-    var interval: String = "1"
+    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).", valueName: "time"))
+    var interval: String?
 
     @Option(help: "Where intervals start: first (the first packet) or clock (wall-clock multiples).")
     var align: AlignOption = .first
@@ -72,14 +72,20 @@ struct Analyze: ParsableCommand {
     @Option(help: "gnuplot terminal for --format gnuplot: svg, pngcairo, png or dumb.")
     var terminal: GnuplotTerminal = .svg
 
+    @Option(name: .customLong("y-max"), help: ArgumentHelp("Top of the packet size axis in bytes (charts); longer packets are marked on its top edge.", valueName: "bytes"))
+    var yMax: UInt32?
+
+    @Flag(help: "A logarithmic packet size axis (charts).")
+    var log = false
+
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
     var filter: String?
 
     func validate() throws {
-        do {
-            _ = try IntervalSpec(parsing: interval)
-        } catch {
-            throw ValidationError("\(error.description); \(error.hint)")
+        if ChartInterval.isAuto(interval) {
+            if !format.isChart { throw ValidationError("--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1") }
+        } else {
+            do { _ = try IntervalSpec(parsing: interval ?? "1") } catch { throw ValidationError("\(error.description); \(error.hint)") }
         }
         if format == .png && output == nil {
             throw ValidationError("--format png writes a file: add -o FILE.png")
@@ -93,20 +99,22 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
+        let auto = format.isChart && (interval == nil || ChartInterval.isAuto(interval))
         let spec: IntervalSpec
-        do { spec = try IntervalSpec(parsing: interval) } catch { throw ValidationError(error.description) }
-        try ErrorReport.run { try analyze(intervalNs: spec.nanoseconds) }
+        do { spec = try IntervalSpec(parsing: auto ? "1" : interval ?? "1") } catch { throw ValidationError(error.description) }
+        try ErrorReport.run { try analyze(intervalNs: auto ? ChartInterval.autoAnalyzerNs : spec.nanoseconds, autoChart: auto) }
     }
 
-    private func analyze(intervalNs: Int64) throws {
+    private func analyze(intervalNs: Int64, autoChart: Bool) throws {
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
         var session = SeriesSession(
             intervalNs: intervalNs, align: align == .clock ? .clock : .first, late: .binned, keepChart: format.isChart,
-            keepIntervals: !format.isChart && !summary)
+            keepIntervals: !format.isChart && !summary, chart: autoChart ? ChartBuffer(line: .auto) : ChartBuffer())
         // Opened before reading, so an unwritable path fails at once, not after a long file.
-        let out = format == .png ? nil : try ByteOutput.file(output ?? "-")
+        let out = format.isChart ? nil : try ByteOutput.file(output ?? "-")
+        let chart = format.isChart ? try ChartOutput.prepare(output) : nil
 
         var readError: (any Error)?
         var opened = false
@@ -131,7 +139,8 @@ struct Analyze: ParsableCommand {
                     + "no interval; check the capture's timestamps")
         }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let chartOptions = ChartOptions(title: title, originNs: session.analyzer.anchorNs)
+        let chartOptions = ChartOptions(
+            title: title, originNs: autoChart ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
         switch format {
         case _ where summary:
             guard let out else { break }
@@ -143,17 +152,12 @@ struct Analyze: ParsableCommand {
         case .csv, .json, .table:
             guard let out else { break }
             try writeRows(session, to: out, stop: stop)
-        case .svg:
-            out?.buffer = SVGChart.render(session.chart, summary: session.analyzer.summary, options: chartOptions)
-        case .gnuplot:
-            out?.buffer = GnuplotScript.script(
-                session.chart, summary: session.analyzer.summary, chartOptions: chartOptions,
-                options: GnuplotOptions(terminal: terminal, output: nil, commandLine: commandLine))
-        case .png:
-            let script = GnuplotScript.script(
-                session.chart, summary: session.analyzer.summary, chartOptions: chartOptions,
-                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: output, commandLine: commandLine))
-            try Gnuplot.run(script: script, output: output ?? "")
+        case .svg, .gnuplot, .png:
+            // A chart file replaces the old one only when the input was read without error.
+            guard let chart, readError == nil || !chart.replacesFile else { break }
+            let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
+            let request = ChartOutput.Request(kind: kind, terminal: terminal, options: chartOptions, commandLine: commandLine)
+            try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: chart)
         }
         try out?.commit()
         if let readError { throw readError }

@@ -19,7 +19,8 @@ enum GnuplotError: Error, CustomHintedError {
     var hint: String? {
         switch self {
         case .notFound: "install it with: sudo apt-get install gnuplot-nox (or use --format svg, which needs nothing)"
-        case .failed, .noOutput: "run the script yourself to see gnuplot's view: --format gnuplot -o chart.gp, then gnuplot chart.gp"
+        case .failed, .noOutput:
+            "run the script yourself to see gnuplot's view: --format gnuplot -o chart.gp, then gnuplot chart.gp"
         }
     }
 }
@@ -48,19 +49,20 @@ enum Gnuplot {
         return p.terminationStatus == 0 ? .pngcairo : .png
     }
 
-    /// Feeds `script` to gnuplot; checks its exit status and that `output` was written.
-    static func run(script: [UInt8], output: String) throws {
+    /// Feeds `script` to gnuplot; checks its exit status and, when `output` is given (the file
+    /// `name` becomes), that it is not empty.
+    static func run(script: [UInt8], output: String?, name: String) throws {
         guard let exe = executable() else { throw GnuplotError.notFound }
         // A gnuplot that exits early must not kill us with SIGPIPE: writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
-        try? FileManager.default.removeItem(atPath: output)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         let stdin = Pipe()
         let stderr = Pipe()
         p.standardInput = stdin
         p.standardError = stderr
-        p.standardOutput = FileHandle.nullDevice
+        // Written in place (a pipe, /dev/stdout), the output may be our own standard output.
+        p.standardOutput = output == nil ? FileHandle.standardOutput : FileHandle.nullDevice
         do { try p.run() } catch { throw GnuplotError.notFound }
         // Read stderr while writing, so neither side can block on a full pipe.
         let errorData = ErrorCollector(stderr.fileHandleForReading)
@@ -81,7 +83,8 @@ enum Gnuplot {
         guard p.terminationReason == .exit, p.terminationStatus == 0 else {
             throw GnuplotError.failed(status: p.terminationStatus, message: message)
         }
-        guard FileManager.default.fileExists(atPath: output) else { throw GnuplotError.noOutput(output) }
+        var info = stat()
+        if let output, stat(output, &info) != 0 || info.st_size == 0 { throw GnuplotError.noOutput(name) }
     }
 }
 

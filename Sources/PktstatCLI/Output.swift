@@ -5,14 +5,11 @@ enum OutputError: Error, CustomStringConvertible {
     /// The reader went away (`| head`): end quietly.
     case closedPipe
     case writeFailed(name: String, errno: Int32)
-    /// The temporary file of `IntervalStore` could not be read back.
-    case readBackFailed(errno: Int32)
 
     var description: String {
         switch self {
         case .closedPipe: "output pipe closed"
         case .writeFailed(let name, let e): "cannot write to \(name): \(String(cString: strerror(e)))"
-        case .readBackFailed(let e): "cannot read back the temporary interval file: \(String(cString: strerror(e)))"
         }
     }
 }
@@ -37,7 +34,7 @@ final class ByteOutput {
     static func standardOutput() -> ByteOutput { ByteOutput(fd: 1, name: "standard output") }
 
     /// The temporary file that becomes `name` on `commit()`; nil when writing in place.
-    private var pendingPath: String?
+    private var atomic: AtomicFile?
 
     /// Opens a file for writing, whole or not at all: the bytes go to a temporary file in the same
     /// folder, renamed over `path` by `commit()`; without a commit (an error, a signal) the old
@@ -51,22 +48,21 @@ final class ByteOutput {
             guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
             return ByteOutput(fd: fd, name: path, ownsDescriptor: true)
         }
-        let (fd, temporary) = try AtomicFile.createTemporary(beside: path)
-        let out = ByteOutput(fd: fd, name: path, ownsDescriptor: true)
-        out.pendingPath = temporary
+        let file = try AtomicFile(path)
+        let out = ByteOutput(fd: file.fd, name: path)
+        out.atomic = file
         return out
     }
 
     /// Flushes, and for an atomic file, syncs it and renames it into place.
     func commit() throws(OutputError) {
         try flush()
-        guard let temporary = pendingPath else { return }
-        try AtomicFile.install(fd: fd, temporary: temporary, as: name)
-        pendingPath = nil
+        try atomic?.commit()
+        atomic = nil
     }
 
     deinit {
-        if let pendingPath { unlink(pendingPath) }
+        // An atomic file never committed is discarded by its own deinit.
         if ownsDescriptor { close(fd) }
     }
 
@@ -95,30 +91,6 @@ final class ByteOutput {
 
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
-    }
-}
-
-/// Files that appear whole or not at all: a temporary file in the destination's folder, synced and
-/// renamed over the destination (rename(2) replaces it atomically).
-enum AtomicFile {
-    /// Creates `.NAME.XXXXXX` beside `path`, with the permissions a new file would get.
-    static func createTemporary(beside path: String) throws(OutputError) -> (fd: Int32, path: String) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[...$0]) } ?? ""
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array((folder + "." + base + ".XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
-        let mask = umask(0)
-        umask(mask)
-        fchmod(fd, 0o666 & ~mask)
-        return (fd, String(cString: template))
-    }
-
-    /// Syncs the temporary file and renames it to `path`.
-    static func install(fd: Int32, temporary: String, as path: String) throws(OutputError) {
-        if fsync(fd) != 0 && errno != EINVAL { throw .writeFailed(name: path, errno: errno) }
-        if rename(temporary, path) != 0 { throw .writeFailed(name: path, errno: errno) }
     }
 }
 

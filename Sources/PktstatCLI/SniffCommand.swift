@@ -75,7 +75,7 @@ struct Sniff: ParsableCommand {
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: RecordFormat = .table
 
-    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m).", valueName: "time"))
+    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"))
     var interval: String?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
@@ -86,6 +86,12 @@ struct Sniff: ParsableCommand {
 
     @Option(help: "Chart title for --plot.")
     var title: String = "Packet size over time"
+
+    @Option(name: .customLong("y-max"), help: ArgumentHelp("Top of the --plot packet size axis in bytes; longer packets are marked on its top edge.", valueName: "bytes"))
+    var yMax: UInt32?
+
+    @Flag(help: "A logarithmic packet size axis for --plot.")
+    var log = false
 
     @Flag(name: [.customShort("D"), .customLong("list-interfaces")], help: "List the interfaces you can capture on, and exit.")
     var listInterfaces = false
@@ -115,7 +121,9 @@ struct Sniff: ParsableCommand {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
-        if let interval {
+        if ChartInterval.isAuto(interval) {
+            if plot == nil { throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1") }
+        } else if let interval {
             do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
         }
         if let plot, ChartOutput.kind(of: plot) == nil {
@@ -156,9 +164,10 @@ struct Sniff: ParsableCommand {
         var session: SeriesSession?
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
-                intervalNs: intervalNs ?? 1_000_000_000, align: align == .clock ? .clock : .first,
+                intervalNs: intervalNs ?? ChartInterval.autoAnalyzerNs, align: align == .clock ? .clock : .first,
                 start: live ? SniffEmitter.realtimeNow() : nil, late: .counted,
-                keepChart: plot != nil, keepIntervals: false)
+                keepChart: plot != nil, keepIntervals: false,
+                chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
         let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
@@ -172,7 +181,11 @@ struct Sniff: ParsableCommand {
     private func writePlot(_ emitter: SniffEmitter) throws {
         guard let plot, let session = emitter.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        try ChartOutput.write(session, to: plot, title: title, commandLine: commandLine)
+        let auto = interval == nil || ChartInterval.isAuto(interval)
+        let options = ChartOptions(
+            title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
+        let request = ChartOutput.Request(kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
+        try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: ChartOutput.prepare(plot))
         if !quiet { Console.line("chart written to \(plot)") }
     }
 
@@ -225,7 +238,7 @@ struct Sniff: ParsableCommand {
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
         if let outputError, case .writeFailed = outputError { throw outputError }
-        try writePlot(emitter)
+        if readError == nil { try writePlot(emitter) }
         if let readError { throw readError }
     }
 
@@ -288,7 +301,7 @@ struct Sniff: ParsableCommand {
         printStatus(outcome, ringDrops: ring.droppedCount)
         if let late = emitter.latePackets { Console.line(late) }
         if let outputError, case .writeFailed = outputError { throw outputError }
-        try writePlot(emitter)
+        if outcome.error == nil { try writePlot(emitter) }
         if let failure = outcome.error { throw failure }
     }
 

@@ -27,6 +27,58 @@ public enum ChartText {
         }
     }
 
+    /// The character a protocol's points are drawn with in gnuplot's `dumb` terminal.
+    public static func character(_ label: ProtocolLabel) -> String {
+        switch label {
+        case .tcp: "T"
+        case .udp: "U"
+        case .icmp: "I"
+        case .icmpv6: "i"
+        case .arp: "A"
+        case .ipv4: "4"
+        case .ipv6: "6"
+        case .igmp: "G"
+        case .gre: "g"
+        case .esp: "E"
+        case .ah: "H"
+        case .sctp: "S"
+        case .ospf: "O"
+        case .ipip: "P"
+        case .pim: "M"
+        case .vrrp: "V"
+        case .other: "?"
+        }
+    }
+
+    /// A legend entry: `TCP (66)`.
+    static func legend(_ label: ProtocolLabel, _ chart: ChartBuffer) -> String {
+        "\(label.asciiName) (\(chart.protocolPackets[label]))"
+    }
+
+    /// The label of the packets above the size axis: `▲ 3 packets above 1,600 B (largest 32768 B)`.
+    static func outlierLabel(_ size: SizeAxis) -> String {
+        let n = size.outliers
+        var top: [UInt8] = []
+        top.appendFixed(size.high, decimals: 0)
+        return "\u{25B2} \(n) packet\(n == 1 ? "" : "s") above \(String(decoding: top, as: UTF8.self)) B"
+            + " (largest \(size.largest) B)"
+    }
+
+    /// Notes for the SVG `<desc>` and the gnuplot header: how points were reduced, what the line
+    /// shows, packets above the size axis.
+    static func notes(_ chart: ChartBuffer, _ frame: ChartFrame) -> [String] {
+        var notes: [String] = []
+        if chart.packets > 0 && !chart.isExact {
+            notes.append(
+                "Points reduced per pixel column (smallest to largest length per protocol) from "
+                    + "\(chart.packets) packets")
+        }
+        if !frame.line.points.isEmpty { notes.append("Line: \(frame.bytesTitle)") }
+        if let s = frame.scaledNote { notes.append(s) }
+        if frame.size.outliers > 0 { notes.append(outlierLabel(frame.size).dropFirst(2) + ", marked on the top edge") }
+        return notes
+    }
+
     /// One line describing the capture: totals, time span, mean rate, losses. Used for the SVG
     /// `<desc>` and the gnuplot header comment.
     public static func summaryLine(_ s: Summary) -> String {

@@ -24,7 +24,10 @@ public struct GnuplotOptions: Sendable {
     public var dumbColumns: Int
     public var dumbRows: Int
 
-    public init(terminal: GnuplotTerminal, output: String? = nil, commandLine: String = "", dumbColumns: Int = 120, dumbRows: Int = 40) {
+    public init(
+        terminal: GnuplotTerminal, output: String? = nil, commandLine: String = "", dumbColumns: Int = 120,
+        dumbRows: Int = 40
+    ) {
         self.terminal = terminal
         self.output = output
         self.commandLine = commandLine
@@ -36,15 +39,19 @@ public struct GnuplotOptions: Sendable {
 /// Writes one self-contained gnuplot script: the same bytes are saved as `FILE.gp` (run it with
 /// `gnuplot FILE.gp`) or fed to a `gnuplot` process on its standard input (`--format png`).
 ///
-/// The header comment names the command line and summarises the capture. The data is inline:
-/// `$points` holds the scatter (one block per protocol, `index` N; columns time, lowest and highest
-/// wire length of a mark, equal for a single packet), `$data` the bytes per interval (time, bytes).
-/// Both come from the same `ChartBuffer` reduction as the SVG chart, so the script stays small for
-/// any capture. Every string gnuplot reads (title, labels, output name) is written as a
-/// double-quoted string with `\` `"` newline, tab, carriage return and the backtick escaped (an
-/// unescaped backtick inside double quotes runs a shell command in gnuplot), other control
-/// characters as octal escapes. Comment text is quoted and escaped too: a comment line ending in a
-/// backslash would swallow the next line.
+/// The header comment names the command line, summarises the capture and carries the chart's
+/// notes. The data is inline, time in seconds from the origin: `$points` holds the scatter (one
+/// block per protocol, `index` N; columns time, lowest and highest wire length of a mark, equal
+/// for a single packet, cut at the top of the size axis), `$outliers` where packets are longer
+/// than the axis, `$data` the bytes line (time, bytes) and `$scaled` its partial bins. The time
+/// ticks are written out as labels (`set xtics ("14:00" 3600, ...)`), the same ticks as the SVG
+/// chart's, clock time and dates included. Everything comes from the same `ChartBuffer` reduction
+/// as the SVG chart, so the script stays small for any capture. In the `dumb` terminal each
+/// protocol is drawn with its own character (`ChartText.character`). Every string gnuplot reads
+/// (title, labels, output name) is written as a double-quoted string with `\` `"` newline, tab,
+/// carriage return and the backtick escaped (an unescaped backtick inside double quotes runs a
+/// shell command in gnuplot), other control characters as octal escapes. Comment text is quoted
+/// and escaped too: a comment line ending in a backslash would swallow the next line.
 public enum GnuplotScript {
     /// The script, as bytes.
     public static func script(
@@ -57,23 +64,51 @@ public enum GnuplotScript {
 
     /// Appends the script to `out`.
     public static func write(
-        _ chart: ChartBuffer, summary: Summary, chartOptions: ChartOptions, options: GnuplotOptions, into out: inout [UInt8]
+        _ chart: ChartBuffer, summary: Summary, chartOptions: ChartOptions, options: GnuplotOptions,
+        into out: inout [UInt8]
     ) {
         let frame = ChartFrame(chart, chartOptions)
-        let clock = chartOptions.timeLabels == .clock
+        header(chart, summary: summary, frame: frame, chartOptions: chartOptions, options: options, into: &out)
+        terminal(chartOptions, options, into: &out)
+        if frame.isEmpty {
+            out.append(ascii: "set title ")
+            appendQuoted(chartOptions.title, into: &out)
+            out.append(ascii: "\nset label 1 \"No packets captured\" at graph 0.5, graph 0.5 center\n")
+            out.append(ascii: "unset key\nunset tics\nset xrange [0:1]\nset yrange [0:1]\nplot NaN notitle\n")
+            if options.output != nil { out.append(ascii: "unset output\n") }
+            return
+        }
+        let data = pointsData(chart, frame: frame, maxMarks: chartOptions.maxMarks, into: &out)
+        lineData(frame, into: &out)
+        axes(frame, chartOptions: chartOptions, terminal: options.terminal, into: &out)
+        sizePlot(chart, frame: frame, data: data, dumb: options.terminal == .dumb, into: &out)
+        bytesPlot(frame, into: &out)
+        out.append(ascii: "unset multiplot\n")
+        if options.output != nil { out.append(ascii: "unset output\n") }
+    }
 
-        out.append(ascii: "# pktstat chart script: run it with gnuplot FILE, or feed it to gnuplot on stdin.\n# title: ")
+    // MARK: parts
+
+    private static func header(
+        _ chart: ChartBuffer, summary: Summary, frame: ChartFrame, chartOptions: ChartOptions, options: GnuplotOptions,
+        into out: inout [UInt8]
+    ) {
+        out.append(ascii: "# pktstat chart script: run it with gnuplot FILE, or feed it to gnuplot on stdin.\n")
+        out.append(ascii: "# title: ")
         appendQuoted(chartOptions.title, into: &out)
         out.append(ascii: "\n# command: ")
         appendQuoted(options.commandLine, into: &out)
         out.append(ascii: "\n# capture: ")
         appendQuoted(ChartText.summaryLine(summary), into: &out)
         out.append(ascii: "\n")
-        if chart.packets > 0 && !chart.isExact {
-            out.append(ascii: "# points: reduced per column to runs of packet sizes, from ")
-            out.append(decimal: chart.packets)
-            out.append(ascii: " packets\n")
+        for note in ChartText.notes(chart, frame) {
+            out.append(ascii: "# note: ")
+            appendQuoted(note, into: &out)
+            out.append(ascii: "\n")
         }
+    }
+
+    private static func terminal(_ chartOptions: ChartOptions, _ options: GnuplotOptions, into out: inout [UInt8]) {
         out.append(ascii: "\nset encoding utf8\n")
         switch options.terminal {
         case .svg:
@@ -101,117 +136,185 @@ public enum GnuplotScript {
             appendQuoted(output, into: &out)
             out.append(ascii: "\n")
         }
+    }
 
-        if frame.isEmpty {
-            out.append(ascii: "set title ")
-            appendQuoted(chartOptions.title, into: &out)
-            out.append(ascii: "\nset label 1 \"No packets captured\" at graph 0.5, graph 0.5 center\n")
-            out.append(ascii: "unset key\nunset tics\nset xrange [0:1]\nset yrange [0:1]\nplot NaN notitle\n")
-            if options.output != nil { out.append(ascii: "unset output\n") }
-            return
-        }
-
-        // Data.
-        let marks = chart.pointMarks(
-            fromNs: frame.fromNs, toNs: frame.toNs, xColumns: 1000, yMax: frame.sizeMax, yRows: 400,
-            maxMarks: chartOptions.maxMarks)
+    /// What the size plot needs: the protocols of the `$points` blocks, in order, and whether
+    /// `$outliers` has rows.
+    struct PointsData {
         var blocks: [ProtocolLabel] = []
+        var hasOutliers = false
+    }
+
+    /// `$points`: one block per protocol (time, lowest and highest length of a mark, cut at the top
+    /// of the size axis); `$outliers`: where packets are longer than the axis.
+    private static func pointsData(
+        _ chart: ChartBuffer, frame: ChartFrame, maxMarks: Int, into out: inout [UInt8]
+    ) -> PointsData {
+        let size = frame.size
+        let marks = chart.pointMarks(fromNs: frame.fromNs, toNs: frame.toNs, xColumns: 1000, maxMarks: maxMarks) {
+            Int((size.fraction(Double($0)) * 400).rounded(.down))
+        }
+        var data = PointsData()
+        var above: [Int64] = []
         out.append(ascii: "\n$points << EOD\n")
-        var i = 0
-        while i < marks.count {
-            let label = marks[i].label
-            if !blocks.isEmpty { out.append(ascii: "\n\n") }
-            blocks.append(label)
-            out.append(ascii: "# ")
-            out.append(ascii: label.asciiName)
-            out.append(UInt8(ascii: "\n"))
-            while i < marks.count, marks[i].label == label {
-                appendTime(marks[i].timeNs, frame: frame, clock: clock, into: &out)
-                out.append(UInt8(ascii: " "))
-                out.append(decimal: UInt64(marks[i].low))
-                out.append(UInt8(ascii: " "))
-                out.append(decimal: UInt64(marks[i].high))
+        for m in marks {
+            if Double(m.high) > size.high { above.append(m.timeNs) }
+            guard Double(m.low) <= size.high else { continue }
+            if data.blocks.last != m.label {
+                if !data.blocks.isEmpty { out.append(ascii: "\n\n") }
+                data.blocks.append(m.label)
+                out.append(ascii: "# ")
+                out.append(ascii: m.label.asciiName)
                 out.append(UInt8(ascii: "\n"))
-                i += 1
             }
+            appendTime(m.timeNs, frame: frame, into: &out)
+            out.append(UInt8(ascii: " "))
+            out.appendFixed(max(Double(m.low), size.low), decimals: 0)
+            out.append(UInt8(ascii: " "))
+            out.appendFixed(max(min(Double(m.high), size.high), size.low), decimals: 0)
+            out.append(UInt8(ascii: "\n"))
+        }
+        out.append(ascii: "EOD\n\n$outliers << EOD\n")
+        for t in Set(above).sorted() {
+            appendTime(t, frame: frame, into: &out)
+            out.append(UInt8(ascii: " "))
+            out.appendFixed(size.high, decimals: 0)
+            out.append(UInt8(ascii: "\n"))
         }
         out.append(ascii: "EOD\n")
-        let line = chart.linePoints(fromNs: frame.fromNs, toNs: frame.toNs, xColumns: 1000)
-        out.append(ascii: "\n$data << EOD\n")
-        for p in line {
-            appendTime(p.timeNs, frame: frame, clock: clock, into: &out)
-            out.append(UInt8(ascii: " "))
-            out.append(decimal: p.bytes)
-            out.append(UInt8(ascii: "\n"))
-        }
-        out.append(ascii: "EOD\n\n")
+        data.hasOutliers = !above.isEmpty
+        return data
+    }
 
-        // Axes.
-        if clock {
-            out.append(ascii: "set xdata time\nset timefmt \"%s\"\nset format x \"%H:%M:%S\"\n")
-            out.append(ascii: "set xrange [")
-            appendTime(frame.fromNs, frame: frame, clock: true, into: &out)
-            out.append(UInt8(ascii: ":"))
-            appendTime(frame.toNs, frame: frame, clock: true, into: &out)
-            out.append(ascii: "]\n")
-        } else {
-            out.append(ascii: "set xrange [")
-            out.appendFixed(frame.x0, decimals: 9)
-            out.append(UInt8(ascii: ":"))
-            out.appendFixed(frame.x1, decimals: 9)
-            out.append(ascii: "]\n")
+    /// `$data`: the bytes line (time, bytes); `$scaled`: its partial bins, scaled to whole ones.
+    private static func lineData(_ frame: ChartFrame, into out: inout [UInt8]) {
+        for (name, scaled) in [("$data", false), ("$scaled", true)] {
+            out.append(ascii: "\n")
+            out.appendUTF8(name)
+            out.append(ascii: " << EOD\n")
+            for p in frame.line.points where !scaled || p.scaled {
+                appendTime(p.timeNs, frame: frame, into: &out)
+                out.append(UInt8(ascii: " "))
+                out.appendFixed(p.bytes, decimals: 1)
+                out.append(UInt8(ascii: "\n"))
+            }
+            out.append(ascii: "EOD\n")
+        }
+        out.append(ascii: "\n")
+    }
+
+    /// The time range and its ticks (the same as the SVG chart's, as explicit labels), the grid,
+    /// key, margins and the multiplot.
+    private static func axes(
+        _ frame: ChartFrame, chartOptions: ChartOptions, terminal: GnuplotTerminal, into out: inout [UInt8]
+    ) {
+        out.append(ascii: "set xrange [")
+        out.appendFixed(frame.x0, decimals: 9)
+        out.append(UInt8(ascii: ":"))
+        out.appendFixed(frame.x1, decimals: 9)
+        out.append(ascii: "]\n")
+        if !frame.time.marks.isEmpty {
+            out.append(ascii: "set xtics (")
+            for (k, m) in frame.time.marks.enumerated() {
+                if k > 0 { out.append(ascii: ", ") }
+                appendQuoted(m.date.map { m.label + "\n" + $0 } ?? m.label, into: &out)
+                out.append(UInt8(ascii: " "))
+                out.appendFixed(m.offset, decimals: 9)
+            }
+            out.append(ascii: ")\n")
         }
         out.append(ascii: "set grid\nset key outside right top Left reverse samplen 1\nset lmargin 10\n")
-        out.append(ascii: options.terminal == .dumb ? "set rmargin 26\n" : "set rmargin 22\n")
+        out.append(ascii: terminal == .dumb ? "set rmargin 26\n" : "set rmargin 22\n")
         out.append(ascii: "set multiplot title ")
         appendQuoted(chartOptions.title, into: &out)
-        out.append(ascii: "\n\n# Packet size over time.\nset origin 0,0.33\nset size 1,0.62\nset yrange [0:")
-        out.appendFixed(frame.sizeMax, decimals: 0)
-        out.append(ascii: "]\nset ylabel \"packet size (bytes)\"\nunset xlabel\n")
-        out.append(ascii: "plot ")
-        if blocks.isEmpty { out.append(ascii: "NaN notitle") }
-        for (k, label) in blocks.enumerated() {
+        out.append(ascii: "\n")
+    }
+
+    /// The packet size panel: per protocol its lowest lengths (titled), highest lengths and the
+    /// runs between (not in `dumb`, where each protocol is drawn with its own character).
+    private static func sizePlot(
+        _ chart: ChartBuffer, frame: ChartFrame, data: PointsData, dumb: Bool, into out: inout [UInt8]
+    ) {
+        let size = frame.size
+        out.append(ascii: "\n# Packet size over time.\nset origin 0,0.33\nset size 1,0.62\n")
+        if size.log { out.append(ascii: "set logscale y 10\n") }
+        out.append(ascii: "set yrange [")
+        out.appendFixed(size.low, decimals: 0)
+        out.append(UInt8(ascii: ":"))
+        out.appendFixed(size.high, decimals: 0)
+        out.append(ascii: "]\nset ylabel ")
+        appendQuoted(size.log ? "packet size (bytes, log scale)" : "packet size (bytes)", into: &out)
+        out.append(ascii: "\nunset xlabel\nset format x \"\"\nplot ")
+        if data.blocks.isEmpty { out.append(ascii: "NaN notitle") }
+        for (k, label) in data.blocks.enumerated() {
             if k > 0 { out.append(ascii: ", \\\n     ") }
-            let color = ChartText.color(label)
-            var title: [UInt8] = []
-            title.append(ascii: label.asciiName)
-            title.append(ascii: " (")
-            title.append(decimal: chart.protocolPackets[label])
-            title.append(UInt8(ascii: ")"))
-            // Lowest length (titled), highest length, and the run between them.
-            out.append(ascii: "$points index ")
-            out.append(decimal: UInt64(k))
-            out.append(ascii: " using 1:2 with points pt 7 ps 0.35 lc rgb \"")
-            out.appendUTF8(color)
-            out.append(ascii: "\" title ")
-            appendQuoted(String(decoding: title, as: UTF8.self), into: &out)
-            out.append(ascii: ", \\\n     $points index ")
-            out.append(decimal: UInt64(k))
-            out.append(ascii: " using 1:3 with points pt 7 ps 0.35 lc rgb \"")
-            out.appendUTF8(color)
-            out.append(ascii: "\" notitle, \\\n     $points index ")
-            out.append(decimal: UInt64(k))
-            out.append(ascii: " using 1:2:(0):($3-$2) with vectors nohead lw 2 lc rgb \"")
-            out.appendUTF8(color)
-            out.append(ascii: "\" notitle")
+            appendProtocol(k, label, chart: chart, dumb: dumb, into: &out)
         }
-        out.append(ascii: "\n\n# Bytes per interval.\nset origin 0,0\nset size 1,0.36\nset yrange [0:")
-        out.appendFixed(frame.bytesMax, decimals: 0)
-        let per = chart.intervalNs > 0 ? "bytes per \(IntervalSpec.describe(chart.intervalNs))" : "bytes per interval"
-        out.append(ascii: "]\nset format y \"%.1s%c\"\nset ylabel ")
-        appendQuoted(per, into: &out)
-        out.append(ascii: "\nset xlabel ")
-        appendQuoted(frame.timeAxisTitle(chartOptions.timeLabels, intervalNs: chart.intervalNs), into: &out)
-        out.append(ascii: "\nplot ")
-        if line.isEmpty {
-            out.append(ascii: "NaN notitle\n")
+        if data.hasOutliers {
+            out.append(ascii: ", \\\n     $outliers using 1:2 with points ")
+            out.append(ascii: dumb ? "pt \"^\"" : "pt 9 ps 1.2")
+            out.append(ascii: " lc rgb \"#d62728\" title ")
+            var top: [UInt8] = []
+            top.appendFixed(size.high, decimals: 0)
+            appendQuoted("\(size.outliers) above \(String(decoding: top, as: UTF8.self)) B", into: &out)
+        }
+        out.append(ascii: "\n")
+        if size.log { out.append(ascii: "unset logscale y\n") }
+    }
+
+    private static func appendProtocol(
+        _ k: Int, _ label: ProtocolLabel, chart: ChartBuffer, dumb: Bool, into out: inout [UInt8]
+    ) {
+        let color = ChartText.color(label)
+        var style: [UInt8] = []
+        style.append(ascii: " with points ")
+        if dumb {
+            style.append(ascii: "pt ")
+            appendQuoted(ChartText.character(label), into: &style)
         } else {
-            out.append(ascii: "$data using 1:2 with linespoints pt 7 ps 0.3 lc rgb \"#333333\" title ")
-            appendQuoted(per, into: &out)
-            out.append(ascii: "\n")
+            style.append(ascii: "pt 7 ps 0.35")
         }
-        out.append(ascii: "unset multiplot\n")
-        if options.output != nil { out.append(ascii: "unset output\n") }
+        style.append(ascii: " lc rgb \"")
+        style.appendUTF8(color)
+        style.append(ascii: "\"")
+        out.append(ascii: "$points index ")
+        out.append(decimal: UInt64(k))
+        out.append(ascii: " using 1:2")
+        out.append(contentsOf: style)
+        out.append(ascii: " title ")
+        appendQuoted(ChartText.legend(label, chart), into: &out)
+        out.append(ascii: ", \\\n     $points index ")
+        out.append(decimal: UInt64(k))
+        out.append(ascii: " using 1:3")
+        out.append(contentsOf: style)
+        out.append(ascii: " notitle")
+        guard !dumb else { return }
+        out.append(ascii: ", \\\n     $points index ")
+        out.append(decimal: UInt64(k))
+        out.append(ascii: " using 1:2:(0):($3-$2) with vectors nohead lw 2 lc rgb \"")
+        out.appendUTF8(color)
+        out.append(ascii: "\" notitle")
+    }
+
+    private static func bytesPlot(_ frame: ChartFrame, into out: inout [UInt8]) {
+        out.append(ascii: "\n# Bytes per bin.\nset origin 0,0\nset size 1,0.36\nset yrange [0:")
+        out.appendFixed(frame.bytesMax, decimals: 0)
+        out.append(ascii: "]\nset format x\nset format y \"%.1s%c\"\nset ylabel ")
+        appendQuoted(frame.bytesTitle, into: &out)
+        out.append(ascii: "\nset xlabel ")
+        appendQuoted(frame.time.title, into: &out)
+        out.append(ascii: "\nplot ")
+        if frame.line.points.isEmpty {
+            out.append(ascii: "NaN notitle\n")
+            return
+        }
+        // Short key titles: a long one pushes gnuplot's key inside the plot; the y label says more.
+        out.append(ascii: "$data using 1:2 with linespoints pt 7 ps 0.3 lc rgb \"#333333\" title \"bytes\"")
+        if frame.line.points.contains(where: \.scaled) {
+            out.append(ascii: ", \\\n     $scaled using 1:2 with points pt 6 ps 0.8 lc rgb \"#333333\" title ")
+            appendQuoted("scaled", into: &out)
+        }
+        out.append(ascii: "\n")
     }
 
     /// Appends `s` as a gnuplot double-quoted string, quotes included.
@@ -249,13 +352,13 @@ public enum GnuplotScript {
         out.append(decimal: UInt64(o.height))
     }
 
-    /// A time column: seconds from the origin, or epoch seconds for clock labels (exact decimals).
-    private static func appendTime(_ t: Int64, frame: ChartFrame, clock: Bool, into out: inout [UInt8]) {
-        if clock {
-            out.appendSeconds(ns: t)
+    /// A time column: seconds from the origin (exact decimals).
+    private static func appendTime(_ t: Int64, frame: ChartFrame, into out: inout [UInt8]) {
+        let (d, o) = t.subtractingReportingOverflow(frame.originNs)
+        if o {
+            out.appendFixed((Double(t) - Double(frame.originNs)) / 1e9, decimals: 9)
         } else {
-            let (d, o) = t.subtractingReportingOverflow(frame.originNs)
-            if o { out.appendFixed((Double(t) - Double(frame.originNs)) / 1e9, decimals: 9) } else { out.appendSeconds(ns: d) }
+            out.appendSeconds(ns: d)
         }
     }
 }

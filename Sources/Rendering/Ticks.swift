@@ -116,19 +116,11 @@ public enum Ticks {
     /// `(0, 1600)`. One round only (d3's `linear.nice` repeats until the step settles, which can
     /// grow a 1,514-byte axis to 2,000; one round keeps the data filling the panel).
     public static func nice(_ start: Double, _ stop: Double, count: Int) -> (Double, Double) {
-        guard start.isFinite, stop.isFinite, start < stop, count > 0 else { return (start, stop) }
-        var lo = start
-        var hi = stop
-        var previous: Tick?
-        for _ in 0..<1 {
-            guard let step = spec(lo, hi, Double(count))?.step else { break }
-            if step == previous { break }
-            let s = step.value
-            lo = (lo / s).rounded(.down) * s
-            hi = (hi / s).rounded(.up) * s
-            previous = step
-        }
-        return (lo, hi)
+        guard start.isFinite, stop.isFinite, start < stop, count > 0,
+              let step = spec(start, stop, Double(count))?.step
+        else { return (start, stop) }
+        let s = step.value
+        return ((start / s).rounded(.down) * s, (stop / s).rounded(.up) * s)
     }
 
     private static func spec(_ start: Double, _ stop: Double, _ count: Double) -> (i1: Int64, i2: Int64, step: Tick)? {
@@ -149,7 +141,8 @@ public enum Ticks {
             }
         }
         let error = raw / p
-        let factor: Int64 = error >= 7.0710678118654755 ? 10 : error >= 3.1622776601683795 ? 5 : error >= 1.4142135623730951 ? 2 : 1
+        let factor: Int64 =
+            error >= 7.0710678118654755 ? 10 : error >= 3.1622776601683795 ? 5 : error >= 1.4142135623730951 ? 2 : 1
         var i1: Double
         var i2: Double
         let step: Tick

@@ -11,15 +11,18 @@ public import PacketWire
 /// packet count, and a 256-row bitmap of which lengths occurred (rows are `rowBytes` wide and also
 /// double when a longer packet arrives). From that, `pointMarks` gives what a scatter of every
 /// packet would paint, one mark per run of painted rows, so the chart looks like the full scatter
-/// without holding the packets. The intervals (bytes per interval) are reduced the same way, keeping
-/// first, last, smallest and largest per column, so the line keeps its peaks.
+/// without holding the packets. The bytes line is `LineBins`: at most 8,192 round bins of bytes
+/// (from the intervals, or binned from the packets for `--interval auto`), coarsened by whole
+/// multiples as the span grows; `line()` draws at most about 1,000 of them.
 ///
-/// Small captures stay exact: the first `exactLimit` packets and intervals are also kept as they
-/// are, and used as long as there are no more than that.
+/// Small captures stay exact: the first `exactLimit` packets are also kept as they are, and used
+/// as long as there are no more than that. A histogram of wire lengths (65,537 counters) gives the
+/// size axis its percentile and the count of packets above it.
 ///
-/// Memory bound (default 2,048 columns): per protocol present, 2,048 × 44 bytes (about 90 KB); for
-/// the intervals 2,048 × 48 bytes (about 100 KB); plus `exactLimit` × 32 bytes (128 KB for the
-/// default 4,096). At most about 1.8 MB with all 17 protocols present, whatever the capture size.
+/// Memory bound (default 2,048 columns): per protocol present, 2,048 × 44 bytes (about 90 KB); the
+/// line 8,192 × 8 bytes (64 KB); the length histogram 512 KB; plus `exactLimit` × 32 bytes (128 KB
+/// for the default 4,096). At most about 2.3 MB with all 17 protocols present, whatever the capture
+/// size or span.
 public struct ChartBuffer: Sendable {
     public static let rows = 256
     static let words = rows / 64
@@ -63,78 +66,39 @@ public struct ChartBuffer: Sendable {
         }
     }
 
-    struct LineCell: Sendable {
-        var count: UInt32 = 0
-        var first: UInt64 = 0
-        var last: UInt64 = 0
-        var min: UInt64 = .max
-        var max: UInt64 = 0
-        var minBeforeMax = true
-
-        mutating func add(_ v: UInt64) {
-            if count == 0 {
-                first = v
-                min = v
-                max = v
-            } else {
-                if v < min {
-                    min = v
-                    minBeforeMax = false
-                }
-                if v > max {
-                    max = v
-                    minBeforeMax = true
-                }
-            }
-            last = v
-            count &+= 1
-        }
-
-        /// `a` then `b`.
-        static func merge(_ a: LineCell, _ b: LineCell) -> LineCell {
-            if a.count == 0 { return b }
-            if b.count == 0 { return a }
-            var m = LineCell()
-            m.count = a.count &+ b.count
-            m.first = a.first
-            m.last = b.last
-            let minFromA = a.min <= b.min
-            let maxFromA = a.max >= b.max
-            m.min = minFromA ? a.min : b.min
-            m.max = maxFromA ? a.max : b.max
-            switch (minFromA, maxFromA) {
-            case (true, true): m.minBeforeMax = a.minBeforeMax
-            case (false, false): m.minBeforeMax = b.minBeforeMax
-            case (true, false): m.minBeforeMax = true
-            case (false, true): m.minBeforeMax = false
-            }
-            return m
-        }
-    }
-
     struct ExactPoint: Sendable {
         var timeNs: Int64
         var length: UInt32
         var label: ProtocolLabel
     }
 
-    struct ExactInterval: Sendable {
-        var centerNs: Int64
-        var bytes: UInt64
-    }
-
     private var cells: [Cells?]
-    private var line: [LineCell]
     /// Columns 0 ..< used hold data.
     private var used = 0
     private var exactPoints: [ExactPoint]? = []
-    private var exactIntervals: [ExactInterval]? = []
+    /// Bytes over time: from the intervals (`.intervals`) or binned from the packets (`.auto`).
+    public private(set) var lineBins: LineBins
+    public let lineSource: LineSource
+    /// Anchor of the interval indices (start of interval 0), from the first interval added.
+    public private(set) var intervalAnchorNs: Int64?
+    /// Packets per wire length, the last slot for 65,536 bytes and more (for the size axis).
+    private var lengthCounts: [UInt64] = []
+    static let lengthSlots = 65_537
 
-    public init(columns: Int = 2048, exactLimit: Int = 4096) {
+    /// Where the bytes line comes from.
+    public enum LineSource: Sendable {
+        /// The closed intervals handed to `add(interval:)` (a fixed `--interval`).
+        case intervals
+        /// The packets, binned in round intervals picked at the end (`--interval auto`).
+        case auto
+    }
+
+    public init(columns: Int = 2048, exactLimit: Int = 4096, line: LineSource = .intervals) {
         self.columns = max(2, columns + columns % 2)
         self.exactLimit = max(0, exactLimit)
         cells = Array(repeating: nil, count: ProtocolCounters.capacity)
-        line = Array(repeating: LineCell(), count: self.columns)
+        lineSource = line
+        lineBins = LineBins(chain: line == .auto ? LineBins.nanosecondChain : LineBins.countChain)
     }
 
     /// Whether the exact points are still available (no more than `exactLimit` packets).
@@ -153,6 +117,9 @@ public struct ChartBuffer: Sendable {
         if len > maxLength { maxLength = len }
         protocols.insert(label)
         protocolPackets.add(1, at: Int(label.rawValue))
+        if lengthCounts.isEmpty { lengthCounts = Array(repeating: 0, count: Self.lengthSlots) }
+        lengthCounts[Int(min(len, UInt32(Self.lengthSlots - 1)))] &+= 1
+        if lineSource == .auto { lineBins.add(unit: t, bytes: UInt64(len)) }
         if exactPoints != nil {
             if packets <= UInt64(exactLimit) {
                 exactPoints!.append(ExactPoint(timeNs: t, length: len, label: label))
@@ -181,24 +148,36 @@ public struct ChartBuffer: Sendable {
         records.withUnsafeBufferPointer { add($0) }
     }
 
-    /// Adds one closed interval (for the bytes-per-interval line), in series order.
+    /// Adds one closed interval (for the bytes line of `.intervals`). Intervals may be skipped: an
+    /// index never added counts as zero bytes, so only intervals that hold packets need adding.
     public mutating func add(interval s: IntervalStats) {
         intervals &+= 1
         intervalNs = s.intervalNs
         if s.startNs < seriesStartNs { seriesStartNs = s.startNs }
         if s.endNs > seriesEndNs { seriesEndNs = s.endNs }
         if s.bytes > maxIntervalBytes { maxIntervalBytes = s.bytes }
-        let center = s.startNs.addingReportingOverflow(s.intervalNs / 2)
-        let t = center.overflow ? s.startNs : center.partialValue
-        if exactIntervals != nil {
-            if intervals <= UInt64(exactLimit) {
-                exactIntervals!.append(ExactInterval(centerNs: t, bytes: s.bytes))
-            } else {
-                exactIntervals = nil
-            }
+        if intervalAnchorNs == nil {
+            intervalAnchorNs = s.startNs &- s.index &* s.intervalNs
         }
-        let c = column(for: t)
-        line[c].add(s.bytes)
+        if lineSource == .intervals { lineBins.add(unit: s.index, bytes: s.bytes) }
+    }
+
+    /// Packets longer than `length` bytes (exact below 65,536).
+    public func packets(longerThan length: UInt32) -> UInt64 {
+        guard !lengthCounts.isEmpty, Int(length) + 1 < Self.lengthSlots else { return 0 }
+        return lengthCounts[(Int(length) + 1)...].reduce(0, &+)
+    }
+
+    /// The smallest length that at least `fraction` of the packets do not exceed.
+    public func length(atFraction fraction: Double) -> UInt32 {
+        guard packets > 0, !lengthCounts.isEmpty else { return 0 }
+        let need = UInt64((Double(packets) * min(max(fraction, 0), 1)).rounded(.up))
+        var seen: UInt64 = 0
+        for (len, n) in lengthCounts.enumerated() where n > 0 {
+            seen &+= n
+            if seen >= need { return len == Self.lengthSlots - 1 ? maxLength : UInt32(len) }
+        }
+        return maxLength
     }
 
     // MARK: the grid
@@ -223,8 +202,8 @@ public struct ChartBuffer: Sendable {
     private mutating func shiftBack(toCover t: Int64) {
         while true {
             let d = UInt64(bitPattern: originNs! &- t)
-            let need = (d + columnNs - 1) / columnNs  // columns to prepend
-            if need + UInt64(used) <= UInt64(columns) {
+            let need = d / columnNs + (d % columnNs == 0 ? 0 : 1)  // columns to prepend
+            if need <= UInt64(columns) - UInt64(used) {
                 let spare = (UInt64(columns) - UInt64(used) - need)
                 let shift = need + min(spare, UInt64(columns / 4))
                 let (back, o1) = shift.multipliedReportingOverflow(by: columnNs)
@@ -254,8 +233,6 @@ public struct ChartBuffer: Sendable {
             cells[i]!.count.removeLast(s)
             cells[i]!.count.insert(contentsOf: repeatElement(0, count: s), at: 0)
         }
-        line.removeLast(s)
-        line.insert(contentsOf: repeatElement(LineCell(), count: s), at: 0)
         used += s
     }
 
@@ -283,8 +260,6 @@ public struct ChartBuffer: Sendable {
             }
             cells[i] = c
         }
-        for j in 0..<half { line[j] = LineCell.merge(line[2 * j], line[2 * j + 1]) }
-        for j in half..<columns { line[j] = LineCell() }
         columnNs &*= 2
         used = (used + 1) / 2
     }
@@ -330,35 +305,43 @@ public struct ChartBuffer: Sendable {
         public var count: UInt64
     }
 
-    /// A vertex of the bytes-per-interval line.
-    public struct LinePoint: Sendable, Equatable {
-        public var timeNs: Int64
-        public var bytes: UInt64
-    }
-
     /// The scatter as marks for a chart `xColumns` wide and `yRows` tall showing
     /// `[fromNs, toNs)` and lengths `0 ... yMax`: exact points for small captures, else, per
     /// column and protocol, one mark per run of rows that a full scatter would paint. If that gives
     /// more than `maxMarks` marks, one mark per column and protocol from the smallest to the
     /// largest length. Marks are grouped by protocol, in `ProtocolLabel` order.
-    public func pointMarks(fromNs: Int64, toNs: Int64, xColumns: Int, yMax: Double, yRows: Int, maxMarks: Int) -> [PointMark] {
+    public func pointMarks(
+        fromNs: Int64, toNs: Int64, xColumns: Int, yMax: Double, yRows: Int, maxMarks: Int
+    ) -> [PointMark] {
+        let yScale = yMax > 0 ? Double(yRows) / yMax : 0
+        return pointMarks(fromNs: fromNs, toNs: toNs, xColumns: xColumns, maxMarks: maxMarks) {
+            Int((Double($0) * yScale).rounded(.down))
+        }
+    }
+
+    /// The same with any vertical scale: `yRow` gives the chart row (pixel) of a length, and runs
+    /// of rows merge when they touch in chart rows.
+    public func pointMarks(
+        fromNs: Int64, toNs: Int64, xColumns: Int, maxMarks: Int, yRow: (UInt32) -> Int
+    ) -> [PointMark] {
         if let exact = exactPoints {
-            var marks = exact.map { PointMark(label: $0.label, timeNs: $0.timeNs, low: $0.length, high: $0.length, count: 1) }
+            var marks = exact.map {
+                PointMark(label: $0.label, timeNs: $0.timeNs, low: $0.length, high: $0.length, count: 1)
+            }
             marks.sort { $0.label.rawValue < $1.label.rawValue }
             return marks
         }
         guard let origin = originNs, used > 0, xColumns > 0 else { return [] }
-        let detailed = reduce(origin: origin, fromNs: fromNs, toNs: toNs, xColumns: xColumns, yMax: yMax, yRows: yRows, runs: true)
+        let detailed = reduce(origin: origin, fromNs: fromNs, toNs: toNs, xColumns: xColumns, yRow: yRow, runs: true)
         if detailed.count <= maxMarks { return detailed }
-        return reduce(origin: origin, fromNs: fromNs, toNs: toNs, xColumns: xColumns, yMax: yMax, yRows: yRows, runs: false)
+        return reduce(origin: origin, fromNs: fromNs, toNs: toNs, xColumns: xColumns, yRow: yRow, runs: false)
     }
 
     private func reduce(
-        origin: Int64, fromNs: Int64, toNs: Int64, xColumns: Int, yMax: Double, yRows: Int, runs: Bool
+        origin: Int64, fromNs: Int64, toNs: Int64, xColumns: Int, yRow: (UInt32) -> Int, runs: Bool
     ) -> [PointMark] {
         var marks: [PointMark] = []
         let span = Double(toNs) - Double(fromNs)
-        let yScale = yMax > 0 ? Double(yRows) / yMax : 0
         for label in ProtocolLabel.allCases {
             guard let c = cells[Int(label.rawValue)] else { continue }
             var col = 0
@@ -366,7 +349,9 @@ public struct ChartBuffer: Sendable {
                 // The buffer columns that land in one chart column form a group.
                 let g = group(col, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns)
                 var end = col + 1
-                while end < used, group(end, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns) == g { end += 1 }
+                while end < used, group(end, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns) == g {
+                    end += 1
+                }
                 var lo = UInt32.max
                 var hi: UInt32 = 0
                 var n: UInt64 = 0
@@ -384,33 +369,39 @@ public struct ChartBuffer: Sendable {
                     marks.append(PointMark(label: label, timeNs: t, low: lo, high: hi, count: n))
                     continue
                 }
-                // Runs of rows, merged when they touch in chart rows.
-                var runLow: UInt32 = 0
-                var runHigh: UInt32 = 0
-                var runTop = -2  // chart row of runHigh
-                var open = false
-                let first = marks.count
-                for r in 0..<Self.rows where bits[r >> 6] & (1 &<< UInt64(r & 63)) != 0 {
-                    let l = max(lo, UInt32(clamping: UInt64(r) * rowBytes))
-                    let h = min(hi, UInt32(clamping: (UInt64(r) + 1) * rowBytes - 1))
-                    let yl = Int((Double(l) * yScale).rounded(.down))
-                    let yh = Int((Double(h) * yScale).rounded(.down))
-                    if open && yl <= runTop + 1 {
-                        runHigh = h
-                        runTop = yh
-                    } else {
-                        if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
-                        runLow = l
-                        runHigh = h
-                        runTop = yh
-                        open = true
-                    }
-                }
-                if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
-                if marks.count > first { marks[first].count = n }
+                appendRuns(bits, lo: lo, hi: hi, count: n, label: label, timeNs: t, yRow: yRow, into: &marks)
             }
         }
         return marks
+    }
+
+    /// One mark per run of painted rows in `bits`, runs merged when they touch in chart rows; the
+    /// first carries the packet count.
+    private func appendRuns(
+        _ bits: [UInt64], lo: UInt32, hi: UInt32, count: UInt64, label: ProtocolLabel, timeNs t: Int64,
+        yRow: (UInt32) -> Int, into marks: inout [PointMark]
+    ) {
+        var runLow: UInt32 = 0
+        var runHigh: UInt32 = 0
+        var runTop = -2  // chart row of runHigh
+        var open = false
+        let first = marks.count
+        for r in 0..<Self.rows where bits[r >> 6] & (1 &<< UInt64(r & 63)) != 0 {
+            let l = max(lo, UInt32(clamping: UInt64(r) * rowBytes))
+            let h = min(hi, UInt32(clamping: (UInt64(r) + 1) * rowBytes - 1))
+            if open && yRow(l) <= runTop + 1 {
+                runHigh = h
+                runTop = yRow(h)
+                continue
+            }
+            if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
+            runLow = l
+            runHigh = h
+            runTop = yRow(h)
+            open = true
+        }
+        if open { marks.append(PointMark(label: label, timeNs: t, low: runLow, high: runHigh, count: 0)) }
+        if marks.count > first { marks[first].count = count }
     }
 
     private func group(_ col: Int, origin: Int64, fromNs: Int64, span: Double, xColumns: Int) -> Int {
@@ -424,34 +415,5 @@ public struct ChartBuffer: Sendable {
         guard span > 0 else { return fromNs }
         let t = Double(fromNs) + (Double(g) + 0.5) / Double(xColumns) * span
         return Int64(max(min(t, 9.2e18), -9.2e18))
-    }
-
-    /// The bytes-per-interval line: every interval (at its centre) when there are no more than
-    /// `exactLimit`, else per chart column its first, smallest, largest and last value, in order.
-    public func linePoints(fromNs: Int64, toNs: Int64, xColumns: Int) -> [LinePoint] {
-        if let exact = exactIntervals {
-            return exact.map { LinePoint(timeNs: $0.centerNs, bytes: $0.bytes) }
-        }
-        guard let origin = originNs, used > 0, xColumns > 0 else { return [] }
-        let span = Double(toNs) - Double(fromNs)
-        var points: [LinePoint] = []
-        var col = 0
-        while col < used {
-            let g = group(col, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns)
-            var end = col + 1
-            while end < used, group(end, origin: origin, fromNs: fromNs, span: span, xColumns: xColumns) == g { end += 1 }
-            var cell = LineCell()
-            for k in col..<end { cell = LineCell.merge(cell, line[k]) }
-            col = end
-            guard cell.count > 0 else { continue }
-            let t = groupTime(g, fromNs: fromNs, span: span, xColumns: xColumns)
-            var values = [cell.first]
-            values.append(contentsOf: cell.minBeforeMax ? [cell.min, cell.max] : [cell.max, cell.min])
-            values.append(cell.last)
-            for v in values where points.last?.timeNs != t || points.last?.bytes != v {
-                points.append(LinePoint(timeNs: t, bytes: v))
-            }
-        }
-        return points
     }
 }

@@ -21,7 +21,7 @@ public import PacketRecords
 /// zeros); with `.binned`, at `finish()`, after the late packets are merged.
 public struct SeriesSession {
     public var analyzer: SeriesAnalyzer
-    public private(set) var chart = ChartBuffer()
+    public private(set) var chart: ChartBuffer
     public let keepChart: Bool
     /// Whether the closed intervals are kept for `forEachInterval`.
     public let keepIntervals: Bool
@@ -40,12 +40,14 @@ public struct SeriesSession {
     private var finished = false
 
     /// - Parameters:
+    ///   - chart: the chart reduction to fill (e.g. `ChartBuffer(line: .auto)`), when `keepChart`.
     ///   - memoryLimit: intervals kept in memory before the store writes them to its temporary file.
     public init(
         intervalNs: Int64, align: SeriesAnalyzer.Alignment, start: Int64? = nil,
-        late: SeriesAnalyzer.LatePackets, keepChart: Bool, keepIntervals: Bool,
+        late: SeriesAnalyzer.LatePackets, keepChart: Bool, keepIntervals: Bool, chart: ChartBuffer = ChartBuffer(),
         memoryLimit: Int = IntervalStore.defaultMemoryLimit
     ) {
+        self.chart = chart
         analyzer = SeriesAnalyzer(intervalNs: intervalNs, align: align, start: start, late: late)
         self.keepChart = keepChart
         self.keepIntervals = keepIntervals

@@ -48,9 +48,11 @@ func syntheticRecords(count: Int, seconds: Int64, seed: UInt64 = 42) -> [PacketR
 
 /// Runs records through the analyzer and the chart buffer as the CLI will: batches, taking closed
 /// intervals after each.
-func analyze(_ records: [PacketRecord], intervalNs: Int64 = sec, batch: Int = 4096) -> (SeriesAnalyzer, ChartBuffer, [IntervalStats]) {
+func analyze(
+    _ records: [PacketRecord], intervalNs: Int64 = sec, batch: Int = 4096, line: ChartBuffer.LineSource = .intervals
+) -> (SeriesAnalyzer, ChartBuffer, [IntervalStats]) {
     var analyzer = SeriesAnalyzer(intervalNs: intervalNs)
-    var chart = ChartBuffer()
+    var chart = ChartBuffer(line: line)
     var series: [IntervalStats] = []
     records.withUnsafeBufferPointer { all in
         var start = 0

@@ -70,7 +70,7 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let file = try writeTemporary(script, name: "stdin.gp")
         let r = try run(gnuplot!, [], stdin: file)
         #expect(r.status == 0, "gnuplot: \(r.stderr)")
-        #expect(r.stdout.contains("bytes per 1 s") && r.stdout.contains("time (s since"))
+        #expect(r.stdout.contains("G*bytes") && r.stdout.contains("time (s since"))  // the line's key, the axis
         let png = GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: pngTerminal))
         let r2 = try run(gnuplot!, [], stdin: try writeTemporary(png, name: "png.gp"))
         #expect(r2.status == 0, "gnuplot: \(r2.stderr)")
@@ -126,6 +126,21 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let r = try runScript(script, in: dir)
         #expect(r.status == 0, "gnuplot: \(r.stderr)")
         #expect(Array([UInt8](try Data(contentsOf: out)).prefix(8)) == pngSignature)
+    }
+
+    @Test(.enabled(if: gnuplot != nil))
+    func dumbTerminalDrawsEachProtocolWithItsOwnCharacter() throws {
+        let (a, c) = sample(count: 300)
+        let script = GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: .dumb))
+        let r = try runScript(script, in: TestPaths.temporaryDirectory())
+        #expect(r.status == 0, "gnuplot: \(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        // The key names each protocol's character, and each character is in the plot.
+        for (ch, name) in [("T", "TCP (100)"), ("U", "UDP (100)"), ("I", "ICMP (100)")] {
+            #expect(lines.contains { $0.contains("\(name) \(ch)") || $0.contains("\(ch) \(name)") }, "no key for \(name)")
+            let plotted = lines.filter { $0.contains("|") }.map { $0.replacingOccurrences(of: name, with: "") }
+            #expect(plotted.joined().filter { String($0) == ch }.count >= 10, "too few \(ch) in the plot")
+        }
     }
 
     @Test func scriptShape() {
