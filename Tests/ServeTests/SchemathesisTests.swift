@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// schemathesis (PyPI) against the running server, with the server's own OpenAPI document as the
+/// contract: every response must conform (status, content type, schema), bad input gets 4xx.
+@Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"))
+struct SchemathesisTests {
+    @Test func everyResponseConforms() throws {
+        guard let st = TestPaths.tool("schemathesis") else {
+            Issue.record("schemathesis is missing: scripts/install-deps installs it (pip)")
+            return
+        }
+        let server = try ServeProcess(["-i", "lo", "--interval", "200ms", "udp", "port", "\(testPort(50))"])
+        defer { _ = server.stop() }
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The stream never ends, so it is checked by ServeHTTPTests and the browser test instead.
+        let r = try run(st, [
+            "run", server.base + "/api/v1/openapi.json", "--url", server.base, "--checks", "all",
+            "--exclude-path", "/api/v1/series/stream", "--max-examples", "25", "--workers", "1",
+            "--seed", "1", "--request-timeout", "5", "--report-dir", dir.path,
+        ], timeout: 240, environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 })
+        #expect(r.status == 0, "\(r.stdout.suffix(6000))\(r.stderr.suffix(2000))")
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Load: `wrk` with 64 connections for 10 s on `/metrics` and on the API while UDP traffic runs
+/// through the captured interface; and 500 idle half-open connections next to a normal client.
+@Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"), .serialized)
+struct ServeLoadTests {
+    struct WrkFigures {
+        var requests = 0
+        var errors = 0
+        var p99Ms = Double.infinity
+    }
+
+    static func wrk(_ url: String, seconds: Int = 10) throws -> (WrkFigures, String) {
+        let r = try run("/usr/bin/wrk", ["-t2", "-c64", "-d\(seconds)s", "--latency", url], timeout: Double(seconds + 30))
+        var f = WrkFigures()
+        for line in r.stdout.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if line.hasPrefix("99%"), let v = words.last { f.p99Ms = milliseconds(String(v)) }
+            if line.contains("requests in"), let n = words.first { f.requests = Int(n) ?? 0 }
+            if line.hasPrefix("Non-2xx"), let n = words.last { f.errors += Int(n) ?? 1 }
+            if line.hasPrefix("Socket errors") { f.errors += line.split(separator: ",").compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +) }
+        }
+        return (f, r.stdout)
+    }
+
+    static func milliseconds(_ s: String) -> Double {
+        if s.hasSuffix("us") { return (Double(s.dropLast(2)) ?? .infinity) / 1000 }
+        if s.hasSuffix("ms") { return Double(s.dropLast(2)) ?? .infinity }
+        if s.hasSuffix("s") { return (Double(s.dropLast(1)) ?? .infinity) * 1000 }
+        return .infinity
+    }
+
+    @Test func wrkUnderTraffic() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/bin/wrk") else {
+            Issue.record("wrk is missing: scripts/install-deps installs it")
+            return
+        }
+        let port = testPort(40)
+        let server = try ServeProcess(["-i", "lo", "udp", "port", "\(port)"])
+        let traffic = try Spawned("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            t = time.time()
+            while time.time() - t < 24:
+                for i in range(100): s.sendto(bytes(200), ('127.0.0.1', \(port)))
+                time.sleep(0.005)
+            """])
+        defer { traffic.signal(SIGKILL); _ = traffic.finish(timeout: 5) }
+        for path in ["/metrics", "/api/v1/summary"] {
+            let (f, text) = try Self.wrk(server.base + path)
+            print("wrk \(path): \(f.requests) requests, p99 \(f.p99Ms) ms, \(f.errors) errors")
+            #expect(f.requests > 1000 && f.errors == 0, "\(text)")
+            #expect(f.p99Ms <= 50, "p99 \(f.p99Ms) ms on \(path)\n\(text)")
+        }
+        let r = server.stop()
+        let status = r.stderr.split(separator: "\n").filter { $0.contains("dropped") }
+        print("serve under wrk: \(status.joined(separator: "; "))")
+        #expect(r.stderr.contains("0 packets dropped by ring"), "\(r.stderr)")
+        #expect(r.stderr.contains("0 packets dropped by kernel"), "\(r.stderr)")
+    }
+
+    /// 500 connections that send half a request and stall: a normal client is still served within 1 s.
+    @Test func idleConnectionsDoNotStarveClients() throws {
+        let server = try ServeProcess(["-i", "lo", "udp", "port", "\(testPort(41))"])
+        defer { _ = server.stop() }
+        let port = server.base.split(separator: ":").last!
+        let holders = try Spawned("/usr/bin/env", ["python3", "-c", """
+            import socket, time, resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+            socks = []
+            for i in range(500):
+                s = socket.create_connection(('127.0.0.1', \(port)))
+                s.send(b'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n')
+                socks.append(s)
+            print('open', len(socks), flush=True)
+            time.sleep(30)
+            """])
+        defer { holders.signal(SIGKILL); _ = holders.finish(timeout: 5) }
+        #expect(holders.waitFor(timeout: 20) { $0.stdout.contains("open 500") }, "\(holders.stderr)")
+        let start = Date()
+        let r = try server.request("/metrics", extra: ["--max-time", "1"])
+        let took = Date().timeIntervalSince(start)
+        #expect(r.status == 200 && took < 1, "status \(r.status) after \(took) s")
+    }
+}
