@@ -178,7 +178,7 @@ extension Analyze {
         let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
         if rows > Self.rowWarning {
             Console.line(
-                "warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); "
+                "warning: printing \(rows) rows (--interval \(interval ?? "1") from the first packet to the last); "
                     + "use a larger --interval (for example 1m) for fewer")
         }
         writer.writeHeader(into: &out.buffer)
