@@ -1,4 +1,3 @@
-import Glibc
 import PacketRecords
 import Rendering
 import TrafficAnalysis
@@ -69,12 +68,5 @@ final class SniffEmitter {
         }
         seriesRows!.write(s, into: &out.buffer)
         do throws(OutputError) { try out.flushIfFull() } catch { writeFailed = true }
-    }
-
-    /// CLOCK_REALTIME in nanoseconds (packet timestamps are on this clock).
-    static func realtimeNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 }
