@@ -5,6 +5,7 @@ import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// Output formats of `analyze` (series, charts, scripts).
 enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {

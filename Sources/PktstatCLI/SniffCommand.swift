@@ -4,6 +4,7 @@ import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.

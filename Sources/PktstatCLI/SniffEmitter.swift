@@ -1,6 +1,7 @@
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import OutputSinks
 
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
