@@ -5,6 +5,7 @@ import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// Output formats of `analyze` (series, charts, scripts).
 enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
@@ -178,7 +179,7 @@ extension Analyze {
         let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
         if rows > Self.rowWarning {
             Console.line(
-                "warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); "
+                "warning: printing \(rows) rows (--interval \(interval ?? "1") from the first packet to the last); "
                     + "use a larger --interval (for example 1m) for fewer")
         }
         writer.writeHeader(into: &out.buffer)

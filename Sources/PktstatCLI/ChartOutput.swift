@@ -1,6 +1,7 @@
 import Glibc
 import Rendering
 import TrafficAnalysis
+import OutputSinks
 
 /// The one way a chart leaves pktstat, for `analyze --format svg|gnuplot|png` and `sniff --plot`:
 /// our SVG, a gnuplot script, or a PNG that gnuplot draws from that script. A chart file is written

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import PacketCapture
+import OutputSinks
 import PacketFile
 import TrafficAnalysis
 import TrafficPipeline
@@ -13,6 +14,7 @@ extension CaptureFileError: CustomHintedError {}
 extension CaptureError: CustomHintedError {}
 extension PrivilegeError: CustomHintedError {}
 extension CSVInputError: CustomHintedError {}
+extension GnuplotError: CustomHintedError {}
 
 /// The one error printer of every command: `error: PROBLEM; FIX` on stderr and exit status 1
 /// (argument errors are the parser's, status 64). A closed output pipe ends quietly with 0.

@@ -1,11 +1,10 @@
 public import ArgumentParser
-import Dispatch
-import Foundation
 import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
@@ -165,7 +164,7 @@ struct Sniff: ParsableCommand {
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? ChartInterval.autoAnalyzerNs, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted,
+                start: live ? LivePipeline.realtimeNow() : nil, late: .counted,
                 keepChart: plot != nil, keepIntervals: false,
                 chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
@@ -245,82 +244,52 @@ struct Sniff: ParsableCommand {
     // MARK: live
 
     private func captureLive(limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
-        let name = try interface ?? CaptureDevice.defaultInterface()
-        var options = LiveOptions(interface: name)
+        var options = LiveOptions(interface: try interface ?? CaptureDevice.defaultInterface())
         options.snapLength = snaplen == 0 ? 262_144 : snaplen
         options.promiscuous = !noPromiscuous
         options.bufferBytes = bufferSizeKiB * 1024
-        let printing = !quiet && (write == nil || print)
         // A person watching a terminal wants each packet at once; pipes and files get batches.
-        options.immediate = printing && out.isTerminal
-        let capture = try LiveCapture.open(options)
-        for w in capture.warnings { Console.line("warning: \(w)") }
-        if let f = filterExpression { try capture.setFilter(f) }
+        options.immediate = !quiet && (write == nil || print) && out.isTerminal
+        let pipeline = try LivePipeline.open(options)
+        for w in pipeline.warnings { Console.line("warning: \(w)") }
+        if let f = filterExpression { try pipeline.setFilter(f) }
         try relinquishPrivileges()
-        if let write { try capture.startWriting(to: write) }
-        Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
+        if let write { try pipeline.startWriting(to: write) }
+        Console.line(pipeline.listeningLine)
         var writer = writer
-        writer.interfaceNames = InterfaceNames(CaptureDevice.indexNames())
-
-        let interrupter = capture.interrupter
+        writer.interfaceNames = InterfaceNames(pipeline.interfaceNames)
+        let interrupter = pipeline.interrupter
         let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
         defer { withExtendedLifetime(trap) {} }
-        let ring = RecordRing(capacity: 1 << 16)
-        // The handle moves into the capture thread; only its interrupter stays here.
-        guard let job = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
-            throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
-        }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
         emitter.start()
+        try out.flush()
         var outputError: OutputError?
-        // Packets reach us up to this long after their timestamp (kernel timeout + batching).
-        let deliveryDelayNs: Int64 = Int64(options.timeoutMs) * 1_000_000 + 400_000_000
-        var lastTick: Int64 = 0
-        do throws(OutputError) {
-            try out.flush()
-            while ring.drain(timeoutMs: 50, { batch in emitter.add(batch) }) {
-                let now = SniffEmitter.realtimeNow()
-                if emitter.session != nil && now - lastTick >= 100_000_000 {
-                    lastTick = now
-                    emitter.tick(drops: drops(job.outcome, ring), nowNs: now, closeThroughNs: now - deliveryDelayNs)
+        var outcome: LivePipeline.Outcome?
+        do {
+            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, ended: { outcome = $0 }) { event throws(OutputError) in
+                switch event {
+                case .batch(let batch): emitter.add(batch)
+                case .tick(let now, let settled, let drops):
+                    emitter.tick(drops: drops, nowNs: now, closeThroughNs: settled)
                 }
                 try out.flush()
             }
-        } catch let e {
+        } catch let e as OutputError {
             outputError = e
-            stop.request()
-            interrupter.breakLoop()
-            while ring.drain(timeoutMs: 50, { _ in }) {}
         }
-        let outcome = job.wait()
+        // `run` hands over its outcome before returning or rethrowing a consumer's error.
+        guard let ended = outcome else { return }
         if outputError == nil {
-            emitter.finish(drops: drops(outcome, ring))
+            emitter.finish(drops: ended.drops)
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
-        printStatus(outcome, ringDrops: ring.droppedCount)
+        for line in ended.statusLines { Console.line(line) }
         if let late = emitter.latePackets { Console.line(late) }
         if let outputError, case .writeFailed = outputError { throw outputError }
-        if outcome.error == nil { try writePlot(emitter) }
-        if let failure = outcome.error { throw failure }
-    }
-
-    /// Cumulative drops: the kernel's (as the capture thread last read them) and the ring's.
-    private func drops(_ o: CaptureOutcome, _ ring: RecordRing) -> DropCounters {
-        DropCounters(
-            kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
-    }
-
-    /// The status lines, as tcpdump prints them.
-    private func printStatus(_ o: CaptureOutcome, ringDrops: UInt64) {
-        func line(_ n: UInt64, _ what: String) { Console.line("\(n) packet\(n == 1 ? "" : "s") \(what)") }
-        line(o.captured, "captured")
-        if let stats = o.stats {
-            line(stats.received, "received by filter")
-            line(stats.droppedByKernel, "dropped by kernel")
-            if stats.droppedByInterface > 0 { line(stats.droppedByInterface, "dropped by interface") }
-        }
-        line(ringDrops, "dropped by ring")
+        if ended.captureError == nil { try writePlot(emitter) }
+        if let failure = ended.captureError { throw failure }
     }
 }
 
