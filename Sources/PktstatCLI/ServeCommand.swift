@@ -7,6 +7,7 @@ import PacketRecords
 import Serve
 import Synchronization
 import TrafficAnalysis
+import TrafficPipeline
 
 /// `pktstat serve`: capture continuously and serve Prometheus metrics, a JSON API, a live stream
 /// and a dashboard over HTTP. An adapter: it parses options and composes `Serve` with the capture.
@@ -98,116 +99,64 @@ struct ServeCommand: ParsableCommand {
 extension ServeError: CustomHintedError {}
 
 /// The live run: capture opened first (and privileges dropped) before the server reads a request;
-/// a drain thread feeds the metrics and series; the server runs until SIGTERM/SIGINT.
+/// the capture pipeline feeds the metrics and series on this thread while the server runs in a
+/// task, until SIGTERM/SIGINT.
 private struct ServeLive {
     let command: ServeCommand
     let settings: ServeSettings
 
     func run() throws {
-        let name = try command.interface ?? CaptureDevice.defaultInterface()
         var options = command.liveOptions
-        options.interface = name
-        let capture = try LiveCapture.open(options)
-        for w in capture.warnings { Console.line("warning: \(w)") }
-        if !command.expression.isEmpty { try capture.setFilter(command.expression.joined(separator: " ")) }
+        options.interface = try command.interface ?? CaptureDevice.defaultInterface()
+        let pipeline = try LivePipeline.open(options)
+        for w in pipeline.warnings { Console.line("warning: \(w)") }
+        if !command.expression.isEmpty { try pipeline.setFilter(command.expression.joined(separator: " ")) }
         if let user = Privileges.target(explicit: command.relinquish) { try Privileges.drop(to: user) }
-        Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
+        Console.line(pipeline.listeningLine)
         let metrics = ServeMetrics(
-            interface: name, versions: [("version", Version.pktstat), ("libpcap", Libpcap.version)])
+            interface: options.interface, versions: [("version", Version.pktstat), ("libpcap", Libpcap.version)])
         let feed = LiveFeed(intervalNs: command.interval.nanoseconds, windowCapacity: command.window, metrics: metrics)
         let stop = StopFlag()
-        let ring = RecordRing(capacity: 1 << 16)
-        guard let job = CaptureThread(capture: capture, ring: ring, limits: RunLimits(), stop: stop) else {
-            throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
+        let interrupter = pipeline.interrupter
+        let runner = try makeRunner(metrics: metrics, feed: feed) {
+            stop.request()
+            interrupter.breakLoop()
         }
-        let drainer = Drainer(job: job, ring: ring, metrics: metrics, feed: feed, delayNs: Int64(options.timeoutMs) * 1_000_000 + 400_000_000)
-        Thread { drainer.run() }.start()
-        var logger = Logger(label: "pktstat.serve")
-        logger.logLevel = .error
-        let scheme = settings.scheme
-        let host = settings.listen.description.split(separator: ":").dropLast().joined(separator: ":")
-        let interrupter = job.interrupter
         let failure = Mutex<(any Error)?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let app = try ServeServer.makeApplication(
-            settings: settings, metrics: metrics, feed: feed, logger: logger,
-            onRunning: { port in Console.line("serving on \(scheme)://\(host):\(port)/") })
+        let served = DispatchSemaphore(value: 0)
         Task {
-            do {
-                try await ServeRun.run(application: app, feed: feed, logger: logger) {
-                    stop.request()
-                    interrupter.breakLoop()
-                }
-            } catch { failure.withLock { $0 = error } }
-            done.signal()
+            do { try await runner.run() } catch { failure.withLock { $0 = error } }
+            served.signal()
         }
-        done.wait()
-        let outcome = drainer.finished()
-        Self.printStatus(outcome, ringDrops: ring.droppedCount)
+        let consumer = ServeConsumer(metrics: metrics, feed: feed, startNs: LivePipeline.realtimeNow())
+        let outcome = try LivePipeline.run(pipeline, limits: RunLimits(), stop: stop) { event in
+            switch event {
+            case .batch(let batch): consumer.add(batch)
+            case .tick(let now, let settled, let drops): consumer.tick(drops: drops, nowNs: now, closeThroughNs: settled)
+            }
+        }
+        consumer.finish(drops: outcome.drops)
+        // The capture ended on its own (an error): stop serving too.
+        Task { await runner.shutdown() }
+        served.wait()
+        for line in outcome.statusLines { Console.line(line) }
         if let error = failure.withLock({ $0 }) {
             Console.error("cannot serve on \(settings.listen): \(error)", hint: "pick a free port with --listen HOST:PORT")
             throw ExitCode(1)
         }
-        if let failure = outcome.error { throw failure }
+        if let failure = outcome.captureError { throw failure }
     }
 
-    /// The status lines, as `sniff` prints them.
-    static func printStatus(_ o: CaptureOutcome, ringDrops: UInt64) {
-        func line(_ n: UInt64, _ what: String) { Console.line("\(n) packet\(n == 1 ? "" : "s") \(what)") }
-        line(o.captured, "captured")
-        if let stats = o.stats {
-            line(stats.received, "received by filter")
-            line(stats.droppedByKernel, "dropped by kernel")
-            if stats.droppedByInterface > 0 { line(stats.droppedByInterface, "dropped by interface") }
-        }
-        line(ringDrops, "dropped by ring")
-    }
-}
-
-/// The thread that drains the capture ring into the metrics and series, ticking every 100 ms,
-/// and collects the capture's outcome when it ends.
-private final class Drainer: Sendable {
-    let job: CaptureThread
-    let ring: RecordRing
-    let metrics: ServeMetrics
-    let feed: LiveFeed
-    let delayNs: Int64
-    private let outcome = Mutex<CaptureOutcome?>(nil)
-    private let ended = DispatchSemaphore(value: 0)
-
-    init(job: CaptureThread, ring: RecordRing, metrics: ServeMetrics, feed: LiveFeed, delayNs: Int64) {
-        self.job = job
-        self.ring = ring
-        self.metrics = metrics
-        self.feed = feed
-        self.delayNs = delayNs
-    }
-
-    func run() {
-        let consumer = ServeConsumer(metrics: metrics, feed: feed, startNs: SniffEmitter.realtimeNow())
-        var lastTick: Int64 = 0
-        while ring.drain(timeoutMs: 50, { batch in consumer.add(batch) }) {
-            let now = SniffEmitter.realtimeNow()
-            if now - lastTick >= 100_000_000 {
-                lastTick = now
-                consumer.tick(drops: drops(job.outcome), nowNs: now, closeThroughNs: now - delayNs)
-            }
-        }
-        let result = job.wait()
-        consumer.finish(drops: drops(result))
-        outcome.withLock { $0 = result }
-        ended.signal()
-    }
-
-    /// Waits for the capture to end (the stop flag raised) and returns its outcome.
-    func finished() -> CaptureOutcome {
-        ended.wait()
-        // Set before `ended` is signalled.
-        return outcome.withLock { $0 }!
-    }
-
-    private func drops(_ o: CaptureOutcome) -> DropCounters {
-        DropCounters(
-            kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
+    private func makeRunner(
+        metrics: ServeMetrics, feed: LiveFeed, stopCapture: @escaping @Sendable () -> Void
+    ) throws(ServeError) -> ServeRunner {
+        var logger = Logger(label: "pktstat.serve")
+        logger.logLevel = .error
+        let scheme = settings.scheme
+        let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
+        let app = try ServeServer.makeApplication(
+            settings: settings, metrics: metrics, feed: feed, logger: logger,
+            onRunning: { port in Console.line("serving on \(scheme)://\(host):\(port)/") })
+        return ServeRunner(application: app, feed: feed, logger: logger, stopCapture: stopCapture)
     }
 }

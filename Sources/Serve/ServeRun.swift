@@ -2,13 +2,17 @@ import Hummingbird
 public import Logging
 public import ServiceLifecycle
 
-/// Runs the server under a ServiceGroup until SIGTERM or SIGINT, then shuts down in order: the
-/// streams end (so their responses complete) and `stopCapture` runs, then the server stops
-/// accepting and lets the requests in flight finish.
-public enum ServeRun {
-    public static func run(
+/// Runs the server under a ServiceGroup until SIGTERM or SIGINT (or `shutdown()`), then shuts
+/// down in order: the streams end (so their responses complete) and `stopCapture` runs, then the
+/// server stops accepting and lets the requests in flight finish (1.5 s at most).
+public final class ServeRunner: Sendable {
+    private let group: ServiceGroup
+    private let feed: LiveFeed
+    private let stopCapture: @Sendable () -> Void
+
+    public init(
         application: some Service, feed: LiveFeed, logger: Logger, stopCapture: @escaping @Sendable () -> Void
-    ) async throws {
+    ) {
         let closer = StreamCloser(feed: feed, stopCapture: stopCapture)
         var config = ServiceGroupConfiguration(
             services: [
@@ -18,7 +22,13 @@ public enum ServeRun {
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         // SIGTERM to exit within 2 s: requests in flight get 1.5 s, then they are cancelled.
         config.maximumGracefulShutdownDuration = .milliseconds(1500)
-        let group = ServiceGroup(configuration: config)
+        group = ServiceGroup(configuration: config)
+        self.feed = feed
+        self.stopCapture = stopCapture
+    }
+
+    /// Serves until shut down; on failure (the port is taken) stops the capture too and throws.
+    public func run() async throws {
         do {
             try await group.run()
         } catch {
@@ -26,6 +36,11 @@ public enum ServeRun {
             feed.closeStreams()
             throw error
         }
+    }
+
+    /// Starts the graceful shutdown (the capture ended on its own).
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
     }
 }
 
