@@ -18,7 +18,7 @@ struct ApiRoutes: Sendable {
         router.get("/api/v1/openapi.json") { _, _ in Self.json(OpenAPIDocument.json) }
         router.get("/api/v1/interfaces") { _, _ in
             do { return Self.json(NetInfoFormatter.json(interfaces: try InterfaceReader.read())) } catch {
-                throw HTTPError(.internalServerError, message: error.description)
+                throw HTTPError(.internalServerError, message: "\(error)")
             }
         }
         router.get("/api/v1/routes") { _, _ in Self.json(NetInfoFormatter.json(routes: try Self.allRoutes())) }
@@ -32,7 +32,7 @@ struct ApiRoutes: Sendable {
 
     static func allRoutes() throws -> [Route] {
         do { return try RouteReader.read(source: .netlink, families: [.inet, .inet6], table: .all).routes } catch {
-            throw HTTPError(.internalServerError, message: error.description)
+            throw HTTPError(.internalServerError, message: "\(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Prometheus
 import Rendering
 public import TrafficAnalysis
 import Synchronization
@@ -98,7 +99,7 @@ public final class LiveFeed: Sendable {
             return Array(s.subscribers.values)
         }
         for c in open { c.finish() }
-        if !open.isEmpty { metrics?.streamSubscribers.set(0) }
+        if !open.isEmpty { metrics?.streamSubscribers.set(to: 0) }
     }
 
     /// A subscriber went away (its connection closed).

@@ -11,7 +11,7 @@ import Synchronization
 /// `sniff` prints); never addresses or ports. Counters are added once per batch and label pair;
 /// the size histogram records each packet.
 public final class ServeMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
     /// The usual modes: minimum frames, small, MTU 1500, jumbo 9000.
     public static let sizeBuckets: [Double] = [64, 128, 256, 512, 1024, 1500, 9000]
     private let captureInterface: String
@@ -32,6 +32,8 @@ public final class ServeMetrics: Sendable {
     ///   - versions: `pktstat_build_info` labels (version, libpcap, ...).
     public init(interface: String, versions: [(String, String)]) {
         captureInterface = interface
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
         dropCounters = ["kernel", "interface", "ring"].map {
             registry.makeCounter(
                 name: "pktstat_dropped_packets_total", labels: [("stage", $0)],
@@ -42,9 +44,9 @@ public final class ServeMetrics: Sendable {
         streamCut = registry.makeCounter(
             name: "pktstat_stream_subscribers_cut_total",
             help: "Stream subscribers disconnected because they did not keep up")
-        registry.makeGauge(name: "pktstat_build_info", labels: versions, help: "pktstat's versions; always 1").set(1)
+        registry.makeGauge(name: "pktstat_build_info", labels: versions, help: "pktstat's versions; always 1").set(to: 1)
         registry.makeGauge(name: "pktstat_start_time_seconds", help: "When serve started, Unix time")
-            .set(Double(time(nil)))
+            .set(to: Double(time(nil)))
     }
 
     /// Counts a batch of captured packets.

@@ -1,6 +1,7 @@
 import Hummingbird
 public import Logging
 public import ServiceLifecycle
+import UnixSignals
 
 /// Runs the server under a ServiceGroup until SIGTERM or SIGINT (or `shutdown()`), then shuts
 /// down in order: the streams end (so their responses complete) and `stopCapture` runs, then the

@@ -1,6 +1,8 @@
 public import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
-import Logging
+import HTTPTypes
+public import Logging
 import NIOCore
 import NIOSSL
 public import ServiceLifecycle
