@@ -54,7 +54,9 @@ struct PrometheusScrapeTests {
         let n = 250, size = 500
         try sendUDP(port: udpPort, count: n, size: size)
         let packets = "sum(pktstat_packets_total{job=\"pktstat\",protocol=\"UDP\"})"
-        #expect(try poll(timeout: 15) { try query(packets) == Double(n) }, "\(String(describing: try query(packets)))")
+        let counted = try poll(timeout: 15) { try query(packets) == Double(n) }
+        let have = try query(packets)
+        #expect(counted, "Prometheus has \(String(describing: have)) packets, not \(n)")
         #expect(try query("sum(pktstat_bytes_total{job=\"pktstat\",protocol=\"UDP\"})") == Double(n * (size + 42)))
         #expect(try query("up{job=\"noauth\"}") == 0)
         let targets = try curl("http://127.0.0.1:\(promPort)/api/v1/targets").body
