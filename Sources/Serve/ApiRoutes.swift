@@ -50,11 +50,12 @@ struct ApiRoutes: Sendable {
             guard name == "since" else {
                 throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; series takes since=EPOCH_SECONDS")
             }
-            guard let d = Double(String(value)), d.isFinite, abs(d) < 9e9 else {
+            guard let d = Double(String(value)), d.isFinite else {
                 throw HTTPError(
                     .badRequest, message: "since='\(value)' is not a time; give Unix seconds, e.g. since=1700000000.5")
             }
-            sinceNs = Int64(d * 1e9)
+            // Times beyond what nanoseconds hold mean "before everything" or "after everything".
+            sinceNs = d >= 9.2e9 ? .max : d <= -9.2e9 ? .min : Int64(d * 1e9)
         }
         return Self.json(ServeJSON.intervals(feed.intervals(sinceNs: sinceNs), intervalNs: feed.intervalNs))
     }

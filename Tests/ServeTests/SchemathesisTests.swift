@@ -7,7 +7,7 @@ import TestSupport
 @Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct SchemathesisTests {
     @Test func everyResponseConforms() throws {
-        guard let st = TestPaths.tool("schemathesis") else {
+        guard let st = Self.onPath("schemathesis") else {
             Issue.record("schemathesis is missing: scripts/install-deps installs it (pip)")
             return
         }
@@ -22,5 +22,12 @@ struct SchemathesisTests {
             "--seed", "1", "--request-timeout", "5", "--report-dir", dir.path,
         ], timeout: 240, environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 })
         #expect(r.status == 0, "\(r.stdout.suffix(6000))\(r.stderr.suffix(2000))")
+    }
+
+    /// pip puts it wherever its Python's scripts go (a pyenv shim, /usr/local/bin, ~/.local/bin).
+    static func onPath(_ name: String) -> String? {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        return (dirs + ["/usr/local/bin", "/usr/bin"]).map { $0 + "/" + name }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
