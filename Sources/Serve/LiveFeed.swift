@@ -6,10 +6,11 @@ import Synchronization
 /// What the capture publishes for the API: the recent closed intervals (a bounded window), the
 /// running summary, and the Server-Sent Events subscribers that get each interval as it closes.
 ///
-/// A subscriber has a bounded queue (`subscriberQueue` events); one that falls that far behind is
-/// disconnected and counted, so a slow reader never holds up the capture or the others.
+/// A subscriber has a bounded queue (`subscriberQueue`: 5 s of intervals, at least 64); one that
+/// falls that far behind is disconnected and counted, so a slow reader never holds up the capture
+/// or the others.
 public final class LiveFeed: Sendable {
-    public static let subscriberQueue = 64
+    public let subscriberQueue: Int
     public let windowCapacity: Int
     public let intervalNs: Int64
     private let metrics: ServeMetrics?
@@ -26,6 +27,7 @@ public final class LiveFeed: Sendable {
 
     public init(intervalNs: Int64, windowCapacity: Int = 3600, metrics: ServeMetrics? = nil) {
         self.intervalNs = intervalNs
+        subscriberQueue = Int(max(64, min(100_000, 5_000_000_000 / max(1, intervalNs))))
         self.windowCapacity = max(1, windowCapacity)
         self.metrics = metrics
     }
@@ -76,7 +78,7 @@ public final class LiveFeed: Sendable {
     /// A new subscriber's id and events; nil once the streams are closed (shutting down).
     public func subscribe() -> (Int, AsyncStream<String>)? {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: String.self, bufferingPolicy: .bufferingOldest(Self.subscriberQueue))
+            of: String.self, bufferingPolicy: .bufferingOldest(subscriberQueue))
         let id: Int? = state.withLock { s in
             if s.closed { return nil }
             s.nextID += 1

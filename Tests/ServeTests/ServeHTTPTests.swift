@@ -122,4 +122,34 @@ struct ServeHTTPTests {
         let curlResult = stream.finish(timeout: 3)
         #expect(curlResult.status == 0, "the stream was closed cleanly (curl \(curlResult.status))")
     }
+
+    /// A subscriber that stops reading is cut off and counted; another one keeps getting events.
+    @Test func slowSubscriberIsCut() throws {
+        let server = try ServeProcess(["-i", "lo", "--interval", "1ms", "udp", "port", "\(testPort(6))"])
+        defer { _ = server.stop() }
+        let port = server.base.split(separator: ":").last!
+        let stalled = try Spawned("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(('127.0.0.1', \(port)))
+            s.send(b'GET /api/v1/series/stream HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+            print('subscribed', flush=True)
+            time.sleep(60)
+            """])
+        defer { stalled.signal(SIGKILL); _ = stalled.finish(timeout: 5) }
+        let reader = try Spawned("/usr/bin/curl", ["-s", "-N", "--max-time", "60", server.base + "/api/v1/series/stream"])
+        defer { reader.signal(SIGKILL); _ = reader.finish(timeout: 5) }
+        #expect(stalled.waitFor(timeout: 10) { $0.stdout.contains("subscribed") })
+        var metrics = ""
+        // 5 s of 1 ms intervals queued, after the kernel's socket buffers fill: about 20 s here.
+        let cut = try poll(timeout: 45) {
+            metrics = try server.request("/metrics").body
+            return sample(metrics, "pktstat_stream_subscribers_cut_total") == 1
+        }
+        #expect(cut, "\(metrics)")
+        let before = reader.stdout.components(separatedBy: "event: interval").count
+        #expect(reader.waitFor(timeout: 5) { $0.stdout.components(separatedBy: "event: interval").count > before + 100 })
+        #expect(sample(metrics, "pktstat_stream_subscribers") == 1, "the reader is still subscribed")
+    }
 }

@@ -7,8 +7,8 @@ final class ServeProcess {
     let spawned: Spawned
     let base: String
 
-    init(_ arguments: [String], scheme: String = "http") throws {
-        spawned = try Spawned(TestPaths.binary, ["serve", "--listen", "127.0.0.1:0"] + arguments)
+    init(_ arguments: [String], scheme: String = "http", binary: String = TestPaths.binary) throws {
+        spawned = try Spawned(binary, ["serve", "--listen", "127.0.0.1:0"] + arguments)
         let up = spawned.waitFor(timeout: 20) { $0.stderr.contains("serving on ") || !$0.process.isRunning }
         guard up, let port = Self.port(in: spawned.stderr) else {
             let r = spawned.finish(timeout: 2)

@@ -32,13 +32,24 @@ struct ServeLoadTests {
         return .infinity
     }
 
+    /// The release build when there is one (scripts/test builds it first): latency is a release
+    /// figure. A debug build gets a looser bound (it is several times slower).
+    static var binary: (path: String, p99LimitMs: Double) {
+        let release = TestPaths.packageRoot.appendingPathComponent(".build/release/pktstat").path
+        if ProcessInfo.processInfo.environment["PKTSTAT_BIN"] == nil, FileManager.default.isExecutableFile(atPath: release) {
+            return (release, 50)
+        }
+        return (TestPaths.binary, TestPaths.binary.contains("/release/") ? 50 : 250)
+    }
+
     @Test func wrkUnderTraffic() throws {
         guard FileManager.default.fileExists(atPath: "/usr/bin/wrk") else {
             Issue.record("wrk is missing: scripts/install-deps installs it")
             return
         }
         let port = testPort(40)
-        let server = try ServeProcess(["-i", "lo", "udp", "port", "\(port)"])
+        let (binary, p99Limit) = Self.binary
+        let server = try ServeProcess(["-i", "lo", "udp", "port", "\(port)"], binary: binary)
         let traffic = try Spawned("/usr/bin/env", ["python3", "-c", """
             import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -50,9 +61,9 @@ struct ServeLoadTests {
         defer { traffic.signal(SIGKILL); _ = traffic.finish(timeout: 5) }
         for path in ["/metrics", "/api/v1/summary"] {
             let (f, text) = try Self.wrk(server.base + path)
-            print("wrk \(path): \(f.requests) requests, p99 \(f.p99Ms) ms, \(f.errors) errors")
+            print("wrk \(path) (\(binary)): \(f.requests) requests, p99 \(f.p99Ms) ms, \(f.errors) errors")
             #expect(f.requests > 1000 && f.errors == 0, "\(text)")
-            #expect(f.p99Ms <= 50, "p99 \(f.p99Ms) ms on \(path)\n\(text)")
+            #expect(f.p99Ms <= p99Limit, "p99 \(f.p99Ms) ms on \(path)\n\(text)")
         }
         let r = server.stop()
         let status = r.stderr.split(separator: "\n").filter { $0.contains("dropped") }
