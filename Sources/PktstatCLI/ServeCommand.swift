@@ -29,19 +29,28 @@ struct ServeCommand: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
+    @Option(
+        name: [.short, .customLong("interface")],
+        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
     var interface: String?
 
     @Option(help: ArgumentHelp("Interval of the series and the stream (1, 500ms, 5s).", valueName: "time"))
     var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000)
 
-    @Option(help: ArgumentHelp("Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all addresses).", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp("Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all addresses).", valueName: "host:port"))
     var listen: String = "127.0.0.1:\(ListenAddress.defaultPort)"
 
-    @Option(name: .customLong("token-file"), help: ArgumentHelp("Bearer tokens, one per line, in a file only its owner may read (chmod 600).", valueName: "file"))
+    @Option(
+        name: .customLong("token-file"),
+        help: ArgumentHelp(
+            "Bearer tokens, one per line, in a file only its owner may read (chmod 600).", valueName: "file"))
     var tokenFile: String?
 
-    @Option(name: .customLong("web.config.file"), help: ArgumentHelp("Prometheus exporter-toolkit web config: tls_server_config, basic_auth_users (bcrypt).", valueName: "file"))
+    @Option(
+        name: .customLong("web.config.file"),
+        help: ArgumentHelp(
+            "Prometheus exporter-toolkit web config: tls_server_config, basic_auth_users (bcrypt).", valueName: "file"))
     var webConfigFile: String?
 
     @Option(name: .customLong("window"), help: "Closed intervals kept for /api/v1/series.")
@@ -50,24 +59,38 @@ struct ServeCommand: ParsableCommand {
     @Option(name: [.short, .customLong("snaplen")], help: "Bytes to capture per packet.")
     var snaplen: Int32 = 262_144
 
-    @Flag(name: [.customShort("p"), .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
+    @Flag(
+        name: [.customShort("p"), .customLong("no-promiscuous")],
+        help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
     @Option(name: [.customShort("B"), .customLong("buffer-size")], help: "Kernel capture buffer in KiB.")
     var bufferSizeKiB: Int32 = 8192
 
-    @Option(name: [.customShort("Z"), .customLong("relinquish-privileges")], help: ArgumentHelp("After opening the device, become this user (default under sudo: SUDO_USER).", valueName: "user"))
+    @Option(
+        name: [.customShort("Z"), .customLong("relinquish-privileges")],
+        help: ArgumentHelp(
+            "After opening the device, become this user (default under sudo: SUDO_USER).", valueName: "user"))
     var relinquish: String?
 
-    @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
     var expression: [String] = []
 
     func validate() throws {
         if interval.nanoseconds < 1_000_000 { throw ValidationError("--interval must be at least 1ms") }
-        if window < 1 || window > 1_000_000 { throw ValidationError("--window must be between 1 and 1000000 intervals") }
-        if snaplen < 0 { throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default") }
-        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 { throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151") }
-        do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("\(error.description); \(error.hint ?? "")") }
+        if window < 1 || window > 1_000_000 {
+            throw ValidationError("--window must be between 1 and 1000000 intervals")
+        }
+        if snaplen < 0 {
+            throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default")
+        }
+        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 {
+            throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151")
+        }
+        do { _ = try ListenAddress(parsing: listen) } catch {
+            throw ValidationError("\(error.description); \(error.hint ?? "")")
+        }
     }
 
     func run() throws {
@@ -132,7 +155,8 @@ private struct ServeLive {
         let outcome = try LivePipeline.run(pipeline, limits: RunLimits(), stop: stop) { event in
             switch event {
             case .batch(let batch): consumer.add(batch)
-            case .tick(let now, let settled, let drops): consumer.tick(drops: drops, nowNs: now, closeThroughNs: settled)
+            case .tick(let now, let settled, let drops):
+                consumer.tick(drops: drops, nowNs: now, closeThroughNs: settled)
             }
         }
         consumer.finish(drops: outcome.drops)
@@ -141,7 +165,8 @@ private struct ServeLive {
         served.wait()
         for line in outcome.statusLines { Console.line(line) }
         if let error = failure.withLock({ $0 }) {
-            Console.error("cannot serve on \(settings.listen): \(error)", hint: "pick a free port with --listen HOST:PORT")
+            Console.error(
+                "cannot serve on \(settings.listen): \(error)", hint: "pick a free port with --listen HOST:PORT")
             throw ExitCode(1)
         }
         if let failure = outcome.captureError { throw failure }

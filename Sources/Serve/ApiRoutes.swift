@@ -78,7 +78,9 @@ struct ApiRoutes: Sendable {
             })
     }
 
-    static func json(_ text: String) -> Response { self.text(text.hasSuffix("\n") ? text : text + "\n", type: "application/json") }
+    static func json(_ text: String) -> Response {
+        self.text(text.hasSuffix("\n") ? text : text + "\n", type: "application/json")
+    }
 
     static func text(_ text: String, type: String) -> Response {
         Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -21,7 +21,9 @@ public final class Authenticator: Sendable {
     public var isEnabled: Bool { !tokens.isEmpty || !users.isEmpty }
 
     /// The `WWW-Authenticate` challenge for a 401.
-    public var challenge: String { users.isEmpty ? "Bearer realm=\"pktstat\"" : "Basic realm=\"pktstat\", charset=\"UTF-8\"" }
+    public var challenge: String {
+        users.isEmpty ? "Bearer realm=\"pktstat\"" : "Basic realm=\"pktstat\", charset=\"UTF-8\""
+    }
 
     /// Checks an `Authorization` header value.
     public func allows(authorization header: String?) -> Bool {
@@ -43,7 +45,8 @@ public final class Authenticator: Sendable {
         guard !users.isEmpty, let decoded = Base64.decode(encoded),
             let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
         else { return false }
-        if verified.withLock({ list in list.reduce(false) { Self.constantTimeEqual($1, decoded) || $0 } }) { return true }
+        let remembered = verified.withLock { list in list.reduce(false) { Self.constantTimeEqual($1, decoded) || $0 } }
+        if remembered { return true }
         let name = Array(decoded[..<colon])
         let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
         var hash = Self.decoyHash

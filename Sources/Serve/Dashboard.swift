@@ -11,7 +11,8 @@ body{font:14px system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}
 h1{font-size:18px;margin:0 0 8px} h2{font-size:15px;margin:16px 0 4px}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:130px}
-.card b{display:block;font-size:20px} canvas{background:#fff;border:1px solid #ddd;border-radius:6px;width:100%;height:220px}
+.card b{display:block;font-size:20px}
+canvas{background:#fff;border:1px solid #ddd;border-radius:6px;width:100%;height:220px}
 #legend span{margin-right:12px} #state{color:#666}
 </style></head><body>
 <h1>pktstat serve <span id="state">connecting…</span></h1>

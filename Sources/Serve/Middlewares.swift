@@ -14,7 +14,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONResponse.make(status: error.status, headers: &headers, message: message)
         } catch {
             var headers = HTTPFields()
-            return JSONResponse.make(status: .internalServerError, headers: &headers, message: "internal error: \(error)")
+            return JSONResponse.make(
+                status: .internalServerError, headers: &headers, message: "internal error: \(error)")
         }
     }
 

@@ -22,12 +22,15 @@ public enum ServeError: Error, CustomStringConvertible, Sendable {
 
     public var hint: String? {
         switch self {
-        case .badListenAddress: "give --listen HOST:PORT, e.g. 127.0.0.1:\(ListenAddress.defaultPort) or [::1]:\(ListenAddress.defaultPort)"
+        case .badListenAddress:
+            "give --listen HOST:PORT, e.g. 127.0.0.1:\(ListenAddress.defaultPort) or [::1]:\(ListenAddress.defaultPort)"
         case .unauthenticatedNonLoopback:
             "add --token-file FILE or --web.config.file FILE with basic_auth_users, or listen on 127.0.0.1"
-        case .tokenFile: "put one token (a long random string) in the file: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE"
+        case .tokenFile:
+            "put one token (a long random string) in the file: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE"
         case .tokenFileOpen(let p, _): "run: chmod 600 \(p)"
-        case .webConfig: "see the exporter-toolkit web configuration format (tls_server_config, basic_auth_users) in the README"
+        case .webConfig:
+            "see the exporter-toolkit web configuration format (tls_server_config, basic_auth_users) in the README"
         case .tls: "check tls_server_config's cert_file and key_file (PEM) in the web config"
         }
     }

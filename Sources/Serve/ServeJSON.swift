@@ -20,7 +20,8 @@ public enum ServeJSON {
     }
 
     public static func intervals(_ list: [IntervalStats], intervalNs: Int64) -> String {
-        "{\"interval_seconds\":\(seconds(intervalNs)),\"intervals\":[" + list.map(interval).joined(separator: ",") + "]}"
+        "{\"interval_seconds\":\(seconds(intervalNs)),\"intervals\":["
+            + list.map(interval).joined(separator: ",") + "]}"
     }
 
     public static func drops(_ d: DropCounters) -> String {
@@ -41,8 +42,9 @@ public enum ServeJSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
-                + String(u.value, radix: 16)
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(u)
             }
         }

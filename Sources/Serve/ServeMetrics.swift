@@ -35,17 +35,13 @@ public final class ServeMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         dropCounters = ["kernel", "interface", "ring"].map {
-            registry.makeCounter(
-                name: "pktstat_dropped_packets_total", labels: [("stage", $0)],
-                help: "Packets lost before pktstat counted them, by where: kernel buffer, interface (driver), ring")
+            registry.makeCounter(descriptor: Self.drops, labels: [("stage", $0)])
         }
-        streamSubscribers = registry.makeGauge(
-            name: "pktstat_stream_subscribers", help: "Clients subscribed to /api/v1/series/stream")
-        streamCut = registry.makeCounter(
-            name: "pktstat_stream_subscribers_cut_total",
-            help: "Stream subscribers disconnected because they did not keep up")
-        registry.makeGauge(name: "pktstat_build_info", labels: versions, help: "pktstat's versions; always 1").set(to: 1)
-        registry.makeGauge(name: "pktstat_start_time_seconds", help: "When serve started, Unix time")
+        streamSubscribers = registry.makeGauge(descriptor: Self.subscribers)
+        streamCut = registry.makeCounter(descriptor: Self.cut)
+        registry.makeGauge(descriptor: Self.name("pktstat_build_info", "Versions; always 1"), labels: versions)
+            .set(to: 1)
+        registry.makeGauge(descriptor: Self.name("pktstat_start_time_seconds", "When serve started, Unix time"))
             .set(to: Double(time(nil)))
     }
 
@@ -94,17 +90,34 @@ public final class ServeMetrics: Sendable {
             let label = ProtocolLabel(rawValue: UInt8(key & 0xff)) ?? .other
             let labels = [("interface", Self.interfaceName(ifIndex) ?? captureInterface), ("protocol", label.name)]
             let m = LabelMetrics(
-                packets: registry.makeCounter(
-                    name: "pktstat_packets_total", labels: labels, help: "Packets captured, by interface and protocol"),
-                bytes: registry.makeCounter(
-                    name: "pktstat_bytes_total", labels: labels,
-                    help: "Bytes on the wire (original lengths) of the packets captured"),
+                packets: registry.makeCounter(descriptor: Self.packets, labels: labels),
+                bytes: registry.makeCounter(descriptor: Self.bytes, labels: labels),
                 sizes: registry.makeValueHistogram(
-                    name: "pktstat_packet_size_bytes", labels: labels, buckets: Self.sizeBuckets,
-                    help: "Wire length of the packets captured"))
+                    descriptor: Self.sizes, labels: labels, buckets: Self.sizeBuckets))
             table[key] = m
             return m
         }
+    }
+
+    static var packets: MetricNameDescriptor {
+        name("pktstat_packets_total", "Packets captured, by interface and protocol")
+    }
+    static var bytes: MetricNameDescriptor {
+        name("pktstat_bytes_total", "Bytes on the wire (original lengths) of the packets captured")
+    }
+    static var sizes: MetricNameDescriptor { name("pktstat_packet_size_bytes", "Wire length of the packets captured") }
+    static var drops: MetricNameDescriptor {
+        name("pktstat_dropped_packets_total", "Packets lost before pktstat counted them: kernel, interface, ring")
+    }
+    static var subscribers: MetricNameDescriptor {
+        name("pktstat_stream_subscribers", "Clients subscribed to /api/v1/series/stream")
+    }
+    static var cut: MetricNameDescriptor {
+        name("pktstat_stream_subscribers_cut_total", "Stream subscribers cut off for not keeping up")
+    }
+
+    static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// The interface name for a cooked (`-i any`) packet's index; nil for 0 (not cooked).
@@ -112,6 +125,6 @@ public final class ServeMetrics: Sendable {
         guard index != 0 else { return nil }
         var buf = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
         guard if_indextoname(index, &buf) != nil else { return String(index) }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -5,7 +5,7 @@ import HTTPTypes
 public import Logging
 import NIOCore
 import NIOSSL
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// What `serve` is configured with: where to listen, who may ask, TLS.
 public struct ServeSettings: Sendable {
@@ -50,7 +50,8 @@ public enum ServeServer {
         ApiRoutes(metrics: metrics, feed: feed).register(on: router)
         let http1 = HTTP1Channel.Configuration(
             idleTimeout: .seconds(settings.idleTimeoutSeconds),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8192, maxHeaderListSize: 16_384, maxHeaderFieldCount: 100))
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: 8192, maxHeaderListSize: 16_384, maxHeaderFieldCount: 100))
         let server: HTTPServerBuilder
         if let tls = settings.web.tls {
             do {

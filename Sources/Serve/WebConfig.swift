@@ -26,7 +26,8 @@ public struct WebConfig: Sendable, Equatable {
     public init() {}
 
     public static func load(path: String) throws(ServeError) -> WebConfig {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw .webConfig(path: path, problem: "cannot read it")
         }
         let folder = (path as NSString).deletingLastPathComponent
@@ -36,7 +37,8 @@ public struct WebConfig: Sendable, Equatable {
     public static func parse(_ text: String, path: String, folder: String) throws(ServeError) -> WebConfig {
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
-            throw .webConfig(path: path, problem: "not YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
+            let first = String(describing: error).split(separator: "\n").first ?? ""
+            throw .webConfig(path: path, problem: "not YAML (\(first))")
         }
         var config = WebConfig()
         guard let node else { return config }
@@ -78,9 +80,11 @@ public struct WebConfig: Sendable, Equatable {
         let authTypes = ["NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
                          "RequireAndVerifyClientCert"]
         guard authTypes.contains(tls.clientAuthType) else {
-            throw .webConfig(path: path, problem: "client_auth_type '\(tls.clientAuthType)' is not one of \(authTypes.joined(separator: ", "))")
+            let known = authTypes.joined(separator: ", ")
+            throw .webConfig(path: path, problem: "client_auth_type '\(tls.clientAuthType)' is not one of \(known)")
         }
-        for v in [tls.minVersion] + (tls.maxVersion.map { [$0] } ?? []) where !["TLS10", "TLS11", "TLS12", "TLS13"].contains(v) {
+        let versions = ["TLS10", "TLS11", "TLS12", "TLS13"]
+        for v in [tls.minVersion] + (tls.maxVersion.map { [$0] } ?? []) where !versions.contains(v) {
             throw .webConfig(path: path, problem: "TLS version '\(v)' is not TLS10, TLS11, TLS12 or TLS13")
         }
         return tls
@@ -96,7 +100,9 @@ public struct WebConfig: Sendable, Equatable {
         return m
     }
 
-    private static func checkKeys(_ m: [String: Any], _ known: [String], _ what: String, _ path: String) throws(ServeError) {
+    private static func checkKeys(
+        _ m: [String: Any], _ known: [String], _ what: String, _ path: String
+    ) throws(ServeError) {
         if let bad = m.keys.sorted().first(where: { !known.contains($0) }) {
             throw .webConfig(path: path, problem: "unknown key '\(bad)' in \(what)")
         }
