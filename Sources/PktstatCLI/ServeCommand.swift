@@ -176,7 +176,7 @@ private struct ServeLive {
         metrics: ServeMetrics, feed: LiveFeed, stopCapture: @escaping @Sendable () -> Void
     ) throws(ServeError) -> ServeRunner {
         var logger = Logger(label: "pktstat.serve")
-        logger.logLevel = .error
+        logger.logLevel = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(

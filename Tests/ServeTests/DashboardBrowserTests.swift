@@ -51,10 +51,11 @@ finally:
         let shot = ProcessInfo.processInfo.environment["PKTSTAT_SCREENSHOT"] ?? dir.appendingPathComponent("d.png").path
         let r = try run("/usr/bin/python3", ["-c", Self.script, server.base + "/", "\(port)", shot], timeout: 90)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        let fields = Dictionary(uniqueKeysWithValues: r.stdout.split(separator: " ").compactMap { kv -> (String, String)? in
+        let pairs = r.stdout.split(separator: " ").compactMap { kv -> (String, String)? in
             let p = kv.split(separator: "=", maxSplits: 1)
             return p.count == 2 ? (String(p[0]), String(p[1]).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
-        })
+        }
+        let fields = Dictionary(pairs) { $1 }
         #expect(fields["state"] == "live")
         let before = Int(fields["before"] ?? "") ?? -1
         let after = Int(fields["after"] ?? "") ?? -1

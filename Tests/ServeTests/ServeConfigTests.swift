@@ -70,7 +70,8 @@ import TestSupport
     @Test func bearerAndBasicAuthentication() throws {
         let hash = try bcryptHash("s3cret pass")
         #expect(hash.hasPrefix("$2b$"))
-        let auth = Authenticator(tokens: ["0123456789abcdef0123"], users: ["alice": hash, "bob": "$2y$" + hash.dropFirst(4)])
+        let users = ["alice": hash, "bob": "$2y$" + hash.dropFirst(4)]
+        let auth = Authenticator(tokens: ["0123456789abcdef0123"], users: users)
         #expect(auth.allows(authorization: "Bearer 0123456789abcdef0123"))
         #expect(auth.allows(authorization: "bearer 0123456789abcdef0123"))
         #expect(!auth.allows(authorization: "Bearer 0123456789abcdef012"))

@@ -31,6 +31,22 @@ struct ServeHTTPTests {
         #expect(r.stderr.contains("\(n) packets captured"))
     }
 
+    /// `-i any`: the interface label is each packet's own interface, from the cooked header.
+    @Test func anyInterfaceLabelsEachPacket() throws {
+        let port = testPort(7)
+        let server = try ServeProcess(["-i", "any", "udp", "port", "\(port)"])
+        defer { _ = server.stop() }
+        try sendUDP(port: port, count: 20, size: 100)
+        var text = ""
+        let seen = try poll(timeout: 5) {
+            text = try server.request("/metrics").body
+            return sample(text, "pktstat_packets_total{interface=\"lo\",protocol=\"UDP\"}") == 20
+        }
+        // libpcap's "any" hands each loopback packet over once (as `sniff -i any` shows).
+        #expect(seen, "\(text)")
+        #expect(!text.contains("interface=\"any\""))
+    }
+
     func promtoolAccepts(_ text: String) throws {
         guard let promtool = TestPaths.tool("promtool") else {
             Issue.record("promtool is missing: scripts/install-deps installs prometheus")
@@ -85,7 +101,8 @@ struct ServeHTTPTests {
         #expect(none.headers.lowercased().contains("www-authenticate: bearer"))
         #expect(none.body.contains("\"status\":401"))
         #expect(try server.request("/metrics", headers: ["Authorization: Bearer wrong-token-0123456789"]).status == 401)
-        #expect(try server.request("/metrics", headers: ["Authorization: Bearer 0123456789abcdef0123456789"]).status == 200)
+        let good = try server.request("/metrics", headers: ["Authorization: Bearer 0123456789abcdef0123456789"])
+        #expect(good.status == 200)
 
         let refused = try pktstat(["serve", "-i", "lo", "--listen", "0.0.0.0:0"], timeout: 20)
         #expect(refused.status == 1)
@@ -111,7 +128,8 @@ struct ServeHTTPTests {
     /// SIGTERM with a stream open: the stream ends, the status lines print, exit 0 within 2 s.
     @Test func sigtermClosesStreamsAndExits() throws {
         let server = try ServeProcess(["-i", "lo", "--interval", "100ms", "udp", "port", "\(testPort(5))"])
-        let stream = try Spawned("/usr/bin/curl", ["-s", "-N", "--max-time", "20", server.base + "/api/v1/series/stream"])
+        let stream = try Spawned(
+            "/usr/bin/curl", ["-s", "-N", "--max-time", "20", server.base + "/api/v1/series/stream"])
         #expect(stream.waitFor(timeout: 5) { $0.stdout.contains("event: interval") }, "an event per closed interval")
         let start = Date()
         let r = server.stop(timeout: 5)
@@ -138,7 +156,8 @@ struct ServeHTTPTests {
             time.sleep(60)
             """])
         defer { stalled.signal(SIGKILL); _ = stalled.finish(timeout: 5) }
-        let reader = try Spawned("/usr/bin/curl", ["-s", "-N", "--max-time", "60", server.base + "/api/v1/series/stream"])
+        let reader = try Spawned(
+            "/usr/bin/curl", ["-s", "-N", "--max-time", "60", server.base + "/api/v1/series/stream"])
         defer { reader.signal(SIGKILL); _ = reader.finish(timeout: 5) }
         #expect(stalled.waitFor(timeout: 10) { $0.stdout.contains("subscribed") })
         var metrics = ""

@@ -25,7 +25,9 @@ final class ServeProcess {
     }
 
     /// GET (or another method) with curl: status, body, headers.
-    func request(_ path: String, method: String = "GET", headers: [String] = [], extra: [String] = []) throws -> HTTPResult {
+    func request(
+        _ path: String, method: String = "GET", headers: [String] = [], extra: [String] = []
+    ) throws -> HTTPResult {
         try curl(base + path, method: method, headers: headers, extra: extra)
     }
 
@@ -49,12 +51,12 @@ func curl(_ url: String, method: String = "GET", headers: [String] = [], extra: 
     let dir = TestPaths.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let headerFile = dir.appendingPathComponent("headers").path
-    var args = ["-s", "-S", "--max-time", "10", "-X", method, "-D", headerFile, "-o", dir.appendingPathComponent("body").path,
-                "-w", "%{http_code}"]
+    let bodyFile = dir.appendingPathComponent("body").path
+    var args = ["-s", "-S", "--max-time", "10", "-X", method, "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}"]
     for h in headers { args += ["-H", h] }
     args += extra + [url]
     let r = try run("/usr/bin/curl", args, timeout: 15)
-    let body = (try? String(contentsOfFile: dir.appendingPathComponent("body").path, encoding: .utf8)) ?? ""
+    let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
     let head = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
     return HTTPResult(status: Int(r.stdout) ?? 0, body: body, headers: head)
 }

@@ -20,7 +20,10 @@ struct ServeLoadTests {
             if line.hasPrefix("99%"), let v = words.last { f.p99Ms = milliseconds(String(v)) }
             if line.contains("requests in"), let n = words.first { f.requests = Int(n) ?? 0 }
             if line.hasPrefix("Non-2xx"), let n = words.last { f.errors += Int(n) ?? 1 }
-            if line.hasPrefix("Socket errors") { f.errors += line.split(separator: ",").compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +) }
+            if line.hasPrefix("Socket errors") {
+                let counts = line.split(separator: ",").compactMap { Int($0.split(separator: " ").last ?? "") }
+                f.errors += counts.reduce(0, +)
+            }
         }
         return (f, r.stdout)
     }
