@@ -13,7 +13,8 @@ struct ServeLoadTests {
     }
 
     static func wrk(_ url: String, seconds: Int = 10) throws -> (WrkFigures, String) {
-        let r = try run("/usr/bin/wrk", ["-t2", "-c64", "-d\(seconds)s", "--latency", url], timeout: Double(seconds + 30))
+        let args = ["-t2", "-c64", "-d\(seconds)s", "--latency", url]
+        let r = try run("/usr/bin/wrk", args, timeout: Double(seconds + 30))
         var f = WrkFigures()
         for line in r.stdout.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             let words = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -39,7 +40,8 @@ struct ServeLoadTests {
     /// figure. A debug build gets a looser bound (it is several times slower).
     static var binary: (path: String, p99LimitMs: Double) {
         let release = TestPaths.packageRoot.appendingPathComponent(".build/release/pktstat").path
-        if ProcessInfo.processInfo.environment["PKTSTAT_BIN"] == nil, FileManager.default.isExecutableFile(atPath: release) {
+        let chosen = ProcessInfo.processInfo.environment["PKTSTAT_BIN"] != nil
+        if !chosen, FileManager.default.isExecutableFile(atPath: release) {
             return (release, 50)
         }
         return (TestPaths.binary, TestPaths.binary.contains("/release/") ? 50 : 250)
