@@ -168,7 +168,9 @@ struct ServeHTTPTests {
         }
         #expect(cut, "\(metrics)")
         let before = reader.stdout.components(separatedBy: "event: interval").count
-        let flowing = reader.waitFor(timeout: 5) { $0.stdout.components(separatedBy: "event: interval").count > before + 100 }
+        let flowing = reader.waitFor(timeout: 5) {
+            $0.stdout.components(separatedBy: "event: interval").count > before + 100
+        }
         #expect(flowing)
         #expect(sample(metrics, "pktstat_stream_subscribers") == 1, "the reader is still subscribed")
     }
