@@ -40,10 +40,11 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
     var count: Int64?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"), transform: TimeSpan.parse)
     var duration: TimeSpan?
 
-    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"))
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"),
+        transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
@@ -72,10 +73,11 @@ struct Sniff: ParsableCommand {
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
-    var format: RecordFormat = .table
+    var format: TextFormat = .table
 
-    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"))
-    var interval: String?
+    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"),
+        transform: IntervalOption.parse)
+    var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
     var align: AlignOption = .first
@@ -120,10 +122,8 @@ struct Sniff: ParsableCommand {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
-        if ChartInterval.isAuto(interval) {
-            if plot == nil { throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1") }
-        } else if let interval {
-            do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
+        if interval == .auto && plot == nil {
+            throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1")
         }
         if let plot, ChartOutput.kind(of: plot) == nil {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
@@ -158,7 +158,7 @@ struct Sniff: ParsableCommand {
 
     /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
     private func makeEmitter(out: ByteOutput, writer: RecordWriter, live: Bool) -> SniffEmitter {
-        let intervalNs = interval.flatMap { try? IntervalSpec(parsing: $0).nanoseconds }
+        let intervalNs = interval?.nanoseconds
         let printing = !quiet && (write == nil || print)
         var session: SeriesSession?
         if intervalNs != nil || plot != nil {
@@ -168,11 +168,10 @@ struct Sniff: ParsableCommand {
                 keepChart: plot != nil, keepIntervals: false,
                 chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
-        let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
             out: out,
             packetRows: printing && intervalNs == nil ? writer : nil,
-            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: seriesFormat, protocols: .all, includeDrops: live) : nil,
+            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
             session: session)
     }
 
@@ -180,7 +179,7 @@ struct Sniff: ParsableCommand {
     private func writePlot(_ emitter: SniffEmitter) throws {
         guard let plot, let session = emitter.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let auto = interval == nil || ChartInterval.isAuto(interval)
+        let auto = (interval ?? .auto) == .auto
         let options = ChartOptions(
             title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
         let request = ChartOutput.Request(kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
@@ -293,4 +292,4 @@ struct Sniff: ParsableCommand {
     }
 }
 
-extension RecordFormat: ExpressibleByArgument {}
+extension TextFormat: ExpressibleByArgument {}
