@@ -60,7 +60,9 @@ final class PcapngFileWriter: RecordFileWriter {
         block.storeBytes(of: h.pointee.len, toByteOffset: 24, as: UInt32.self)
         if let data, caplen > 0 { (block + 28).copyMemory(from: data, byteCount: caplen) }
         let padded = (caplen + 3) & ~3
-        if padded > caplen { (block + 28 + caplen).initializeMemory(as: UInt8.self, repeating: 0, count: padded - caplen) }
+        if padded > caplen {
+            (block + 28 + caplen).initializeMemory(as: UInt8.self, repeating: 0, count: padded - caplen)
+        }
         block.storeBytes(of: UInt32(total), toByteOffset: total - 4, as: UInt32.self)
         file.commit(total)
         packets += 1

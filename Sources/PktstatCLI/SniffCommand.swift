@@ -53,7 +53,7 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
     var read: String?
 
-    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
 
     @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
@@ -62,14 +62,19 @@ struct Sniff: ParsableCommand {
     @Option(
         name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
         help: ArgumentHelp(
-            "Start a new -w file at every multiple of N seconds of the clock, packets or not; name the files with strftime % codes or get them numbered.",
+            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
+                + "name the files with strftime % codes or get them numbered.",
             valueName: "n"))
     var rotateSeconds: Int64?
 
-    @Option(name: .customLong("rotate-size"), help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
+    @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
     var rotateSize: ByteSize?
 
-    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
+    @Option(
+        name: .customShort("C"), parsing: .unconditional,
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
     var rotateMillions: MillionBytes?
 
     @Option(
@@ -77,7 +82,9 @@ struct Sniff: ParsableCommand {
         help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
     var rotateFiles: Int?
 
-    @Option(help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).", valueName: "tool"))
+    @Option(
+        help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).",
+                           valueName: "tool"))
     var compress: WritePlan.Compression?
 
     @Option(
@@ -162,8 +169,9 @@ struct Sniff: ParsableCommand {
 
     var writeOptions: WriteOptionValues {
         WriteOptionValues(
-            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds, rotateSize: (rotateSize?.bytes ?? rotateMillions?.bytes),
-            rotateFiles: rotateFiles, compress: compress, reading: read != nil)
+            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
+            rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
+            reading: read != nil)
     }
 
     var filterExpression: String? {

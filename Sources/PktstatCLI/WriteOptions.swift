@@ -58,8 +58,12 @@ struct WriteOptionValues {
             }
             return
         }
-        if let s = rotateSeconds, s <= 0 { throw ValidationError("--rotate-seconds/-G must be a positive number of seconds") }
-        if let n = rotateFiles, n <= 0 { throw ValidationError("--rotate-files/-W must be a positive number of files") }
+        if let s = rotateSeconds, s <= 0 {
+            throw ValidationError("--rotate-seconds/-G must be a positive number of seconds")
+        }
+        if let n = rotateFiles, n <= 0 {
+            throw ValidationError("--rotate-files/-W must be a positive number of files")
+        }
         if rotateFiles != nil && !rotates {
             throw ValidationError("--rotate-files/-W keeps a ring of rotated files; add --rotate-seconds or --rotate-size")
         }

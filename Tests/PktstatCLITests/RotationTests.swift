@@ -125,7 +125,8 @@ struct RotationTests {
         let record = 16 + 14 + 20 + 8 + 1400
         p.waitFor(timeout: 10) { _ in
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            return files.reduce(0) { $0 + fileSize(dir.appendingPathComponent($1).path) } >= 3000 * record + 24 * files.count
+            let total = files.reduce(0) { $0 + fileSize(dir.appendingPathComponent($1).path) }
+            return total >= 3000 * record + 24 * files.count
         }
         p.signal(SIGINT)
         p.signal(SIGINT)
@@ -180,5 +181,24 @@ struct RotationTests {
             #expect(t.status == 0 && t.packets > 0, "\(name): \(t.stderr)")
             unlink(plain)
         }
+    }
+}
+
+/// The -w options that only make sense together are refused with the fix, as usage errors (64).
+@Suite("rotation options")
+struct RotationOptionTests {
+    @Test(arguments: [
+        (["--rotate-seconds", "5"], "apply to -w FILE"),
+        (["-w", "-", "--rotate-size", "1M"], "cannot be rotated or compressed"),
+        (["-w", "x", "-W", "3"], "add --rotate-seconds or --rotate-size"),
+        (["-w", "x", "--rotate-size", "1Q"], "--rotate-size"),
+        (["-w", "x", "-C", "1", "--rotate-size", "1M"], "not both"),
+        (["-w", "x", "--compress", "bzip2"], "'gzip' and 'zstd'"),
+        (["-r", "x.pcap", "-w", "y", "--rotate-size", "1M"], "for live captures"),
+    ])
+    func refused(_ arguments: [String], _ message: String) throws {
+        let r = try pktstat(["sniff"] + arguments)
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.contains(message), "\(r.stderr)")
     }
 }
