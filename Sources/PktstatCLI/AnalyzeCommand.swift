@@ -13,7 +13,7 @@ enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
 }
 
 enum AnalyzeLayout: String, CaseIterable, ExpressibleByArgument {
-    case protocol_ = "protocol"
+    case byProtocol = "protocol"
 }
 
 enum AlignOption: String, CaseIterable, ExpressibleByArgument {

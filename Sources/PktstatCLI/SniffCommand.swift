@@ -261,6 +261,7 @@ struct Sniff: ParsableCommand {
                 if !quiet || write != nil {
                     Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
                 }
+                emitter.linkType(named: file.linkTypeName)
                 emitter.start()
             }) { batch in
                 emitter.add(batch)
@@ -308,6 +309,7 @@ struct Sniff: ParsableCommand {
         defer { withExtendedLifetime(trap) {} }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
+        emitter.linkType(named: pipeline.linkTypeName)
         emitter.start()
         try out.flush()
         var outputError: OutputError?
