@@ -51,7 +51,8 @@ final class RotatingWriter {
         if timestampNs >= slotEndNs {
             rotate(slotContaining: timestampNs)
         } else if let limit = plan.rotateBytes, let file = current, file.packets > 0,
-            file.size + Int64(file.recordSize(caplen: Int(h.pointee.caplen))) > limit {
+            file.size + Int64(file.recordSize(caplen: Int(h.pointee.caplen))) > limit
+        {
             rotate(slotContaining: slotEndNs == .max ? Self.realtimeNow() : slotEndNs - 1)
         }
         current?.append(h, data, timestampNs: timestampNs)

@@ -65,7 +65,8 @@ struct WriteOptionValues {
             throw ValidationError("--rotate-files/-W must be a positive number of files")
         }
         if rotateFiles != nil && !rotates {
-            throw ValidationError("--rotate-files/-W keeps a ring of rotated files; add --rotate-seconds or --rotate-size")
+            throw ValidationError(
+                "--rotate-files/-W keeps a ring of rotated files; add --rotate-seconds or --rotate-size")
         }
         if write == "-" && (rotates || compress != nil) {
             throw ValidationError("standard output (-w -) cannot be rotated or compressed; name a file")

@@ -2,8 +2,8 @@ import Foundation
 import PacketCapture
 import PacketRecords
 import ReaderCrossCheck
-import Testing
 import TestSupport
+import Testing
 
 /// File names as tcpdump makes them for -C/-W, and strftime patterns as for -G.
 @Suite struct FileNamerTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What capinfos says about a file, line by line (`Name = vrcv0`, `Number of packets:   20`).
 func capinfos(_ path: String) throws -> String {
@@ -67,7 +67,8 @@ struct PcapngOutputTests {
         #expect(waitListening(p))
         let sender = try sequencedSender(pair, port: wire, count: 10, gapMs: 5)
         _ = sender.finish(timeout: 10)
-        let py = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        let py =
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
             + "for i in range(10): s.sendto(bytes(8), ('127.0.0.1', \(local)))"
         let (exe, args) = VethPair.exec(in: pair.sender, ["python3", "-c", py])
         #expect(try run(exe, args, timeout: 10).status == 0)
@@ -115,10 +116,12 @@ struct PcapngOutputTests {
         defer { pair.destroy() }
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = try sniffIn(pair.receiver, [
-            "-i", pair.receiverInterface, "--pcapng", "--rotate-seconds", "1", "--duration", "2.2",
-            "-w", dir.appendingPathComponent("ng").path, "udp port 9",
-        ])
+        let p = try sniffIn(
+            pair.receiver,
+            [
+                "-i", pair.receiverInterface, "--pcapng", "--rotate-seconds", "1", "--duration", "2.2",
+                "-w", dir.appendingPathComponent("ng").path, "udp port 9",
+            ])
         let r = p.finish(timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// UDP datagrams with a 4-byte sequence number as payload (then zeros to `size` bytes), from the
 /// sender namespace to the receiver, one every `gapMs` ms; bounded by `count` and 20 s.
@@ -49,10 +49,12 @@ struct RotationTests {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = 40_001
-        let p = try sniffIn(pair.receiver, [
-            "-i", pair.receiverInterface, "--duration", "7", "-w", dir.appendingPathComponent("slot-%s.pcap").path,
-            "--rotate-seconds", "2", "--rotate-files", "3", "udp", "port", "\(port)",
-        ])
+        let p = try sniffIn(
+            pair.receiver,
+            [
+                "-i", pair.receiverInterface, "--duration", "7", "-w", dir.appendingPathComponent("slot-%s.pcap").path,
+                "--rotate-seconds", "2", "--rotate-files", "3", "udp", "port", "\(port)",
+            ])
         #expect(waitListening(p))
         let sender = try sequencedSender(pair, port: port, count: 400, gapMs: 20)
         let r = p.finish(timeout: 20)
@@ -91,10 +93,12 @@ struct RotationTests {
         defer { pair.destroy() }
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = try sniffIn(pair.receiver, [
-            "-i", pair.receiverInterface, "--duration", "3.5", "-G", "1",
-            "-w", dir.appendingPathComponent("idle-%s.pcap").path, "udp", "port", "9",
-        ])
+        let p = try sniffIn(
+            pair.receiver,
+            [
+                "-i", pair.receiverInterface, "--duration", "3.5", "-G", "1",
+                "-w", dir.appendingPathComponent("idle-%s.pcap").path, "udp", "port", "9",
+            ])
         let r = p.finish(timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
@@ -116,9 +120,11 @@ struct RotationTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = 40_002
         let base = dir.appendingPathComponent("part.pcap").path
-        let p = try sniffIn(pair.receiver, [
-            "-i", pair.receiverInterface, "-w", base, "--rotate-size", "1M", "udp", "port", "\(port)",
-        ])
+        let p = try sniffIn(
+            pair.receiver,
+            [
+                "-i", pair.receiverInterface, "-w", base, "--rotate-size", "1M", "udp", "port", "\(port)",
+            ])
         #expect(waitListening(p))
         let sender = try sequencedSender(pair, port: port, count: 3000, size: 1400, gapMs: 0.2)
         _ = sender.finish(timeout: 30)
@@ -161,10 +167,12 @@ struct RotationTests {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = 40_003
-        let p = try sniffIn(pair.receiver, [
-            "-i", pair.receiverInterface, "-w", dir.appendingPathComponent("ring").path, "-C", "1", "-W", "3",
-            "--compress", "gzip", "--duration", "4", "udp", "port", "\(port)",
-        ])
+        let p = try sniffIn(
+            pair.receiver,
+            [
+                "-i", pair.receiverInterface, "-w", dir.appendingPathComponent("ring").path, "-C", "1", "-W", "3",
+                "--compress", "gzip", "--duration", "4", "udp", "port", "\(port)",
+            ])
         #expect(waitListening(p))
         let sender = try sequencedSender(pair, port: port, count: 4000, size: 1400, gapMs: 0.2)
         let r = p.finish(timeout: 30)
