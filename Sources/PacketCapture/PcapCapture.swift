@@ -173,8 +173,9 @@ public final class PcapCapture {
         filterExpression = expression
     }
 
-    /// Starts writing every captured packet to a pcap file (`-w`), in whole records (see
-    /// `PcapFileWriter`). "-" writes to stdout. The file header is written at once.
+    /// Starts writing every captured packet to a capture file (`-w`), in whole records: pcap, or
+    /// pcapng when the name ends in `.pcapng` (see `WritePlan`). "-" writes pcap to stdout. The
+    /// file header is written at once.
     public func startWriting(to path: String) throws(CaptureError) {
         try startWriting(WritePlan(path: path))
     }
