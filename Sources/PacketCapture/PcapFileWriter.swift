@@ -126,8 +126,10 @@ protocol RecordFileWriter: AnyObject {
     var size: Int64 { get }
     /// Packets written so far.
     var packets: Int { get }
-    /// The bytes one packet of `caplen` captured bytes takes in the file.
-    func recordSize(caplen: Int) -> Int
+    /// The bytes appending this packet adds to the file (its record, and any block it needs first).
+    func appendSize(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> Int
+    /// The most bytes `finish` may add after the last packet.
+    var trailerSize: Int { get }
     func append(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, timestampNs: Int64)
     func flush() throws(CaptureError)
     func finish(_ stats: EndStats) throws(CaptureError)
@@ -150,7 +152,11 @@ final class PcapFileWriter: RecordFileWriter {
     var path: String { file.path }
     var size: Int64 { file.size }
 
-    func recordSize(caplen: Int) -> Int { 16 + caplen }
+    func appendSize(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> Int {
+        16 + Int(h.pointee.caplen)
+    }
+
+    var trailerSize: Int { 0 }
 
     /// Appends one record (16-byte header in host byte order, as `pcap_dump` writes it, then
     /// `caplen` bytes). A failure is kept for `flush` to throw.

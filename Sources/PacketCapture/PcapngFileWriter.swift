@@ -43,12 +43,30 @@ final class PcapngFileWriter: RecordFileWriter {
     var path: String { file.path }
     var size: Int64 { file.size }
 
-    func recordSize(caplen: Int) -> Int { 32 + (caplen + 3) & ~3 }
+    func appendSize(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> Int {
+        let caplen = Int(h.pointee.caplen)
+        var size = Self.packetBlockSize(caplen: caplen)
+        if splitsByIndex {
+            let index = Self.interfaceIndex(data, caplen: caplen)
+            if ids[index] == nil { size += interfaceBlock(name: interfaceName(index)).count }
+        }
+        return size
+    }
+
+    /// The statistics block written at the end.
+    var trailerSize: Int { Self.statisticsSize }
+
+    private static let statisticsSize = statistics(
+        KernelStats(received: 0, droppedByKernel: 0, droppedByInterface: 0),
+        stats: EndStats(kernel: nil, delivered: 0, nowNs: 0)
+    ).count
+
+    private static func packetBlockSize(caplen: Int) -> Int { 32 + (caplen + 3) & ~3 }
 
     func append(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, timestampNs: Int64) {
         let caplen = Int(h.pointee.caplen)
         let id = splitsByIndex ? interfaceID(data, caplen: caplen) : 0
-        let total = recordSize(caplen: caplen)
+        let total = Self.packetBlockSize(caplen: caplen)
         guard let block = file.reserve(total) else { return }
         let ts = UInt64(bitPattern: timestampNs)
         block.storeBytes(of: UInt32(6), toByteOffset: 0, as: UInt32.self)
@@ -80,19 +98,30 @@ final class PcapngFileWriter: RecordFileWriter {
     /// The IDB number for an SLL2 record's interface (bytes 4-7 of its header), written at the
     /// first packet of each interface.
     private func interfaceID(_ data: UnsafePointer<UInt8>?, caplen: Int) -> UInt32 {
-        var index: UInt32 = 0
-        if let data, caplen >= 8 {
-            index = UInt32(data[4]) << 24 | UInt32(data[5]) << 16 | UInt32(data[6]) << 8 | UInt32(data[7])
-        }
+        let index = Self.interfaceIndex(data, caplen: caplen)
         if let id = ids[index] { return id }
-        let name = index == 0 ? interfaces.device : interfaces.names[index] ?? "ifindex \(index)"
         let id = idbCount
         ids[index] = id
-        writeInterface(name: name)
+        writeInterface(name: interfaceName(index))
         return id
     }
 
+    /// The interface index in an SLL2 header; 0 when the header is cut before it.
+    private static func interfaceIndex(_ data: UnsafePointer<UInt8>?, caplen: Int) -> UInt32 {
+        guard let data, caplen >= 8 else { return 0 }
+        return UInt32(data[4]) << 24 | UInt32(data[5]) << 16 | UInt32(data[6]) << 8 | UInt32(data[7])
+    }
+
+    private func interfaceName(_ index: UInt32) -> String? {
+        index == 0 ? interfaces.device : interfaces.names[index] ?? "ifindex \(index)"
+    }
+
     private func writeInterface(name: String?) {
+        file.append(interfaceBlock(name: name))
+        idbCount += 1
+    }
+
+    private func interfaceBlock(name: String?) -> [UInt8] {
         var body = BlockBytes()
         body.u16(UInt16(truncatingIfNeeded: interfaces.linkType))
         body.u16(0)
@@ -101,8 +130,7 @@ final class PcapngFileWriter: RecordFileWriter {
         body.option(9, [9])  // if_tsresol: 10^-9 s
         if let filter = interfaces.filter { body.option(11, [0] + Array(filter.utf8)) }  // 0: libpcap syntax
         body.endOptions()
-        file.append(body.block(type: 1))
-        idbCount += 1
+        return body.block(type: 1)
     }
 
     private static func sectionHeader(application: String) -> [UInt8] {

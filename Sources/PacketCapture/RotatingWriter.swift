@@ -51,7 +51,7 @@ final class RotatingWriter {
         if timestampNs >= slotEndNs {
             rotate(slotContaining: timestampNs)
         } else if let limit = plan.rotateBytes, let file = current, file.packets > 0,
-            file.size + Int64(file.recordSize(caplen: Int(h.pointee.caplen))) > limit
+            file.size + Int64(file.appendSize(h, data) + file.trailerSize) > limit
         {
             rotate(slotContaining: slotEndNs == .max ? Self.realtimeNow() : slotEndNs - 1)
         }
