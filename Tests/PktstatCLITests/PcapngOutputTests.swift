@@ -110,6 +110,29 @@ struct PcapngOutputTests {
         #expect(try pktstat(["sniff", "-r", path, "-q"]).status == 0)
     }
 
+    /// `kill -9` in the middle of traffic leaves whole blocks: every reader reads the file to its end.
+    @Test func kill9LeavesWholeBlocks() throws {
+        let pair = try VethPair(tag: "ng-kill")
+        defer { pair.destroy() }
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("killed.pcapng").path
+        let port = 40_014
+        let p = try sniffIn(pair.receiver, ["-i", pair.receiverInterface, "-w", path, "udp port \(port)"])
+        #expect(waitListening(p))
+        let sender = try sequencedSender(pair, port: port, count: 3000, size: 700, gapMs: 0.5)
+        p.waitFor(timeout: 10) { _ in fileSize(path) > 200_000 }
+        p.signal(SIGKILL)
+        _ = p.finish(timeout: 10)
+        _ = sender.finish(timeout: 10)
+        let fixture = try PcapFixture(contentsOf: path)
+        #expect(fixture.error == nil && fixture.packets.count > 100, "\(String(describing: fixture.error))")
+        let t = try tcpdumpRead(path)
+        #expect(t.status == 0 && t.packets == fixture.packets.count, "\(t.stderr)")
+        let exact = try run(try #require(TestPaths.tool("capinfos")), ["-M", "-c", path])
+        #expect(exact.stdout.contains("Number of packets:   \(fixture.packets.count)\n"), "\(exact.stdout)")
+    }
+
     /// `--pcapng` with a name that does not say so, rotated by time: every file is pcapng.
     @Test func pcapngFlagWithRotation() throws {
         let pair = try VethPair(tag: "ng-rot")
