@@ -107,7 +107,6 @@ enum ChartInterval {
     /// needs to be cheap.
     static let autoAnalyzerNs: Int64 = 3_600_000_000_000
 
-    static func isAuto(_ text: String?) -> Bool { text?.lowercased() == "auto" }
 }
 
 /// A chart that cannot go where it was asked to.

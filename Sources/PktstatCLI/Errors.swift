@@ -1,5 +1,6 @@
 public import ArgumentParser
 import PacketCapture
+import NetInfo
 import OutputSinks
 import PacketFile
 import TrafficAnalysis
@@ -14,6 +15,7 @@ extension CaptureFileError: CustomHintedError {}
 extension CaptureError: CustomHintedError {}
 extension PrivilegeError: CustomHintedError {}
 extension CSVInputError: CustomHintedError {}
+extension NetInfoError: CustomHintedError {}
 extension GnuplotError: CustomHintedError {}
 
 /// The one error printer of every command: `error: PROBLEM; FIX` on stderr and exit status 1

@@ -19,6 +19,9 @@ struct Sniff: ParsableCommand {
               sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
               sudo pktstat sniff -i eth0 -w out.pcap   write a pcap (Ctrl-C stops)
               sudo pktstat sniff -i eth0 -w out.pcap --print --format csv
+              sudo pktstat sniff -i any -w out.pcapng   pcapng, one interface block per interface
+              sudo pktstat sniff -i eth0 -w 'cap-%H%M%S.pcap' --rotate-seconds 60 --rotate-files 24
+              sudo pktstat sniff -i eth0 -w ring.pcap -C 100 -W 10 --compress zstd   as tcpdump -C/-W
               sudo pktstat sniff -i eth0 --interval 1 --format csv   a row a second
               sudo pktstat sniff --count 100 --plot sizes.svg   capture and chart
               pktstat sniff -r out.pcap --format json  read a pcap or pcapng file
@@ -40,17 +43,49 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
     var count: Int64?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"), transform: TimeSpan.parse)
     var duration: TimeSpan?
 
-    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"))
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"),
+        transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
     var read: String?
 
-    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
+
+    @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
+    var pcapng = false
+
+    @Option(
+        name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
+        help: ArgumentHelp(
+            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
+                + "name the files with strftime % codes or get them numbered.",
+            valueName: "n"))
+    var rotateSeconds: Int64?
+
+    @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
+    var rotateSize: ByteSize?
+
+    @Option(
+        name: .customShort("C"), parsing: .unconditional,
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
+    var rotateMillions: MillionBytes?
+
+    @Option(
+        name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
+        help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
+    var rotateFiles: Int?
+
+    @Option(
+        help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).",
+                           valueName: "tool"))
+    var compress: WritePlan.Compression?
 
     @Option(
         name: [.short, .customLong("snaplen")], parsing: .unconditional,
@@ -72,10 +107,11 @@ struct Sniff: ParsableCommand {
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
-    var format: RecordFormat = .table
+    var format: TextFormat = .table
 
-    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"))
-    var interval: String?
+    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"),
+        transform: IntervalOption.parse)
+    var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
     var align: AlignOption = .first
@@ -120,15 +156,22 @@ struct Sniff: ParsableCommand {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
-        if ChartInterval.isAuto(interval) {
-            if plot == nil { throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1") }
-        } else if let interval {
-            do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
+        if interval == .auto && plot == nil {
+            throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1")
         }
         if let plot, ChartOutput.kind(of: plot) == nil {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
         }
         if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
+        try writeOptions.validate()
+    }
+
+    var writeOptions: WriteOptionValues {
+        WriteOptionValues(
+            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
+            rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
+            reading: read != nil)
     }
 
     var filterExpression: String? {
@@ -158,7 +201,7 @@ struct Sniff: ParsableCommand {
 
     /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
     private func makeEmitter(out: ByteOutput, writer: RecordWriter, live: Bool) -> SniffEmitter {
-        let intervalNs = interval.flatMap { try? IntervalSpec(parsing: $0).nanoseconds }
+        let intervalNs = interval?.nanoseconds
         let printing = !quiet && (write == nil || print)
         var session: SeriesSession?
         if intervalNs != nil || plot != nil {
@@ -168,11 +211,10 @@ struct Sniff: ParsableCommand {
                 keepChart: plot != nil, keepIntervals: false,
                 chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
-        let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
             out: out,
             packetRows: printing && intervalNs == nil ? writer : nil,
-            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: seriesFormat, protocols: .all, includeDrops: live) : nil,
+            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
             session: session)
     }
 
@@ -180,7 +222,7 @@ struct Sniff: ParsableCommand {
     private func writePlot(_ emitter: SniffEmitter) throws {
         guard let plot, let session = emitter.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let auto = interval == nil || ChartInterval.isAuto(interval)
+        let auto = (interval ?? .auto) == .auto
         let options = ChartOptions(
             title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
         let request = ChartOutput.Request(kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
@@ -219,6 +261,7 @@ struct Sniff: ParsableCommand {
                 if !quiet || write != nil {
                     Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
                 }
+                emitter.linkType(named: file.linkTypeName)
                 emitter.start()
             }) { batch in
                 emitter.add(batch)
@@ -254,7 +297,10 @@ struct Sniff: ParsableCommand {
         for w in pipeline.warnings { Console.line("warning: \(w)") }
         if let f = filterExpression { try pipeline.setFilter(f) }
         try relinquishPrivileges()
-        if let write { try pipeline.startWriting(to: write) }
+        let application = "pktstat \(Version.pktstat)"
+        if let plan = writeOptions.plan(interfaceNames: pipeline.interfaceNames, application: application) {
+            try pipeline.startWriting(plan)
+        }
         Console.line(pipeline.listeningLine)
         var writer = writer
         writer.interfaceNames = InterfaceNames(pipeline.interfaceNames)
@@ -263,6 +309,7 @@ struct Sniff: ParsableCommand {
         defer { withExtendedLifetime(trap) {} }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
+        emitter.linkType(named: pipeline.linkTypeName)
         emitter.start()
         try out.flush()
         var outputError: OutputError?
@@ -293,4 +340,4 @@ struct Sniff: ParsableCommand {
     }
 }
 
-extension RecordFormat: ExpressibleByArgument {}
+extension TextFormat: ExpressibleByArgument {}
