@@ -35,7 +35,7 @@ struct ServeCommand: ParsableCommand {
     var interface: String?
 
     @Option(help: ArgumentHelp("Interval of the series and the stream (1, 500ms, 5s).", valueName: "time"))
-    var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000)
+    var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000, text: "1s")
 
     @Option(
         help: ArgumentHelp("Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all addresses).", valueName: "host:port"))
