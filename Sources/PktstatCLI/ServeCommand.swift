@@ -53,6 +53,11 @@ struct ServeCommand: ParsableCommand {
             "Prometheus exporter-toolkit web config: tls_server_config, basic_auth_users (bcrypt).", valueName: "file"))
     var webConfigFile: String?
 
+    @Option(
+        name: .customLong("header-timeout"),
+        help: ArgumentHelp("Close a connection whose request head is not complete after this long.", valueName: "time"))
+    var headerTimeout: TimeSpan = TimeSpan(nanoseconds: 10_000_000_000, text: "10s")
+
     @Option(name: .customLong("window"), help: "Closed intervals kept for /api/v1/series.")
     var window: Int = 3600
 
@@ -104,6 +109,7 @@ struct ServeCommand: ParsableCommand {
     private func makeSettings() throws(ServeError) -> ServeSettings {
         var settings = ServeSettings()
         settings.listen = try ListenAddress(parsing: listen)
+        settings.headerTimeoutSeconds = max(1, headerTimeout.nanoseconds / 1_000_000_000)
         if let tokenFile { settings.tokens = try TokenFile.load(path: tokenFile) }
         if let webConfigFile { settings.web = try WebConfig.load(path: webConfigFile) }
         try settings.validate()
@@ -176,7 +182,9 @@ private struct ServeLive {
         metrics: ServeMetrics, feed: LiveFeed, stopCapture: @escaping @Sendable () -> Void
     ) throws(ServeError) -> ServeRunner {
         var logger = Logger(label: "pktstat.serve")
-        logger.logLevel = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+        // PKTSTAT_LOG=debug shows the server's own log (start, shutdown steps).
+        let level = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) }
+        logger.logLevel = level ?? .error
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(

@@ -14,6 +14,9 @@ public struct ServeSettings: Sendable {
     public var web = WebConfig()
     /// Connections idle (no request being read or answered) this long are closed.
     public var idleTimeoutSeconds: Int64 = 10
+    /// A request head must be complete this long after the connection opens or the previous
+    /// response ends, else the connection is closed (slowloris).
+    public var headerTimeoutSeconds: Int64 = 10
 
     public init() {}
 
@@ -48,7 +51,9 @@ public enum ServeServer {
         router.add(middleware: AuthMiddleware(auth: settings.authenticator))
         router.add(middleware: RequestLimitsMiddleware(paths: paths))
         ApiRoutes(metrics: metrics, feed: feed).register(on: router)
+        let headerTimeout = TimeAmount.seconds(settings.headerTimeoutSeconds)
         let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [HeaderTimeoutHandler(timeout: headerTimeout)],
             idleTimeout: .seconds(settings.idleTimeoutSeconds),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: 8192, maxHeaderListSize: 16_384, maxHeaderFieldCount: 100))

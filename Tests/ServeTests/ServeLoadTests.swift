@@ -100,4 +100,38 @@ struct ServeLoadTests {
         let took = Date().timeIntervalSince(start)
         #expect(r.status == 200 && took < 1, "status \(r.status) after \(took) s")
     }
+
+    /// A client that sends its request head a byte every 300 ms is cut off by the header timeout
+    /// (2 s here, 10 s by default), although it is never idle; a normal client is served meanwhile.
+    @Test func slowHeaderIsCutOff() throws {
+        let server = try ServeProcess(["-i", "lo", "--header-timeout", "2s", "udp", "port", "\(testPort(42))"])
+        defer { _ = server.stop() }
+        let port = server.base.split(separator: ":").last!
+        let trickle = try Spawned("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.create_connection(('127.0.0.1', \(port)))
+            t = time.time()
+            def closed():
+                try:
+                    return s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b''
+                except BlockingIOError:
+                    return False
+                except OSError:
+                    return True
+            for c in b'GET /metrics HTTP/1.1\\r\\nX-Slow: ' + b'a' * 200:
+                try:
+                    s.send(bytes([c]))
+                except OSError:
+                    break
+                time.sleep(0.3)
+                if closed(): break
+            print('closed after %.1f' % (time.time() - t), flush=True)
+            """])
+        defer { trickle.signal(SIGKILL); _ = trickle.finish(timeout: 5) }
+        #expect(try server.request("/metrics").status == 200)
+        #expect(trickle.waitFor(timeout: 8) { $0.stdout.contains("closed after") }, "\(trickle.stderr)")
+        let last = trickle.stdout.split(separator: " ").last ?? ""
+        let seconds = Double(last.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect((seconds ?? 99) >= 1.5 && (seconds ?? 99) < 4, "\(trickle.stdout)")
+    }
 }
