@@ -478,6 +478,18 @@ enum OpenAPIDocument {
      }
     }
    }
+  },
+  "securitySchemes": {
+   "bearer": {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "a token from --token-file"
+   },
+   "basic": {
+    "type": "http",
+    "scheme": "basic",
+    "description": "basic_auth_users of --web.config.file"
+   }
   }
  },
  "security": [

@@ -44,7 +44,7 @@ public enum ServeServer {
         settings: ServeSettings, metrics: ServeMetrics, feed: LiveFeed, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(ServeError) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         let headers = settings.web.headers.compactMap { k, v in HTTPField.Name(k).map { ($0, v) } }
         router.add(middleware: HeadersMiddleware(headers: headers))
         router.add(middleware: JSONErrorMiddleware())

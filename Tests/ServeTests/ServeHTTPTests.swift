@@ -66,6 +66,8 @@ struct ServeHTTPTests {
         let missing = try server.request("/api/v1/nothing")
         #expect(missing.status == 404)
         #expect(((missing.json as? [String: Any])?["error"] as? [String: Any])?["status"] as? Int == 404)
+        let head = try server.request("/metrics", method: "HEAD", extra: ["-I"])
+        #expect(head.status == 200 && !head.body.contains("pktstat_"), "HEAD: headers only")
         let post = try server.request("/metrics", method: "POST")
         #expect(post.status == 405)
         #expect(post.headers.lowercased().contains("allow: get, head"))
@@ -123,6 +125,19 @@ struct ServeHTTPTests {
         let unknown = try server.request("/api/v1/summary", extra: ["-u", "mallory:wonderland"])
         #expect(wrong.status == 401 && unknown.status == 401)
         #expect(wrong.body == unknown.body, "no hint whether the user or the password was wrong")
+    }
+
+    /// `-Z nobody`: the capture is opened as root, then the server runs (and reads requests) as nobody.
+    @Test func privilegesDroppedBeforeServing() throws {
+        let server = try ServeProcess(["-i", "lo", "-Z", "nobody", "udp", "port", "\(testPort(8))"])
+        defer { _ = server.stop() }
+        #expect(try server.request("/metrics").status == 200)
+        let pid = server.spawned.process.processIdentifier
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        let nobody = try run("/usr/bin/id", ["-u", "nobody"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ids = uid.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst()
+        #expect(ids.count == 4 && ids.allSatisfy { $0 == nobody }, "real, effective, saved, fs: \(uid)")
     }
 
     /// SIGTERM with a stream open: the stream ends, the status lines print, exit 0 within 2 s.
