@@ -1,5 +1,5 @@
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 
 /// Every error as JSON: `{"error":{"status":N,"message":"…"}}`, with the right status.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
