@@ -34,8 +34,8 @@ struct ServeCommand: ParsableCommand {
         help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
     var interface: String?
 
-    @Option(help: ArgumentHelp("Interval of the series and the stream (1, 500ms, 5s).", valueName: "time"))
-    var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000, text: "1s")
+    @Option(help: ArgumentHelp("Interval of the series and the stream (1, 500ms, 5s; default 1s).", valueName: "time"))
+    var interval: TimeSpan?
 
     @Option(
         help: ArgumentHelp("Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all addresses).", valueName: "host:port"))
@@ -55,8 +55,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         name: .customLong("header-timeout"),
-        help: ArgumentHelp("Close a connection whose request head is not complete after this long.", valueName: "time"))
-    var headerTimeout: TimeSpan = TimeSpan(nanoseconds: 10_000_000_000, text: "10s")
+        help: ArgumentHelp(
+            "Close a connection whose request head is not complete after this long (default 10s).", valueName: "time"))
+    var headerTimeout: TimeSpan?
 
     @Option(name: .customLong("window"), help: "Closed intervals kept for /api/v1/series.")
     var window: Int = 3600
@@ -83,7 +84,7 @@ struct ServeCommand: ParsableCommand {
     var expression: [String] = []
 
     func validate() throws {
-        if interval.nanoseconds < 1_000_000 { throw ValidationError("--interval must be at least 1ms") }
+        if intervalNs < 1_000_000 { throw ValidationError("--interval must be at least 1ms") }
         if window < 1 || window > 1_000_000 {
             throw ValidationError("--window must be between 1 and 1000000 intervals")
         }
@@ -109,12 +110,14 @@ struct ServeCommand: ParsableCommand {
     private func makeSettings() throws(ServeError) -> ServeSettings {
         var settings = ServeSettings()
         settings.listen = try ListenAddress(parsing: listen)
-        settings.headerTimeoutSeconds = max(1, headerTimeout.nanoseconds / 1_000_000_000)
+        if let headerTimeout { settings.headerTimeoutSeconds = max(1, headerTimeout.nanoseconds / 1_000_000_000) }
         if let tokenFile { settings.tokens = try TokenFile.load(path: tokenFile) }
         if let webConfigFile { settings.web = try WebConfig.load(path: webConfigFile) }
         try settings.validate()
         return settings
     }
+
+    var intervalNs: Int64 { interval?.nanoseconds ?? 1_000_000_000 }
 
     var liveOptions: LiveOptions {
         var options = LiveOptions(interface: interface ?? "")
@@ -144,7 +147,7 @@ private struct ServeLive {
         Console.line(pipeline.listeningLine)
         let metrics = ServeMetrics(
             interface: options.interface, versions: [("version", Version.pktstat), ("libpcap", Libpcap.version)])
-        let feed = LiveFeed(intervalNs: command.interval.nanoseconds, windowCapacity: command.window, metrics: metrics)
+        let feed = LiveFeed(intervalNs: command.intervalNs, windowCapacity: command.window, metrics: metrics)
         let stop = StopFlag()
         let interrupter = pipeline.interrupter
         let runner = try makeRunner(metrics: metrics, feed: feed) {
