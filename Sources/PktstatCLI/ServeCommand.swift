@@ -175,7 +175,8 @@ private struct ServeLive {
         for line in outcome.statusLines { Console.line(line) }
         if let error = failure.withLock({ $0 }) {
             Console.error(
-                "cannot serve on \(settings.listen): \(error)", hint: "pick a free port with --listen HOST:PORT")
+                "cannot serve on \(settings.listen): \(ServeRunner.describe(error))",
+                hint: "pick a free port with --listen HOST:PORT")
             throw ExitCode(1)
         }
         if let failure = outcome.captureError { throw failure }

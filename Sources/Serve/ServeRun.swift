@@ -1,4 +1,6 @@
+import Glibc
 import Hummingbird
+import NIOCore
 public import Logging
 public import ServiceLifecycle
 import UnixSignals
@@ -37,6 +39,12 @@ public final class ServeRunner: Sendable {
             feed.closeStreams()
             throw error
         }
+    }
+
+    /// A server failure in words: "address already in use" rather than NIO's call description.
+    public static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        return "\(error)"
     }
 
     /// Starts the graceful shutdown (the capture ended on its own).

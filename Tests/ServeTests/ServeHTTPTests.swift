@@ -113,6 +113,19 @@ struct ServeHTTPTests {
         #expect(refused.stderr.split(separator: "\n").count == 1)
     }
 
+    /// A port that is taken: one line, exit 1, after the status lines (the capture had opened).
+    @Test func portInUseIsOneLine() throws {
+        let server = try ServeProcess(["-i", "lo", "udp", "port", "\(testPort(9))"])
+        defer { _ = server.stop() }
+        let taken = String(server.base.split(separator: ":").last!)
+        let r = try pktstat(["serve", "-i", "lo", "--listen", "127.0.0.1:\(taken)", "udp", "port", "1"], timeout: 20)
+        #expect(r.status == 1)
+        let last = r.stderr.split(separator: "\n").last ?? ""
+        let expected = "error: cannot serve on 127.0.0.1:\(taken): address already in use; "
+            + "pick a free port with --listen HOST:PORT"
+        #expect(last == expected)
+    }
+
     @Test func basicAuthFromWebConfig() throws {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
