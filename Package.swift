@@ -157,6 +157,8 @@ let package = Package(
         ),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ServeTests", dependencies: ["Serve", "TrafficAnalysis", "PacketWire", "TestSupport"],
+            swiftSettings: strict),
     ]
 )
