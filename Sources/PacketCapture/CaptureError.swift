@@ -46,7 +46,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
     public var hint: String? {
         switch self {
         case .permissionDenied, .promiscuousPermissionDenied:
-            "capturing needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v pktstat)\""
+            "capturing needs CAP_NET_RAW: run with sudo; with the Debian package, ask to be added to the pktstat "
+                + "group; built from source, once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v pktstat)\""
         case .noSuchInterface:
             "run 'pktstat sniff -D' to list the interfaces you can capture on"
         case .interfaceDown(let i):
