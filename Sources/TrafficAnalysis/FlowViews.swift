@@ -10,7 +10,9 @@ public enum FlowSort: String, Sendable, CaseIterable {
     case first
 }
 
-/// Per-host totals: what an address sent and received, over all its flows.
+/// Per-host totals over all the flows an address takes part in: `packets`/`bytes` count each
+/// flow's packets once; `sent_*`/`received_*` what it sent and received. A flow between two ports
+/// of one address (loopback) is both sent and received by it, whole.
 public struct HostTotals: Sendable, Equatable {
     public var address: IPAddress
     public var ipVersion: UInt8
@@ -19,8 +21,8 @@ public struct HostTotals: Sendable, Equatable {
     public var sentBytes: UInt64 = 0
     public var receivedPackets: UInt64 = 0
     public var receivedBytes: UInt64 = 0
-    public var packets: UInt64 { sentPackets &+ receivedPackets }
-    public var bytes: UInt64 { sentBytes &+ receivedBytes }
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
     public var first: Int64 = .max
 }
 
@@ -57,7 +59,7 @@ public enum FlowViews {
     public static func hosts(_ flows: some Sequence<Flow>) -> [HostTotals] {
         var at: [HostKey: Int] = [:]
         var rows: [HostTotals] = []
-        func add(_ a: IPAddress, _ v: UInt8, sent: (UInt64, UInt64), received: (UInt64, UInt64), first: Int64) {
+        func add(_ a: IPAddress, _ v: UInt8, sent: (UInt64, UInt64), received: (UInt64, UInt64), flow f: Flow) {
             let k = HostKey(address: a, version: v)
             let i = at[k] ?? {
                 rows.append(HostTotals(address: a, ipVersion: v))
@@ -65,18 +67,23 @@ public enum FlowViews {
                 return rows.count - 1
             }()
             rows[i].flows += 1
+            rows[i].packets += f.packets
+            rows[i].bytes += f.bytes
             rows[i].sentPackets += sent.0
             rows[i].sentBytes += sent.1
             rows[i].receivedPackets += received.0
             rows[i].receivedBytes += received.1
-            rows[i].first = min(rows[i].first, first)
+            rows[i].first = min(rows[i].first, f.first)
         }
         for f in flows where f.key.ipVersion != 0 {
             let src = (f.srcPackets, f.srcBytes)
             let dst = (f.dstPackets, f.dstBytes)
-            add(f.src.address, f.key.ipVersion, sent: src, received: dst, first: f.first)
-            if f.src.address != f.dst.address {
-                add(f.dst.address, f.key.ipVersion, sent: dst, received: src, first: f.first)
+            if f.src.address == f.dst.address {
+                let all = (f.packets, f.bytes)
+                add(f.src.address, f.key.ipVersion, sent: all, received: all, flow: f)
+            } else {
+                add(f.src.address, f.key.ipVersion, sent: src, received: dst, flow: f)
+                add(f.dst.address, f.key.ipVersion, sent: dst, received: src, flow: f)
             }
         }
         return rows
