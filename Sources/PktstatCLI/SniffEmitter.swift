@@ -1,7 +1,7 @@
-import Glibc
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import OutputSinks
 
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
@@ -69,12 +69,5 @@ final class SniffEmitter {
         }
         seriesRows!.write(s, into: &out.buffer)
         do throws(OutputError) { try out.flushIfFull() } catch { writeFailed = true }
-    }
-
-    /// CLOCK_REALTIME in nanoseconds (packet timestamps are on this clock).
-    static func realtimeNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 }

@@ -2,8 +2,8 @@ import Glibc
 public import PacketRecords
 import PacketWire
 
-/// Output formats for per-packet rows.
-public enum RecordFormat: String, Sendable, CaseIterable {
+/// The text formats of every writer: rows, series, summaries, flows.
+public enum TextFormat: String, Sendable, CaseIterable {
     case table, csv, json
 }
 
@@ -11,13 +11,11 @@ public enum RecordFormat: String, Sendable, CaseIterable {
 /// to a caller-owned byte buffer. The CSV and JSON columns are the README's contract:
 /// `timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction`.
 public struct RecordWriter: Sendable {
-    public let format: RecordFormat
-    /// Local-time clock labels in the table (UTC when false).
-    public var localTime = true
+    public let format: TextFormat
     /// Names for the interface indexes of SLL2 packets; an index not here is written as its number.
     public var interfaceNames = InterfaceNames()
 
-    public init(format: RecordFormat) { self.format = format }
+    public init(format: TextFormat) { self.format = format }
 
     public func header(into out: inout [UInt8]) {
         switch format {
@@ -199,7 +197,7 @@ public struct RecordWriter: Sendable {
         var seconds = time_t(ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000)
         let frac = UInt64(ns - Int64(seconds) * 1_000_000_000)
         var parts = tm()
-        if localTime { localtime_r(&seconds, &parts) } else { gmtime_r(&seconds, &parts) }
+        localtime_r(&seconds, &parts)
         return (UInt64(max(0, parts.tm_hour)), UInt64(max(0, parts.tm_min)), UInt64(max(0, parts.tm_sec)), frac)
     }
 }
