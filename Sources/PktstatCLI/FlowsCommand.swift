@@ -3,10 +3,11 @@ import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 enum FlowGrouping: String, CaseIterable, ExpressibleByArgument {
     case host
-    case protocol_ = "protocol"
+    case byProtocol = "protocol"
     case port
 }
 
@@ -122,7 +123,7 @@ struct Flows: ParsableCommand {
         case nil: FlowWriter.flowColumns
         case .host: FlowWriter.hostColumns
         case .port: FlowWriter.portColumns
-        case .protocol_: FlowWriter.protocolColumns
+        case .byProtocol: FlowWriter.protocolColumns
         }
     }
 
@@ -165,7 +166,7 @@ struct Flows: ParsableCommand {
             let hosts = FlowViews.sorted(
                 FlowViews.hosts(flows), by: sort, top: top, packets: \.packets, bytes: \.bytes, first: \.first)
             rows = hosts.map(FlowWriter.cells)
-        case .port, .protocol_, nil:
+        case .port, .byProtocol, nil:
             let byPort = by == .port
             let groups = FlowViews.sorted(
                 FlowViews.groups(flows, byPort: byPort), by: sort, top: top, packets: \.packets, bytes: \.bytes,
