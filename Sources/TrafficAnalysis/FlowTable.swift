@@ -29,7 +29,7 @@ public struct FlowKey: Hashable, Sendable {
     }
 
     /// The key of a packet, and whether its sender is endpoint `b`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func of(_ d: Decoded) -> (key: FlowKey, senderIsB: Bool) {
         let hasIP = d.ipVersion != 0
         let s = hasIP ? d.src : .zero
@@ -45,6 +45,7 @@ public struct FlowKey: Hashable, Sendable {
     }
 
     /// A 64-bit hash (multiply and xor-shift); its top 32 bits tag the index slot.
+    @inline(__always)
     var hash64: UInt64 {
         var h = (a.hi ^ (a.lo &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
         h ^= (b.hi &* 0xC2B2_AE3D_27D4_EB4F) ^ b.lo
