@@ -19,6 +19,9 @@ struct Sniff: ParsableCommand {
               sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
               sudo pktstat sniff -i eth0 -w out.pcap   write a pcap (Ctrl-C stops)
               sudo pktstat sniff -i eth0 -w out.pcap --print --format csv
+              sudo pktstat sniff -i any -w out.pcapng   pcapng, one interface block per interface
+              sudo pktstat sniff -i eth0 -w 'cap-%H%M%S.pcap' --rotate-seconds 60 --rotate-files 24
+              sudo pktstat sniff -i eth0 -w ring.pcap -C 100 -W 10 --compress zstd   as tcpdump -C/-W
               sudo pktstat sniff -i eth0 --interval 1 --format csv   a row a second
               sudo pktstat sniff --count 100 --plot sizes.svg   capture and chart
               pktstat sniff -r out.pcap --format json  read a pcap or pcapng file
@@ -50,8 +53,39 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
     var read: String?
 
-    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
+
+    @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
+    var pcapng = false
+
+    @Option(
+        name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
+        help: ArgumentHelp(
+            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
+                + "name the files with strftime % codes or get them numbered.",
+            valueName: "n"))
+    var rotateSeconds: Int64?
+
+    @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
+    var rotateSize: ByteSize?
+
+    @Option(
+        name: .customShort("C"), parsing: .unconditional,
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
+    var rotateMillions: MillionBytes?
+
+    @Option(
+        name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
+        help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
+    var rotateFiles: Int?
+
+    @Option(
+        help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).",
+                           valueName: "tool"))
+    var compress: WritePlan.Compression?
 
     @Option(
         name: [.short, .customLong("snaplen")], parsing: .unconditional,
@@ -129,6 +163,15 @@ struct Sniff: ParsableCommand {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
         }
         if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
+        try writeOptions.validate()
+    }
+
+    var writeOptions: WriteOptionValues {
+        WriteOptionValues(
+            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
+            rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
+            reading: read != nil)
     }
 
     var filterExpression: String? {
@@ -218,6 +261,7 @@ struct Sniff: ParsableCommand {
                 if !quiet || write != nil {
                     Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
                 }
+                emitter.linkType(named: file.linkTypeName)
                 emitter.start()
             }) { batch in
                 emitter.add(batch)
@@ -253,7 +297,10 @@ struct Sniff: ParsableCommand {
         for w in pipeline.warnings { Console.line("warning: \(w)") }
         if let f = filterExpression { try pipeline.setFilter(f) }
         try relinquishPrivileges()
-        if let write { try pipeline.startWriting(to: write) }
+        let application = "pktstat \(Version.pktstat)"
+        if let plan = writeOptions.plan(interfaceNames: pipeline.interfaceNames, application: application) {
+            try pipeline.startWriting(plan)
+        }
         Console.line(pipeline.listeningLine)
         var writer = writer
         writer.interfaceNames = InterfaceNames(pipeline.interfaceNames)
@@ -262,6 +309,7 @@ struct Sniff: ParsableCommand {
         defer { withExtendedLifetime(trap) {} }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
+        emitter.linkType(named: pipeline.linkTypeName)
         emitter.start()
         try out.flush()
         var outputError: OutputError?

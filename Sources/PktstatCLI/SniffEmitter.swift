@@ -11,7 +11,7 @@ import OutputSinks
 /// protocol's columns, its header printed once).
 final class SniffEmitter {
     let out: ByteOutput
-    let packetRows: RecordWriter?
+    private(set) var packetRows: RecordWriter?
     private(set) var seriesRows: SeriesWriter?
     var session: SeriesSession?
     /// A write failed (a closed pipe): rows stop here, the caller's next flush reports it.
@@ -25,6 +25,11 @@ final class SniffEmitter {
         self.seriesRows = seriesRows
         self.session = session
         if seriesRows?.format == .table { self.seriesRows?.protocols = ProtocolSet() }
+    }
+
+    /// The table's IFACE and DIR columns only for the link types that carry them (Linux cooked).
+    func linkType(named name: String) {
+        packetRows?.tableShowsInterface = name == "LINUX_SLL" || name == "LINUX_SLL2"
     }
 
     func start() {

@@ -49,6 +49,9 @@ public struct LivePipeline: ~Copyable {
     /// Starts writing every packet to a capture file (`-w`), in whole records.
     public func startWriting(to path: String) throws(CaptureError) { try capture.startWriting(to: path) }
 
+    /// Starts writing as `plan` says: pcap or pcapng, rotated, compressed (see `WritePlan`).
+    public func startWriting(_ plan: WritePlan) throws(CaptureError) { try capture.startWriting(plan) }
+
     /// What the consumer is handed.
     public enum Event {
         /// Records in capture order, valid only during the call.
