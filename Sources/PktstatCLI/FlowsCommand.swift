@@ -1,9 +1,9 @@
 public import ArgumentParser
+import OutputSinks
 import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
-import OutputSinks
 
 enum FlowGrouping: String, CaseIterable, ExpressibleByArgument {
     case host
@@ -29,15 +29,31 @@ struct Flows: ParsableCommand {
               pktstat flows capture.pcap --filter 'tcp port 443'
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
 
-            A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* counts what src sent, dst_* what the other side sent.
+            A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff \
+            prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP \
+            flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's \
+            src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* \
+            counts what src sent, dst_* what the other side sent.
 
-            CSV columns: first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
+            CSV columns: \
+            first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in \
+            the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: \
+            host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses \
+            left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: \
+            protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
 
-            The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves, and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp.
+            The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and \
+            --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted \
+            from a full table (one of the least recently seen) is written when it leaves, and a later packet of it \
+            starts a new flow; the rows still in the table follow, by first timestamp.
             """
     )
 
-    @Argument(help: ArgumentHelp("A pcap or pcapng file, or - for standard input (a capture, or the CSV 'pktstat sniff --format csv' prints).", valueName: "file"))
+    @Argument(
+        help: ArgumentHelp(
+            "A pcap or pcapng file, or - for standard input (a capture, or the CSV "
+                + "'pktstat sniff --format csv' prints).",
+            valueName: "file"))
     var input: String
 
     @Option(help: "Output: table, csv or json (one object per line).")
@@ -49,22 +65,34 @@ struct Flows: ParsableCommand {
     @Option(help: ArgumentHelp("Print only the first N rows.", valueName: "n"))
     var top: Int?
 
-    @Option(help: ArgumentHelp("Aggregate per host, protocol or port instead of per flow.", valueName: "host|protocol|port"))
+    @Option(
+        help: ArgumentHelp("Aggregate per host, protocol or port instead of per flow.", valueName: "host|protocol|port")
+    )
     var by: FlowGrouping?
 
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
     var filter: String?
 
-    @Option(name: .customLong("flow-timeout"), help: ArgumentHelp("End a flow idle longer than this, in capture time (e.g. 60, 5m); default: never.", valueName: "time"))
+    @Option(
+        name: .customLong("flow-timeout"),
+        help: ArgumentHelp(
+            "End a flow idle longer than this, in capture time (e.g. 60, 5m); default: never.", valueName: "time"))
     var flowTimeout: TimeSpan?
 
-    @Option(name: .customLong("max-flows"), help: ArgumentHelp("Keep at most this many flows, evicting the least recently seen; default: no limit.", valueName: "n"))
+    @Option(
+        name: .customLong("max-flows"),
+        help: ArgumentHelp(
+            "Keep at most this many flows, evicting the least recently seen; default: no limit.", valueName: "n"))
     var maxFlows: Int?
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        if let maxFlows, maxFlows <= 0 { throw ValidationError("--max-flows must be a positive number (got \(maxFlows))") }
-        if let flowTimeout, flowTimeout.nanoseconds <= 0 { throw ValidationError("--flow-timeout must be longer than 0") }
+        if let maxFlows, maxFlows <= 0 {
+            throw ValidationError("--max-flows must be a positive number (got \(maxFlows))")
+        }
+        if let flowTimeout, flowTimeout.nanoseconds <= 0 {
+            throw ValidationError("--flow-timeout must be longer than 0")
+        }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }

@@ -12,7 +12,11 @@ enum TopView: String, CaseIterable, ExpressibleByArgument {
 }
 
 enum TopSortOption: String, CaseIterable, ExpressibleByArgument {
-    case last, short = "2s", medium = "10s", long = "40s", total
+    case last
+    case short = "2s"
+    case medium = "10s"
+    case long = "40s"
+    case total
 }
 
 /// `pktstat top`: who is using the network, live; a full-screen view on a terminal, CSV or JSON
@@ -28,15 +32,26 @@ struct Top: ParsableCommand {
               sudo pktstat top -i eth0 --batch --duration 10 > flows.csv
               sudo pktstat top -i any --view hosts --format json | jq .
 
-            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as iftop), and the total bytes. Keys: q quit, s sort (last, 2s, 10s, 40s, total), v view (flows, hosts, ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, SIGTERM, SIGHUP, or a crash signal.
+            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per \
+            flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as \
+            iftop), and the total bytes. Keys: q quit, s sort (last, 2s, 10s, 40s, total), v view (flows, hosts, \
+            ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, \
+            SIGTERM, SIGHUP, or a crash signal.
 
-            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that moved anything in it, most bytes first, each stamped with the interval's start: time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes (hosts: time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however short.
+            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that \
+            moved anything in it, most bytes first, each stamped with the interval's start: \
+            time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes (hosts: \
+            time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however \
+            short.
 
-            Memory is bounded: a flow idle longer than --flow-timeout leaves the table, and a full table (--max-flows) evicts one of the least recently seen; both counts are in the header and the status lines.
+            Memory is bounded: a flow idle longer than --flow-timeout leaves the table, and a full table (--max-flows) \
+            evicts one of the least recently seen; both counts are in the header and the status lines.
             """
     )
 
-    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
+    @Option(
+        name: [.short, .customLong("interface")],
+        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
     var interface: String?
 
     @Option(help: ArgumentHelp("Refresh (and snapshot) interval: 1, 2s, 500ms.", valueName: "time"))
@@ -57,22 +72,29 @@ struct Top: ParsableCommand {
     @Option(help: ArgumentHelp("At most this many rows per snapshot.", valueName: "n"))
     var top: Int?
 
-    @Option(name: .customLong("flow-timeout"), help: ArgumentHelp("Drop flows idle longer than this (default 60s).", valueName: "time"))
+    @Option(
+        name: .customLong("flow-timeout"),
+        help: ArgumentHelp("Drop flows idle longer than this (default 60s).", valueName: "time"))
     var flowTimeout: TimeSpan = TimeSpan(nanoseconds: 60_000_000_000, text: "60s")
 
-    @Option(name: .customLong("max-flows"), help: ArgumentHelp("Keep at most this many flows, evicting the least recently seen.", valueName: "n"))
+    @Option(
+        name: .customLong("max-flows"),
+        help: ArgumentHelp("Keep at most this many flows, evicting the least recently seen.", valueName: "n"))
     var maxFlows: Int = 1_000_000
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 2m).", valueName: "time"))
     var duration: TimeSpan?
 
-    @Flag(name: [.customShort("p"), .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
+    @Flag(
+        name: [.customShort("p"), .customLong("no-promiscuous")],
+        help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
     var filter: String?
 
-    @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
     var expression: [String] = []
 
     func validate() throws {

@@ -22,7 +22,8 @@ struct TopSession {
     private var lastTotal: UInt64 = 0
 
     init(command: Top, interface: String, terminal: TopTerminal?) {
-        table = FlowTable(limits: FlowLimits(idleTimeoutNs: command.flowTimeout.nanoseconds, maxFlows: command.maxFlows))
+        table = FlowTable(
+            limits: FlowLimits(idleTimeoutNs: command.flowTimeout.nanoseconds, maxFlows: command.maxFlows))
         self.terminal = terminal
         intervalNs = command.interval.nanoseconds
         top = command.top
@@ -95,7 +96,8 @@ struct TopSession {
         var shown = FlowRates.sorted(FlowRates.aggregate(rows, as: status.view), by: status.sort)
         shown = shown.filter { $0.windowBytes.first ?? 0 > 0 }
         for r in shown.prefix(top ?? .max) {
-            writer.write(FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: intervalNs), into: &out.buffer)
+            writer.write(
+                FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: intervalNs), into: &out.buffer)
         }
         flush()
     }

@@ -43,7 +43,9 @@ public enum FlowScreen {
                 + "  evicted \(s.evicted)  dropped \(s.droppedByKernel) kernel, \(s.droppedByRing) ring")
         let rateColumns = (0..<4).map { i in i < s.windowNs.count ? (i == 0 ? "last" : seconds(s.windowNs[i])) : "" }
         let keyWidth = max(10, w - 8 * 5 - 8)
-        out.append(pad("PROTO", 7) + " " + pad(keyTitle(s.view), keyWidth) + rateColumns.map { lpad($0, 8) }.joined() + lpad("TOTAL", 8))
+        out.append(
+            pad("PROTO", 7) + " " + pad(keyTitle(s.view), keyWidth) + rateColumns.map { lpad($0, 8) }.joined()
+                + lpad("TOTAL", 8))
         for r in rows.prefix(max(0, height - 4)) {
             let (proto, key) = describe(r.identity)
             let rates = r.windowBytes.indices.map { i in lpad(bitsPerSecond(r.windowBytes[i], s.windowNs[i]), 8) }

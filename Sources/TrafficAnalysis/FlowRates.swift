@@ -15,7 +15,8 @@ public enum RateView: String, Sendable, CaseIterable {
 
 /// The order of `top`'s rows: a rate window (most first) or the total bytes.
 public enum RateSort: Int, Sendable, CaseIterable {
-    case last = 0, short, medium, long, total
+    case last = 0
+    case short, medium, long, total
 
     public var next: RateSort { RateSort(rawValue: (rawValue + 1) % RateSort.allCases.count) ?? .last }
 }
@@ -104,15 +105,19 @@ public struct FlowRates {
                 out[i].totalPackets += r.totalPackets
             } else {
                 at[name] = out.count
-                out.append(RateRow(identity: id, windowBytes: r.windowBytes, lastPackets: r.lastPackets,
-                    totalBytes: r.totalBytes, totalPackets: r.totalPackets))
+                out.append(
+                    RateRow(
+                        identity: id, windowBytes: r.windowBytes, lastPackets: r.lastPackets,
+                        totalBytes: r.totalBytes, totalPackets: r.totalPackets))
             }
         }
         for r in rows {
             guard case .flow(let f) = r.identity else { continue }
             if view == .ports {
                 let p = f.key.hasPorts ? f.dst.port : 0
-                add(.port(f.key.label, hasPort: f.key.hasPorts, port: p), "\(f.key.label.rawValue)/\(f.key.hasPorts)/\(p)", r)
+                add(
+                    .port(f.key.label, hasPort: f.key.hasPorts, port: p),
+                    "\(f.key.label.rawValue)/\(f.key.hasPorts)/\(p)", r)
                 continue
             }
             guard f.key.ipVersion != 0 else { continue }

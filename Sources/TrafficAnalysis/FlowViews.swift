@@ -42,7 +42,8 @@ public struct GroupTotals: Sendable, Equatable {
 public enum FlowViews {
     /// Dense positions of `flows` in the order asked, cut to `top`.
     public static func order<C: RandomAccessCollection<Flow>>(
-        _ flows: C, by sort: FlowSort?, top: Int?) -> [C.Index] {
+        _ flows: C, by sort: FlowSort?, top: Int?
+    ) -> [C.Index] {
         var idx = Array(flows.indices)
         switch sort {
         case nil: break
@@ -61,11 +62,13 @@ public enum FlowViews {
         var rows: [HostTotals] = []
         func add(_ a: IPAddress, _ v: UInt8, sent: (UInt64, UInt64), received: (UInt64, UInt64), flow f: Flow) {
             let k = HostKey(address: a, version: v)
-            let i = at[k] ?? {
-                rows.append(HostTotals(address: a, ipVersion: v))
-                at[k] = rows.count - 1
-                return rows.count - 1
-            }()
+            let i =
+                at[k]
+                ?? {
+                    rows.append(HostTotals(address: a, ipVersion: v))
+                    at[k] = rows.count - 1
+                    return rows.count - 1
+                }()
             rows[i].flows += 1
             rows[i].packets += f.packets
             rows[i].bytes += f.bytes
@@ -96,11 +99,13 @@ public enum FlowViews {
         for f in flows {
             let hasPort = byPort && f.key.hasPorts
             let k = GroupKey(label: f.key.label, hasPort: hasPort, port: hasPort ? f.dst.port : 0)
-            let i = at[k] ?? {
-                rows.append(GroupTotals(label: k.label, hasPort: k.hasPort, port: k.port))
-                at[k] = rows.count - 1
-                return rows.count - 1
-            }()
+            let i =
+                at[k]
+                ?? {
+                    rows.append(GroupTotals(label: k.label, hasPort: k.hasPort, port: k.port))
+                    at[k] = rows.count - 1
+                    return rows.count - 1
+                }()
             rows[i].flows += 1
             rows[i].packets += f.packets
             rows[i].bytes += f.bytes

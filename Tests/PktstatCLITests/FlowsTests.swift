@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Three conversations: 192.0.2.1:40000 -> 192.0.2.2:53 and its answer, 192.0.2.3 -> 192.0.2.2:53,
 /// and an ARP-less "other" frame; 5 packets over 3 seconds.
@@ -8,12 +8,18 @@ private func conversations() throws -> URL {
     let file = TestPaths.temporaryDirectory().appendingPathComponent("flows.pcap")
     var b = PcapBuilder()
     let t0: UInt32 = 1_700_000_000
-    let a: [UInt8] = [192, 0, 2, 1], s: [UInt8] = [192, 0, 2, 2], c: [UInt8] = [192, 0, 2, 3]
+    let a: [UInt8] = [192, 0, 2, 1]
+    let s: [UInt8] = [192, 0, 2, 2]
+    let c: [UInt8] = [192, 0, 2, 3]
     b.add(seconds: t0, fraction: 0, bytes: PcapBuilder.udpFrame(src: a, dst: s, sport: 40000, dport: 53, payload: 16))
-    b.add(seconds: t0, fraction: 500, bytes: PcapBuilder.udpFrame(src: s, dst: a, sport: 53, dport: 40000, payload: 100))
-    b.add(seconds: t0 + 1, fraction: 0, bytes: PcapBuilder.udpFrame(src: c, dst: s, sport: 1234, dport: 53, payload: 1000))
+    b.add(
+        seconds: t0, fraction: 500, bytes: PcapBuilder.udpFrame(src: s, dst: a, sport: 53, dport: 40000, payload: 100))
+    b.add(
+        seconds: t0 + 1, fraction: 0, bytes: PcapBuilder.udpFrame(src: c, dst: s, sport: 1234, dport: 53, payload: 1000)
+    )
     b.add(seconds: t0 + 2, fraction: 0, bytes: [UInt8](repeating: 0, count: 60))
-    b.add(seconds: t0 + 3, fraction: 0, bytes: PcapBuilder.udpFrame(src: a, dst: s, sport: 40000, dport: 53, payload: 16))
+    b.add(
+        seconds: t0 + 3, fraction: 0, bytes: PcapBuilder.udpFrame(src: a, dst: s, sport: 40000, dport: 53, payload: 16))
     try b.write(to: file)
     return file
 }
@@ -24,7 +30,9 @@ struct FlowsTests {
         let r = try pktstat(["flows", try conversations().path, "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = csvRows(r.stdout)
-        #expect(r.stdoutLines.first == "first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes")
+        #expect(
+            r.stdoutLines.first
+                == "first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes")
         #expect(rows.count == 3)
         #expect(rows[0]["src"] == "192.0.2.1" && rows[0]["sport"] == "40000" && rows[0]["dport"] == "53")
         #expect(rows[0]["packets"] == "3" && rows[0]["src_packets"] == "2" && rows[0]["dst_bytes"] == "142")
@@ -41,7 +49,8 @@ struct FlowsTests {
         #expect(hosts[0]["received_bytes"] == "1158" && hosts[0]["sent_bytes"] == "142" && hosts[0]["flows"] == "2")
         let ports = csvRows(try pktstat(["flows", file, "--format", "csv", "--by", "port"]).stdout)
         #expect(ports.map { $0["port"] } == ["53", ""] && ports[0]["flows"] == "2" && ports[0]["packets"] == "4")
-        let protocols = csvRows(try pktstat(["flows", file, "--format", "csv", "--by", "protocol", "--sort", "packets"]).stdout)
+        let protocols = csvRows(
+            try pktstat(["flows", file, "--format", "csv", "--by", "protocol", "--sort", "packets"]).stdout)
         #expect(protocols.map { $0["protocol"] } == ["UDP", "other"])
     }
 
@@ -85,7 +94,8 @@ struct FlowsTests {
         for name in names.sorted() {
             let capture = dir.appendingPathComponent(String(name.dropLast(".flows.csv".count))).path
             let direct = try pktstat(["flows", capture, "--format", "csv"])
-            let piped = try shell("'\(bin)' sniff -r '\(capture)' --format csv 2>/dev/null | '\(bin)' flows - --format csv")
+            let piped = try shell(
+                "'\(bin)' sniff -r '\(capture)' --format csv 2>/dev/null | '\(bin)' flows - --format csv")
             #expect(piped.stdout == direct.stdout, "\(name)")
             if name.hasPrefix("tcpdump_") {
                 let stdin = try pktstat(["flows", "-", "--format", "csv"], stdin: URL(fileURLWithPath: capture))
@@ -95,7 +105,8 @@ struct FlowsTests {
     }
 
     @Test func badCSVOnStandardInputIsOneLine() throws {
-        let r = try shell("printf 'timestamp,length,src,dst\\n1.0,60,10.0.0.1,nonsense\\n' | '\(TestPaths.binary)' flows -")
+        let r = try shell(
+            "printf 'timestamp,length,src,dst\\n1.0,60,10.0.0.1,nonsense\\n' | '\(TestPaths.binary)' flows -")
         #expect(r.status == 1)
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("line 2"), "\(r.stderr)")
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A tmux server of its own (`-L`), one window running `command` through a non-interactive shell
 /// (which leaves the terminal modes alone, so what the pane shows afterwards is what pktstat left).
@@ -11,7 +11,9 @@ private struct Tmux {
     init(_ command: String, width: Int = 120, height: Int = 30) throws {
         guard let tmux = TestPaths.tool("tmux") else { throw SkipError() }
         self.tmux = tmux
-        let r = spawnWait([tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command])
+        let r = spawnWait([
+            tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command,
+        ])
         #expect(r.status == 0, "tmux: \(r.output)")
     }
 
@@ -22,7 +24,9 @@ private struct Tmux {
 
     func pane() -> String { tmux(["capture-pane", "-p"]) }
     func keys(_ k: String) { tmux(["send-keys", "-l", k]) }
-    func flag(_ name: String) -> String { tmux(["display", "-p", "#{\(name)}"]).trimmingCharacters(in: .whitespacesAndNewlines) }
+    func flag(_ name: String) -> String {
+        tmux(["display", "-p", "#{\(name)}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     /// Polls the pane (every 50 ms, at most `timeout` seconds) until `condition` holds.
     func waitPane(_ timeout: Double = 10, _ condition: (String) -> Bool) -> Bool {
@@ -83,7 +87,8 @@ private func loopbackTraffic(_ flows: [(UInt16, Int)], seconds: Double) throws -
 private func processGone(_ pidFile: URL, timeout: Double = 10) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
-        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             kill(pid, 0) != 0
         {
             return true
@@ -94,7 +99,9 @@ private func processGone(_ pidFile: URL, timeout: Double = 10) -> Bool {
 }
 
 private func pid(_ pidFile: URL) -> Int32? {
-    (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap {
+        Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }
 
 @Suite("top", .serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
@@ -102,7 +109,8 @@ struct TopTests {
     /// The pane command: pktstat (its pid in a file), then the terminal modes it left, then a pause.
     private func screen(_ ports: (UInt16, UInt16), dir: URL) -> String {
         let filter = "udp and (port \(ports.0) or port \(ports.1))"
-        return "sh -c 'echo $$ > \(dir.path)/pid; exec \(TestPaths.binary) top -i lo --interval 0.5 --filter \"\(filter)\"'"
+        return "sh -c 'echo $$ > \(dir.path)/pid; "
+            + "exec \(TestPaths.binary) top -i lo --interval 0.5 --filter \"\(filter)\"'"
             + " 2> \(dir.path)/stderr; s=$?; stty -a > \(dir.path)/stty; echo exited $s; sleep 60"
     }
 
@@ -125,7 +133,8 @@ struct TopTests {
         // Both flows on screen, the bigger one above.
         #expect(t.waitPane { $0.contains(":47101") && $0.contains(":47102") })
         let lines = t.pane().split(separator: "\n")
-        let big = lines.firstIndex { $0.contains(":47101") } ?? 99, small = lines.firstIndex { $0.contains(":47102") } ?? -1
+        let big = lines.firstIndex { $0.contains(":47101") } ?? 99
+        let small = lines.firstIndex { $0.contains(":47102") } ?? -1
         #expect(big < small, "\(lines)")
         #expect(t.flag("alternate_on") == "1")
         t.keys("s")
@@ -150,10 +159,11 @@ struct TopTests {
         defer { t.kill() }
         #expect(t.waitPane { $0.contains("q quit") })
         t.tmux(["resize-window", "-x", "60", "-y", "12"])
-        #expect(t.waitPane(5) { pane in
-            let lines = pane.split(separator: "\n", omittingEmptySubsequences: false)
-            return lines.count >= 12 && lines[11].hasPrefix("q quit") && lines.allSatisfy { $0.count <= 60 }
-        }, "\(t.pane())")
+        #expect(
+            t.waitPane(5) { pane in
+                let lines = pane.split(separator: "\n", omittingEmptySubsequences: false)
+                return lines.count >= 12 && lines[11].hasPrefix("q quit") && lines.allSatisfy { $0.count <= 60 }
+            }, "\(t.pane())")
         t.keys("q")
         expectRestored(t, dir: dir)
     }
@@ -176,11 +186,16 @@ struct TopTests {
         let traffic = try loopbackTraffic([(47131, 1000), (47132, 200)], seconds: 4)
         defer { _ = traffic.finish(timeout: 10) }
         let r = try pktstat(
-            ["top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "2.2", "udp and (port 47131 or port 47132)"],
+            [
+                "top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "2.2",
+                "udp and (port 47131 or port 47132)",
+            ],
             timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
         let rows = csvRows(r.stdout)
-        #expect(r.stdoutLines.first == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes")
+        #expect(
+            r.stdoutLines.first
+                == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes")
         let times = Array(Set(rows.compactMap { $0["time"] })).sorted()
         #expect(times.count >= 4, "\(r.stdout)")
         let ns = times.map { t -> Int64 in
@@ -203,11 +218,15 @@ struct TopTests {
         let traffic = try loopbackTraffic([(47141, 300), (47142, 300), (47143, 300)], seconds: 3)
         defer { _ = traffic.finish(timeout: 10) }
         let r = try pktstat(
-            ["top", "-i", "lo", "--format", "json", "--view", "hosts", "--max-flows", "1", "--interval", "0.5",
-             "--duration", "1.5", "udp and portrange 47141-47143"],
+            [
+                "top", "-i", "lo", "--format", "json", "--view", "hosts", "--max-flows", "1", "--interval", "0.5",
+                "--duration", "1.5", "udp and portrange 47141-47143",
+            ],
             timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
-        let objects = r.stdoutLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let objects = r.stdoutLines.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         #expect(objects.count == r.stdoutLines.count && !objects.isEmpty)
         #expect(objects.allSatisfy { $0["host"] as? String == "127.0.0.1" && $0["time"] is Double })
         // Three flows through a one-flow table: evictions, counted.

@@ -36,7 +36,8 @@ private struct ModelFlow: Equatable {
 @Suite struct FlowTableTests {
     @Test func bothDirectionsAreOneFlowOrientedByTheFirstPacket() {
         let t = FlowTable()
-        t.add(packet(5 * sec, src: 0x0A00_0002, dst: 0x0A00_0001, ports: (80, 40000), length: 60))  // the server speaks first
+        // The server speaks first.
+        t.add(packet(5 * sec, src: 0x0A00_0002, dst: 0x0A00_0001, ports: (80, 40000), length: 60))
         t.add(packet(3 * sec, length: 100))  // earlier timestamp, later in the file
         t.add(packet(9 * sec, src: 0x0A00_0002, dst: 0x0A00_0001, ports: (80, 40000), length: 1500))
         #expect(t.count == 1)
@@ -125,8 +126,10 @@ private struct ModelFlow: Equatable {
         let t = FlowTable(limits: FlowLimits(idleTimeoutNs: 50, maxFlows: 300), keepsRetired: true)
         var model: [String: ModelFlow] = [:]
         for i in 0..<20_000 {
-            let a = UInt32(next(40)), b = UInt32(next(40))
-            let sp = UInt16(next(12)), dp = UInt16(next(12))
+            let a = UInt32(next(40))
+            let b = UInt32(next(40))
+            let sp = UInt16(next(12))
+            let dp = UInt16(next(12))
             let r = packet(Int64(i), src: a, dst: b, ports: (sp, dp), length: UInt32(40 + next(1000)))
             let lo = (a, sp) < (b, dp) ? "\(a):\(sp)" : "\(b):\(dp)"
             let hi = (a, sp) < (b, dp) ? "\(b):\(dp)" : "\(a):\(sp)"
@@ -157,7 +160,9 @@ private struct ModelFlow: Equatable {
     @Test func manyFlowsGrowTheIndexAndStayFindable() {
         let t = FlowTable()
         for i in 0..<50_000 { t.add(packet(Int64(i), src: UInt32(i), ports: (UInt16(i & 0xFFFF), 443))) }
-        for i in 0..<50_000 { t.add(packet(Int64(i), src: 0x0A00_0002, dst: UInt32(i), ports: (443, UInt16(i & 0xFFFF)))) }
+        for i in 0..<50_000 {
+            t.add(packet(Int64(i), src: 0x0A00_0002, dst: UInt32(i), ports: (443, UInt16(i & 0xFFFF))))
+        }
         #expect(t.count == 50_000)
         #expect(t.allSatisfy { $0.srcPackets == 1 && $0.dstPackets == 1 })
     }
