@@ -70,13 +70,16 @@ struct TopSession {
         }
         let outcome = job.wait()
         if terminal == nil && outputError == nil {
-            close(intervalStartNs: intervalStart, now: Self.now(), job: job, ring: ring)
+            close(intervalStartNs: intervalStart, now: Self.now(), job: job, ring: ring, last: true)
         }
         return outcome
     }
 
     /// An interval ends: idle flows leave, rates move on, the screen or a snapshot shows them.
-    private mutating func close(intervalStartNs: Int64, now: Int64, job: CaptureThread, ring: RecordRing) {
+    /// The `last` interval, cut short by the end of the run, gives rates over its real length.
+    private mutating func close(
+        intervalStartNs: Int64, now: Int64, job: CaptureThread, ring: RecordRing, last: Bool = false
+    ) {
         table.expire(olderThan: now - timeoutNs)
         rows = rates.tick(table)
         let c = table.counters
@@ -95,9 +98,10 @@ struct TopSession {
         }
         var shown = FlowRates.sorted(FlowRates.aggregate(rows, as: status.view), by: status.sort)
         shown = shown.filter { $0.windowBytes.first ?? 0 > 0 }
+        let spanNs = last ? min(intervalNs, max(1, now - intervalStartNs)) : intervalNs
         for r in shown.prefix(top ?? .max) {
             writer.write(
-                FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: intervalNs), into: &out.buffer)
+                FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: spanNs), into: &out.buffer)
         }
         flush()
     }
