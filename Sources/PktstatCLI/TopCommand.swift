@@ -111,43 +111,43 @@ struct Top: ParsableCommand {
 
     func run() throws {
         try ErrorReport.run {
-            let terminal = batch ? nil : TopTerminal()
             let name = try interface ?? CaptureDevice.defaultInterface()
             var options = LiveOptions(interface: name)
             options.promiscuous = !noPromiscuous
-            let capture = try LiveCapture.open(options)
-            for w in capture.warnings { Console.line("warning: \(w)") }
-            if let f = filterExpression { try capture.setFilter(f) }
+            let pipeline = try LivePipeline.open(options)
+            for w in pipeline.warnings { Console.line("warning: \(w)") }
+            if let f = filterExpression { try pipeline.setFilter(f) }
             if let user = Privileges.target(explicit: nil) { try Privileges.drop(to: user) }
-            Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription))")
+            Console.line(pipeline.listeningLine)
             let stop = StopFlag()
-            let interrupter = capture.interrupter
+            let interrupter = pipeline.interrupter
             let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
             defer { withExtendedLifetime(trap) {} }
-            let ring = RecordRing(capacity: 1 << 16)
-            let limits = RunLimits(durationNs: duration?.nanoseconds)
-            guard let job = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
-                throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
-            }
+            let terminal = batch ? nil : TopTerminal()
             var session = TopSession(command: self, interface: name, terminal: terminal)
-            let outcome = session.run(ring: ring, job: job, stop: stop, quit: { interrupter.breakLoop() })
+            session.start()
+            var outcome: LivePipeline.Outcome?
+            var outputError: OutputError?
+            do {
+                let limits = RunLimits(durationNs: duration?.nanoseconds)
+                // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
+                _ = try LivePipeline.run(
+                    pipeline, limits: limits, stop: stop, tickNs: 50_000_000, ended: { outcome = $0 }
+                ) { event throws(OutputError) in
+                    try session.handle(event, stop: stop, quit: { interrupter.breakLoop() })
+                }
+            } catch let e as OutputError {
+                outputError = e
+            }
+            guard let ended = outcome else { return }
+            session.finish(drops: ended.drops)
             terminal?.restore()
-            printStatus(outcome, ringDrops: ring.droppedCount, counters: session.table.counters)
-            if let e = session.outputError, case .writeFailed = e { throw e }
-            if let failure = outcome.error { throw failure }
+            for line in ended.statusLines { Console.line(line) }
+            Console.line("\(session.table.counters.expired) flows ended idle (--flow-timeout)")
+            Console.line("\(session.table.counters.evicted) flows evicted (--max-flows reached)")
+            if let e = outputError ?? session.outputError, case .writeFailed = e { throw e }
+            if let failure = ended.captureError { throw failure }
         }
-    }
-
-    private func printStatus(_ o: CaptureOutcome, ringDrops: UInt64, counters: FlowTableCounters) {
-        func line(_ n: UInt64, _ what: String) { Console.line("\(n) packet\(n == 1 ? "" : "s") \(what)") }
-        line(o.captured, "captured")
-        if let stats = o.stats {
-            line(stats.received, "received by filter")
-            line(stats.droppedByKernel, "dropped by kernel")
-        }
-        line(ringDrops, "dropped by ring")
-        Console.line("\(counters.expired) flows ended idle (--flow-timeout)")
-        Console.line("\(counters.evicted) flows evicted (--max-flows reached)")
     }
 }
 

@@ -4,9 +4,10 @@ import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import TrafficPipeline
 
-/// One run of `top`: drains the capture ring into the flow table, closes an interval on the wall
-/// clock (expire idle flows, compute the rates), and draws the screen or writes a snapshot.
+/// One run of `top`, the consumer of a `LivePipeline`: batches go into the flow table; ticks close
+/// an interval on the wall clock (expire idle flows, compute the rates), and draws the screen or writes a snapshot.
 struct TopSession {
     let table: FlowTable
     let terminal: TopTerminal?
@@ -37,15 +38,12 @@ struct TopSession {
         writer = FlowWriter(format: command.format == .json ? .json : .csv, columns: FlowScreen.columns(view))
     }
 
-    static func now() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
-    }
+    private var intervalStart: Int64 = 0
+    private var drops = DropCounters(kernel: 0, interface: 0, ring: 0)
 
-    /// Runs until the capture ends (stop, duration, q); returns how it ended.
-    mutating func run(ring: RecordRing, job: CaptureThread, stop: StopFlag, quit: () -> Void) -> CaptureOutcome {
-        var intervalStart = Self.now()
+    /// The screen (or the CSV header) before the first packet.
+    mutating func start() {
+        intervalStart = LivePipeline.realtimeNow()
         if let terminal {
             terminal.enter()
             _ = terminal.resized()
@@ -54,32 +52,35 @@ struct TopSession {
             writer.header(into: &out.buffer)
             flush()
         }
-        while ring.drain(timeoutMs: 50, { batch in table.add(batch) }) {
-            let now = Self.now()
+    }
+
+    /// One pipeline event: a batch goes into the table; a tick closes the interval when it is
+    /// due, then applies keys and resizes.
+    mutating func handle(_ event: LivePipeline.Event, stop: StopFlag, quit: () -> Void) throws(OutputError) {
+        switch event {
+        case .batch(let batch): table.add(batch)
+        case .tick(let now, _, let drops):
+            self.drops = drops
             if now - intervalStart >= intervalNs {
-                close(intervalStartNs: intervalStart, now: now, job: job, ring: ring)
+                close(intervalStartNs: intervalStart, now: now)
                 intervalStart += (now - intervalStart) / intervalNs * intervalNs
             }
-            if let terminal {
-                if handle(terminal.keys(), stop: stop, quit: quit) || terminal.resized() { draw() }
-            }
-            if outputError != nil {
-                stop.request()
-                quit()
-            }
+            if let terminal, handle(terminal.keys(), stop: stop, quit: quit) || terminal.resized() { draw() }
         }
-        let outcome = job.wait()
+        if let outputError { throw outputError }
+    }
+
+    /// After the capture: batch mode prints the last, cut-short interval.
+    mutating func finish(drops: DropCounters) {
+        self.drops = drops
         if terminal == nil && outputError == nil {
-            close(intervalStartNs: intervalStart, now: Self.now(), job: job, ring: ring, last: true)
+            close(intervalStartNs: intervalStart, now: LivePipeline.realtimeNow(), last: true)
         }
-        return outcome
     }
 
     /// An interval ends: idle flows leave, rates move on, the screen or a snapshot shows them.
     /// The `last` interval, cut short by the end of the run, gives rates over its real length.
-    private mutating func close(
-        intervalStartNs: Int64, now: Int64, job: CaptureThread, ring: RecordRing, last: Bool = false
-    ) {
+    private mutating func close(intervalStartNs: Int64, now: Int64, last: Bool = false) {
         table.expire(olderThan: now - timeoutNs)
         rows = rates.tick(table)
         let c = table.counters
@@ -90,8 +91,8 @@ struct TopSession {
         status.flows = table.count
         status.expired = c.expired
         status.evicted = c.evicted
-        status.droppedByKernel = job.outcome.stats?.droppedByKernel ?? 0
-        status.droppedByRing = ring.droppedCount
+        status.droppedByKernel = drops.kernel
+        status.droppedByRing = drops.ring
         if terminal != nil {
             if !status.paused { draw() }
             return
