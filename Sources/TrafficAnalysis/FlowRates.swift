@@ -41,7 +41,8 @@ public struct RateRow: Sendable, Equatable {
 
 /// Per-flow byte history for `top`, one bucket per interval, kept only for the flows still in the
 /// table. `tick` is called once per interval (O(flows), never per packet), so the flow table's
-/// packet path stays untouched.
+/// packet path stays untouched. Memory: a dictionary entry per flow in the table (about 100 bytes),
+/// plus 8 bytes per interval of the longest window (40 at 1 s) for the flows that moved in it.
 public struct FlowRates {
     public let intervalNs: Int64
     /// The windows in intervals: 1, then about 2 s, 10 s and 40 s (at least 1, at most 400).
@@ -85,6 +86,9 @@ public struct FlowRates {
                     RateRow(
                         identity: .flow(f), windowBytes: sums, lastPackets: h.lastPackets, totalBytes: f.bytes,
                         totalPackets: f.packets))
+            } else {
+                // Idle for the longest window: only the totals are kept (an empty array allocates nothing).
+                h.buckets = []
             }
             next[f.key] = h
         }

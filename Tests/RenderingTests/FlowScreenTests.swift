@@ -39,6 +39,11 @@ private func udp(_ t: Int64, sport: UInt16, length: UInt32) -> PacketRecord {
         #expect(lines.count == 8 && lines.allSatisfy { $0.count <= 100 })
         #expect(lines[3].contains("127.0.0.1:2000 <=> 127.0.0.1:53") && lines[3].contains("32Kb"))
         #expect(lines[7].hasPrefix("q quit"))
+        // 40 idle intervals: no rows; the flow moves again: only the new bytes count.
+        for _ in 0..<40 { _ = rates.tick(table) }
+        #expect(rates.tick(table).isEmpty)
+        table.add(udp(4, sport: 1000, length: 700))
+        #expect(rates.tick(table).map(\.windowBytes) == [[700, 700, 700, 700]])
     }
 
     @Test func siRates() {
