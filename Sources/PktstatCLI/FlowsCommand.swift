@@ -164,7 +164,11 @@ struct Flows: ParsableCommand {
         _ table: FlowTable, kept: [Flow], streaming: Bool, writer: FlowWriter, out: ByteOutput
     ) throws(OutputError) {
         if !streaming { writer.header(into: &out.buffer) }
-        if by != nil { return try aggregates(kept + Array(table), writer: writer, out: out) }
+        if by != nil {
+            // The table itself when nothing left it: no copy of a million flows.
+            if kept.isEmpty { return try aggregates(table, writer: writer, out: out) }
+            return try aggregates(kept + Array(table), writer: writer, out: out)
+        }
         if bounded {
             let all = kept + Array(table)
             return try flowRows(all, order: FlowViews.order(all, by: sort ?? .first, top: top), writer, out)
@@ -187,7 +191,7 @@ struct Flows: ParsableCommand {
         try out.flush()
     }
 
-    private func aggregates(_ flows: [Flow], writer: FlowWriter, out: ByteOutput) throws(OutputError) {
+    private func aggregates(_ flows: some Sequence<Flow>, writer: FlowWriter, out: ByteOutput) throws(OutputError) {
         let rows: [[FlowCell]]
         switch by {
         case .host:
