@@ -9,7 +9,7 @@ public struct CSVInputError: Error, CustomStringConvertible {
     public var problem: String
 
     public var description: String { "\(source) line \(line): \(problem)" }
-    public var hint: String? { "'analyze -' reads the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
+    public var hint: String? { "'analyze -' and 'flows -' read the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
 }
 
 /// Reads sniff's CSV (`timestamp,length,captured,protocol,...`, columns by name) back into
