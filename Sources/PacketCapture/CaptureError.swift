@@ -57,7 +57,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
         case .badFilter:
             "filters use tcpdump's syntax, see 'man pcap-filter' (e.g. 'udp port 53', 'host 192.0.2.1')"
         case .cannotOpenFile(_, let d):
-            d.contains("compressed") ? "decompress it first (gunzip, xz -d, zstd -d)" : "check the path; files must be pcap or pcapng"
+            d.contains("compressed")
+                ? "decompress it first (gunzip, xz -d, zstd -d)" : "check the path; files must be pcap or pcapng"
         case .readFailed:
             "the packets before the damage were read; the file may be truncated or corrupt"
         case .cannotWrite:

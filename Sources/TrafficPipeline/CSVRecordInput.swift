@@ -9,7 +9,9 @@ public struct CSVInputError: Error, CustomStringConvertible {
     public var problem: String
 
     public var description: String { "\(source) line \(line): \(problem)" }
-    public var hint: String? { "'analyze -' and 'flows -' read the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
+    public var hint: String? {
+        "'analyze -' and 'flows -' read the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)"
+    }
 }
 
 /// Reads sniff's CSV (`timestamp,length,captured,protocol,...`, columns by name) back into
@@ -81,30 +83,41 @@ enum CSVRecordInput {
                 )
                 guard timestampColumn >= 0, lengthColumn >= 0 else {
                     let shown = String(decoding: text.prefix(60), as: UTF8.self)
-                    throw CSVInputError(source: source, line: 1, problem: "header '\(shown)' has no timestamp and length columns")
+                    throw CSVInputError(
+                        source: source, line: 1, problem: "header '\(shown)' has no timestamp and length columns")
                 }
                 return nil
             }
             if text.isEmpty { return nil }
             func field(_ i: Int, _ what: String) throws -> ArraySlice<UInt8> {
                 guard i < fields.count else {
-                    throw CSVInputError(source: source, line: line, problem: "\(fields.count) fields, no \(what) column")
+                    throw CSVInputError(
+                        source: source, line: line, problem: "\(fields.count) fields, no \(what) column")
                 }
                 return fields[i]
             }
             let tsText = try field(timestampColumn, "timestamp")
             guard let ts = Self.timestamp(tsText) else {
-                throw CSVInputError(source: source, line: line, problem: "'\(String(decoding: tsText, as: UTF8.self))' is not a timestamp (epoch seconds such as 1700000000.123456789)")
+                throw CSVInputError(
+                    source: source, line: line,
+                    problem:
+                        "'\(String(decoding: tsText, as: UTF8.self))' is not a timestamp (epoch seconds such as 1700000000.123456789)"
+                )
             }
             let lenText = try field(lengthColumn, "length")
             guard let length = Self.integer(lenText) else {
-                throw CSVInputError(source: source, line: line, problem: "length '\(String(decoding: lenText, as: UTF8.self))' is not a whole number of bytes")
+                throw CSVInputError(
+                    source: source, line: line,
+                    problem: "length '\(String(decoding: lenText, as: UTF8.self))' is not a whole number of bytes")
             }
             var captured = length
             if capturedColumn >= 0 {
                 let capText = try field(capturedColumn, "captured")
                 guard let c = Self.integer(capText) else {
-                    throw CSVInputError(source: source, line: line, problem: "captured '\(String(decoding: capText, as: UTF8.self))' is not a whole number of bytes")
+                    throw CSVInputError(
+                        source: source, line: line,
+                        problem: "captured '\(String(decoding: capText, as: UTF8.self))' is not a whole number of bytes"
+                    )
                 }
                 captured = c
             }
@@ -126,9 +139,13 @@ enum CSVRecordInput {
             let (s, t, sp, tp) = endpointColumns
             func cell(_ i: Int) -> ArraySlice<UInt8> { i >= 0 && i < fields.count ? fields[i] : [] }
             if !cell(s).isEmpty || !cell(t).isEmpty {
-                guard let src = Self.address(cell(s)), let dst = Self.address(cell(t)), src.version == dst.version else {
-                    let shown = String(decoding: cell(s), as: UTF8.self) + "," + String(decoding: cell(t), as: UTF8.self)
-                    throw CSVInputError(source: source, line: line, problem: "src,dst '\(shown)' are not two IPv4 or two IPv6 addresses")
+                guard let src = Self.address(cell(s)), let dst = Self.address(cell(t)), src.version == dst.version
+                else {
+                    let shown =
+                        String(decoding: cell(s), as: UTF8.self) + "," + String(decoding: cell(t), as: UTF8.self)
+                    throw CSVInputError(
+                        source: source, line: line, problem: "src,dst '\(shown)' are not two IPv4 or two IPv6 addresses"
+                    )
                 }
                 d.ipVersion = src.version
                 d.src = src.address
@@ -136,8 +153,10 @@ enum CSVRecordInput {
             }
             if !cell(sp).isEmpty || !cell(tp).isEmpty {
                 guard let a = Self.integer(cell(sp)), let b = Self.integer(cell(tp)), a <= 65535, b <= 65535 else {
-                    let shown = String(decoding: cell(sp), as: UTF8.self) + "," + String(decoding: cell(tp), as: UTF8.self)
-                    throw CSVInputError(source: source, line: line, problem: "sport,dport '\(shown)' are not two port numbers")
+                    let shown =
+                        String(decoding: cell(sp), as: UTF8.self) + "," + String(decoding: cell(tp), as: UTF8.self)
+                    throw CSVInputError(
+                        source: source, line: line, problem: "sport,dport '\(shown)' are not two port numbers")
                 }
                 d.hasPorts = true
                 d.srcPort = UInt16(a)

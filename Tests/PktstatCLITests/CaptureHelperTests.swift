@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The Debian package's layout in a temporary folder (root): `bin/pktstat` without capabilities
 /// and `lib/pktstat/pktstat-capture`, a copy with `cap_net_raw,cap_net_admin=ep`, mode 0750 and a
@@ -9,8 +9,9 @@ import TestSupport
 /// `scripts/test-package` does the same with the real package.
 @Suite(
     "capture helper", .serialized,
-    .enabled(if: TestPaths.isRoot && TestPaths.tool("setcap") != nil && TestPaths.tool("runuser") != nil,
-             "needs root, setcap and runuser"))
+    .enabled(
+        if: TestPaths.isRoot && TestPaths.tool("setcap") != nil && TestPaths.tool("runuser") != nil,
+        "needs root, setcap and runuser"))
 struct CaptureHelperTests {
     /// A group `nobody` is not in, for the copy.
     static let group = "voice"
@@ -39,8 +40,11 @@ struct CaptureHelperTests {
     /// sending datagrams until it ends (at most 300, 20 s).
     func captureAsNobody(_ binary: String, groups: [String]) throws -> RunResult {
         let port = Int.random(in: 30000...39999)
-        let args = ["-u", "nobody"] + groups.flatMap { ["-G", $0] } + ["--", binary, "sniff", "-i", "lo", "-c", "3",
-            "--duration", "20s", "--format", "csv", "udp", "dst", "port", "\(port)"]
+        let args =
+            ["-u", "nobody"] + groups.flatMap { ["-G", $0] } + [
+                "--", binary, "sniff", "-i", "lo", "-c", "3",
+                "--duration", "20s", "--format", "csv", "udp", "dst", "port", "\(port)",
+            ]
         let p = try Spawned(TestPaths.tool("runuser")!, args)
         for _ in 0..<300 where p.process.isRunning {
             try sendLoopbackUDP(count: 1, port: port)
@@ -84,7 +88,8 @@ struct CaptureHelperTests {
         let source = TestPaths.captures.appendingPathComponent("loopback-mixed.pcap")
         try FileManager.default.copyItem(at: source, to: file)
         _ = try shell("chmod 0644 '\(file.path)'")
-        let r = try run(TestPaths.tool("runuser")!, ["-u", "nobody", "--", bin, "sniff", "-r", file.path, "--format", "csv"])
+        let r = try run(
+            TestPaths.tool("runuser")!, ["-u", "nobody", "--", bin, "sniff", "-r", file.path, "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!csvRows(r.stdout).isEmpty)
     }

@@ -36,7 +36,8 @@ private func flowTable() -> FlowTable {
         FlowWriter.csvRow(flowTable()[0], into: &first)
         #expect(
             String(decoding: first, as: UTF8.self)
-                == "1700000000.000000001,1700000000.000000001,TCP,2001:db8::1,443,2001:db8::2,50000,1,1500,1,1500,0,0\n")
+                == "1700000000.000000001,1700000000.000000001,TCP,2001:db8::1,443,2001:db8::2,50000,1,1500,1,1500,0,0\n"
+        )
     }
 
     @Test func jsonHasNullsAndNumbers() throws {
