@@ -19,7 +19,10 @@ public struct Pktstat: ParsableCommand {
             The manual page: man ./docs/pktstat.1 in the source tree (or 'man pktstat' once installed).
             """,
         version: Version.text,
-        subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self, ServeCommand.self]
+        subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
+            + [Flows.self]
+            + [Top.self]
+            + [ServeCommand.self]
     )
     public init() {}
 }
