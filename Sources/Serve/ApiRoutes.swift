@@ -28,6 +28,7 @@ struct ApiRoutes: Sendable {
         router.get("/api/v1/summary") { _, _ in summary() }
         router.get("/api/v1/series") { request, _ in try series(request) }
         router.get("/api/v1/series/stream") { _, _ in try stream() }
+        router.get("/api/v1/flows") { request, _ in try flows(request) }
     }
 
     static func allRoutes() throws -> [Route] {
@@ -58,6 +59,36 @@ struct ApiRoutes: Sendable {
             sinceNs = d >= 9.2e9 ? .max : d <= -9.2e9 ? .min : Int64(d * 1e9)
         }
         return Self.json(ServeJSON.intervals(feed.intervals(sinceNs: sinceNs), intervalNs: feed.intervalNs))
+    }
+
+    /// `?top=N&by=bytes|packets&view=flow|host|port` over the latest copy of the flow table.
+    func flows(_ request: Request) throws -> Response {
+        var top = 10
+        var by = FlowSort.bytes
+        var view = FlowSnapshot.View.flow
+        for (name, value) in request.uri.queryParameters {
+            let v = String(value)
+            switch name {
+            case "top":
+                guard let n = Int(v), (1...10_000).contains(n) else {
+                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
+                }
+                top = n
+            case "by":
+                guard let s = FlowSort(rawValue: v), s != .first else {
+                    throw HTTPError(.badRequest, message: "by='\(v)' is not bytes or packets")
+                }
+                by = s
+            case "view":
+                guard let w = FlowSnapshot.View(rawValue: v) else {
+                    throw HTTPError(.badRequest, message: "view='\(v)' is not flow, host or port")
+                }
+                view = w
+            default:
+                throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; flows takes top, by and view")
+            }
+        }
+        return Self.json(feed.flows.json(view: view, by: by, top: top))
     }
 
     func stream() throws -> Response {

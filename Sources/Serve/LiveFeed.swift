@@ -20,6 +20,7 @@ public final class LiveFeed: Sendable {
         var window: [IntervalStats] = []
         var head = 0
         var summary = Summary()
+        var flows = FlowSnapshot()
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextID = 0
         var closed = false
@@ -74,6 +75,12 @@ public final class LiveFeed: Sendable {
     }
 
     public var summary: Summary { state.withLock { $0.summary } }
+
+    /// The flow table's latest copy.
+    public var flows: FlowSnapshot {
+        get { state.withLock { $0.flows } }
+        set { state.withLock { $0.flows = newValue } }
+    }
 
     /// A new subscriber's id and events; nil once the streams are closed (shutting down).
     public func subscribe() -> (Int, AsyncStream<String>)? {

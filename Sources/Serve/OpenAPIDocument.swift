@@ -245,6 +245,121 @@ enum OpenAPIDocument {
      }
     }
    }
+  },
+  "/api/v1/flows": {
+   "get": {
+    "summary": "Top talkers from the flow table (copied once a second; idle flows leave after 5 min, at most 100,000)",
+    "parameters": [
+     {
+      "name": "top",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 10000,
+       "default": 10
+      }
+     },
+     {
+      "name": "by",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "bytes",
+        "packets"
+       ],
+       "default": "bytes"
+      }
+     },
+     {
+      "name": "view",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "flow",
+        "host",
+        "port"
+       ],
+       "default": "flow"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "rows as pktstat flows --format json prints them",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "view",
+          "by",
+          "active_flows",
+          "taken",
+          "rows"
+         ],
+         "properties": {
+          "view": {
+           "type": "string",
+           "enum": [
+            "flow",
+            "host",
+            "port"
+           ]
+          },
+          "by": {
+           "type": "string",
+           "enum": [
+            "bytes",
+            "packets"
+           ]
+          },
+          "active_flows": {
+           "type": "integer",
+           "minimum": 0
+          },
+          "taken": {
+           "type": "number",
+           "nullable": true
+          },
+          "rows": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "required": [
+             "packets",
+             "bytes"
+            ],
+            "properties": {
+             "packets": {
+              "type": "integer",
+              "minimum": 0
+             },
+             "bytes": {
+              "type": "integer",
+              "minimum": 0
+             }
+            }
+           }
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     }
+    }
+   }
   }
  },
  "components": {

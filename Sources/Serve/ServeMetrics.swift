@@ -19,6 +19,9 @@ public final class ServeMetrics: Sendable {
     private let dropCounters: [Counter]
     private let dropsSeen = Mutex(DropCounters.zero)
     public let streamSubscribers: Gauge
+    private let activeFlows: Gauge
+    private let flowsLeft: [Counter]
+    private let flowsSeen = Mutex(FlowTableCounters())
     public let streamCut: Counter
 
     struct LabelMetrics: Sendable {
@@ -39,6 +42,10 @@ public final class ServeMetrics: Sendable {
         }
         streamSubscribers = registry.makeGauge(descriptor: Self.subscribers)
         streamCut = registry.makeCounter(descriptor: Self.cut)
+        activeFlows = registry.makeGauge(descriptor: Self.active)
+        flowsLeft = ["idle", "evicted"].map {
+            registry.makeCounter(descriptor: Self.evictions, labels: [("reason", $0)])
+        }
         registry.makeGauge(descriptor: Self.name("pktstat_build_info", "Versions; always 1"), labels: versions)
             .set(to: 1)
         registry.makeGauge(descriptor: Self.name("pktstat_start_time_seconds", "When serve started, Unix time"))
@@ -80,6 +87,18 @@ public final class ServeMetrics: Sendable {
         }
     }
 
+    /// The flow table's size and what left it (cumulative counters from the table).
+    public func setFlows(active: Int, counters: FlowTableCounters) {
+        activeFlows.set(to: Double(active))
+        let (expired, evicted) = flowsSeen.withLock { seen in
+            defer { seen = counters }
+            return (counters.expired &- min(seen.expired, counters.expired),
+                    counters.evicted &- min(seen.evicted, counters.evicted))
+        }
+        if expired > 0 { flowsLeft[0].increment(by: Int64(expired)) }
+        if evicted > 0 { flowsLeft[1].increment(by: Int64(evicted)) }
+    }
+
     /// The text exposition format.
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 
@@ -114,6 +133,11 @@ public final class ServeMetrics: Sendable {
     }
     static var cut: MetricNameDescriptor {
         name("pktstat_stream_subscribers_cut_total", "Stream subscribers cut off for not keeping up")
+    }
+
+    static var active: MetricNameDescriptor { name("pktstat_active_flows", "Flows in the flow table") }
+    static var evictions: MetricNameDescriptor {
+        name("pktstat_flow_evictions_total", "Flows that left the table: idle for 5 min, or evicted when it was full")
     }
 
     static func name(_ name: String, _ help: String) -> MetricNameDescriptor {

@@ -37,7 +37,7 @@ public enum ServeServer {
     /// The paths served (for 405 on the other methods).
     static let paths: Set<String> = [
         "/", "/metrics", "/api/v1/openapi.json", "/api/v1/interfaces", "/api/v1/routes", "/api/v1/gateways",
-        "/api/v1/series", "/api/v1/series/stream", "/api/v1/summary",
+        "/api/v1/series", "/api/v1/series/stream", "/api/v1/summary", "/api/v1/flows",
     ]
 
     public static func makeApplication(

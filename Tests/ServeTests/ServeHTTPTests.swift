@@ -31,6 +31,33 @@ struct ServeHTTPTests {
         #expect(r.stderr.contains("\(n) packets captured"))
     }
 
+    /// Top talkers: three flows of 1, 2 and 3 datagrams (1, 2 and 3 hundred bytes) to three ports.
+    @Test func flowsTopTalkers() throws {
+        let base = testPort(10)
+        let server = try ServeProcess(["-i", "lo", "udp", "portrange", "\(base)-\(base + 2)"])
+        defer { _ = server.stop() }
+        for k in 1...3 { try sendUDP(port: base + k - 1, count: k, size: 100 * k) }
+        var doc: [String: Any] = [:]
+        let copied = try poll(timeout: 5) {
+            doc = try server.request("/api/v1/flows?top=2&by=bytes").json as? [String: Any] ?? [:]
+            return doc["active_flows"] as? Int == 3
+        }
+        #expect(copied, "\(doc)")
+        let rows = doc["rows"] as? [[String: Any]] ?? []
+        #expect(rows.map { $0["dport"] as? Int } == [base + 2, base + 1])
+        #expect(rows.map { $0["bytes"] as? Int } == [3 * 342, 2 * 242])
+        let ports = try server.request("/api/v1/flows?view=port&by=packets").json as? [String: Any]
+        let portRows = ports?["rows"] as? [[String: Any]] ?? []
+        #expect(portRows.map { $0["packets"] as? Int } == [3, 2, 1])
+        let hosts = try server.request("/api/v1/flows?view=host").json as? [String: Any]
+        #expect((hosts?["rows"] as? [[String: Any]])?.first?["host"] as? String == "127.0.0.1")
+        #expect(try server.request("/api/v1/flows?by=first").status == 400)
+        #expect(try server.request("/api/v1/flows?view=talkers").status == 400)
+        let metrics = try server.request("/metrics").body
+        #expect(sample(metrics, "pktstat_active_flows") == 3)
+        #expect(sample(metrics, "pktstat_flow_evictions_total{reason=\"evicted\"}") == 0)
+    }
+
     /// `-i any`: the interface label is each packet's own interface, from the cooked header.
     @Test func anyInterfaceLabelsEachPacket() throws {
         let port = testPort(7)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Load: `wrk` with 64 connections for 10 s on `/metrics` and on the API while UDP traffic runs
+/// Load: `wrk` with 64 connections for 10 s on `/metrics` and on `/api/v1/flows` while UDP traffic runs
 /// through the captured interface; and 500 idle half-open connections next to a normal client.
 @Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"), .serialized)
 struct ServeLoadTests {
@@ -64,7 +64,7 @@ struct ServeLoadTests {
                 time.sleep(0.005)
             """])
         defer { traffic.signal(SIGKILL); _ = traffic.finish(timeout: 5) }
-        for path in ["/metrics", "/api/v1/summary"] {
+        for path in ["/metrics", "/api/v1/flows"] {
             let (f, text) = try Self.wrk(server.base + path)
             print("wrk \(path) (\(binary)): \(f.requests) requests, p99 \(f.p99Ms) ms, \(f.errors) errors")
             #expect(f.requests > 1000 && f.errors == 0, "\(text)")
