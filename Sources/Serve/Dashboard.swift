@@ -1,5 +1,6 @@
 /// The dashboard at `/`: one self-contained page (no external scripts, fonts or images), drawn
-/// from `/api/v1/series` and then the stream. Numbers carry ids (`total-packets`, `bps`, `drops-*`)
+/// from `/api/v1/series` and then the stream; the talkers table from `/api/v1/flows` every 2 s.
+/// Numbers carry ids (`total-packets`, `bps`, `drops-*`, `talkers`)
 /// so a browser test can read them.
 enum Dashboard {
     static let html = #"""
@@ -14,6 +15,8 @@ h1{font-size:18px;margin:0 0 8px} h2{font-size:15px;margin:16px 0 4px}
 .card b{display:block;font-size:20px}
 canvas{background:#fff;border:1px solid #ddd;border-radius:6px;width:100%;height:220px}
 #legend span{margin-right:12px} #state{color:#666}
+table{border-collapse:collapse;background:#fff;border:1px solid #ddd} td,th{padding:3px 10px;text-align:right}
+th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
 </style></head><body>
 <h1>pktstat serve <span id="state">connecting…</span></h1>
 <div class="cards">
@@ -28,6 +31,9 @@ canvas{background:#fff;border:1px solid #ddd;border-radius:6px;width:100%;height
 <h2>Bits per second by protocol</h2><canvas id="bps-chart" width="1000" height="220"></canvas>
 <h2>Mean packet size by protocol (bytes)</h2><canvas id="size-chart" width="1000" height="220"></canvas>
 <div id="legend"></div>
+<h2>Top talkers (hosts, by bytes, since they were first seen)</h2>
+<table><thead><tr><th>host</th><th>flows</th><th>packets</th><th>bytes</th><th>sent</th><th>received</th></tr></thead>
+<tbody id="talkers"></tbody></table>
 <script>
 "use strict";
 const keep = 300, rows = [];
@@ -70,6 +76,14 @@ function draw(id, value) {
   document.getElementById("legend").innerHTML = protos.map(p =>
     `<span style="color:${color(p)}">&#9632; ${p}</span>`).join("");
 }
+function talkers() {
+  fetch("api/v1/flows?view=host&top=10").then(r => r.json()).then(d => {
+    document.getElementById("talkers").innerHTML = d.rows.map(h =>
+      `<tr><td>${h.host}</td><td>${h.flows}</td><td>${h.packets}</td><td>${fmt(h.bytes)}</td>` +
+      `<td>${fmt(h.sent_bytes)}</td><td>${fmt(h.received_bytes)}</td></tr>`).join("");
+  }).catch(() => {});
+}
+talkers(); setInterval(talkers, 2000);
 fetch("api/v1/series").then(r => r.json()).then(d => { d.intervals.forEach(add); show(rows[rows.length - 1]); })
   .finally(() => {
     const es = new EventSource("api/v1/series/stream");

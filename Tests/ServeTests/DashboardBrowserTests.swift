@@ -13,7 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 url, port, shot = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 opts = webdriver.ChromeOptions()
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900"]:
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1000"]:
     opts.add_argument(a)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 try:
@@ -31,9 +31,12 @@ try:
             s.sendto(bytes(size), ("127.0.0.1", port)); sent += 1
         time.sleep(0.01)
     after = int(text("total-packets"))
+    deadline = time.time() + 5
+    while "127.0.0.1" not in text("talkers") and time.time() < deadline: time.sleep(0.1)
+    talkers = "127.0.0.1" in text("talkers")
     time.sleep(1.5)
     driver.save_screenshot(shot)
-    print(f"state={text('state')} before={before} after={after} sent={sent} bps={text('bps')}")
+    print(f"state={text('state')} before={before} after={after} sent={sent} talkers={talkers}")
 finally:
     driver.quit()
 """#
@@ -57,6 +60,7 @@ finally:
         }
         let fields = Dictionary(pairs) { $1 }
         #expect(fields["state"] == "live")
+        #expect(fields["talkers"] == "True", "the talkers table shows 127.0.0.1")
         let before = Int(fields["before"] ?? "") ?? -1
         let after = Int(fields["after"] ?? "") ?? -1
         #expect(after >= before + 200, "the page's packet count moved with the traffic: \(r.stdout)")
