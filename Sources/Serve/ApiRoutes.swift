@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
-import NetInfo
 import NIOCore
+import NetInfo
 import Rendering
 import TrafficAnalysis
 

@@ -1,7 +1,7 @@
 import Prometheus
 import Rendering
-public import TrafficAnalysis
 import Synchronization
+public import TrafficAnalysis
 
 /// What the capture publishes for the API: the recent closed intervals (a bounded window), the
 /// running summary, and the Server-Sent Events subscribers that get each interval as it closes.

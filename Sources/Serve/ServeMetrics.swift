@@ -2,8 +2,8 @@ import Glibc
 public import PacketRecords
 import PacketWire
 public import Prometheus
-public import TrafficAnalysis
 import Synchronization
+public import TrafficAnalysis
 
 /// The Prometheus registry `serve` exposes on `/metrics`, and the counters the capture feeds.
 ///
@@ -92,8 +92,10 @@ public final class ServeMetrics: Sendable {
         activeFlows.set(to: Double(active))
         let (expired, evicted) = flowsSeen.withLock { seen in
             defer { seen = counters }
-            return (counters.expired &- min(seen.expired, counters.expired),
-                    counters.evicted &- min(seen.evicted, counters.evicted))
+            return (
+                counters.expired &- min(seen.expired, counters.expired),
+                counters.evicted &- min(seen.evicted, counters.evicted)
+            )
         }
         if expired > 0 { flowsLeft[0].increment(by: Int64(expired)) }
         if evicted > 0 { flowsLeft[1].increment(by: Int64(evicted)) }

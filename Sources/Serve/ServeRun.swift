@@ -1,7 +1,7 @@
 import Glibc
 import Hummingbird
-import NIOCore
 public import Logging
+import NIOCore
 public import ServiceLifecycle
 import UnixSignals
 

@@ -1,7 +1,7 @@
+import HTTPTypes
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import HTTPTypes
 public import Logging
 import NIOCore
 import NIOSSL

@@ -65,8 +65,10 @@ public struct WebConfig: Sendable, Equatable {
 
     private static func parseTLS(_ node: Any, path: String, folder: String) throws(ServeError) -> TLS {
         let m = try mapping(node, "tls_server_config", path)
-        let known = ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
-                     "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"]
+        let known = [
+            "cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
+            "cipher_suites", "curve_preferences", "prefer_server_cipher_suites",
+        ]
         try checkKeys(m, known, "tls_server_config", path)
         guard let cert = m["cert_file"] as? String, let key = m["key_file"] as? String else {
             throw .webConfig(path: path, problem: "tls_server_config needs cert_file and key_file")
@@ -77,8 +79,10 @@ public struct WebConfig: Sendable, Equatable {
         if let ca = m["client_ca_file"] as? String { tls.clientCAFile = resolve(ca) }
         if let v = m["min_version"] as? String { tls.minVersion = v }
         if let v = m["max_version"] as? String { tls.maxVersion = v }
-        let authTypes = ["NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
-                         "RequireAndVerifyClientCert"]
+        let authTypes = [
+            "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+            "RequireAndVerifyClientCert",
+        ]
         guard authTypes.contains(tls.clientAuthType) else {
             let known = authTypes.joined(separator: ", ")
             throw .webConfig(path: path, problem: "client_auth_type '\(tls.clientAuthType)' is not one of \(known)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The dashboard in a real browser: Debian's headless Chromium driven by Selenium loads `/`, sees
 /// the packet count change while the test sends traffic, and takes a screenshot
@@ -8,38 +8,38 @@ import TestSupport
 @Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct DashboardBrowserTests {
     static let script = #"""
-import os, socket, sys, time, threading
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-url, port, shot = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-opts = webdriver.ChromeOptions()
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1000"]:
-    opts.add_argument(a)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-try:
-    driver.set_page_load_timeout(15)
-    driver.get(url)
-    def text(i): return driver.find_element("id", i).text
-    deadline = time.time() + 10
-    while text("state") != "live" and time.time() < deadline: time.sleep(0.05)
-    before = int(text("total-packets"))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sent = 0
-    deadline = time.time() + 15
-    while int(text("total-packets")) < before + 200 and time.time() < deadline:
-        for size in (60, 400, 1200):
-            s.sendto(bytes(size), ("127.0.0.1", port)); sent += 1
-        time.sleep(0.01)
-    after = int(text("total-packets"))
-    deadline = time.time() + 5
-    while "127.0.0.1" not in text("talkers") and time.time() < deadline: time.sleep(0.1)
-    talkers = "127.0.0.1" in text("talkers")
-    time.sleep(1.5)
-    driver.save_screenshot(shot)
-    print(f"state={text('state')} before={before} after={after} sent={sent} talkers={talkers}")
-finally:
-    driver.quit()
-"""#
+        import os, socket, sys, time, threading
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        url, port, shot = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+        opts = webdriver.ChromeOptions()
+        for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1000"]:
+            opts.add_argument(a)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+        try:
+            driver.set_page_load_timeout(15)
+            driver.get(url)
+            def text(i): return driver.find_element("id", i).text
+            deadline = time.time() + 10
+            while text("state") != "live" and time.time() < deadline: time.sleep(0.05)
+            before = int(text("total-packets"))
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sent = 0
+            deadline = time.time() + 15
+            while int(text("total-packets")) < before + 200 and time.time() < deadline:
+                for size in (60, 400, 1200):
+                    s.sendto(bytes(size), ("127.0.0.1", port)); sent += 1
+                time.sleep(0.01)
+            after = int(text("total-packets"))
+            deadline = time.time() + 5
+            while "127.0.0.1" not in text("talkers") and time.time() < deadline: time.sleep(0.1)
+            talkers = "127.0.0.1" in text("talkers")
+            time.sleep(1.5)
+            driver.save_screenshot(shot)
+            print(f"state={text('state')} before={before} after={after} sent={sent} talkers={talkers}")
+        finally:
+            driver.quit()
+        """#
 
     @Test func dashboardUpdatesInChromium() throws {
         guard FileManager.default.fileExists(atPath: "/usr/bin/chromedriver") else {

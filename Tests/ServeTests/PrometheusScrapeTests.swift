@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A real Prometheus (Debian's) scrapes `serve` every second over TLS (a CA made here with openssl)
 /// with a bearer token; a second job without the token gets 401.
@@ -19,12 +19,16 @@ struct PrometheusScrapeTests {
         try writeFile("\(d)/web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
         let udpPort = testPort(20)
         let server = try ServeProcess(
-            ["-i", "lo", "--interval", "200ms", "--token-file", "\(d)/token", "--web.config.file", "\(d)/web.yml",
-             "udp", "port", "\(udpPort)"], scheme: "https")
+            [
+                "-i", "lo", "--interval", "200ms", "--token-file", "\(d)/token", "--web.config.file", "\(d)/web.yml",
+                "udp", "port", "\(udpPort)",
+            ], scheme: "https")
         defer { _ = server.stop() }
         let target = server.base.replacingOccurrences(of: "https://", with: "")
         let promPort = testPort(21)
-        try writeFile("\(d)/prometheus.yml", """
+        try writeFile(
+            "\(d)/prometheus.yml",
+            """
             global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}
             scrape_configs:
               - job_name: pktstat
@@ -37,10 +41,12 @@ struct PrometheusScrapeTests {
                 tls_config: {ca_file: \(d)/ca.crt, server_name: localhost}
                 static_configs: [{targets: ['\(target)']}]
             """)
-        let prom = try Spawned(prometheus, [
-            "--config.file=\(d)/prometheus.yml", "--storage.tsdb.path=\(d)/data",
-            "--web.listen-address=127.0.0.1:\(promPort)",
-        ])
+        let prom = try Spawned(
+            prometheus,
+            [
+                "--config.file=\(d)/prometheus.yml", "--storage.tsdb.path=\(d)/data",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ])
         defer {
             prom.signal(SIGTERM)
             _ = prom.finish(timeout: 10)
@@ -55,7 +61,8 @@ struct PrometheusScrapeTests {
             return Double(text)
         }
         #expect(try poll(timeout: 20) { try query("up{job=\"pktstat\"}") == 1 }, "Prometheus scrapes with the token")
-        let n = 250, size = 500
+        let n = 250
+        let size = 500
         try sendUDP(port: udpPort, count: n, size: size)
         let packets = "sum(pktstat_packets_total{job=\"pktstat\",protocol=\"UDP\"})"
         let counted = try poll(timeout: 15) { try query(packets) == Double(n) }

@@ -1,7 +1,7 @@
 import Foundation
 import Serve
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ServeConfigTests {
     @Test func listenAddresses() throws {
@@ -43,8 +43,10 @@ import TestSupport
         #expect(c.tls?.minVersion == "TLS13")
         #expect(c.basicAuthUsers["alice"]?.hasPrefix("$2y$10$") == true)
         #expect(c.headers["X-Frame-Options"] == "deny")
-        for bad in ["tls_server_config:\n  cert_file: a\n", "basic_auth_users:\n  bob: plain\n", "tls_config: {}\n",
-                    "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: Maybe\n", "[1, 2"] {
+        for bad in [
+            "tls_server_config:\n  cert_file: a\n", "basic_auth_users:\n  bob: plain\n", "tls_config: {}\n",
+            "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: Maybe\n", "[1, 2",
+        ] {
             #expect(throws: ServeError.self, "\(bad)") { try WebConfig.parse(bad, path: "w.yml", folder: ".") }
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `pktstat serve` as a process on loopback: real capture on `lo`, real HTTP with curl.
 @Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"), .serialized)
@@ -10,7 +10,8 @@ struct ServeHTTPTests {
         let port = testPort(1)
         let server = try ServeProcess(["-i", "lo", "--interval", "200ms", "udp", "port", "\(port)"])
         defer { _ = server.stop() }
-        let n = 137, size = 300
+        let n = 137
+        let size = 300
         try sendUDP(port: port, count: n, size: size)
         let packets = "pktstat_packets_total{interface=\"lo\",protocol=\"UDP\"}"
         var text = ""
@@ -148,7 +149,8 @@ struct ServeHTTPTests {
         let r = try pktstat(["serve", "-i", "lo", "--listen", "127.0.0.1:\(taken)", "udp", "port", "1"], timeout: 20)
         #expect(r.status == 1)
         let last = r.stderr.split(separator: "\n").last ?? ""
-        let expected = "error: cannot serve on 127.0.0.1:\(taken): address already in use; "
+        let expected =
+            "error: cannot serve on 127.0.0.1:\(taken): address already in use; "
             + "pick a free port with --listen HOST:PORT"
         #expect(last == expected)
     }
@@ -201,19 +203,30 @@ struct ServeHTTPTests {
         let server = try ServeProcess(["-i", "lo", "--interval", "1ms", "udp", "port", "\(testPort(6))"])
         defer { _ = server.stop() }
         let port = server.base.split(separator: ":").last!
-        let stalled = try Spawned("/usr/bin/env", ["python3", "-c", """
-            import socket, time
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(('127.0.0.1', \(port)))
-            s.send(b'GET /api/v1/series/stream HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
-            print('subscribed', flush=True)
-            time.sleep(60)
-            """])
-        defer { stalled.signal(SIGKILL); _ = stalled.finish(timeout: 5) }
+        let stalled = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import socket, time
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(('127.0.0.1', \(port)))
+                s.send(b'GET /api/v1/series/stream HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+                print('subscribed', flush=True)
+                time.sleep(60)
+                """,
+            ])
+        defer {
+            stalled.signal(SIGKILL)
+            _ = stalled.finish(timeout: 5)
+        }
         let reader = try Spawned(
             "/usr/bin/curl", ["-s", "-N", "--max-time", "60", server.base + "/api/v1/series/stream"])
-        defer { reader.signal(SIGKILL); _ = reader.finish(timeout: 5) }
+        defer {
+            reader.signal(SIGKILL)
+            _ = reader.finish(timeout: 5)
+        }
         #expect(stalled.waitFor(timeout: 10) { $0.stdout.contains("subscribed") })
         var metrics = ""
         // 5 s of 1 ms intervals queued, after the kernel's socket buffers fill: about 20 s here.

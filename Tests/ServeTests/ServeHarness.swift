@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A running `pktstat serve` on loopback (port 0: the kernel picks; we read it from "serving on").
 final class ServeProcess {
@@ -101,7 +101,8 @@ func writeFile(_ path: String, _ text: String, mode: Int16 = 0o600) throws {
 
 /// A bcrypt hash from glibc's libxcrypt (Debian's python3 `crypt`), independent of our verifier.
 func bcryptHash(_ password: String) throws -> String {
-    let py = "import warnings; warnings.simplefilter('ignore'); import crypt, sys; "
+    let py =
+        "import warnings; warnings.simplefilter('ignore'); import crypt, sys; "
         + "print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))"
     let r = try run("/usr/bin/python3", ["-c", py, password], timeout: 20)
     return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

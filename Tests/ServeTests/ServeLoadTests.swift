@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Load: `wrk` with 64 connections for 10 s on `/metrics` and on `/api/v1/flows` while UDP traffic runs
 /// through the captured interface; and 500 idle half-open connections next to a normal client.
@@ -55,15 +55,23 @@ struct ServeLoadTests {
         let port = testPort(40)
         let (binary, p99Limit) = Self.binary
         let server = try ServeProcess(["-i", "lo", "udp", "port", "\(port)"], binary: binary)
-        let traffic = try Spawned("/usr/bin/env", ["python3", "-c", """
-            import socket, time
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            t = time.time()
-            while time.time() - t < 24:
-                for i in range(100): s.sendto(bytes(200), ('127.0.0.1', \(port)))
-                time.sleep(0.005)
-            """])
-        defer { traffic.signal(SIGKILL); _ = traffic.finish(timeout: 5) }
+        let traffic = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import socket, time
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                t = time.time()
+                while time.time() - t < 24:
+                    for i in range(100): s.sendto(bytes(200), ('127.0.0.1', \(port)))
+                    time.sleep(0.005)
+                """,
+            ])
+        defer {
+            traffic.signal(SIGKILL)
+            _ = traffic.finish(timeout: 5)
+        }
         for path in ["/metrics", "/api/v1/flows"] {
             let (f, text) = try Self.wrk(server.base + path)
             print("wrk \(path) (\(binary)): \(f.requests) requests, p99 \(f.p99Ms) ms, \(f.errors) errors")
@@ -82,18 +90,26 @@ struct ServeLoadTests {
         let server = try ServeProcess(["-i", "lo", "udp", "port", "\(testPort(41))"])
         defer { _ = server.stop() }
         let port = server.base.split(separator: ":").last!
-        let holders = try Spawned("/usr/bin/env", ["python3", "-c", """
-            import socket, time, resource
-            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-            socks = []
-            for i in range(500):
-                s = socket.create_connection(('127.0.0.1', \(port)))
-                s.send(b'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n')
-                socks.append(s)
-            print('open', len(socks), flush=True)
-            time.sleep(30)
-            """])
-        defer { holders.signal(SIGKILL); _ = holders.finish(timeout: 5) }
+        let holders = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import socket, time, resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+                socks = []
+                for i in range(500):
+                    s = socket.create_connection(('127.0.0.1', \(port)))
+                    s.send(b'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n')
+                    socks.append(s)
+                print('open', len(socks), flush=True)
+                time.sleep(30)
+                """,
+            ])
+        defer {
+            holders.signal(SIGKILL)
+            _ = holders.finish(timeout: 5)
+        }
         #expect(holders.waitFor(timeout: 20) { $0.stdout.contains("open 500") }, "\(holders.stderr)")
         let start = Date()
         let r = try server.request("/metrics", extra: ["--max-time", "1"])
@@ -107,27 +123,35 @@ struct ServeLoadTests {
         let server = try ServeProcess(["-i", "lo", "--header-timeout", "2s", "udp", "port", "\(testPort(42))"])
         defer { _ = server.stop() }
         let port = server.base.split(separator: ":").last!
-        let trickle = try Spawned("/usr/bin/env", ["python3", "-c", """
-            import socket, time
-            s = socket.create_connection(('127.0.0.1', \(port)))
-            t = time.time()
-            def closed():
-                try:
-                    return s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b''
-                except BlockingIOError:
-                    return False
-                except OSError:
-                    return True
-            for c in b'GET /metrics HTTP/1.1\\r\\nX-Slow: ' + b'a' * 200:
-                try:
-                    s.send(bytes([c]))
-                except OSError:
-                    break
-                time.sleep(0.3)
-                if closed(): break
-            print('closed after %.1f' % (time.time() - t), flush=True)
-            """])
-        defer { trickle.signal(SIGKILL); _ = trickle.finish(timeout: 5) }
+        let trickle = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import socket, time
+                s = socket.create_connection(('127.0.0.1', \(port)))
+                t = time.time()
+                def closed():
+                    try:
+                        return s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b''
+                    except BlockingIOError:
+                        return False
+                    except OSError:
+                        return True
+                for c in b'GET /metrics HTTP/1.1\\r\\nX-Slow: ' + b'a' * 200:
+                    try:
+                        s.send(bytes([c]))
+                    except OSError:
+                        break
+                    time.sleep(0.3)
+                    if closed(): break
+                print('closed after %.1f' % (time.time() - t), flush=True)
+                """,
+            ])
+        defer {
+            trickle.signal(SIGKILL)
+            _ = trickle.finish(timeout: 5)
+        }
         #expect(try server.request("/metrics").status == 200)
         #expect(trickle.waitFor(timeout: 8) { $0.stdout.contains("closed after") }, "\(trickle.stderr)")
         let last = trickle.stdout.split(separator: " ").last ?? ""
