@@ -41,7 +41,10 @@ struct ServeLoadTests {
     static var binary: (path: String, p99LimitMs: Double) {
         let release = TestPaths.packageRoot.appendingPathComponent(".build/release/pktstat").path
         let chosen = ProcessInfo.processInfo.environment["PKTSTAT_BIN"] != nil
-        if !chosen, FileManager.default.isExecutableFile(atPath: release) {
+        // Only a release build that has serve (an old one may not).
+        if !chosen, FileManager.default.isExecutableFile(atPath: release),
+            (try? run(release, ["serve", "--help"], timeout: 10))?.status == 0
+        {
             return (release, 50)
         }
         return (TestPaths.binary, TestPaths.binary.contains("/release/") ? 50 : 250)
