@@ -14,6 +14,7 @@ extension InputBuffer {
     /// The error for a failed `read()`, if one happened.
     var readError: CaptureFileError? {
         guard readErrno != 0 else { return nil }
+        if let failure = decompressor?.failure { return failure }
         return CaptureFileError(.access, "error reading dump file: \(String(cString: strerror(readErrno)))")
     }
 }
