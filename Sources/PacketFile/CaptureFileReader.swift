@@ -153,6 +153,19 @@ public final class CaptureFileReader {
         return Int(sink.delivered)
     }
 
+    /// The time of the file's last packet, from its tail, without reading it through: for an
+    /// uncompressed pcap file (see `PcapFormat.lastTimestamp`); nil for pcapng, compressed files,
+    /// pipes, and when the tail does not parse.
+    public func lastTimestampFromTail() -> Int64? {
+        guard case .pcap(let pcap) = format, compression == nil, path != "-" else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return pcap.lastTimestamp(fd: fd, fileSize: Int64(st.st_size))
+    }
+
     /// True once the end of the file was reached (or damage, which the next read throws).
     public var isAtEnd: Bool {
         if case .reading = state { return false }

@@ -179,3 +179,50 @@ struct PcapFormat {
         return .truncated("truncated dump file; tried to read \(wanted) captured bytes, only got \(max(0, got))")
     }
 }
+
+extension PcapFormat {
+    /// The last record's timestamp, found from the end of the file without reading it through:
+    /// pcap has no back pointers, so the tail (up to 512 KiB) is searched for the first offset
+    /// from which whole, plausible records (captured length within the snap length and the
+    /// original length, a fraction below one second) follow one another exactly to the end of
+    /// the file. nil when no such chain is found (damage, a cut record, an absurd file), and the
+    /// caller reads the file instead.
+    func lastTimestamp(fd: Int32, fileSize: Int64) -> Int64? {
+        let headerSize = recordHeaderSize
+        let window = Int(min(fileSize - Int64(PcapFormat.headerSize), 512 * 1024))
+        guard window >= headerSize else { return nil }
+        let start = fileSize - Int64(window)
+        let tail = UnsafeMutableRawPointer.allocate(byteCount: window, alignment: 16)
+        defer { tail.deallocate() }
+        guard pread(fd, tail, window, off_t(start)) == window else { return nil }
+        let fractionLimit: UInt32 = nanosecond ? 1_000_000_000 : 1_000_000
+        // From the file header on, one record is enough; inside the file, ask for a chain of 3 so
+        // that bytes inside a packet are not taken for a record header.
+        let needed = start == Int64(PcapFormat.headerSize) ? 1 : 3
+        func record(at o: Int) -> (size: Int, timestamp: Int64)? {
+            guard window - o >= headerSize else { return nil }
+            var caplen = order.u32(tail, o + 8)
+            var length = order.u32(tail, o + 12)
+            if lengthOrder == .swapped || (lengthOrder == .maybeSwapped && caplen > length) { swap(&caplen, &length) }
+            let fraction = order.u32(tail, o + 4)
+            guard caplen <= snapLength, caplen <= length, fraction < fractionLimit else { return nil }
+            let scale: Int64 = nanosecond ? 1 : 1000
+            return (headerSize + Int(caplen), Int64(order.u32(tail, o)) * 1_000_000_000 + Int64(fraction) * scale)
+        }
+        var budget = 4_000_000  // record checks: a crafted tail cannot make this quadratic
+        for first in 0..<(window - headerSize + 1) {
+            var o = first
+            var count = 0
+            var last: Int64 = 0
+            while budget > 0, let r = record(at: o) {
+                budget -= 1
+                count += 1
+                last = r.timestamp
+                o += r.size
+                if o >= window { break }
+            }
+            if o == window && count >= needed { return last }
+        }
+        return nil
+    }
+}
