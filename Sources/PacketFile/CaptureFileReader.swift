@@ -57,6 +57,8 @@ public final class CaptureFileReader {
     /// Where reading goes on after `suspend()` (an offset in the decompressed bytes when
     /// compressed); nil while the file is open.
     private var suspendedAt: UInt64?
+    /// `suspend()` closed the file (to reopen at `suspendedAt`, if anything is left to read).
+    private var isClosed = false
 
     /// Opens `path` ("-" is standard input) and reads the file header (pcapng: up to the first
     /// interface). `readAhead` false reads a large file without the helper thread (for readers
@@ -177,8 +179,10 @@ public final class CaptureFileReader {
     /// readers of many files at once, so that they need few descriptors. Standard input and a
     /// reader at its end stay as they are.
     public func suspend() {
-        guard suspendedAt == nil, path != "-", case .reading = state else { return }
-        suspendedAt = input.offset
+        guard !isClosed, path != "-" else { return }
+        // At the end (or the damage) there is nothing more to read: the file just closes.
+        if case .reading = state { suspendedAt = input.offset }
+        isClosed = true
         input.release()
         input = InputBuffer(fd: -1, isRegularFile: false, capacity: 16)
         records?.deallocate()
@@ -190,6 +194,7 @@ public final class CaptureFileReader {
         input.release()
         input = try CaptureFileReader.openInput(path, readAhead: readAhead, offset: offset)
         suspendedAt = nil
+        isClosed = false
     }
 
     /// Parses from where the last call stopped. Returns the error to throw, if any.

@@ -183,7 +183,7 @@ struct PcapFormat {
 extension PcapFormat {
     /// The last record's timestamp, found from the end of the file without reading it through:
     /// pcap has no back pointers, so the tail (up to 512 KiB) is searched for the first offset
-    /// from which whole, plausible records (captured length within the snap length and the
+    /// from which whole, plausible records (captured length within the link type's maximum and the
     /// original length, a fraction below one second) follow one another exactly to the end of
     /// the file. nil when no such chain is found (damage, a cut record, an absurd file), and the
     /// caller reads the file instead.
@@ -196,16 +196,17 @@ extension PcapFormat {
         defer { tail.deallocate() }
         guard pread(fd, tail, window, off_t(start)) == window else { return nil }
         let fractionLimit: UInt32 = nanosecond ? 1_000_000_000 : 1_000_000
-        // From the file header on, one record is enough; inside the file, ask for a chain of 3 so
-        // that bytes inside a packet are not taken for a record header.
-        let needed = start == Int64(PcapFormat.headerSize) ? 1 : 3
+        // When the window is the whole file, the chain must start at the first record; inside the
+        // file, ask for a chain of 3 so that bytes inside a packet are not taken for a header.
+        let wholeFile = start == Int64(PcapFormat.headerSize)
+        let needed = wholeFile ? 1 : 3
         func record(at o: Int) -> (size: Int, timestamp: Int64)? {
             guard window - o >= headerSize else { return nil }
             var caplen = order.u32(tail, o + 8)
             var length = order.u32(tail, o + 12)
             if lengthOrder == .swapped || (lengthOrder == .maybeSwapped && caplen > length) { swap(&caplen, &length) }
             let fraction = order.u32(tail, o + 4)
-            guard caplen <= snapLength, caplen <= length, fraction < fractionLimit else { return nil }
+            guard caplen <= maxCaptured, caplen <= length, fraction < fractionLimit else { return nil }
             let scale: Int64 = nanosecond ? 1 : 1000
             return (headerSize + Int(caplen), Int64(order.u32(tail, o)) * 1_000_000_000 + Int64(fraction) * scale)
         }
@@ -222,6 +223,7 @@ extension PcapFormat {
                 if o >= window { break }
             }
             if o == window && count >= needed { return last }
+            if wholeFile { return nil }
         }
         return nil
     }

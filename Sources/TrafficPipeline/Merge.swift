@@ -32,7 +32,7 @@ struct Merge {
         guard hasRecords else { return close(cursor) }
         if let until = window.untilNs, cursor.timestamp >= until { return close(cursor) }
         if let since = window.sinceNs, cursor.timestamp < since, let last = cursor.reader.lastTimestampFromTail(),
-            last < since
+            last < since, last >= cursor.timestamp
         {
             return close(cursor)
         }

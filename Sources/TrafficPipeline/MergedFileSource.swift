@@ -70,6 +70,10 @@ public struct MergedFileSource {
         body: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws {
         let files = Self.expand(paths)
+        if files.isEmpty {
+            throw CaptureFileError(
+                .access, "\(paths.joined(separator: " ")): no capture files there", hint: "name files, or folders that hold them")
+        }
         var merge = Merge(fileCount: files.count, window: window, maxOpen: maxOpenFiles)
         var failures: [(String, CaptureFileError)] = []
         func failed(_ path: String, _ error: CaptureFileError) {
@@ -107,7 +111,8 @@ public struct MultiFileError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         let (path, error) = failures[0]
         let more = failures.count > 1 ? " (and \(failures.count - 1) more files)" : ""
-        return "\(path): \(error.description)\(more)"
+        let what = error.description.hasPrefix(path) ? error.description : "\(path): \(error.description)"
+        return what + more
     }
 
     public var hint: String? {

@@ -99,7 +99,8 @@ struct SniffFileTests {
         ("garbage", Array("this is not a capture file at all\n".utf8), "unknown file format"),
         ("empty", [], "empty"),
         ("three-bytes", [0xD4, 0xC3, 0xB2], "only got 3"),
-        ("gzip", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "compressed"),
+        ("gzip-cut", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "gzip data ends"),
+        ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0, 0], "compressed (xz)"),
     ] as [(String, [UInt8], String)])
     func badFilesGiveOneLineErrors(name: String, bytes: [UInt8], message: String) throws {
         let dir = TestPaths.temporaryDirectory()
