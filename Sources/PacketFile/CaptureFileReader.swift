@@ -288,6 +288,17 @@ public final class CaptureFileReader {
             decompressor: decompressor)
     }
 
+    /// "gzip" or "zstd" when `path` is a regular file compressed with it (by its magic number),
+    /// else nil (also when it cannot be opened).
+    public static func compression(ofFile path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return compressionKind(fd)?.name
+    }
+
     /// gzip or zstd, by the first bytes of a regular file (read with `pread`: the offset stays).
     private static func compressionKind(_ fd: Int32) -> Decompressor.Kind? {
         var magic: UInt32 = 0

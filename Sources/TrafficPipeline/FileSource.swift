@@ -79,6 +79,11 @@ public struct FileSource {
             try streamOwn(prefix: prefix, stop: stop, opened: opened, body: body)
         } else {
             precondition(prefix == nil, "libpcap cannot read standard input after its first bytes were taken")
+            if let kind = CaptureFileReader.compression(ofFile: path) {
+                throw FileSourceError(
+                    "\(path) is \(kind)-compressed: a filter or -w reads it through libpcap, which cannot",
+                    hint: "decompress it first (\(kind) -dk \(path)), or drop the filter")
+            }
             try streamLibpcap(stop: stop, opened: opened, body: body)
         }
     }

@@ -121,6 +121,17 @@ struct MultiFileTests {
         #expect(badTime.status == 64)
     }
 
+    @Test(.enabled(if: hasTools)) func filtersSayTheyReadOneUncompressedFile() throws {
+        let files = try dealt(3, compress: true)
+        let several = try pktstat(["analyze", files[0], files[2], "--filter", "udp"])
+        #expect(several.status == 1)
+        #expect(several.stderr.contains("a filter or -w reads one file"), "\(several.stderr)")
+        let packed = try pktstat(["sniff", "-r", files[1], "udp"])
+        #expect(packed.status == 1)
+        #expect(packed.stderr.contains("is gzip-compressed: a filter or -w reads it through libpcap"), "\(packed.stderr)")
+        #expect(try pktstat(["sniff", "-r", files[0], "--format", "csv", "udp"]).status == 0)
+    }
+
     @Test func aDamagedFileInTheMiddleIsNamedAndTheRestCounts() throws {
         let files = try dealt(3, compress: false)
         let data = try Data(contentsOf: URL(fileURLWithPath: files[1]))
