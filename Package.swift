@@ -69,12 +69,18 @@ let package = Package(
             dependencies: ["PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis"],
             swiftSettings: strict
         ),
+        // Where bytes go: standard output, files replaced whole (AtomicFile), gnuplot's stdin.
+        .target(
+            name: "OutputSinks",
+            dependencies: ["Rendering", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         // Commands: the only code that prints or exits.
         .target(
             name: "PktstatCLI",
             dependencies: [
                 "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "TrafficPipeline", "Rendering",
-                "NetInfo",
+                "NetInfo", "OutputSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -36,6 +36,9 @@ public struct LiveCapture: ~Copyable {
     /// Starts writing every packet to a pcap file (`-w`) in whole records.
     public func startWriting(to path: String) throws(CaptureError) { try capture.startWriting(to: path) }
 
+    /// Starts writing as `plan` says: pcap or pcapng, rotated, compressed (see `WritePlan`).
+    public func startWriting(_ plan: WritePlan) throws(CaptureError) { try capture.startWriting(plan) }
+
     /// Flushes and closes the `-w` file.
     public func finishWriting() throws(CaptureError) { try capture.finishWriting() }
 

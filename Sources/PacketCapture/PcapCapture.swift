@@ -52,7 +52,9 @@ public struct KernelStats: Sendable, Equatable {
 /// `Interrupter` crosses threads, and that is disarmed before the handle closes.
 public final class PcapCapture {
     private let handle: OpaquePointer
-    private var writer: PcapFileWriter?
+    private var writer: RotatingWriter?
+    /// The BPF filter installed, for the pcapng interface blocks.
+    private var filterExpression: String?
     /// The one way other threads reach the handle; disarmed in deinit before `pcap_close`.
     let interrupter: Interrupter
     /// Interface name or file path, for messages.
@@ -168,18 +170,39 @@ public final class PcapCapture {
         guard pcap_setfilter(handle, &program) == 0 else {
             throw .badFilter(expression: expression, detail: String(cString: pcap_geterr(handle)))
         }
+        filterExpression = expression
     }
 
-    /// Starts writing every captured packet to a pcap file (`-w`), in whole records (see
-    /// `PcapFileWriter`). "-" writes to stdout. The file header is written at once.
+    /// Starts writing every captured packet to a capture file (`-w`), in whole records: pcap, or
+    /// pcapng when the name ends in `.pcapng` (see `WritePlan`). "-" writes pcap to stdout. The
+    /// file header is written at once.
     public func startWriting(to path: String) throws(CaptureError) {
-        writer = try PcapFileWriter(handle: handle, path: path)
+        try startWriting(WritePlan(path: path))
+    }
+
+    /// Starts writing every captured packet as `plan` says: pcap or pcapng, one file or rotated
+    /// files, compressed after closing (see `RotatingWriter`). The first file is created at once.
+    public func startWriting(_ plan: WritePlan) throws(CaptureError) {
+        let layout: RotatingWriter.Layout
+        switch plan.format {
+        case .pcap:
+            let header = try PcapFileWriter.fileHeader(handle: handle, path: plan.path)
+            layout = .pcap(header: header, snapLength: Int(max(0, snapLength)))
+        case .pcapng:
+            let interfaces = PcapngFileWriter.Interfaces(
+                linkType: linkType.rawValue, snapLength: snapLength, device: isLive ? source : nil,
+                filter: filterExpression, names: plan.interfaceNames)
+            layout = .pcapng(interfaces)
+        }
+        writer = try RotatingWriter(plan: plan, layout: layout) { [unowned self] in
+            EndStats(kernel: self.stats(), delivered: self.packetsCaptured, nowNs: RotatingWriter.realtimeNow())
+        }
     }
 
     /// Flushes and closes the `-w` file; reports a failed write (a full disk) as an error.
     public func finishWriting() throws(CaptureError) {
         guard let w = writer else { return }
-        writer = nil
+        defer { writer = nil }
         try w.finish()
     }
 
@@ -257,9 +280,10 @@ public final class PcapCapture {
             switch code {
             case 1:
                 guard let h = header else { continue }
-                writer?.append(h, data)
+                let r = record(h, data)
+                writer?.append(h, data, timestampNs: r.timestampNs)
                 if filled == 0 { batchStarted = now }
-                (batch + filled).initialize(to: record(h, data))
+                (batch + filled).initialize(to: r)
                 filled += 1
                 packetsCaptured += 1
                 lastPacket = now
@@ -274,6 +298,7 @@ public final class PcapCapture {
                     var fds = pollfd(fd: selectableFD, events: Int16(POLLIN), revents: 0)
                     _ = poll(&fds, 1, pollTimeoutMs)
                 }
+                if isLive { writer?.tick(nowNs: RotatingWriter.realtimeNow()) }
             case PCAP_ERROR_BREAK:
                 // libpcap 1.10 returns -2 both for pcap_breakloop and at the end of a file.
                 let end: RunEnd = isLive || stop.isRequested ? .stopped : .endOfFile

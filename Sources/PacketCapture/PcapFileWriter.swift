@@ -1,14 +1,12 @@
 import CPcap
 import Glibc
 
-/// Writes the `-w` file in whole records, so that the file on disk always ends at a record
+/// One capture file written in whole records, so that the file on disk always ends at a record
 /// boundary: a `kill -9` at any instant leaves a file `tcpdump -r` reads without "truncated".
 ///
 /// libpcap's `pcap_dump` goes through a stdio buffer that is flushed when it fills, in the middle
-/// of a record. Here the file header (libpcap's own bytes, taken from `pcap_dump_fopen` on a
-/// memory stream, so the magic, version, snap length and link type are exactly what `pcap_dump`
-/// writes) goes out at once, then records are buffered and handed to `write(2)` only at record
-/// boundaries. A failed write cuts the file back to the last whole record.
+/// of a record. Here the file header goes out at once, then records are buffered and handed to
+/// `write(2)` only at record boundaries. A failed write cuts the file back to the last whole record.
 ///
 /// The one instant this cannot cover: Linux copies a `write(2)` page by page and stops at a page
 /// boundary when the process is killed, so a SIGKILL that lands while the kernel copies a flush
@@ -16,7 +14,7 @@ import Glibc
 /// time spent inside write(2): nil for steady traffic, about 2 in 100 random kills under a
 /// loopback flood of 1400-byte datagrams. No single process can close it: the file size grows as
 /// the kernel copies, and pcap has no padding record that could align records to pages.
-final class PcapFileWriter {
+final class WholeRecordFile {
     let path: String
     private let fd: Int32
     private let ownsFD: Bool
@@ -26,12 +24,11 @@ final class PcapFileWriter {
     /// Bytes of whole records (and the header) known to be in the file.
     private var committed: Int64 = 0
     /// The first write failure; once set nothing more is written and `flush` throws it.
-    private var failure: CaptureError?
+    private(set) var failure: CaptureError?
+    private var closed = false
 
-    /// Creates (or truncates) `path` ("-": standard output) and writes the file header for the
-    /// capture `handle` (its link type, snap length and timestamp precision).
-    init(handle: OpaquePointer, path: String) throws(CaptureError) {
-        let header = try Self.fileHeader(handle: handle, path: path)
+    /// Creates (or truncates) `path` ("-": standard output).
+    init(path: String, bufferBytes: Int) throws(CaptureError) {
         self.path = path
         if path == "-" {
             fd = STDOUT_FILENO
@@ -41,17 +38,8 @@ final class PcapFileWriter {
             guard fd >= 0 else { throw .cannotWrite(path: path, detail: String(cString: strerror(errno))) }
             ownsFD = true
         }
-        let snap = Int(max(0, pcap_snapshot(handle)))
-        capacity = max(256 << 10, 16 + snap)
+        capacity = max(256 << 10, bufferBytes)
         buffer = .allocate(byteCount: capacity, alignment: 8)
-        header.withUnsafeBytes { h in
-            buffer.copyMemory(from: h.baseAddress!, byteCount: h.count)
-        }
-        used = header.count
-        do throws(CaptureError) { try flush() } catch {
-            close()
-            throw error
-        }
     }
 
     deinit {
@@ -59,28 +47,32 @@ final class PcapFileWriter {
         buffer.deallocate()
     }
 
-    /// Appends one record (16-byte header in host byte order, as `pcap_dump` writes it, then
-    /// `caplen` bytes). Writes the buffer first when the record does not fit; a failure is kept
-    /// for `flush` to throw.
-    func append(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) {
-        guard failure == nil else { return }
-        let caplen = Int(h.pointee.caplen)
-        if used + 16 + caplen > capacity {
-            do throws(CaptureError) { try flush() } catch { return }
+    /// Bytes in the file once the buffered records are written.
+    var size: Int64 { committed + Int64(used) }
+
+    /// Room for one record of `count` bytes at the end of the buffer (written by the caller, then
+    /// `commit`ted); the buffer is written first when the record does not fit. Nil after a failure.
+    func reserve(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard failure == nil else { return nil }
+        if used + count > capacity {
+            do throws(CaptureError) { try flush() } catch { return nil }
         }
-        if 16 + caplen > capacity {
+        if count > capacity {
             // Larger than the snap length said (a file may): grow rather than cut the record.
             buffer.deallocate()
-            capacity = 16 + caplen
+            capacity = count
             buffer = .allocate(byteCount: capacity, alignment: 8)
         }
-        let record = buffer + used
-        record.storeBytes(of: UInt32(truncatingIfNeeded: h.pointee.ts.tv_sec), toByteOffset: 0, as: UInt32.self)
-        record.storeBytes(of: UInt32(truncatingIfNeeded: h.pointee.ts.tv_usec), toByteOffset: 4, as: UInt32.self)
-        record.storeBytes(of: h.pointee.caplen, toByteOffset: 8, as: UInt32.self)
-        record.storeBytes(of: h.pointee.len, toByteOffset: 12, as: UInt32.self)
-        if let data, caplen > 0 { (record + 16).copyMemory(from: data, byteCount: caplen) }
-        used += 16 + caplen
+        return buffer + used
+    }
+
+    func commit(_ count: Int) { used += count }
+
+    /// Appends `bytes` as one record (headers and other blocks).
+    func append(_ bytes: [UInt8]) {
+        guard let p = reserve(bytes.count) else { return }
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        commit(bytes.count)
     }
 
     /// Hands the buffered whole records to the kernel. On failure the file is cut back to the last
@@ -112,15 +104,81 @@ final class PcapFileWriter {
         try flush()
     }
 
-    private var closed = false
     private func close() {
         guard !closed else { return }
         closed = true
         if ownsFD { _ = Glibc.close(fd) }
     }
+}
 
-    /// The 24-byte file header exactly as libpcap writes it for `handle`.
-    private static func fileHeader(handle: OpaquePointer, path: String) throws(CaptureError) -> [UInt8] {
+/// Counters for the end of a file (the pcapng Interface Statistics Block).
+struct EndStats {
+    var kernel: KernelStats?
+    /// Packets handed over since the capture started.
+    var delivered: UInt64
+    var nowNs: Int64
+}
+
+/// A capture file in one format: records go in whole, in order.
+protocol RecordFileWriter: AnyObject {
+    var path: String { get }
+    /// Bytes in the file once the buffered records are written.
+    var size: Int64 { get }
+    /// Packets written so far.
+    var packets: Int { get }
+    /// The bytes appending this packet adds to the file (its record, and any block it needs first).
+    func appendSize(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> Int
+    /// The most bytes `finish` may add after the last packet.
+    var trailerSize: Int { get }
+    func append(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, timestampNs: Int64)
+    func flush() throws(CaptureError)
+    func finish(_ stats: EndStats) throws(CaptureError)
+}
+
+/// The `-w` file as classic pcap, exactly as `pcap_dump` writes it (nanosecond magic for live
+/// captures), in whole records.
+final class PcapFileWriter: RecordFileWriter {
+    private let file: WholeRecordFile
+    private(set) var packets = 0
+
+    /// Creates (or truncates) `path` ("-": standard output) and writes `header` (see
+    /// `fileHeader(handle:path:)`).
+    init(path: String, header: [UInt8], snapLength: Int) throws(CaptureError) {
+        file = try WholeRecordFile(path: path, bufferBytes: 16 + snapLength)
+        file.append(header)
+        try file.flush()
+    }
+
+    var path: String { file.path }
+    var size: Int64 { file.size }
+
+    func appendSize(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> Int {
+        16 + Int(h.pointee.caplen)
+    }
+
+    var trailerSize: Int { 0 }
+
+    /// Appends one record (16-byte header in host byte order, as `pcap_dump` writes it, then
+    /// `caplen` bytes). A failure is kept for `flush` to throw.
+    func append(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, timestampNs: Int64) {
+        let caplen = Int(h.pointee.caplen)
+        guard let record = file.reserve(16 + caplen) else { return }
+        record.storeBytes(of: UInt32(truncatingIfNeeded: h.pointee.ts.tv_sec), toByteOffset: 0, as: UInt32.self)
+        record.storeBytes(of: UInt32(truncatingIfNeeded: h.pointee.ts.tv_usec), toByteOffset: 4, as: UInt32.self)
+        record.storeBytes(of: h.pointee.caplen, toByteOffset: 8, as: UInt32.self)
+        record.storeBytes(of: h.pointee.len, toByteOffset: 12, as: UInt32.self)
+        if let data, caplen > 0 { (record + 16).copyMemory(from: data, byteCount: caplen) }
+        file.commit(16 + caplen)
+        packets += 1
+    }
+
+    func flush() throws(CaptureError) { try file.flush() }
+
+    func finish(_ stats: EndStats) throws(CaptureError) { try file.finish() }
+
+    /// The 24-byte file header exactly as libpcap writes it for `handle` (taken from
+    /// `pcap_dump_fopen` on a memory stream: magic, version, snap length and link type).
+    static func fileHeader(handle: OpaquePointer, path: String) throws(CaptureError) -> [UInt8] {
         var bytes: UnsafeMutablePointer<CChar>?
         var size = 0
         guard let stream = open_memstream(&bytes, &size) else {

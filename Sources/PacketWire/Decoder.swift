@@ -90,7 +90,7 @@ public enum Decoder {
             ethertype(b, type: type, offset: 14, into: &d)
         case 113:  // LINUX_SLL
             if let packetType = b.u16be(0) { d.direction = PacketDirection(packetType: packetType) }
-            if let hatype = b.u16be(2), hatype == 824 /* ARPHRD_NETLINK */ {
+            if let hatype = b.u16be(2), hatype == 824 {  // ARPHRD_NETLINK
                 d.stop = .unsupported
                 return d
             }
@@ -102,7 +102,7 @@ public enum Decoder {
         case 276:  // LINUX_SLL2
             if let index = b.u32be(4) { d.ifIndex = index }
             if let packetType = b.u8(10) { d.direction = PacketDirection(packetType: UInt16(packetType)) }
-            if let hatype = b.u16be(8), hatype == 824 /* ARPHRD_NETLINK */ {
+            if let hatype = b.u16be(8), hatype == 824 {  // ARPHRD_NETLINK
                 d.stop = .unsupported
                 return d
             }

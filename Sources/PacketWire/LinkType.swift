@@ -21,14 +21,3 @@ public struct LinkType: RawRepresentable, Hashable, Sendable {
     public static let linuxSLL2 = LinkType(276)
 }
 
-/// Well-known EtherType values. An open set, like `LinkType`.
-public struct EtherType: RawRepresentable, Hashable, Sendable {
-    public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-
-    public static let ipv4 = EtherType(rawValue: 0x0800)
-    public static let arp = EtherType(rawValue: 0x0806)
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
-    public static let vlan = EtherType(rawValue: 0x8100)
-    public static let qinq = EtherType(rawValue: 0x88A8)
-}

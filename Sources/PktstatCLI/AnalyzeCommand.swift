@@ -5,6 +5,7 @@ import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// Output formats of `analyze` (series, charts, scripts).
 enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
@@ -12,7 +13,7 @@ enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
 }
 
 enum AnalyzeLayout: String, CaseIterable, ExpressibleByArgument {
-    case protocol_ = "protocol"
+    case byProtocol = "protocol"
 }
 
 enum AlignOption: String, CaseIterable, ExpressibleByArgument {
@@ -57,8 +58,9 @@ struct Analyze: ParsableCommand {
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
     var until: TimeBoundArgument?
 
-    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).", valueName: "time"))
-    var interval: String?
+    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).", valueName: "time"),
+        transform: IntervalOption.parse)
+    var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the first packet) or clock (wall-clock multiples).")
     var align: AlignOption = .first
@@ -91,10 +93,8 @@ struct Analyze: ParsableCommand {
     var filter: String?
 
     func validate() throws {
-        if ChartInterval.isAuto(interval) {
-            if !format.isChart { throw ValidationError("--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1") }
-        } else {
-            do { _ = try IntervalSpec(parsing: interval ?? "1") } catch { throw ValidationError("\(error.description); \(error.hint)") }
+        if interval == .auto && !format.isChart {
+            throw ValidationError("--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1")
         }
         if format == .png && output == nil {
             throw ValidationError("--format png writes a file: add -o FILE.png")
@@ -110,10 +110,9 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
-        let auto = format.isChart && (interval == nil || ChartInterval.isAuto(interval))
-        let spec: IntervalSpec
-        do { spec = try IntervalSpec(parsing: auto ? "1" : interval ?? "1") } catch { throw ValidationError(error.description) }
-        try ErrorReport.run { try analyze(intervalNs: auto ? ChartInterval.autoAnalyzerNs : spec.nanoseconds, autoChart: auto) }
+        let auto = format.isChart && (interval ?? .auto) == .auto
+        let intervalNs = auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000
+        try ErrorReport.run { try analyze(intervalNs: intervalNs, autoChart: auto) }
     }
 
     private func analyze(intervalNs: Int64, autoChart: Bool) throws {
@@ -180,17 +179,23 @@ extension Analyze {
     /// Above this many rows `analyze` warns before printing them.
     static let rowWarning: UInt64 = 10_000_000
 
+    /// The interval as the user gave it, for messages.
+    private var intervalText: String {
+        if case .time(let t) = interval { return t.text }
+        return "1"
+    }
+
     /// The series rows, streamed: empty intervals are made as they are written.
     private func writeRows(_ session: SeriesSession, to out: ByteOutput, stop: StopFlag) throws {
         let writer = SeriesWriter(
-            format: format == .csv ? .csv : format == .json ? .json : .table,
+            format: format.text ?? .table,
             layout: by == nil ? .wide : .byProtocol,
             protocols: session.analyzer.protocolsSeen
         )
         let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
         if rows > Self.rowWarning {
             Console.line(
-                "warning: printing \(rows) rows (--interval \(interval) from the first packet to the last); "
+                "warning: printing \(rows) rows (--interval \(intervalText) from the first packet to the last); "
                     + "use a larger --interval (for example 1m) for fewer")
         }
         writer.writeHeader(into: &out.buffer)
@@ -210,4 +215,6 @@ extension Analyze {
 
 extension AnalyzeFormat {
     var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
+    /// The text format of the table, CSV and JSON cases; nil for charts.
+    var text: TextFormat? { TextFormat(rawValue: rawValue) }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import Rendering
 import TrafficAnalysis
+import OutputSinks
 
 /// The one way a chart leaves pktstat, for `analyze --format svg|gnuplot|png` and `sniff --plot`:
 /// our SVG, a gnuplot script, or a PNG that gnuplot draws from that script. A chart file is written
@@ -106,7 +107,6 @@ enum ChartInterval {
     /// needs to be cheap.
     static let autoAnalyzerNs: Int64 = 3_600_000_000_000
 
-    static func isAuto(_ text: String?) -> Bool { text?.lowercased() == "auto" }
 }
 
 /// A chart that cannot go where it was asked to.

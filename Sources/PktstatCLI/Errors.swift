@@ -1,5 +1,7 @@
 public import ArgumentParser
 import PacketCapture
+import NetInfo
+import OutputSinks
 import PacketFile
 import TrafficAnalysis
 import TrafficPipeline
@@ -13,6 +15,8 @@ extension CaptureFileError: CustomHintedError {}
 extension CaptureError: CustomHintedError {}
 extension PrivilegeError: CustomHintedError {}
 extension CSVInputError: CustomHintedError {}
+extension NetInfoError: CustomHintedError {}
+extension GnuplotError: CustomHintedError {}
 
 /// The one error printer of every command: `error: PROBLEM; FIX` on stderr and exit status 1
 /// (argument errors are the parser's, status 64). A closed output pipe ends quietly with 0.

@@ -29,14 +29,12 @@ struct Gateways: ParsableCommand {
     @Option(help: "Output format: table, csv, json, netifaces.")
     var format: NetInfoFormat = .table
 
-    func run() throws {
+    func run() throws { try ErrorReport.run(show) }
+
+    private func show() throws {
         let families: [AddressFamily] = [.inet, .inet6]
         let result: (routes: [Route], problems: [ProcLineProblem])
-        do {
-            result = try RouteReader.read(source: source.source, families: families, table: .all)
-        } catch {
-            throw NetInfoCLI.fail(error)
-        }
+        result = try RouteReader.read(source: source.source, families: families, table: .all)
         for p in result.problems { NetInfoCLI.warn("\(p) (line skipped)") }
         let g = NetInfo.Gateways.select(from: result.routes, families: families)
         let text: String

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NetInfo
+import OutputSinks
 import Rendering
 import SystemPackage
 
@@ -32,8 +33,8 @@ struct Interfaces: ParsableCommand {
     var format: NetInfoFormat = .table
 
     func run() throws {
-        let text: String
-        do {
+        try ErrorReport.run {
+            let text: String
             if let name {
                 let one = try InterfaceReader.read(name: name)
                 switch format {
@@ -51,10 +52,8 @@ struct Interfaces: ParsableCommand {
                 case .netifaces: text = NetInfoFormatter.netifaces(interfaces: all)
                 }
             }
-        } catch {
-            throw NetInfoCLI.fail(error)
+            try NetInfoCLI.emit(text)
         }
-        try NetInfoCLI.emit(text)
     }
 }
 
@@ -75,32 +74,15 @@ enum NetInfoRouteSource: String, CaseIterable, ExpressibleByArgument {
     var source: RouteSource { self == .netlink ? .netlink : .proc }
 }
 
-/// Output and error reporting shared by the interfaces, routes and gateways commands.
+/// What the interfaces, routes and gateways commands share: output and `-4`/`-6`.
 enum NetInfoCLI {
-    /// Prints `error: PROBLEM; FIX` (one line) to stderr; the caller throws the returned exit code.
-    static func fail(_ error: NetInfoError) -> ExitCode {
-        Console.error(error.description, hint: error.hint)
-        return ExitCode(1)
-    }
+    static func warn(_ message: String) { Console.line("warning: \(message)") }
 
-    static func warn(_ message: String) {
-        writeStderr("warning: \(message)\n")
-    }
-
-    static func writeStderr(_ text: String) {
-        _ = try? FileDescriptor.standardError.writeAll(Array(text.utf8))
-    }
-
-    /// Writes a whole document to stdout in one go. A closed pipe ends quietly.
-    static func emit(_ text: String) throws {
-        do {
-            _ = try FileDescriptor.standardOutput.writeAll(Array(text.utf8))
-        } catch Errno.brokenPipe {
-            throw ExitCode.success
-        } catch {
-            writeStderr("error: cannot write the output: \(error)\n")
-            throw ExitCode(1)
-        }
+    /// Writes a whole document to stdout (a closed pipe ends quietly, through `ErrorReport`).
+    static func emit(_ text: String) throws(OutputError) {
+        let out = ByteOutput.standardOutput()
+        out.write(text)
+        try out.flush()
     }
 
     /// Which families `-4` / `-6` ask for.

@@ -71,15 +71,13 @@ struct RoutesShow: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try ErrorReport.run(show) }
+
+    private func show() throws {
         let families = NetInfoCLI.families(ipv4: ipv4, ipv6: ipv6)
         let selection = TableSelection(table) ?? .table(.main)
         let result: (routes: [Route], problems: [ProcLineProblem])
-        do {
-            result = try RouteReader.read(source: source.source, families: families, table: selection)
-        } catch {
-            throw NetInfoCLI.fail(error)
-        }
+        result = try RouteReader.read(source: source.source, families: families, table: selection)
         for p in result.problems { NetInfoCLI.warn("\(p) (line skipped)") }
         let text: String
         switch format {
@@ -132,14 +130,15 @@ struct RoutesGet: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try ErrorReport.run(lookup) }
+
+    private func lookup() throws {
         let query = RouteQuery(destination: address.address, source: from?.address, outputInterface: oif)
         let answer: RouteLookup
         do {
             answer = try NetlinkRouteLookup.get(query)
         } catch {
-            Console.error(error.description, hint: error.routeLookupHint)
-            throw ExitCode(1)
+            throw RouteLookupFailure(error: error)
         }
         switch format {
         case .table: try NetInfoCLI.emit(NetInfoFormatter.text(lookup: answer))
@@ -162,4 +161,11 @@ struct AddressArgument: ExpressibleByArgument {
 enum RouteGetFormat: String, CaseIterable, ExpressibleByArgument {
     case table
     case json
+}
+
+/// A failed `routes get`: NetInfo's error with the fix that fits a lookup.
+struct RouteLookupFailure: CustomHintedError {
+    let error: NetInfoError
+    var description: String { error.description }
+    var hint: String? { error.routeLookupHint }
 }

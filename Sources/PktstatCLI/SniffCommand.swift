@@ -1,11 +1,10 @@
 public import ArgumentParser
-import Dispatch
-import Foundation
 import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
+import OutputSinks
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
@@ -20,6 +19,9 @@ struct Sniff: ParsableCommand {
               sudo pktstat sniff -i any --duration 10s --format csv > packets.csv
               sudo pktstat sniff -i eth0 -w out.pcap   write a pcap (Ctrl-C stops)
               sudo pktstat sniff -i eth0 -w out.pcap --print --format csv
+              sudo pktstat sniff -i any -w out.pcapng   pcapng, one interface block per interface
+              sudo pktstat sniff -i eth0 -w 'cap-%H%M%S.pcap' --rotate-seconds 60 --rotate-files 24
+              sudo pktstat sniff -i eth0 -w ring.pcap -C 100 -W 10 --compress zstd   as tcpdump -C/-W
               sudo pktstat sniff -i eth0 --interval 1 --format csv   a row a second
               sudo pktstat sniff --count 100 --plot sizes.svg   capture and chart
               pktstat sniff -r out.pcap --format json  read a pcap or pcapng file
@@ -41,10 +43,11 @@ struct Sniff: ParsableCommand {
     @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
     var count: Int64?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"), transform: TimeSpan.parse)
     var duration: TimeSpan?
 
-    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"))
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"),
+        transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
     @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file (gzip, zstd too) or folder instead of an interface; repeat to merge several by time.", valueName: "file"))
@@ -56,8 +59,39 @@ struct Sniff: ParsableCommand {
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets before this time"))
     var until: TimeBoundArgument?
 
-    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap file (tcpdump reads it).", valueName: "file"))
+    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
+
+    @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
+    var pcapng = false
+
+    @Option(
+        name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
+        help: ArgumentHelp(
+            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
+                + "name the files with strftime % codes or get them numbered.",
+            valueName: "n"))
+    var rotateSeconds: Int64?
+
+    @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
+    var rotateSize: ByteSize?
+
+    @Option(
+        name: .customShort("C"), parsing: .unconditional,
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
+    var rotateMillions: MillionBytes?
+
+    @Option(
+        name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
+        help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
+    var rotateFiles: Int?
+
+    @Option(
+        help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).",
+                           valueName: "tool"))
+    var compress: WritePlan.Compression?
 
     @Option(
         name: [.short, .customLong("snaplen")], parsing: .unconditional,
@@ -79,10 +113,11 @@ struct Sniff: ParsableCommand {
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
-    var format: RecordFormat = .table
+    var format: TextFormat = .table
 
-    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"))
-    var interval: String?
+    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"),
+        transform: IntervalOption.parse)
+    var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
     var align: AlignOption = .first
@@ -127,10 +162,8 @@ struct Sniff: ParsableCommand {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
-        if ChartInterval.isAuto(interval) {
-            if plot == nil { throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1") }
-        } else if let interval {
-            do { _ = try IntervalSpec(parsing: interval) } catch { throw ValidationError("\(error.description); \(error.hint)") }
+        if interval == .auto && plot == nil {
+            throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1")
         }
         if let plot, ChartOutput.kind(of: plot) == nil {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
@@ -138,6 +171,15 @@ struct Sniff: ParsableCommand {
         if !read.isEmpty && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
         if read.isEmpty && (since != nil || until != nil) { throw ValidationError("--since and --until apply to files: add -r FILE") }
         _ = try timeWindow(since: since, until: until)
+        if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
+        try writeOptions.validate()
+    }
+
+    var writeOptions: WriteOptionValues {
+        WriteOptionValues(
+            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
+            rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
+            reading: !read.isEmpty)
     }
 
     var filterExpression: String? {
@@ -167,21 +209,20 @@ struct Sniff: ParsableCommand {
 
     /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
     private func makeEmitter(out: ByteOutput, writer: RecordWriter, live: Bool) -> SniffEmitter {
-        let intervalNs = interval.flatMap { try? IntervalSpec(parsing: $0).nanoseconds }
+        let intervalNs = interval?.nanoseconds
         let printing = !quiet && (write == nil || print)
         var session: SeriesSession?
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
                 intervalNs: intervalNs ?? ChartInterval.autoAnalyzerNs, align: align == .clock ? .clock : .first,
-                start: live ? SniffEmitter.realtimeNow() : nil, late: .counted,
+                start: live ? LivePipeline.realtimeNow() : nil, late: .counted,
                 keepChart: plot != nil, keepIntervals: false,
                 chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
-        let seriesFormat: SeriesFormat = format == .csv ? .csv : format == .json ? .json : .table
         return SniffEmitter(
             out: out,
             packetRows: printing && intervalNs == nil ? writer : nil,
-            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: seriesFormat, protocols: .all, includeDrops: live) : nil,
+            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
             session: session)
     }
 
@@ -189,7 +230,7 @@ struct Sniff: ParsableCommand {
     private func writePlot(_ emitter: SniffEmitter) throws {
         guard let plot, let session = emitter.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let auto = interval == nil || ChartInterval.isAuto(interval)
+        let auto = (interval ?? .auto) == .auto
         let options = ChartOptions(
             title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
         let request = ChartOutput.Request(kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
@@ -230,6 +271,7 @@ struct Sniff: ParsableCommand {
                 if !quiet || write != nil {
                     Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
                 }
+                emitter.linkType(named: file.linkTypeName)
                 emitter.start()
             }) { batch in
                 emitter.add(batch)
@@ -255,83 +297,57 @@ struct Sniff: ParsableCommand {
     // MARK: live
 
     private func captureLive(limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
-        let name = try interface ?? CaptureDevice.defaultInterface()
-        var options = LiveOptions(interface: name)
+        var options = LiveOptions(interface: try interface ?? CaptureDevice.defaultInterface())
         options.snapLength = snaplen == 0 ? 262_144 : snaplen
         options.promiscuous = !noPromiscuous
         options.bufferBytes = bufferSizeKiB * 1024
-        let printing = !quiet && (write == nil || print)
         // A person watching a terminal wants each packet at once; pipes and files get batches.
-        options.immediate = printing && out.isTerminal
-        let capture = try LiveCapture.open(options)
-        for w in capture.warnings { Console.line("warning: \(w)") }
-        if let f = filterExpression { try capture.setFilter(f) }
+        options.immediate = !quiet && (write == nil || print) && out.isTerminal
+        let pipeline = try LivePipeline.open(options)
+        for w in pipeline.warnings { Console.line("warning: \(w)") }
+        if let f = filterExpression { try pipeline.setFilter(f) }
         try relinquishPrivileges()
-        if let write { try capture.startWriting(to: write) }
-        Console.line("listening on \(name), link-type \(capture.linkTypeName) (\(capture.linkTypeDescription)), snapshot length \(capture.snapLength) bytes")
+        let application = "pktstat \(Version.pktstat)"
+        if let plan = writeOptions.plan(interfaceNames: pipeline.interfaceNames, application: application) {
+            try pipeline.startWriting(plan)
+        }
+        Console.line(pipeline.listeningLine)
         var writer = writer
-        writer.interfaceNames = InterfaceNames(CaptureDevice.indexNames())
-
-        let interrupter = capture.interrupter
+        writer.interfaceNames = InterfaceNames(pipeline.interfaceNames)
+        let interrupter = pipeline.interrupter
         let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
         defer { withExtendedLifetime(trap) {} }
-        let ring = RecordRing(capacity: 1 << 16)
-        // The handle moves into the capture thread; only its interrupter stays here.
-        guard let job = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
-            throw CaptureError.captureFailed(interface: name, detail: "cannot start the capture thread")
-        }
 
         let emitter = makeEmitter(out: out, writer: writer, live: true)
+        emitter.linkType(named: pipeline.linkTypeName)
         emitter.start()
+        try out.flush()
         var outputError: OutputError?
-        // Packets reach us up to this long after their timestamp (kernel timeout + batching).
-        let deliveryDelayNs: Int64 = Int64(options.timeoutMs) * 1_000_000 + 400_000_000
-        var lastTick: Int64 = 0
-        do throws(OutputError) {
-            try out.flush()
-            while ring.drain(timeoutMs: 50, { batch in emitter.add(batch) }) {
-                let now = SniffEmitter.realtimeNow()
-                if emitter.session != nil && now - lastTick >= 100_000_000 {
-                    lastTick = now
-                    emitter.tick(drops: drops(job.outcome, ring), nowNs: now, closeThroughNs: now - deliveryDelayNs)
+        var outcome: LivePipeline.Outcome?
+        do {
+            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, ended: { outcome = $0 }) { event throws(OutputError) in
+                switch event {
+                case .batch(let batch): emitter.add(batch)
+                case .tick(let now, let settled, let drops):
+                    emitter.tick(drops: drops, nowNs: now, closeThroughNs: settled)
                 }
                 try out.flush()
             }
-        } catch let e {
+        } catch let e as OutputError {
             outputError = e
-            stop.request()
-            interrupter.breakLoop()
-            while ring.drain(timeoutMs: 50, { _ in }) {}
         }
-        let outcome = job.wait()
+        // `run` hands over its outcome before returning or rethrowing a consumer's error.
+        guard let ended = outcome else { return }
         if outputError == nil {
-            emitter.finish(drops: drops(outcome, ring))
+            emitter.finish(drops: ended.drops)
             do throws(OutputError) { try out.flush() } catch { outputError = error }
         }
-        printStatus(outcome, ringDrops: ring.droppedCount)
+        for line in ended.statusLines { Console.line(line) }
         if let late = emitter.latePackets { Console.line(late) }
         if let outputError, case .writeFailed = outputError { throw outputError }
-        if outcome.error == nil { try writePlot(emitter) }
-        if let failure = outcome.error { throw failure }
-    }
-
-    /// Cumulative drops: the kernel's (as the capture thread last read them) and the ring's.
-    private func drops(_ o: CaptureOutcome, _ ring: RecordRing) -> DropCounters {
-        DropCounters(
-            kernel: o.stats?.droppedByKernel ?? 0, interface: o.stats?.droppedByInterface ?? 0, ring: ring.droppedCount)
-    }
-
-    /// The status lines, as tcpdump prints them.
-    private func printStatus(_ o: CaptureOutcome, ringDrops: UInt64) {
-        func line(_ n: UInt64, _ what: String) { Console.line("\(n) packet\(n == 1 ? "" : "s") \(what)") }
-        line(o.captured, "captured")
-        if let stats = o.stats {
-            line(stats.received, "received by filter")
-            line(stats.droppedByKernel, "dropped by kernel")
-            if stats.droppedByInterface > 0 { line(stats.droppedByInterface, "dropped by interface") }
-        }
-        line(ringDrops, "dropped by ring")
+        if ended.captureError == nil { try writePlot(emitter) }
+        if let failure = ended.captureError { throw failure }
     }
 }
 
-extension RecordFormat: ExpressibleByArgument {}
+extension TextFormat: ExpressibleByArgument {}

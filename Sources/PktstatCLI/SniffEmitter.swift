@@ -1,7 +1,7 @@
-import Glibc
 import PacketRecords
 import Rendering
 import TrafficAnalysis
+import OutputSinks
 
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
@@ -11,7 +11,7 @@ import TrafficAnalysis
 /// protocol's columns, its header printed once).
 final class SniffEmitter {
     let out: ByteOutput
-    let packetRows: RecordWriter?
+    private(set) var packetRows: RecordWriter?
     private(set) var seriesRows: SeriesWriter?
     var session: SeriesSession?
     /// A write failed (a closed pipe): rows stop here, the caller's next flush reports it.
@@ -25,6 +25,11 @@ final class SniffEmitter {
         self.seriesRows = seriesRows
         self.session = session
         if seriesRows?.format == .table { self.seriesRows?.protocols = ProtocolSet() }
+    }
+
+    /// The table's IFACE and DIR columns only for the link types that carry them (Linux cooked).
+    func linkType(named name: String) {
+        packetRows?.tableShowsInterface = name == "LINUX_SLL" || name == "LINUX_SLL2"
     }
 
     func start() {
@@ -69,12 +74,5 @@ final class SniffEmitter {
         }
         seriesRows!.write(s, into: &out.buffer)
         do throws(OutputError) { try out.flushIfFull() } catch { writeFailed = true }
-    }
-
-    /// CLOCK_REALTIME in nanoseconds (packet timestamps are on this clock).
-    static func realtimeNow() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 }

@@ -2,8 +2,8 @@ import Glibc
 public import PacketRecords
 import PacketWire
 
-/// Output formats for per-packet rows.
-public enum RecordFormat: String, Sendable, CaseIterable {
+/// The text formats of every writer: rows, series, summaries, flows.
+public enum TextFormat: String, Sendable, CaseIterable {
     case table, csv, json
 }
 
@@ -11,48 +11,70 @@ public enum RecordFormat: String, Sendable, CaseIterable {
 /// to a caller-owned byte buffer. The CSV and JSON columns are the README's contract:
 /// `timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction`.
 public struct RecordWriter: Sendable {
-    public let format: RecordFormat
-    /// Local-time clock labels in the table (UTC when false).
-    public var localTime = true
+    public let format: TextFormat
     /// Names for the interface indexes of SLL2 packets; an index not here is written as its number.
     public var interfaceNames = InterfaceNames()
+    /// Whether the table has IFACE and DIR columns: only link types that carry them (Linux cooked
+    /// captures) need them. CSV and JSON always have the columns.
+    public var tableShowsInterface: Bool
+    /// The table's columns, once its header is written (with the first row).
+    @usableFromInline var columns: TableColumns?
 
-    public init(format: RecordFormat) { self.format = format }
+    public init(format: TextFormat, tableShowsInterface: Bool = true) {
+        self.format = format
+        self.tableShowsInterface = tableShowsInterface
+    }
 
+    /// The CSV header. The table's header comes with its first row, sized for that row's addresses,
+    /// and again, wider, before the first IPv6 row when the table began with IPv4 rows.
     public func header(into out: inout [UInt8]) {
-        switch format {
-        case .csv: out.append(ascii: "timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction\n")
-        case .json: break
-        case .table:
-            let start = out.count
-            out.append(ascii: "TIME")
-            for (title, column) in zip(TableColumns.titles, TableColumns.starts) {
-                out.pad(from: start, to: column)
-                out.append(ascii: title)
-            }
-            out.append(ascii: "\n")
+        if format == .csv {
+            out.append(ascii: "timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction\n")
         }
     }
 
+    /// Writes the table header for `columns`.
+    func tableHeader(_ columns: TableColumns, into out: inout [UInt8]) {
+        let start = out.count
+        out.append(ascii: "TIME")
+        for (title, column) in zip(columns.titles, columns.starts) {
+            out.pad(from: start, to: column)
+            out.append(ascii: title)
+        }
+        out.append(ascii: "\n")
+    }
+
     @inlinable
-    public func write(_ r: PacketRecord, into out: inout [UInt8]) {
+    public mutating func write(_ r: PacketRecord, into out: inout [UInt8]) {
         var seconds = SecondsText()
         write(r, seconds: &seconds, into: &out)
     }
 
     /// Writes a batch; consecutive packets mostly share their second, so its digits are kept.
-    public func write(_ batch: UnsafeBufferPointer<PacketRecord>, into out: inout [UInt8]) {
+    public mutating func write(_ batch: UnsafeBufferPointer<PacketRecord>, into out: inout [UInt8]) {
         var seconds = SecondsText()
         for r in batch { write(r, seconds: &seconds, into: &out) }
     }
 
     @inlinable
-    func write(_ r: PacketRecord, seconds: inout SecondsText, into out: inout [UInt8]) {
+    mutating func write(_ r: PacketRecord, seconds: inout SecondsText, into out: inout [UInt8]) {
         switch format {
         case .csv: csv(r, seconds: &seconds, into: &out)
         case .json: json(r, seconds: &seconds, into: &out)
-        case .table: table(r, into: &out)
+        case .table: tableRow(r, into: &out)
         }
+    }
+
+    /// A table row, after the header when it is the first row or the first IPv6 row.
+    @usableFromInline
+    mutating func tableRow(_ r: PacketRecord, into out: inout [UInt8]) {
+        let ipv6 = r.decoded.ipVersion == 6
+        if columns == nil || (ipv6 && columns?.addressWidth != TableColumns.ipv6Width) {
+            let widened = TableColumns(ipv6: ipv6, interface: tableShowsInterface)
+            columns = widened
+            tableHeader(widened, into: &out)
+        }
+        if let columns { table(r, columns, into: &out) }
     }
 
     @usableFromInline
@@ -137,7 +159,7 @@ public struct RecordWriter: Sendable {
     }
 
     @usableFromInline
-    func table(_ r: PacketRecord, into out: inout [UInt8]) {
+    func table(_ r: PacketRecord, _ columns: TableColumns, into out: inout [UInt8]) {
         let (hour, minute, second, frac) = clock(r.timestampNs)
         RowBytes.append(to: &out) { row in
             let d = r.decoded
@@ -148,7 +170,7 @@ public struct RecordWriter: Sendable {
             row.decimal(second, width: 2)
             row.byte(UInt8(ascii: "."))
             row.decimal(frac, width: 9)
-            let c = TableColumns.starts
+            let c = columns.starts
             row.pad(to: c[0])
             row.ascii(d.label.asciiName)
             row.pad(to: c[1])
@@ -160,18 +182,20 @@ public struct RecordWriter: Sendable {
             row.pad(to: c[4])
             if d.hasPorts { row.decimal(UInt64(d.dstPort)) } else { row.byte(UInt8(ascii: "-")) }
             row.pad(to: c[5])
-            if d.ifIndex != 0 {
-                interface(d.ifIndex, json: false, table: true, into: &row)
-            } else {
-                row.byte(UInt8(ascii: "-"))
+            if columns.interface {
+                if d.ifIndex != 0 {
+                    interface(d.ifIndex, json: false, table: true, into: &row)
+                } else {
+                    row.byte(UInt8(ascii: "-"))
+                }
+                row.pad(to: c[6])
+                switch d.direction {
+                case .incoming: row.ascii("in")
+                case .outgoing: row.ascii("out")
+                case .unknown: row.byte(UInt8(ascii: "-"))
+                }
+                row.pad(to: c[7])
             }
-            row.pad(to: c[6])
-            switch d.direction {
-            case .incoming: row.ascii("in")
-            case .outgoing: row.ascii("out")
-            case .unknown: row.byte(UInt8(ascii: "-"))
-            }
-            row.pad(to: c[7])
             row.decimal(UInt64(r.length))
             if r.captured < r.length {
                 row.ascii(" (")
@@ -199,18 +223,40 @@ public struct RecordWriter: Sendable {
         var seconds = time_t(ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000)
         let frac = UInt64(ns - Int64(seconds) * 1_000_000_000)
         var parts = tm()
-        if localTime { localtime_r(&seconds, &parts) } else { gmtime_r(&seconds, &parts) }
+        localtime_r(&seconds, &parts)
         return (UInt64(max(0, parts.tm_hour)), UInt64(max(0, parts.tm_min)), UInt64(max(0, parts.tm_sec)), frac)
     }
 }
 
 /// The table's columns after TIME: where each starts. Addresses and ports have their own columns,
-/// each as wide as its widest text (an IPv6 address is at most 39 characters, an interface name
-/// 15), so no row can push the next column out of line.
-enum TableColumns {
-    static let titles: [StaticString] = ["PROTO", "SOURCE", "SPORT", "DESTINATION", "DPORT", "IFACE", "DIR", "LENGTH"]
-    /// Start of PROTO, SOURCE, SPORT, DESTINATION, DPORT, IFACE, DIR, LENGTH.
-    static let starts = [20, 27, 67, 73, 113, 119, 135, 139]
+/// each as wide as its widest text (an IPv4 address is at most 15 characters, an IPv6 one 39, an
+/// interface name 15), so no row can push the next column out of line: a table of IPv4 packets
+/// stays within 80 columns, and widens (with a new header) at its first IPv6 packet.
+@usableFromInline
+struct TableColumns: Sendable {
+    static let ipv4Width = 15
+    static let ipv6Width = 39
+    let addressWidth: Int
+    let interface: Bool
+    let titles: [StaticString]
+    /// Start of PROTO, SOURCE, SPORT, DESTINATION, DPORT, then IFACE and DIR if shown, then LENGTH.
+    let starts: [Int]
+
+    init(ipv6: Bool, interface: Bool) {
+        addressWidth = ipv6 ? Self.ipv6Width : Self.ipv4Width
+        self.interface = interface
+        var titles: [StaticString] = ["PROTO", "SOURCE", "SPORT", "DESTINATION", "DPORT"]
+        var widths = [7, addressWidth + 1, 6, addressWidth + 1, 6]
+        if interface {
+            titles += ["IFACE", "DIR"]
+            widths += [16, 4]
+        }
+        titles.append("LENGTH")
+        var starts = [20]
+        for w in widths { starts.append(starts[starts.count - 1] + w) }
+        self.titles = titles
+        self.starts = starts
+    }
 }
 
 /// Interface index → name, with each name already escaped for CSV, JSON and the table, so a row

@@ -1,11 +1,6 @@
 public import TrafficAnalysis
 import PacketWire
 
-/// Output formats for interval series.
-public enum SeriesFormat: String, Sendable, CaseIterable {
-    case csv, json, table
-}
-
 /// One row per interval (`wide`, with `packets_<P>`/`bytes_<P>` columns) or one row per interval
 /// and protocol (`byProtocol`, the long format of `--by protocol`).
 public enum SeriesLayout: Sendable, Equatable {
@@ -40,7 +35,7 @@ public enum SeriesLayout: Sendable, Equatable {
 /// Table, with `includeDrops`: one `DROPS` column (kernel + interface + ring) and `LATE`, so that a
 /// live table with a few protocols fits 120 columns.
 public struct SeriesWriter: Sendable {
-    public var format: SeriesFormat
+    public var format: TextFormat
     public var layout: SeriesLayout
     /// The protocol columns (CSV, table) and the rows of the `byProtocol` layout. Usually
     /// `analyzer.protocolsSeen` once the capture is read, or `.all` when rows are written live.
@@ -48,7 +43,7 @@ public struct SeriesWriter: Sendable {
     /// Adds the drops attributed to each interval (live capture).
     public var includeDrops: Bool
 
-    public init(format: SeriesFormat, layout: SeriesLayout = .wide, protocols: ProtocolSet, includeDrops: Bool = false) {
+    public init(format: TextFormat, layout: SeriesLayout = .wide, protocols: ProtocolSet, includeDrops: Bool = false) {
         self.format = format
         self.layout = layout
         self.protocols = protocols

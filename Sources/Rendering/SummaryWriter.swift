@@ -29,35 +29,7 @@ public enum SummaryWriter {
             out.appendSI(bps)
             out.append(ascii: "bit/s\n")
         }
-        if s.packets > 0 {
-            out.append(ascii: "length: min ")
-            out.append(decimal: UInt64(s.minLength))
-            out.append(ascii: ", mean ")
-            out.appendRatio(UInt128(s.bytes), UInt128(s.packets), decimals: 1)
-            out.append(ascii: ", max ")
-            out.append(decimal: UInt64(s.maxLength))
-            out.append(ascii: "\nprotocols:")
-            for p in s.protocols {
-                out.append(UInt8(ascii: " "))
-                out.append(ascii: p.asciiName)
-                out.append(UInt8(ascii: " "))
-                out.append(decimal: s.protocolPackets[p])
-            }
-            out.append(ascii: "\nsizes:")
-            for b in s.sizes.buckets where b.packets > 0 {
-                out.append(UInt8(ascii: " "))
-                out.append(decimal: UInt64(b.lower))
-                if let u = b.upper {
-                    out.append(UInt8(ascii: "-"))
-                    out.append(decimal: UInt64(u))
-                } else {
-                    out.append(UInt8(ascii: "+"))
-                }
-                out.append(UInt8(ascii: ":"))
-                out.append(decimal: b.packets)
-            }
-            out.append(UInt8(ascii: "\n"))
-        }
+        if s.packets > 0 { lengthsAndProtocols(s, into: &out) }
         out.append(ascii: "drops: kernel ")
         out.append(decimal: s.drops.kernel)
         out.append(ascii: ", interface ")
@@ -75,6 +47,37 @@ public enum SummaryWriter {
             out.append(decimal: s.beyondLimitPackets)
             out.append(ascii: " packets more than 292 years from the first\n")
         }
+    }
+
+    /// The text summary's length, protocol and size-bucket lines.
+    private static func lengthsAndProtocols(_ s: Summary, into out: inout [UInt8]) {
+        out.append(ascii: "length: min ")
+        out.append(decimal: UInt64(s.minLength))
+        out.append(ascii: ", mean ")
+        out.appendRatio(UInt128(s.bytes), UInt128(s.packets), decimals: 1)
+        out.append(ascii: ", max ")
+        out.append(decimal: UInt64(s.maxLength))
+        out.append(ascii: "\nprotocols:")
+        for p in s.protocols {
+            out.append(UInt8(ascii: " "))
+            out.append(ascii: p.asciiName)
+            out.append(UInt8(ascii: " "))
+            out.append(decimal: s.protocolPackets[p])
+        }
+        out.append(ascii: "\nsizes:")
+        for b in s.sizes.buckets where b.packets > 0 {
+            out.append(UInt8(ascii: " "))
+            out.append(decimal: UInt64(b.lower))
+            if let u = b.upper {
+                out.append(UInt8(ascii: "-"))
+                out.append(decimal: UInt64(u))
+            } else {
+                out.append(UInt8(ascii: "+"))
+            }
+            out.append(UInt8(ascii: ":"))
+            out.append(decimal: b.packets)
+        }
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// One JSON object on one line.

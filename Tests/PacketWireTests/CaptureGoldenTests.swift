@@ -66,16 +66,16 @@ import Testing
         try #require(fixture.packets.count == expected.count, "\(name): packet count")
         for (index, (packet, want)) in zip(fixture.packets, expected).enumerated() {
             let d = decode(packet.bytes, LinkType(packet.linkType))
-            let where_ = "\(name) packet \(index + 1) (\(want))"
+            let place = "\(name) packet \(index + 1) (\(want))"
             if let label = want.label {
-                #expect(d.label == label, "\(where_): got \(d.label.name)")
+                #expect(d.label == label, "\(place): got \(d.label.name)")
             } else {
-                #expect(d.stop == .invalid, "\(where_): not compared, but the header is invalid")
+                #expect(d.stop == .invalid, "\(place): not compared, but the header is invalid")
             }
             if let (sport, dport) = want.ports {
-                #expect(d.hasPorts && d.srcPort == sport && d.dstPort == dport, "\(where_): got \(d.srcPort)>\(d.dstPort)")
+                #expect(d.hasPorts && d.srcPort == sport && d.dstPort == dport, "\(place): got \(d.srcPort)>\(d.dstPort)")
             } else {
-                #expect(!d.hasPorts, "\(where_): unexpected ports \(d.srcPort)>\(d.dstPort)")
+                #expect(!d.hasPorts, "\(place): unexpected ports \(d.srcPort)>\(d.dstPort)")
             }
         }
     }

@@ -148,4 +148,35 @@ struct TcpdumpHabitsTests {
         let r = try pktstat(["analyze", mixed.path, "--format", "csv", "-o", "/dev/null"])
         #expect(r.status == 0, "\(r.stderr)")
     }
+
+    // MARK: the packet table fits
+
+    /// IPv4 rows fit 80 columns; the first IPv6 row brings a wider header, and each block of rows
+    /// lines up under its own header. Ethernet has no IFACE and DIR columns.
+    @Test func tableFitsAndWidensForIPv6() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("v4-v6.pcap")
+        var b = PcapBuilder()
+        b.add(seconds: 1_700_000_000, fraction: 0, bytes: PcapBuilder.udpFrame(sport: 65535, dport: 65534))
+        let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23]
+        var f: [UInt8] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xDD, 0x60, 0, 0, 0, 0, 8, 17, 64] + v6 + v6
+        f += [0x01, 0xBB, 0xFF, 0xFF, 0, 8, 0, 0]
+        b.add(seconds: 1_700_000_000, fraction: 1, bytes: f)
+        b.add(seconds: 1_700_000_000, fraction: 2, bytes: PcapBuilder.udpFrame(sport: 1, dport: 2))
+        try b.write(to: file)
+        let r = try pktstat(["sniff", "-r", file.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdoutLines
+        #expect(lines.count == 5)
+        #expect(lines[0].hasPrefix("TIME") && lines[2].hasPrefix("TIME"))
+        #expect(!lines[0].contains("IFACE"))
+        #expect(lines[0].count <= 80 && lines[1].count <= 80)
+        for (header, row) in [(lines[0], lines[1]), (lines[2], lines[3]), (lines[2], lines[4])] {
+            for title in ["SPORT", "DESTINATION", "DPORT", "LENGTH"] {
+                let at = try #require(header.range(of: title)).lowerBound.utf16Offset(in: header)
+                let chars = Array(row.utf8)
+                #expect(chars[at] != 0x20 && chars[at - 1] == 0x20, "\(title) in '\(row)'")
+            }
+        }
+    }
 }

@@ -20,7 +20,9 @@ import TrafficAnalysis
             switch Int.random(in: 0..<100, using: &rng) {
             case 0..<80: t += Int64.random(in: 0...(intervalNs / 8), using: &rng)  // same or next interval
             case 80..<88: t -= Int64.random(in: 0...(intervalNs / 2), using: &rng)  // small reordering
-            case 88..<92: stamp = t - Int64.random(in: 0...(intervalNs * 40), using: &rng)  // late, or before the anchor
+            case 88..<92:
+                // late, or before the anchor
+                stamp = t - Int64.random(in: 0...(intervalNs * 40), using: &rng)
             case 92..<98: t += Int64.random(in: 0...(intervalNs * 30), using: &rng)  // a gap
             case 98: stamp = Int64.min + Int64.random(in: 0...1000, using: &rng)  // too far: not binned
             default: break  // the same timestamp again

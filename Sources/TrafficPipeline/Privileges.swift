@@ -1,12 +1,12 @@
 import Glibc
 
 /// Giving up root once the capture device is open (tcpdump's -Z).
-enum PrivilegeError: Error, CustomStringConvertible {
+public enum PrivilegeError: Error, CustomStringConvertible {
     case unknownUser(String)
     case failed(step: String, user: String, errno: Int32)
     case stillPrivileged(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .unknownUser(let u): "cannot drop privileges to '\(u)': no such user"
         case .failed(let step, let u, let e): "cannot drop privileges to '\(u)': \(step) failed: \(String(cString: strerror(e)))"
@@ -14,13 +14,13 @@ enum PrivilegeError: Error, CustomStringConvertible {
         }
     }
 
-    var hint: String? { "name an existing user with -Z USER, or -Z root to keep root" }
+    public var hint: String? { "name an existing user with -Z USER, or -Z root to keep root" }
 }
 
-enum Privileges {
+public enum Privileges {
     /// The user to become after opening the device: `-Z USER` if given; else `SUDO_USER` when
     /// running as root through sudo; else nobody (stay as we are). "root" means stay root.
-    static func target(explicit: String?) -> String? {
+    public static func target(explicit: String?) -> String? {
         if let explicit { return explicit == "root" ? nil : explicit }
         guard geteuid() == 0, let sudoUser = getenv("SUDO_USER").map({ String(cString: $0) }), !sudoUser.isEmpty, sudoUser != "root" else {
             return nil
@@ -29,7 +29,7 @@ enum Privileges {
     }
 
     /// setgroups/initgroups, setgid, setuid, each checked; then proves root cannot come back.
-    static func drop(to user: String) throws(PrivilegeError) {
+    public static func drop(to user: String) throws(PrivilegeError) {
         var pwd = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16_384)

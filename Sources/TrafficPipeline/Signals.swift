@@ -1,6 +1,6 @@
 import Dispatch
 import Glibc
-import PacketRecords
+public import PacketRecords
 import Synchronization
 
 /// Turns SIGINT, SIGTERM and SIGHUP into a raised `StopFlag` (plus an optional wake-up call), and
@@ -12,12 +12,12 @@ import Synchronization
 /// arriving when the stop has been pending for `forceAfterNs` (output stuck on a stalled pipe)
 /// exits at once, with 130; the `-w` file holds whole records at every instant, so even that
 /// leaves a file tcpdump reads.
-final class SignalTrap {
+public final class SignalTrap {
     private var sources: [any DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "pktstat.signals")
-    static let forceAfterNs: Int64 = 5_000_000_000
+    public static let forceAfterNs: Int64 = 5_000_000_000
 
-    init(stop: StopFlag, onSignal: (@Sendable () -> Void)? = nil) {
+    public init(stop: StopFlag, onSignal: (@Sendable () -> Void)? = nil) {
         signal(SIGPIPE, SIG_IGN)
         let firstStop = FirstStop()
         for sig in [SIGINT, SIGTERM, SIGHUP] {

@@ -1,14 +1,15 @@
 import Foundation
 import Glibc
-import Rendering
+import SystemPackage
+public import Rendering
 
 /// Failures of the external gnuplot process.
-enum GnuplotError: Error, CustomHintedError {
+public enum GnuplotError: Error, CustomStringConvertible {
     case notFound
     case failed(status: Int32, message: String)
     case noOutput(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .notFound: "gnuplot is not installed (it draws PNG charts)"
         case .failed(let s, let m): "gnuplot failed (exit status \(s))" + (m.isEmpty ? "" : ": \(m)")
@@ -16,7 +17,7 @@ enum GnuplotError: Error, CustomHintedError {
         }
     }
 
-    var hint: String? {
+    public var hint: String? {
         switch self {
         case .notFound: "install it with: sudo apt-get install gnuplot-nox (or use --format svg, which needs nothing)"
         case .failed, .noOutput:
@@ -26,8 +27,8 @@ enum GnuplotError: Error, CustomHintedError {
 }
 
 /// Runs a real gnuplot and feeds it a script on standard input.
-enum Gnuplot {
-    static func executable() -> String? {
+public enum Gnuplot {
+    public static func executable() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/gnuplot"
@@ -37,7 +38,7 @@ enum Gnuplot {
     }
 
     /// pngcairo when this gnuplot has it (anti-aliased), else libgd's png.
-    static func pngTerminal() -> GnuplotTerminal {
+    public static func pngTerminal() -> GnuplotTerminal {
         guard let exe = executable() else { return .png }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
@@ -51,7 +52,7 @@ enum Gnuplot {
 
     /// Feeds `script` to gnuplot; checks its exit status and, when `output` is given (the file
     /// `name` becomes), that it is not empty.
-    static func run(script: [UInt8], output: String?, name: String) throws {
+    public static func run(script: [UInt8], output: String?, name: String) throws {
         guard let exe = executable() else { throw GnuplotError.notFound }
         // A gnuplot that exits early must not kill us with SIGPIPE: writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
@@ -67,15 +68,8 @@ enum Gnuplot {
         // Read stderr while writing, so neither side can block on a full pipe.
         let errorData = ErrorCollector(stderr.fileHandleForReading)
         let fd = stdin.fileHandleForWriting.fileDescriptor
-        script.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                offset += n
-            }
-        }
+        // A gnuplot that stops reading early (EPIPE) reports itself through its exit status.
+        _ = try? FileDescriptor(rawValue: fd).writeAll(script)
         try? stdin.fileHandleForWriting.close()
         p.waitUntilExit()
         let message = errorData.text()

@@ -1,16 +1,17 @@
 import Glibc
+import SystemPackage
 
 /// A file that appears whole or not at all: the bytes go to a temporary file in the same folder
 /// (`.NAME.XXXXXX`, so the rename stays on one file system), which `commit` fsyncs and renames over
 /// NAME. Until then an older NAME is untouched; `discard` (or dropping the value) removes the
 /// temporary file. Created early, it also shows at once that the folder is writable.
-final class AtomicFile {
-    let path: String
-    let temporaryPath: String
-    private(set) var fd: Int32
+public final class AtomicFile {
+    public let path: String
+    public let temporaryPath: String
+    public private(set) var fd: Int32
     private var finished = false
 
-    init(_ path: String) throws(OutputError) {
+    public init(_ path: String) throws(OutputError) {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[...$0]) } ?? ""
@@ -30,18 +31,18 @@ final class AtomicFile {
     deinit { discard() }
 
     /// Appends bytes to the temporary file.
-    func write(_ bytes: [UInt8]) throws(OutputError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .writeFailed(name: path, errno: n < 0 ? errno : EIO) }
-            offset += n
+    public func write(_ bytes: [UInt8]) throws(OutputError) {
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch let e as Errno {
+            throw .writeFailed(name: path, errno: e.rawValue)
+        } catch {
+            throw .writeFailed(name: path, errno: EIO)
         }
     }
 
     /// Flushes the temporary file to disk and renames it to `path`.
-    func commit() throws(OutputError) {
+    public func commit() throws(OutputError) {
         guard !finished else { return }
         finished = true
         let synced = fsync(fd) == 0
@@ -59,7 +60,7 @@ final class AtomicFile {
     }
 
     /// Removes the temporary file; `path` is left as it was.
-    func discard() {
+    public func discard() {
         guard !finished else { return }
         finished = true
         close(fd)

@@ -1,0 +1,14 @@
+import SystemPackage
+
+/// Messages for people go to stderr, unbuffered, a line at a time.
+enum Console {
+    static func line(_ text: String) {
+        // Best effort: a closed stderr has nobody left to tell.
+        _ = try? FileDescriptor.standardError.writeAll(Array((text + "\n").utf8))
+    }
+
+    /// The one line printed for a failure: the problem, then the fix.
+    static func error(_ description: String, hint: String? = nil) {
+        if let hint { line("error: \(description); \(hint)") } else { line("error: \(description)") }
+    }
+}
