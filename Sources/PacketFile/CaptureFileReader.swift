@@ -64,7 +64,8 @@ public final class CaptureFileReader {
     /// interface). `readAhead` false reads a large file without the helper thread (for readers
     /// that read a little, or many at once).
     public convenience init(path: String, readAhead: Bool = true) throws(CaptureFileError) {
-        try self.init(input: try CaptureFileReader.openInput(path, readAhead: readAhead), path: path, readAhead: readAhead)
+        let input = try CaptureFileReader.openInput(path, readAhead: readAhead)
+        try self.init(input: input, path: path, readAhead: readAhead)
     }
 
     /// Reads standard input whose first bytes were already read (to tell a capture from text by
@@ -268,7 +269,8 @@ public final class CaptureFileReader {
             decompressor = Decompressor(kind: kind, fd: fd)
             if decompressor == nil {
                 close(fd)
-                throw CaptureFileError(.access, "\(path): cannot start the \(kind.name) decompressor", hint: "free some memory")
+                throw CaptureFileError(
+                    .access, "\(path): cannot start the \(kind.name) decompressor", hint: "free some memory")
             }
         }
         if offset > 0 {

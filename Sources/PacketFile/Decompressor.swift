@@ -89,7 +89,8 @@ final class Decompressor {
                 ended = true
                 break
             }
-            let n = kind == .gzip ? inflateSome(buffer + produced, count - produced) : zstdSome(buffer + produced, count - produced)
+            let out = buffer + produced
+            let n = kind == .gzip ? inflateSome(out, count - produced) : zstdSome(out, count - produced)
             if n < 0 { break }
             produced += n
         }

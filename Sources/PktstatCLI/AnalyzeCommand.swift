@@ -48,7 +48,11 @@ struct Analyze: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("pcap or pcapng files (gzip, zstd too) and folders, merged by time; or - for the CSV that 'pktstat sniff --format csv' prints.", valueName: "file"))
+    @Argument(
+        help: ArgumentHelp(
+            "pcap or pcapng files (gzip, zstd too) and folders, merged by time; "
+                + "or - for the CSV that 'pktstat sniff --format csv' prints.",
+            valueName: "file"))
     var files: [String]
     var input: String { files[0] }
 
@@ -103,7 +107,9 @@ struct Analyze: ParsableCommand {
             throw ValidationError("--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
         _ = try timeWindow(since: since, until: until)
-        if files.count > 1 && files.contains("-") { throw ValidationError("'-' (standard input) is read alone, not with files") }
+        if files.count > 1 && files.contains("-") {
+            throw ValidationError("'-' (standard input) is read alone, not with files")
+        }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }

@@ -50,7 +50,12 @@ struct Sniff: ParsableCommand {
         transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
-    @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file (gzip, zstd too) or folder instead of an interface; repeat to merge several by time.", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("read")],
+        help: ArgumentHelp(
+            "Read packets from a pcap or pcapng file (gzip, zstd too) or folder instead of an interface; "
+                + "repeat to merge several by time.",
+            valueName: "file"))
     var read: [String] = []
 
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets from this time on"))
@@ -169,7 +174,9 @@ struct Sniff: ParsableCommand {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
         }
         if !read.isEmpty && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
-        if read.isEmpty && (since != nil || until != nil) { throw ValidationError("--since and --until apply to files: add -r FILE") }
+        if read.isEmpty && (since != nil || until != nil) {
+            throw ValidationError("--since and --until apply to files: add -r FILE")
+        }
         _ = try timeWindow(since: since, until: until)
         if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
         try writeOptions.validate()
@@ -256,7 +263,9 @@ struct Sniff: ParsableCommand {
 
     // MARK: files
 
-    private func readFile(_ paths: [String], limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
+    private func readFile(
+        _ paths: [String], limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter
+    ) throws {
         let path = paths.count == 1 ? paths[0] : "\(paths[0]) and \(paths.count - 1) more"
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }

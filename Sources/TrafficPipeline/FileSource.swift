@@ -98,7 +98,9 @@ public struct FileSource {
         stop: StopFlag, opened: (Opened) throws -> Void, body: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws {
         if paths.contains("-") {
-            throw FileSourceError("standard input ('-') is read alone", hint: "give files and folders, or '-' alone without --since/--until")
+            throw FileSourceError(
+                "standard input ('-') is read alone",
+                hint: "give files and folders, or '-' alone without --since/--until")
         }
         if filter != nil || copyPath != nil {
             throw FileSourceError(

@@ -30,7 +30,8 @@ public struct MergedFileSource {
         self.window = window
         self.limits = limits
         var limit = rlimit()
-        let soft = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int(clamping: limit.rlim_cur) : 256
+        let known = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0
+        let soft = known ? Int(clamping: limit.rlim_cur) : 256
         maxOpenFiles = max(4, min(64, soft / 4))
     }
 
@@ -47,7 +48,9 @@ public struct MergedFileSource {
             }
             var names: [String] = []
             while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
                 if name.hasPrefix(".") { continue }
                 let full = path.hasSuffix("/") ? path + name : path + "/" + name
                 var fst = stat()
@@ -72,7 +75,8 @@ public struct MergedFileSource {
         let files = Self.expand(paths)
         if files.isEmpty {
             throw CaptureFileError(
-                .access, "\(paths.joined(separator: " ")): no capture files there", hint: "name files, or folders that hold them")
+                .access, "\(paths.joined(separator: " ")): no capture files there",
+                hint: "name files, or folders that hold them")
         }
         var merge = Merge(fileCount: files.count, window: window, maxOpen: maxOpenFiles)
         var failures: [(String, CaptureFileError)] = []

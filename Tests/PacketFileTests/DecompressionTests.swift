@@ -25,7 +25,8 @@ import TestSupport
     }
 
     func compress(_ path: String, _ tool: String, name: String? = nil) throws -> String {
-        let out = dir.url.appendingPathComponent(name ?? (URL(fileURLWithPath: path).lastPathComponent + "." + tool)).path
+        let base = URL(fileURLWithPath: path).lastPathComponent
+        let out = dir.url.appendingPathComponent(name ?? (base + "." + tool)).path
         let r = try shell("\(tool) -c < '\(path)' > '\(out)'")
         #expect(r.status == 0, "\(r.stderr)")
         return out
@@ -149,6 +150,7 @@ import TestSupport
         }
         #expect(checked > 20)
         let big = try bigCapture(6000)
-        #expect(try CaptureFileReader(path: big).lastTimestampFromTail() == readAll(path: big).records.last?.timestampNs)
+        let last = readAll(path: big).records.last?.timestampNs
+        #expect(try CaptureFileReader(path: big).lastTimestampFromTail() == last)
     }
 }

@@ -4,9 +4,9 @@ import TestSupport
 
 /// Many files as one capture, time windows and compressed files, through the built binary and
 /// against the real tools: `analyze a b c` and `sniff -r a -r b -r c` equal the same commands on
-/// `mergecap -w all a b c`; 10,000 small files read under `ulimit -n 256`; `--since/--until`
-/// equal the `editcap -A/-B` slice (mergecap writes pcapng, which keeps nanoseconds); a damaged file in the middle is named, the rest counts and
-/// the status is 1.
+/// `mergecap -w all a b c` (pcapng, which keeps nanoseconds); 10,000 small files read under
+/// `ulimit -n 256`; `--since/--until` equal the `editcap -A/-B` slice; a damaged file in the
+/// middle is named, the rest counts and the status is 1.
 @Suite("many files")
 struct MultiFileTests {
     let dir = TestPaths.temporaryDirectory()
@@ -77,21 +77,24 @@ struct MultiFileTests {
             for j in 0..<3 {
                 // Files overlap in time: file i's packets at i, i + 5,000 and i + 10,000 ms.
                 let ms = UInt32(i + j * 5000)
-                b.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: PcapBuilder.udpFrame(payload: j))
+                let frame = PcapBuilder.udpFrame(payload: j)
+                b.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: frame)
             }
             try b.write(to: folder.appendingPathComponent(String(format: "f%05d.pcap", i)))
         }
         for j in 0..<3 {
             for i in 0..<10_000 {
                 let ms = UInt32(i + j * 5000)
-                whole.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: PcapBuilder.udpFrame(payload: j))
+                let frame = PcapBuilder.udpFrame(payload: j)
+                whole.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: frame)
             }
         }
         // The same packets in one file (out of time order: analyze bins each where it belongs).
         let wholeFile = dir.appendingPathComponent("whole.pcap")
         try whole.write(to: wholeFile)
         let r = try run(
-            "/bin/sh", ["-c", "ulimit -n 256 && exec '\(TestPaths.binary)' analyze '\(folder.path)' --interval 0.5 --format csv"],
+            "/bin/sh",
+            ["-c", "ulimit -n 256 && exec '\(TestPaths.binary)' analyze '\(folder.path)' --interval 0.5 --format csv"],
             timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let reference = try pktstat(["analyze", wholeFile.path, "--interval", "0.5", "--format", "csv"])
@@ -128,7 +131,8 @@ struct MultiFileTests {
         #expect(several.stderr.contains("a filter or -w reads one file"), "\(several.stderr)")
         let packed = try pktstat(["sniff", "-r", files[1], "udp"])
         #expect(packed.status == 1)
-        #expect(packed.stderr.contains("is gzip-compressed: a filter or -w reads it through libpcap"), "\(packed.stderr)")
+        #expect(
+            packed.stderr.contains("is gzip-compressed: a filter or -w reads it through libpcap"), "\(packed.stderr)")
         #expect(try pktstat(["sniff", "-r", files[0], "--format", "csv", "udp"]).status == 0)
     }
 

@@ -27,7 +27,8 @@ import TrafficPipeline
             var b = PcapBuilder()
             for j in 0..<perFile {
                 let ms = UInt32(j * files + i) * stepMs
-                b.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: PcapBuilder.udpFrame(sport: UInt16(1000 + i), payload: j % 50))
+                let frame = PcapBuilder.udpFrame(sport: UInt16(1000 + i), payload: j % 50)
+                b.add(seconds: 1_700_000_000 + ms / 1000, fraction: ms % 1000 * 1000, bytes: frame)
             }
             let url = parts.appendingPathComponent(String(format: "part%03d.pcap", i))
             try b.write(to: url)
