@@ -285,9 +285,14 @@ public final class CaptureFileReader {
                 throw error
             }
         }
+        // A small uncompressed file gets a buffer its size (many small files, opened in turn).
+        let size = Int(st.st_size)
+        let capacity =
+            regular && decompressor == nil && size < InputBuffer.defaultCapacity
+            ? max(4096, (size + 4095) & ~4095) : InputBuffer.defaultCapacity
         return InputBuffer(
-            fd: fd, isRegularFile: regular, size: Int64(st.st_size), offset: offset, readAhead: readAhead,
-            decompressor: decompressor)
+            fd: fd, isRegularFile: regular, size: Int64(st.st_size), capacity: capacity, offset: offset,
+            readAhead: readAhead, decompressor: decompressor)
     }
 
     /// "gzip" or "zstd" when `path` is a regular file compressed with it (by its magic number),

@@ -114,7 +114,10 @@ public struct MultiFileError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         let (path, error) = failures[0]
-        let more = failures.count > 1 ? " (and \(failures.count - 1) more files)" : ""
+        let others = failures.dropFirst().prefix(3).map(\.path).joined(separator: ", ")
+        let more =
+            failures.count > 4 ? " (and \(failures.count - 1) more files: \(others), ...)"
+            : failures.count > 1 ? " (and \(others))" : ""
         let what = error.description.hasPrefix(path) ? error.description : "\(path): \(error.description)"
         return what + more
     }
