@@ -82,6 +82,8 @@ final class Decompressor {
     func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
         var produced = 0
         while produced < count && !ended && failure == nil {
+            // Hand over what is decompressed before a read that might wait (a live pipe).
+            if inputStart == inputEnd && produced > 0 { break }
             if inputStart == inputEnd && !refill() { break }
             if inputStart == inputEnd {
                 // The compressed input ended: cleanly only between frames.
