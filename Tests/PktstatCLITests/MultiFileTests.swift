@@ -136,6 +136,23 @@ struct MultiFileTests {
         #expect(try pktstat(["sniff", "-r", files[0], "--format", "csv", "udp"]).status == 0)
     }
 
+    /// A gzip stream on a pipe whose writer stays open: every packet is printed while the writer
+    /// still holds the pipe (decompressed data is handed over before a read that would wait).
+    @Test func aCompressedPipeIsReadAsItArrives() throws {
+        let fifo = dir.appendingPathComponent("pipe").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let mixed = TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path
+        let writer = try Spawned("/bin/sh", ["-c", "exec > '\(fifo)'; gzip -c '\(mixed)'; exec sleep 30"])
+        let reader = try Spawned(TestPaths.binary, ["sniff", "-r", fifo, "--format", "csv", "-l"])
+        func lines() -> Int { reader.stdout.utf8.count(where: { $0 == 0x0A }) }
+        let all = reader.waitFor(timeout: 20) { _ in lines() == 10_141 }
+        #expect(all, "lines before the writer closed: \(lines())")
+        writer.signal(SIGKILL)
+        _ = writer.finish(timeout: 10)
+        let r = reader.finish(timeout: 20)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
     @Test func aDamagedFileInTheMiddleIsNamedAndTheRestCounts() throws {
         let files = try dealt(3, compress: false)
         let data = try Data(contentsOf: URL(fileURLWithPath: files[1]))
