@@ -39,10 +39,12 @@ public struct Gateways: Hashable, Sendable {
             let ignored = all.count - candidates.count
             let ignoredNote =
                 ignored == 0 ? "" : "; \(ignored) default route\(ignored == 1 ? "" : "s") of other tables not used"
-            guard let best = candidates.enumerated().min(by: { l, r in
-                let (a, b) = (l.element.metric ?? 0, r.element.metric ?? 0)
-                return a != b ? a < b : l.offset < r.offset
-            })?.element else {
+            guard
+                let best = candidates.enumerated().min(by: { l, r in
+                    let (a, b) = (l.element.metric ?? 0, r.element.metric ?? 0)
+                    return a != b ? a < b : l.offset < r.offset
+                })?.element
+            else {
                 reasons[family] = "no default route in the main table" + ignoredNote
                 continue
             }
@@ -57,7 +59,8 @@ public struct Gateways: Hashable, Sendable {
                 reason = "the only default route in the main table"
             } else {
                 let tied = candidates.filter { ($0.metric ?? 0) == metric }.count
-                reason = tied == 1
+                reason =
+                    tied == 1
                     ? "lowest metric (\(metric)) of \(candidates.count) default routes in the main table"
                     : "first of \(tied) default routes with the lowest metric (\(metric)) in the main table"
             }

@@ -89,4 +89,3 @@ public final class ByteOutput {
         buffer.append(contentsOf: text.utf8)
     }
 }
-

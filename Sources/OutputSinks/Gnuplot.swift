@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import SystemPackage
 public import Rendering
+import SystemPackage
 
 /// Failures of the external gnuplot process.
 public enum GnuplotError: Error, CustomStringConvertible {
@@ -72,7 +72,8 @@ public enum Gnuplot {
         _ = try? FileDescriptor(rawValue: fd).writeAll(script)
         try? stdin.fileHandleForWriting.close()
         p.waitUntilExit()
-        let message = errorData.text()
+        let message =
+            errorData.text()
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last ?? ""
         guard p.terminationReason == .exit, p.terminationStatus == 0 else {
             throw GnuplotError.failed(status: p.terminationStatus, message: message)
@@ -99,4 +100,3 @@ final class ErrorCollector: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 }
-

@@ -46,7 +46,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
     public var hint: String? {
         switch self {
         case .permissionDenied, .promiscuousPermissionDenied:
-            "capturing needs CAP_NET_RAW: run with sudo, or once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v pktstat)\""
+            "capturing needs CAP_NET_RAW: run with sudo; with the Debian package, ask to be added to the pktstat "
+                + "group; built from source, once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v pktstat)\""
         case .noSuchInterface:
             "run 'pktstat sniff -D' to list the interfaces you can capture on"
         case .interfaceDown(let i):
@@ -56,7 +57,8 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable {
         case .badFilter:
             "filters use tcpdump's syntax, see 'man pcap-filter' (e.g. 'udp port 53', 'host 192.0.2.1')"
         case .cannotOpenFile(_, let d):
-            d.contains("compressed") ? "decompress it first (gunzip, xz -d, zstd -d)" : "check the path; files must be pcap or pcapng"
+            d.contains("compressed")
+                ? "decompress it first (gunzip, xz -d, zstd -d)" : "check the path; files must be pcap or pcapng"
         case .readFailed:
             "the packets before the damage were read; the file may be truncated or corrupt"
         case .cannotWrite:

@@ -18,8 +18,12 @@ enum FileProbe {
         var magic: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
         let n = withUnsafeMutableBytes(of: &magic) { read(fd, $0.baseAddress, 6) }
         if n >= 2 && magic.0 == 0x1F && magic.1 == 0x8B { return "the file is compressed (gzip)" }
-        if n >= 6 && magic.0 == 0xFD && magic.1 == 0x37 && magic.2 == 0x7A && magic.3 == 0x58 { return "the file is compressed (xz)" }
-        if n >= 4 && magic.0 == 0x28 && magic.1 == 0xB5 && magic.2 == 0x2F && magic.3 == 0xFD { return "the file is compressed (zstd)" }
+        if n >= 6 && magic.0 == 0xFD && magic.1 == 0x37 && magic.2 == 0x7A && magic.3 == 0x58 {
+            return "the file is compressed (xz)"
+        }
+        if n >= 4 && magic.0 == 0x28 && magic.1 == 0xB5 && magic.2 == 0x2F && magic.3 == 0xFD {
+            return "the file is compressed (zstd)"
+        }
         if n >= 3 && magic.0 == 0x42 && magic.1 == 0x5A && magic.2 == 0x68 { return "the file is compressed (bzip2)" }
         if n < 4 { return "truncated dump file; tried to read 4 file header bytes, only got \(n)" }
         return nil

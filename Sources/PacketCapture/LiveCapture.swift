@@ -141,9 +141,12 @@ public final class CaptureThread: Sendable {
             var end: RunEnd?
             var failure: CaptureError?
             do throws(CaptureError) {
-                end = try capture.run(limits: limits, stop: stop, onStats: { s in
-                    self.outcome.withLock { $0.stats = s }
-                }) { batch in
+                end = try capture.run(
+                    limits: limits, stop: stop,
+                    onStats: { s in
+                        self.outcome.withLock { $0.stats = s }
+                    }
+                ) { batch in
                     ring.push(batch)
                     let n = UInt64(batch.count)
                     outcome.withLock { $0.captured &+= n }

@@ -1,8 +1,8 @@
 import CPcap
 import Glibc
-import Synchronization
 public import PacketRecords
 public import PacketWire
+import Synchronization
 
 /// Settings for a live capture, applied between `pcap_create` and `pcap_activate`.
 public struct LiveOptions: Sendable {
@@ -87,7 +87,8 @@ public final class PcapCapture {
         linkType = LinkType(pcap_datalink(handle))
         snapLength = pcap_snapshot(handle)
         interrupter = Interrupter(handle: handle)
-        fractionScale = pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1_000_000_000 : 1_000_000
+        fractionScale =
+            pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1_000_000_000 : 1_000_000
     }
 
     deinit {
@@ -144,7 +145,8 @@ public final class PcapCapture {
             warnings.append(detail.isEmpty ? "\(o.interface): \(text)" : "\(o.interface): \(text) (\(detail))")
         }
         if o.cookedV2 && pcap_datalink(p) == LinkType.linuxSLL.rawValue
-            && pcap_set_datalink(p, LinkType.linuxSLL2.rawValue) != 0 {
+            && pcap_set_datalink(p, LinkType.linuxSLL2.rawValue) != 0
+        {
             let detail = String(cString: pcap_geterr(p))
             warnings.append("\(o.interface): cannot use LINUX_SLL2 (\(detail)), using LINUX_SLL")
         }
@@ -227,7 +229,8 @@ public final class PcapCapture {
         guard isLive else { return nil }
         var s = pcap_stat()
         guard pcap_stats(handle, &s) == 0 else { return nil }
-        return KernelStats(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop), droppedByInterface: UInt64(s.ps_ifdrop))
+        return KernelStats(
+            received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop), droppedByInterface: UInt64(s.ps_ifdrop))
     }
 
     /// A thread-safe way to wake a blocked loop; does nothing once the handle is closed.

@@ -32,14 +32,16 @@ public struct CaptureFileError: Error, CustomStringConvertible, Equatable, Senda
     static func truncated(_ description: String) -> CaptureFileError {
         CaptureFileError(
             .truncated, description,
-            hint: "the file was cut short (a capture still being written, or an interrupted copy); the packets before the cut were read"
+            hint:
+                "the file was cut short (a capture still being written, or an interrupted copy); the packets before the cut were read"
         )
     }
 
     static func mixedInterfaces(_ description: String) -> CaptureFileError {
         CaptureFileError(
             .mixedInterfaces, description,
-            hint: "pktstat, like libpcap, reads one link type and snap length per file; split it by interface with tshark -Y frame.interface_id==N -w"
+            hint:
+                "pktstat, like libpcap, reads one link type and snap length per file; split it by interface with tshark -Y frame.interface_id==N -w"
         )
     }
 

@@ -1,5 +1,5 @@
-import Synchronization
 import Dispatch
+import Synchronization
 
 /// A bounded single-producer/single-consumer ring of records, handed over in batches.
 ///
@@ -71,7 +71,8 @@ public final class RecordRing: @unchecked Sendable {
     /// Hands every waiting record to `body` (in one or two slices), then frees their slots.
     /// Waits up to `timeoutMs` when the ring is empty. Returns false once the ring is closed and
     /// empty: nothing more will come.
-    public func drain(timeoutMs: Int = 50, _ body: (UnsafeBufferPointer<PacketRecord>) throws -> Void) rethrows -> Bool {
+    public func drain(timeoutMs: Int = 50, _ body: (UnsafeBufferPointer<PacketRecord>) throws -> Void) rethrows -> Bool
+    {
         var h = head.load(ordering: .relaxed)
         var t = tail.load(ordering: .acquiring)
         if t == h {

@@ -20,4 +20,3 @@ public struct LinkType: RawRepresentable, Hashable, Sendable {
     public static let ipv6 = LinkType(229)
     public static let linuxSLL2 = LinkType(276)
 }
-

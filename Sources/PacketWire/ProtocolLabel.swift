@@ -58,7 +58,8 @@ public enum ProtocolLabel: UInt8, Sendable, CaseIterable, Hashable {
         // One table lookup per packet (a switch here was not inlined and cost 5-8% of analyze).
         // Byte N is "A" + the label's raw value for protocol N, or "@" for numbers without a name
         // of their own. Generated from the list in `names` below; a test checks the two agree.
-        let table: StaticString = "@GI@O@E@@@@@@@@@@F@@@@@@@@@@@@@@@@@@@@@@@D@@@@@J@@KL@@@@@@H@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@N@@@@@@@@@@@@@P@@@@@@@@Q@@@@@@@@@@@@@@@@@@@M@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
+        let table: StaticString =
+            "@GI@O@E@@@@@@@@@@F@@@@@@@@@@@@@@@@@@@@@@@D@@@@@J@@KL@@@@@@H@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@N@@@@@@@@@@@@@P@@@@@@@@Q@@@@@@@@@@@@@@@@@@@M@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
         let code = table.utf8Start[Int(number)]
         return code == 0x40 ? outer : ProtocolLabel(rawValue: code &- 0x41) ?? outer
     }

@@ -1,7 +1,7 @@
 import Glibc
+import OutputSinks
 import Rendering
 import TrafficAnalysis
-import OutputSinks
 
 /// The one way a chart leaves pktstat, for `analyze --format svg|gnuplot|png` and `sniff --plot`:
 /// our SVG, a gnuplot script, or a PNG that gnuplot draws from that script. A chart file is written
@@ -62,7 +62,8 @@ enum ChartOutput {
             }
             let script = GnuplotScript.script(
                 chart, summary: summary, chartOptions: request.options,
-                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: path, commandLine: request.commandLine))
+                options: GnuplotOptions(terminal: Gnuplot.pngTerminal(), output: path, commandLine: request.commandLine)
+            )
             if case .file(let f) = destination {
                 try Gnuplot.run(script: script, output: path, name: f.path)
                 try f.commit()
@@ -71,7 +72,8 @@ enum ChartOutput {
             }
             return
         }
-        let bytes = request.kind == .svg
+        let bytes =
+            request.kind == .svg
             ? SVGChart.render(chart, summary: summary, options: request.options)
             : GnuplotScript.script(
                 chart, summary: summary, chartOptions: request.options,

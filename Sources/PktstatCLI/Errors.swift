@@ -1,7 +1,7 @@
 public import ArgumentParser
-import PacketCapture
 import NetInfo
 import OutputSinks
+import PacketCapture
 import PacketFile
 import TrafficAnalysis
 import TrafficPipeline

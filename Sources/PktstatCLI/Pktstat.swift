@@ -20,6 +20,8 @@ public struct Pktstat: ParsableCommand {
             """,
         version: Version.text,
         subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
+            + [Flows.self]
+            + [Top.self]
     )
     public init() {}
 }

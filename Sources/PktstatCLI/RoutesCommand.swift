@@ -67,7 +67,9 @@ struct RoutesShow: ParsableCommand {
             throw ValidationError("--table must be main, local, default, all or a number, not '\(table)'")
         }
         if source == .proc, selection != .all, selection != .table(.main) {
-            throw ValidationError("--source proc can show only '--table main' or '--table all' (/proc/net/route holds the main table only)")
+            throw ValidationError(
+                "--source proc can show only '--table main' or '--table all' (/proc/net/route holds the main table only)"
+            )
         }
     }
 
@@ -85,7 +87,8 @@ struct RoutesShow: ParsableCommand {
         case .csv: text = NetInfoFormatter.csv(routes: result.routes)
         case .json: text = NetInfoFormatter.json(routes: result.routes)
         case .netifaces:
-            text = NetInfoFormatter.netifaces(gateways: NetInfo.Gateways.select(from: result.routes, families: families))
+            text = NetInfoFormatter.netifaces(
+                gateways: NetInfo.Gateways.select(from: result.routes, families: families))
         }
         try NetInfoCLI.emit(text)
     }

@@ -1,7 +1,7 @@
+import OutputSinks
 import PacketRecords
 import Rendering
 import TrafficAnalysis
-import OutputSinks
 
 /// What `sniff` does with each batch of records: print packet rows, or feed the interval series
 /// (printing each interval as it closes), and keep the chart for `--plot`.
@@ -53,7 +53,9 @@ final class SniffEmitter {
 
     func finish(drops: DropCounters?) {
         guard session != nil else { return }
-        if let drops { session!.analyzer.recordDrops(cumulative: drops, atTimeNs: session!.analyzer.summary.lastNs ?? 0) }
+        if let drops {
+            session!.analyzer.recordDrops(cumulative: drops, atTimeNs: session!.analyzer.summary.lastNs ?? 0)
+        }
         session!.finish(writeInterval)
     }
 

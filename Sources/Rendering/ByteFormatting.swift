@@ -66,7 +66,10 @@ extension Array where Element == UInt8 {
     @inlinable
     public mutating func pad(from lineStart: Int, to column: Int) {
         let used = count - lineStart
-        if used < column { append(contentsOf: repeatElement(UInt8(ascii: " "), count: column - used)) }
-        else { append(UInt8(ascii: " ")) }
+        if used < column {
+            append(contentsOf: repeatElement(UInt8(ascii: " "), count: column - used))
+        } else {
+            append(UInt8(ascii: " "))
+        }
     }
 }

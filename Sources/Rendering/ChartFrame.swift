@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 import Glibc
+public import TrafficAnalysis
 
 /// How the time axis is labelled.
 public enum TimeLabels: String, Sendable, CaseIterable {

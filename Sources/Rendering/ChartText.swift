@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 public import PacketWire
+public import TrafficAnalysis
 
 /// Colours, escaping and the one-line capture summary shared by the SVG chart and the gnuplot
 /// script, so both draw a protocol in the same colour and describe the capture the same way.

@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 import PacketWire
+public import TrafficAnalysis
 
 /// gnuplot output terminals.
 public enum GnuplotTerminal: String, Sendable, CaseIterable {

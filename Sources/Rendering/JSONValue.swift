@@ -26,12 +26,14 @@ public indirect enum JSONValue: Sendable {
         case .null: out.append(ascii: "null")
         case .array(let items):
             let (open, close) = (UInt8(ascii: "["), UInt8(ascii: "]"))
-            Self.container(items.count, open: open, close: close, into: &out, indent: indent, pretty: pretty) { i, out in
+            Self.container(items.count, open: open, close: close, into: &out, indent: indent, pretty: pretty) {
+                i, out in
                 items[i].write(into: &out, indent: indent + 1, pretty: pretty)
             }
         case .object(let members):
             let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
-            Self.container(members.count, open: open, close: close, into: &out, indent: indent, pretty: pretty) { i, out in
+            Self.container(members.count, open: open, close: close, into: &out, indent: indent, pretty: pretty) {
+                i, out in
                 out.append(jsonString: members[i].0)
                 if pretty { out.append(ascii: ": ") } else { out.append(UInt8(ascii: ":")) }
                 members[i].1.write(into: &out, indent: indent + 1, pretty: pretty)

@@ -83,14 +83,20 @@ extension NetInfoFormatter {
 
     static func json(counters c: InterfaceCounters) -> JSONValue {
         .object([
-            ("rx", .object([
-                ("bytes", .uint(c.rxBytes)), ("packets", .uint(c.rxPackets)), ("errors", .uint(c.rxErrors)),
-                ("dropped", .uint(c.rxDropped)),
-            ])),
-            ("tx", .object([
-                ("bytes", .uint(c.txBytes)), ("packets", .uint(c.txPackets)), ("errors", .uint(c.txErrors)),
-                ("dropped", .uint(c.txDropped)),
-            ])),
+            (
+                "rx",
+                .object([
+                    ("bytes", .uint(c.rxBytes)), ("packets", .uint(c.rxPackets)), ("errors", .uint(c.rxErrors)),
+                    ("dropped", .uint(c.rxDropped)),
+                ])
+            ),
+            (
+                "tx",
+                .object([
+                    ("bytes", .uint(c.txBytes)), ("packets", .uint(c.txPackets)), ("errors", .uint(c.txErrors)),
+                    ("dropped", .uint(c.txDropped)),
+                ])
+            ),
         ])
     }
 
@@ -175,23 +181,29 @@ extension NetInfoFormatter {
             o.set("17", .array([e.value]))
         }
         if !i.ipv4.isEmpty {
-            o.set("2", .array(i.ipv4.map { a in
-                var e = JSONObject()
-                e.set("addr", a.address.description)
-                e.set("netmask", a.netmask.description)
-                e.set("broadcast", a.broadcast?.description)
-                e.set("peer", a.peer?.description)
-                return e.value
-            }))
+            o.set(
+                "2",
+                .array(
+                    i.ipv4.map { a in
+                        var e = JSONObject()
+                        e.set("addr", a.address.description)
+                        e.set("netmask", a.netmask.description)
+                        e.set("broadcast", a.broadcast?.description)
+                        e.set("peer", a.peer?.description)
+                        return e.value
+                    }))
         }
         if !i.ipv6.isEmpty {
-            o.set("10", .array(i.ipv6.map { a in
-                var e = JSONObject()
-                e.set("addr", a.address.description)
-                e.set("netmask", "\(a.netmask)/\(a.prefixLength)")
-                e.set("peer", a.peer?.description)
-                return e.value
-            }))
+            o.set(
+                "10",
+                .array(
+                    i.ipv6.map { a in
+                        var e = JSONObject()
+                        e.set("addr", a.address.description)
+                        e.set("netmask", "\(a.netmask)/\(a.prefixLength)")
+                        e.set("peer", a.peer?.description)
+                        return e.value
+                    }))
         }
         return o.value
     }

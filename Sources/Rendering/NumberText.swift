@@ -104,7 +104,10 @@ extension Array where Element == UInt8 {
             append(UInt8(ascii: "0"))
             return
         }
-        let suffixes: [UInt8] = [0, UInt8(ascii: "k"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T"), UInt8(ascii: "P"), UInt8(ascii: "E")]
+        let suffixes: [UInt8] = [
+            0, UInt8(ascii: "k"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T"), UInt8(ascii: "P"),
+            UInt8(ascii: "E"),
+        ]
         var v = value.magnitude
         var i = 0
         while v >= 999.5 && i + 1 < suffixes.count {

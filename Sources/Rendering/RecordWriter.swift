@@ -330,9 +330,13 @@ struct SecondsText {
             if negative { row.byte(UInt8(ascii: "-")) }
             row.decimal(sec)
             length = row.count - start
-            withUnsafeMutableBytes(of: &digits) { $0.baseAddress!.copyMemory(from: row.base + start, byteCount: length) }
+            withUnsafeMutableBytes(of: &digits) {
+                $0.baseAddress!.copyMemory(from: row.base + start, byteCount: length)
+            }
         } else {
-            withUnsafeBytes(of: digits) { (row.base + row.count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
+            withUnsafeBytes(of: digits) {
+                (row.base + row.count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length)
+            }
             row.count &+= length
         }
         row.byte(UInt8(ascii: "."))

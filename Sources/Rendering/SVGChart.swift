@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 import PacketWire
+public import TrafficAnalysis
 
 /// Draws the chart as a standalone SVG document.
 ///
@@ -34,8 +34,9 @@ public enum SVGChart {
         if frame.isEmpty {
             let l = plot.layout
             rect(l.left, l.topA, l.right - l.left, l.bottomB - l.topA, into: &out)
-            text((l.left + l.right) / 2, (l.topA + l.bottomB) / 2, "No packets captured", anchor: "middle",
-                 extra: " font-size=\"18\"", into: &out)
+            text(
+                (l.left + l.right) / 2, (l.topA + l.bottomB) / 2, "No packets captured", anchor: "middle",
+                extra: " font-size=\"18\"", into: &out)
         } else {
             axes(plot, into: &out)
             scatter(chart, plot, options: options, into: &out)
@@ -188,8 +189,9 @@ public enum SVGChart {
             out.append(ascii: "l4 7h-8z")
         }
         out.append(ascii: "\"/>\n")
-        text(p.layout.right, p.layout.topA - 4, ChartText.outlierLabel(p.frame.size), anchor: "end",
-             extra: " fill=\"#d62728\"", into: &out)
+        text(
+            p.layout.right, p.layout.topA - 4, ChartText.outlierLabel(p.frame.size), anchor: "end",
+            extra: " fill=\"#d62728\"", into: &out)
     }
 
     /// Bytes per bin: a line, dots when there are few points, hollow dots for scaled partial bins.

@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 import PacketWire
+public import TrafficAnalysis
 
 /// One row per interval (`wide`, with `packets_<P>`/`bytes_<P>` columns) or one row per interval
 /// and protocol (`byProtocol`, the long format of `--by protocol`).
@@ -269,7 +269,11 @@ public struct SeriesWriter: Sendable {
         cell.appendSI(Double(bytes) * 8e9 / Double(s.intervalNs))
         Self.right(cell, 9, into: &out)
         cell.removeAll(keepingCapacity: true)
-        if packets > 0 { cell.appendRatio(UInt128(bytes), UInt128(packets), decimals: 1) } else { cell.append(UInt8(ascii: "-")) }
+        if packets > 0 {
+            cell.appendRatio(UInt128(bytes), UInt128(packets), decimals: 1)
+        } else {
+            cell.append(UInt8(ascii: "-"))
+        }
         Self.right(cell, 9, into: &out)
         out.append(UInt8(ascii: "\n"))
     }

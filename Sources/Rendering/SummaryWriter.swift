@@ -1,5 +1,5 @@
-public import TrafficAnalysis
 import PacketWire
+public import TrafficAnalysis
 
 /// Writes the whole-capture `Summary` as text lines (after a table) or one JSON object, into a
 /// caller-owned byte buffer.

@@ -117,7 +117,7 @@ public enum Ticks {
     /// grow a 1,514-byte axis to 2,000; one round keeps the data filling the panel).
     public static func nice(_ start: Double, _ stop: Double, count: Int) -> (Double, Double) {
         guard start.isFinite, stop.isFinite, start < stop, count > 0,
-              let step = spec(start, stop, Double(count))?.step
+            let step = spec(start, stop, Double(count))?.step
         else { return (start, stop) }
         let s = step.value
         return ((start / s).rounded(.down) * s, (stop / s).rounded(.up) * s)

@@ -271,7 +271,10 @@ public struct ChartBuffer: Sendable {
             cells[i] = nil
             for col in 0..<columns {
                 let base = col * Self.words
-                let w0 = c.bits[base], w1 = c.bits[base + 1], w2 = c.bits[base + 2], w3 = c.bits[base + 3]
+                let w0 = c.bits[base]
+                let w1 = c.bits[base + 1]
+                let w2 = c.bits[base + 2]
+                let w3 = c.bits[base + 3]
                 c.bits[base] = Self.foldPairs(w0) | Self.foldPairs(w1) << 32
                 c.bits[base + 1] = Self.foldPairs(w2) | Self.foldPairs(w3) << 32
                 c.bits[base + 2] = 0

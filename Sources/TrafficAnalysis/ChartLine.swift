@@ -20,7 +20,8 @@ public struct LineBins: Sendable {
 
     /// Nanosecond widths: round values from 1 µs, each a multiple of the one before.
     public static let nanosecondChain: [Int64] = {
-        let us: Int64 = 1_000, s: Int64 = 1_000_000_000
+        let us: Int64 = 1_000
+        let s: Int64 = 1_000_000_000
         var c: [Int64] = [us, 5 * us, 10 * us, 50 * us, 100 * us, 500 * us]
         c += [1_000 * us, 5_000 * us, 10_000 * us, 50_000 * us, 100_000 * us, 500_000 * us]
         c += [s, 5 * s, 10 * s, 30 * s, 60 * s, 300 * s, 600 * s, 1800 * s, 3600 * s]

@@ -9,7 +9,9 @@ public struct CSVInputError: Error, CustomStringConvertible {
     public var problem: String
 
     public var description: String { "\(source) line \(line): \(problem)" }
-    public var hint: String? { "'analyze -' reads the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)" }
+    public var hint: String? {
+        "'analyze -' and 'flows -' read the CSV that 'pktstat sniff --format csv' prints (columns timestamp,length,captured,protocol,...)"
+    }
 }
 
 /// Reads sniff's CSV (`timestamp,length,captured,protocol,...`, columns by name) back into
@@ -60,6 +62,8 @@ enum CSVRecordInput {
         var lengthColumn = -1
         var capturedColumn = -1
         var protocolColumn = -1
+        /// src, dst, sport, dport (-1 when absent): flows need them.
+        var endpointColumns = (-1, -1, -1, -1)
 
         mutating func line(_ bytes: ArraySlice<UInt8>) throws -> PacketRecord? {
             line += 1
@@ -73,32 +77,47 @@ enum CSVRecordInput {
                 lengthColumn = cells.firstIndex(of: "length") ?? -1
                 capturedColumn = cells.firstIndex(of: "captured") ?? -1
                 protocolColumn = cells.firstIndex(of: "protocol") ?? -1
+                endpointColumns = (
+                    cells.firstIndex(of: "src") ?? -1, cells.firstIndex(of: "dst") ?? -1,
+                    cells.firstIndex(of: "sport") ?? -1, cells.firstIndex(of: "dport") ?? -1
+                )
                 guard timestampColumn >= 0, lengthColumn >= 0 else {
                     let shown = String(decoding: text.prefix(60), as: UTF8.self)
-                    throw CSVInputError(source: source, line: 1, problem: "header '\(shown)' has no timestamp and length columns")
+                    throw CSVInputError(
+                        source: source, line: 1, problem: "header '\(shown)' has no timestamp and length columns")
                 }
                 return nil
             }
             if text.isEmpty { return nil }
             func field(_ i: Int, _ what: String) throws -> ArraySlice<UInt8> {
                 guard i < fields.count else {
-                    throw CSVInputError(source: source, line: line, problem: "\(fields.count) fields, no \(what) column")
+                    throw CSVInputError(
+                        source: source, line: line, problem: "\(fields.count) fields, no \(what) column")
                 }
                 return fields[i]
             }
             let tsText = try field(timestampColumn, "timestamp")
             guard let ts = Self.timestamp(tsText) else {
-                throw CSVInputError(source: source, line: line, problem: "'\(String(decoding: tsText, as: UTF8.self))' is not a timestamp (epoch seconds such as 1700000000.123456789)")
+                throw CSVInputError(
+                    source: source, line: line,
+                    problem:
+                        "'\(String(decoding: tsText, as: UTF8.self))' is not a timestamp (epoch seconds such as 1700000000.123456789)"
+                )
             }
             let lenText = try field(lengthColumn, "length")
             guard let length = Self.integer(lenText) else {
-                throw CSVInputError(source: source, line: line, problem: "length '\(String(decoding: lenText, as: UTF8.self))' is not a whole number of bytes")
+                throw CSVInputError(
+                    source: source, line: line,
+                    problem: "length '\(String(decoding: lenText, as: UTF8.self))' is not a whole number of bytes")
             }
             var captured = length
             if capturedColumn >= 0 {
                 let capText = try field(capturedColumn, "captured")
                 guard let c = Self.integer(capText) else {
-                    throw CSVInputError(source: source, line: line, problem: "captured '\(String(decoding: capText, as: UTF8.self))' is not a whole number of bytes")
+                    throw CSVInputError(
+                        source: source, line: line,
+                        problem: "captured '\(String(decoding: capText, as: UTF8.self))' is not a whole number of bytes"
+                    )
                 }
                 captured = c
             }
@@ -110,7 +129,55 @@ enum CSVRecordInput {
                 }
                 label = l
             }
-            return PacketRecord(timestampNs: ts, length: length, captured: captured, label: label)
+            var record = PacketRecord(timestampNs: ts, length: length, captured: captured, label: label)
+            try endpoints(fields, into: &record.decoded)
+            return record
+        }
+
+        /// Addresses and ports from the src, dst, sport and dport columns, when present and not empty.
+        func endpoints(_ fields: [ArraySlice<UInt8>], into d: inout Decoded) throws {
+            let (s, t, sp, tp) = endpointColumns
+            func cell(_ i: Int) -> ArraySlice<UInt8> { i >= 0 && i < fields.count ? fields[i] : [] }
+            if !cell(s).isEmpty || !cell(t).isEmpty {
+                guard let src = Self.address(cell(s)), let dst = Self.address(cell(t)), src.version == dst.version
+                else {
+                    let shown =
+                        String(decoding: cell(s), as: UTF8.self) + "," + String(decoding: cell(t), as: UTF8.self)
+                    throw CSVInputError(
+                        source: source, line: line, problem: "src,dst '\(shown)' are not two IPv4 or two IPv6 addresses"
+                    )
+                }
+                d.ipVersion = src.version
+                d.src = src.address
+                d.dst = dst.address
+            }
+            if !cell(sp).isEmpty || !cell(tp).isEmpty {
+                guard let a = Self.integer(cell(sp)), let b = Self.integer(cell(tp)), a <= 65535, b <= 65535 else {
+                    let shown =
+                        String(decoding: cell(sp), as: UTF8.self) + "," + String(decoding: cell(tp), as: UTF8.self)
+                    throw CSVInputError(
+                        source: source, line: line, problem: "sport,dport '\(shown)' are not two port numbers")
+                }
+                d.hasPorts = true
+                d.srcPort = UInt16(a)
+                d.dstPort = UInt16(b)
+            }
+        }
+
+        /// An IPv4 or IPv6 address in text (inet_pton), with its version.
+        static func address(_ s: ArraySlice<UInt8>) -> (address: IPAddress, version: UInt8)? {
+            guard !s.isEmpty, s.count < 64 else { return nil }
+            let text = String(decoding: s, as: UTF8.self)
+            var v6 = in6_addr()
+            if inet_pton(AF_INET6, text, &v6) == 1 {
+                let b = withUnsafeBytes(of: v6) { Array($0) }
+                let hi = b[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                let lo = b[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                return (IPAddress(hi: hi, lo: lo), 6)
+            }
+            var v4 = in_addr()
+            guard inet_pton(AF_INET, text, &v4) == 1 else { return nil }
+            return (IPAddress(v4: UInt32(bigEndian: v4.s_addr)), 4)
         }
 
         static func integer(_ s: ArraySlice<UInt8>) -> UInt32? {

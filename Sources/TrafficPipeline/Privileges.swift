@@ -9,7 +9,8 @@ public enum PrivilegeError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownUser(let u): "cannot drop privileges to '\(u)': no such user"
-        case .failed(let step, let u, let e): "cannot drop privileges to '\(u)': \(step) failed: \(String(cString: strerror(e)))"
+        case .failed(let step, let u, let e):
+            "cannot drop privileges to '\(u)': \(step) failed: \(String(cString: strerror(e)))"
         case .stillPrivileged(let u): "cannot drop privileges to '\(u)': root could be regained; refusing to go on"
         }
     }
@@ -22,7 +23,9 @@ public enum Privileges {
     /// running as root through sudo; else nobody (stay as we are). "root" means stay root.
     public static func target(explicit: String?) -> String? {
         if let explicit { return explicit == "root" ? nil : explicit }
-        guard geteuid() == 0, let sudoUser = getenv("SUDO_USER").map({ String(cString: $0) }), !sudoUser.isEmpty, sudoUser != "root" else {
+        guard geteuid() == 0, let sudoUser = getenv("SUDO_USER").map({ String(cString: $0) }), !sudoUser.isEmpty,
+            sudoUser != "root"
+        else {
             return nil
         }
         return sudoUser

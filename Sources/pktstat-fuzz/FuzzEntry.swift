@@ -52,45 +52,45 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 #if FUZZING
-// SwiftPM links an executable's entry point as `<target>_main`; hand control to libFuzzer's driver.
-// swift-format-ignore: AlwaysUseLowerCamelCase
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+    // SwiftPM links an executable's entry point as `<target>_main`; hand control to libFuzzer's driver.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
-@_cdecl("pktstat_fuzz_main")
-public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOne(data, size) }
-}
-#else
-@main
-struct Replay {
-    static func main() {
-        var failures = 0
-        for path in CommandLine.arguments.dropFirst() {
-            guard let f = fopen(path, "rb") else {
-                print("pktstat-fuzz: cannot read \(path)")
-                failures += 1
-                continue
-            }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = fread(&chunk, 1, chunk.count, f)
-                if n <= 0 { break }
-                bytes.append(contentsOf: chunk[0..<n])
-            }
-            fclose(f)
-            bytes.withUnsafeBytes { exercise($0) }
-        }
-        unlink(scratchPath)
-        print("replayed \(CommandLine.arguments.count - 1) inputs")
-        exit(failures == 0 ? 0 : 1)
+    @_cdecl("pktstat_fuzz_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        var count = argc
+        var vector = argv
+        return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOne(data, size) }
     }
-}
+#else
+    @main
+    struct Replay {
+        static func main() {
+            var failures = 0
+            for path in CommandLine.arguments.dropFirst() {
+                guard let f = fopen(path, "rb") else {
+                    print("pktstat-fuzz: cannot read \(path)")
+                    failures += 1
+                    continue
+                }
+                var bytes: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = fread(&chunk, 1, chunk.count, f)
+                    if n <= 0 { break }
+                    bytes.append(contentsOf: chunk[0..<n])
+                }
+                fclose(f)
+                bytes.withUnsafeBytes { exercise($0) }
+            }
+            unlink(scratchPath)
+            print("replayed \(CommandLine.arguments.count - 1) inputs")
+            exit(failures == 0 ? 0 : 1)
+        }
+    }
 #endif

@@ -61,7 +61,8 @@ import Testing
         let routes = try jsonArray(binary, ["routes", "--format", "json"])
         #expect(routes.allSatisfy { $0["dst"] is String })
         // gateways keeps its object.
-        let gateways = try NetInfoTestTools.json(try NetInfoTestTools.mustRun(binary, ["gateways", "--format", "json"]))
+        let gateways = try NetInfoTestTools.json(
+            try NetInfoTestTools.mustRun(binary, ["gateways", "--format", "json"]))
         #expect((gateways as? [String: Any])?["default"] != nil)
     }
 

@@ -79,6 +79,8 @@ enum NetInfoTestTools {
     static var isRoot: Bool { getuid() == 0 }
 
     static var hasIP: Bool {
-        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 }

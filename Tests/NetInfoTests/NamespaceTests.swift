@@ -90,13 +90,16 @@ struct TestNamespace {
         try ip("route", "add", "default", "via", "192.0.2.1", "dev", "v0", "metric", "100")
         try ip("route", "add", "default", "via", "198.51.100.1", "dev", "v1", "metric", "200")
         try ip(
-            "route", "add", "192.0.2.192/27", "nexthop", "via", "192.0.2.2", "dev", "v0", "weight", "1", "nexthop", "via",
+            "route", "add", "192.0.2.192/27", "nexthop", "via", "192.0.2.2", "dev", "v0", "weight", "1", "nexthop",
+            "via",
             "198.51.100.2", "dev", "v1", "weight", "3")
         try ip("route", "add", "blackhole", "192.0.2.224/28")
         try ip("route", "add", "unreachable", "198.51.100.240/28", "metric", "5")
         try ip("route", "add", "prohibit", "192.0.2.250/32")
         try ip("route", "add", "throw", "192.0.2.112/28")
-        try ip("route", "add", "192.0.2.96/28", "via", "198.51.100.99", "dev", "v0", "onlink", "src", "192.0.2.10", "proto", "static")
+        try ip(
+            "route", "add", "192.0.2.96/28", "via", "198.51.100.99", "dev", "v0", "onlink", "src", "192.0.2.10",
+            "proto", "static")
         try ip("route", "add", "198.51.100.176/28", "via", "198.51.100.131", "dev", "v4")  // linkdown
         try ip("route", "add", "192.0.2.64/27", "via", "192.0.2.3", "dev", "v0", "table", "100")
         try ip("route", "add", "default", "via", "198.51.100.62", "dev", "v1", "table", "100")
@@ -148,7 +151,8 @@ struct NamespaceTests {
     }
 
     func compareRoutes(_ ns: TestNamespace, table: String) throws {
-        let theirs = try ns.ipJSON("-4", "route", "show", "table", table).map { normalizedRoute($0, family: "inet") }
+        let theirs =
+            try ns.ipJSON("-4", "route", "show", "table", table).map { normalizedRoute($0, family: "inet") }
             + ns.ipJSON("-6", "route", "show", "table", table).map { normalizedRoute($0, family: "inet6") }
         let mine = try ours(ns, "--table", table)
         #expect(missing(theirs, from: mine) == [], "in ip route show table \(table) but not in pktstat")
@@ -209,12 +213,17 @@ struct NamespaceTests {
                     }
                 } else {
                     let procType =
-                        ["blackhole": "reject", "unreachable": "reject", "prohibit": "reject", "throw": "reject", "multicast": "unicast"][type]
+                        [
+                            "blackhole": "reject", "unreachable": "reject", "prohibit": "reject", "throw": "reject",
+                            "multicast": "unicast",
+                        ][type]
                         ?? type
                     if hops.isEmpty {
                         expected.append(line(fam, r["dst"], r["gateway"], r["dev"], r["metric"], procType))
                     } else {  // one /proc line per next hop
-                        for h in hops { expected.append(line(fam, r["dst"], h["gateway"], h["dev"], r["metric"], procType)) }
+                        for h in hops {
+                            expected.append(line(fam, r["dst"], h["gateway"], h["dev"], r["metric"], procType))
+                        }
                     }
                 }
             }
@@ -276,9 +285,13 @@ struct NamespaceTests {
             let v1addrs = (v1["addr_info"] as? [[String: Any]]) ?? []
             #expect(v1addrs.filter { "\($0["family"] ?? "")" == "inet" }.allSatisfy { $0["broadcast"] == nil })
             let v0 = try #require(mine.first { "\($0["ifname"] ?? "")" == "v0" })
-            #expect(((v0["addr_info"] as? [[String: Any]]) ?? []).contains { "\($0["broadcast"] ?? "")" == "192.0.2.63" })
+            #expect(
+                ((v0["addr_info"] as? [[String: Any]]) ?? []).contains { "\($0["broadcast"] ?? "")" == "192.0.2.63" })
             let v2 = try #require(mine.first { "\($0["ifname"] ?? "")" == "v2" })
-            #expect(((v2["addr_info"] as? [[String: Any]]) ?? []).contains { "\($0["address"] ?? "")" == "192.0.2.130" && $0["broadcast"] == nil })
+            #expect(
+                ((v2["addr_info"] as? [[String: Any]]) ?? []).contains {
+                    "\($0["address"] ?? "")" == "192.0.2.130" && $0["broadcast"] == nil
+                })
             let v3 = try #require(mine.first { "\($0["ifname"] ?? "")" == "v3" })
             #expect("\(v3["operstate"] ?? "")" == "DOWN")
             #expect(!((v3["flags"] as? [String]) ?? []).contains("UP"))
@@ -289,8 +302,14 @@ struct NamespaceTests {
             #expect(one.count == 1 && "\(one[0]["ifname"] ?? "")" == "v0")
             let ni = try ns.pktstat("interfaces", "v1", "--format", "netifaces")
             let inet = try #require(ni["2"] as? [[String: Any]])
-            #expect(inet.contains { "\($0["addr"] ?? "")" == "198.51.100.10" && "\($0["netmask"] ?? "")" == "255.255.255.192" && $0["broadcast"] == nil })
-            #expect((ni["10"] as? [[String: Any]])?.contains { "\($0["netmask"] ?? "")" == "ffff:ffff:ffff:ffff::/64" } == true)
+            #expect(
+                inet.contains {
+                    "\($0["addr"] ?? "")" == "198.51.100.10" && "\($0["netmask"] ?? "")" == "255.255.255.192"
+                        && $0["broadcast"] == nil
+                })
+            #expect(
+                (ni["10"] as? [[String: Any]])?.contains { "\($0["netmask"] ?? "")" == "ffff:ffff:ffff:ffff::/64" }
+                    == true)
             #expect((ni["17"] as? [[String: Any]])?.first?["addr"] as? String == v1["address"] as? String)
         }
     }
@@ -312,11 +331,14 @@ struct NamespaceTests {
             #expect(reason.contains("lowest metric (100) of 2"))
 
             // Every default route, as ip lists them over all tables.
-            let theirs = try ns.ipJSON("-4", "route", "show", "table", "all").filter { "\($0["dst"] ?? "")" == "default" }
+            let theirs =
+                try ns.ipJSON("-4", "route", "show", "table", "all").filter { "\($0["dst"] ?? "")" == "default" }
                 .map { normalizedRoute($0, family: "inet") }
                 + ns.ipJSON("-6", "route", "show", "table", "all").filter { "\($0["dst"] ?? "")" == "default" }
                 .map { normalizedRoute($0, family: "inet6") }
-            let mine = try #require(doc["routes"] as? [[String: Any]]).map { normalizedRoute($0, family: "\($0["family"] ?? "")") }
+            let mine = try #require(doc["routes"] as? [[String: Any]]).map {
+                normalizedRoute($0, family: "\($0["family"] ?? "")")
+            }
             #expect(missing(theirs, from: mine) == [])
             #expect(missing(mine, from: theirs) == [])
 

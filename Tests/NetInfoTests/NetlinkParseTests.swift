@@ -1,5 +1,6 @@
-@testable import NetInfo
 import Testing
+
+@testable import NetInfo
 
 /// rtnetlink messages built byte by byte (host order, as the kernel sends them).
 struct NetlinkFixture {
@@ -24,16 +25,36 @@ struct NetlinkFixture {
     static func multipathRoute() -> [UInt8] {
         var m = NetlinkFixture()
         // rtmsg
-        m.u8(2); m.u8(24); m.u8(0); m.u8(0); m.u8(254); m.u8(4); m.u8(0); m.u8(1); m.u32(0)
+        m.u8(2)
+        m.u8(24)
+        m.u8(0)
+        m.u8(0)
+        m.u8(254)
+        m.u8(4)
+        m.u8(0)
+        m.u8(1)
+        m.u32(0)
         m.attr(15, le32(254))
         m.attr(1, [192, 0, 2, 0])
         m.attr(6, le32(10))
         var hops = NetlinkFixture()
-        hops.u16(16); hops.u8(0); hops.u8(0); hops.u32(1); hops.attr(5, [192, 0, 2, 1])
-        hops.u16(16); hops.u8(4); hops.u8(2); hops.u32(1); hops.attr(5, [198, 51, 100, 1])
+        hops.u16(16)
+        hops.u8(0)
+        hops.u8(0)
+        hops.u32(1)
+        hops.attr(5, [192, 0, 2, 1])
+        hops.u16(16)
+        hops.u8(4)
+        hops.u8(2)
+        hops.u32(1)
+        hops.attr(5, [198, 51, 100, 1])
         m.attr(9, hops.bytes)
         var msg = NetlinkFixture()
-        msg.u32(UInt32(16 + m.bytes.count)); msg.u16(24); msg.u16(2); msg.u32(7); msg.u32(0)
+        msg.u32(UInt32(16 + m.bytes.count))
+        msg.u16(24)
+        msg.u16(2)
+        msg.u32(7)
+        msg.u32(0)
         msg.bytes += m.bytes
         return msg.bytes
     }
@@ -58,8 +79,12 @@ struct NetlinkFixture {
         #expect(r.type == .unicast)
         #expect(r.gateway == nil)
         #expect(r.nextHops.count == 2)
-        #expect(r.nextHops[0] == NextHop(gateway: IPAddress("192.0.2.1"), device: "lo", deviceIndex: 1, weight: 1, flags: []))
-        #expect(r.nextHops[1] == NextHop(gateway: IPAddress("198.51.100.1"), device: "lo", deviceIndex: 1, weight: 3, flags: .onlink))
+        #expect(
+            r.nextHops[0]
+                == NextHop(gateway: IPAddress("192.0.2.1"), device: "lo", deviceIndex: 1, weight: 1, flags: []))
+        #expect(
+            r.nextHops[1]
+                == NextHop(gateway: IPAddress("198.51.100.1"), device: "lo", deviceIndex: 1, weight: 3, flags: .onlink))
         #expect(r.nextHops[1].flags.names == ["onlink"])
     }
 
@@ -87,8 +112,14 @@ struct NetlinkFixture {
     @Test func addressWithPeerAndWithBroadcast() throws {
         // ifaddrmsg AF_INET /32 flags 0 scope 0 index 7; IFA_ADDRESS = peer, IFA_LOCAL = local.
         var p = NetlinkFixture()
-        p.u8(2); p.u8(32); p.u8(0); p.u8(0); p.u32(7)
-        p.attr(1, [192, 0, 2, 2]); p.attr(2, [192, 0, 2, 1]); p.attr(3, Array("v2".utf8) + [0])
+        p.u8(2)
+        p.u8(32)
+        p.u8(0)
+        p.u8(0)
+        p.u32(7)
+        p.attr(1, [192, 0, 2, 2])
+        p.attr(2, [192, 0, 2, 1])
+        p.attr(3, Array("v2".utf8) + [0])
         let b = NetlinkBytes(bytes: p.bytes)
         let a = try #require(try NetlinkAddresses.parse(b, 0..<p.bytes.count))
         #expect(a.local == IPAddress("192.0.2.1"))
@@ -98,8 +129,15 @@ struct NetlinkFixture {
         #expect(a.flagNames(family: .inet) == ["dynamic"])
 
         var q = NetlinkFixture()
-        q.u8(2); q.u8(24); q.u8(0x01); q.u8(0); q.u32(3)
-        q.attr(1, [192, 0, 2, 10]); q.attr(2, [192, 0, 2, 10]); q.attr(4, [192, 0, 2, 255]); q.attr(8, NetlinkFixture.le32(0x81))
+        q.u8(2)
+        q.u8(24)
+        q.u8(0x01)
+        q.u8(0)
+        q.u32(3)
+        q.attr(1, [192, 0, 2, 10])
+        q.attr(2, [192, 0, 2, 10])
+        q.attr(4, [192, 0, 2, 255])
+        q.attr(8, NetlinkFixture.le32(0x81))
         let c = try #require(try NetlinkAddresses.parse(NetlinkBytes(bytes: q.bytes), 0..<q.bytes.count))
         #expect(c.peer == nil)
         #expect(c.broadcast == IPAddress("192.0.2.255"))
@@ -119,10 +157,12 @@ struct NetlinkFixture {
 }
 
 @Suite struct GatewaySelectionTests {
-    func r(_ gw: String, _ dev: String, metric: UInt32?, table: RouteTable = .main, type: RouteType = .unicast) -> Route {
+    func r(_ gw: String, _ dev: String, metric: UInt32?, table: RouteTable = .main, type: RouteType = .unicast) -> Route
+    {
         let a = IPAddress(gw)!
         return Route(
-            family: a.family, destination: .unspecified(a.family), prefixLength: 0, gateway: a, device: dev, table: table,
+            family: a.family, destination: .unspecified(a.family), prefixLength: 0, gateway: a, device: dev,
+            table: table,
             type: type, metric: metric, source: .netlink)
     }
 
@@ -146,7 +186,9 @@ struct NetlinkFixture {
     }
 
     @Test func unreachableWithLowerMetricMeansNoGateway() {
-        let g = Gateways.select(from: [r("192.0.2.1", "v0", metric: 100), r("0.0.0.0", "lo", metric: 10, type: .unreachable)])
+        let g = Gateways.select(from: [
+            r("192.0.2.1", "v0", metric: 100), r("0.0.0.0", "lo", metric: 10, type: .unreachable),
+        ])
         #expect(g.defaults[.inet] == nil)
         #expect(g.reasons[.inet]?.contains("is unreachable") == true)
     }
@@ -178,7 +220,15 @@ struct NetlinkFixture {
     /// (RTM_F_CLONED) local route with RTCF_LOCAL in the high bits of rtm_flags, uid and cacheinfo.
     static func cachedLocalAnswer() -> [UInt8] {
         var m = NetlinkFixture()
-        m.u8(2); m.u8(32); m.u8(0); m.u8(0); m.u8(254); m.u8(0); m.u8(0); m.u8(2); m.u32(0x8000_0200)
+        m.u8(2)
+        m.u8(32)
+        m.u8(0)
+        m.u8(0)
+        m.u8(254)
+        m.u8(0)
+        m.u8(0)
+        m.u8(2)
+        m.u32(0x8000_0200)
         m.attr(15, NetlinkFixture.le32(254))
         m.attr(1, [192, 0, 2, 10])
         m.attr(4, NetlinkFixture.le32(1))
@@ -186,7 +236,11 @@ struct NetlinkFixture {
         m.attr(25, NetlinkFixture.le32(1000))
         m.attr(12, [UInt8](repeating: 0, count: 32))
         var msg = NetlinkFixture()
-        msg.u32(UInt32(16 + m.bytes.count)); msg.u16(24); msg.u16(0); msg.u32(3); msg.u32(0)
+        msg.u32(UInt32(16 + m.bytes.count))
+        msg.u16(24)
+        msg.u16(0)
+        msg.u32(3)
+        msg.u32(0)
         msg.bytes += m.bytes
         return msg.bytes
     }

@@ -65,7 +65,8 @@ import Testing
         "eth0\t+0200C0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0",  // a sign UInt32(radix:) would take
     ])
     func ipv4Malformed(line: String) {
-        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" + line
+        let text =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" + line
             + "\nv0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
         let p = ProcRouteParser.parseIPv4(text, path: "fixture")
         #expect(p.problems.count == 1)
@@ -149,7 +150,8 @@ import Testing
         "20010db8000100000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000004 00000000 00000003 v0",
     ])
     func ipv6Malformed(line: String) {
-        let good = "20010db8000200000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001       v1"
+        let good =
+            "20010db8000200000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001       v1"
         let p = ProcRouteParser.parseIPv6(good + "\n" + line + "\n", path: "fixture6")
         #expect(p.problems.count == 1)
         #expect(p.problems.first?.line == 2)

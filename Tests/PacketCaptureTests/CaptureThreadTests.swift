@@ -2,8 +2,8 @@ import Foundation
 import PacketCapture
 import PacketRecords
 import PacketWire
-import Testing
 import TestSupport
+import Testing
 
 /// The capture thread owns the handle (moved in), reads `pcap_stats` itself, and closes the
 /// handle before anyone could use the interrupter on a closed one. Real libpcap on loopback.

@@ -4,8 +4,8 @@ import PacketFile
 import PacketRecords
 import PacketWire
 import ReaderCrossCheck
-import Testing
 import TestSupport
+import Testing
 
 private func readWithLibpcap(_ path: String, filter: String? = nil) -> ReaderCrossCheck.Reading {
     ReaderCrossCheck.libpcap(path, filter: filter)
@@ -65,7 +65,9 @@ private func captureFiles() -> [String] {
             for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
                 let at = Int.random(in: 0..<bytes.count, using: &random)
                 switch Int.random(in: 0..<10, using: &random) {
-                case 0..<6: bytes[at] = [0, 1, 0x7F, 0x80, 0xFF, UInt8.random(in: 0...255, using: &random)].randomElement(using: &random)!
+                case 0..<6:
+                    bytes[at] = [0, 1, 0x7F, 0x80, 0xFF, UInt8.random(in: 0...255, using: &random)].randomElement(
+                        using: &random)!
                 case 6..<8: bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...64, using: &random)))
                 default: bytes.removeSubrange(at...)
                 }
@@ -76,7 +78,8 @@ private func captureFiles() -> [String] {
                 if let keep = ProcessInfo.processInfo.environment["PKTSTAT_DIFF_KEEP"] {
                     _ = FileManager.default.createFile(atPath: "\(keep)/round-\(round).bin", contents: Data(bytes))
                 }
-                disagreements.append("round \(round) from \(URL(fileURLWithPath: name).lastPathComponent): \(difference)")
+                disagreements.append(
+                    "round \(round) from \(URL(fileURLWithPath: name).lastPathComponent): \(difference)")
             }
         }
         #expect(failures > rounds / 10)  // the damage is real
@@ -195,7 +198,9 @@ struct LiveCaptureTests {
     @Test func theIdleTimeoutFiresOnASilentCapture() throws {
         let capture = try openLoopback("udp and src port 1 and dst port 1")
         let started = Date()
-        let end = try capture.run(limits: RunLimits(durationNs: 20_000_000_000, idleTimeoutNs: 400_000_000), stop: StopFlag()) { _ in true }
+        let end = try capture.run(
+            limits: RunLimits(durationNs: 20_000_000_000, idleTimeoutNs: 400_000_000), stop: StopFlag()
+        ) { _ in true }
         #expect(end == .idle)
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed >= 0.35 && elapsed < 5)

@@ -16,7 +16,9 @@ enum Corpus {
         .deletingLastPathComponent()
         .appendingPathComponent("shared/conformance/captures")
 
-    static var available: Bool { FileManager.default.fileExists(atPath: directory.appendingPathComponent("EXPECT_ERROR").path) }
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("EXPECT_ERROR").path)
+    }
 
     static var captureNames: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
@@ -103,7 +105,9 @@ struct ConformanceCorpusTests {
             } else {
                 #expect(expectation.mode == "error-or-full", "\(name) must be rejected")
                 #expect(outcome.records.count == reference.count)
-                #expect(firstDifference(outcome.records, reference, count: min(outcome.records.count, reference.count)) == nil)
+                #expect(
+                    firstDifference(outcome.records, reference, count: min(outcome.records.count, reference.count))
+                        == nil)
             }
         } else {
             #expect(outcome.error == nil, "\(outcome.error.map(String.init(describing:)) ?? "")")
@@ -118,4 +122,3 @@ struct ConformanceCorpusTests {
         #expect(Corpus.expectedErrors.count >= 11)
     }
 }
-

@@ -109,10 +109,14 @@ import Testing
         file.record(seconds: 1, fraction: 0, data: udpFrame(size: 100))
         var short = file.bytes
         short.removeLast(80)
-        #expect(readAll(short, in: dir).error?.description == "truncated dump file; tried to read 50 captured bytes, only got 20")
+        #expect(
+            readAll(short, in: dir).error?.description
+                == "truncated dump file; tried to read 50 captured bytes, only got 20")
         var longer = file.bytes
         longer.removeLast(20)
-        #expect(readAll(longer, in: dir).error?.description == "truncated dump file; tried to read 100 captured bytes, only got 80")
+        #expect(
+            readAll(longer, in: dir).error?.description
+                == "truncated dump file; tried to read 100 captured bytes, only got 80")
     }
 
     @Test func truncatedFileHeader() {
@@ -128,7 +132,8 @@ import Testing
     }
 
     @Test func versionsLibpcapRejects() {
-        #expect(readAll(PcapBytes(major: 1, minor: 4).bytes, in: dir).error?.description == "archaic pcap savefile format")
+        #expect(
+            readAll(PcapBytes(major: 1, minor: 4).bytes, in: dir).error?.description == "archaic pcap savefile format")
         let v25 = readAll(PcapBytes(major: 2, minor: 5).bytes, in: dir).error
         #expect(v25?.description == "unsupported pcap savefile version 2.5")
         #expect(v25?.kind == .unsupportedFormat)
@@ -191,7 +196,8 @@ import Testing
         file.writer.u32(100 << 20)
         file.writer.raw([UInt8](repeating: 0, count: 1000))
         let outcome = readAll(file.bytes, in: dir)
-        #expect(outcome.error?.description == "truncated dump file; tried to read 104857600 captured bytes, only got 1000")
+        #expect(
+            outcome.error?.description == "truncated dump file; tried to read 104857600 captured bytes, only got 1000")
     }
 
     @Test func batchesStopAndResume() throws {

@@ -58,14 +58,16 @@ import Testing
         var file = PcapngBytes()
         file.interface(tsoffset: 1_000_000_000)
         file.enhanced(ticks: 700_000_000_500_000, data: udpFrame())
-        #expect(readAll(file.bytes, in: dir).records.map { formatTimestamp($0.timestampNs) } == ["1700000000.500000000"])
+        #expect(
+            readAll(file.bytes, in: dir).records.map { formatTimestamp($0.timestampNs) } == ["1700000000.500000000"])
     }
 
     @Test func timestampBeyond2106() {
         var file = PcapngBytes()
         file.interface()
         file.enhanced(ticks: 4_294_967_296_000_000, data: udpFrame())
-        #expect(readAll(file.bytes, in: dir).records.map { formatTimestamp($0.timestampNs) } == ["4294967296.000000000"])
+        #expect(
+            readAll(file.bytes, in: dir).records.map { formatTimestamp($0.timestampNs) } == ["4294967296.000000000"])
     }
 
     @Test func absurdTimestampsSaturateInsteadOfTrapping() {
@@ -123,7 +125,10 @@ import Testing
         file.interface()
         file.block(0x0000_0BAD) { b in b.raw([0xDE, 0xAD]) }  // custom
         file.enhanced(ticks: 1, data: udpFrame())
-        file.block(5) { b in b.u32(0); b.u64(0) }  // interface statistics
+        file.block(5) { b in
+            b.u32(0)
+            b.u64(0)
+        }  // interface statistics
         file.block(0x4242_4242) { _ in }  // unknown
         file.enhanced(ticks: 2, data: udpFrame())
         let outcome = readAll(file.bytes, in: dir)
@@ -165,7 +170,8 @@ import Testing
         file.enhanced(interface: 1, ticks: 2, data: udpFrame())
         let outcome = readAll(file.bytes, in: dir)
         #expect(outcome.records.count == 1)
-        #expect(outcome.error?.description == "an interface has a type 113 different from the type of the first interface")
+        #expect(
+            outcome.error?.description == "an interface has a type 113 different from the type of the first interface")
         #expect(outcome.error?.kind == .mixedInterfaces)
         #expect(outcome.error?.hint != nil)
     }
@@ -193,7 +199,8 @@ import Testing
         file.interface(linkType: 101)
         file.enhanced(interface: 1, ticks: 2, data: Array(udpFrame().dropFirst(14)))
         let outcome = readAll(file.bytes, in: dir)
-        #expect(outcome.error?.description == "an interface has a type 101 different from the type of the first interface")
+        #expect(
+            outcome.error?.description == "an interface has a type 101 different from the type of the first interface")
         #expect(outcome.records.map(\.label) == [.udp])
 
         var ethernet = PcapngBytes()
@@ -208,7 +215,8 @@ import Testing
     @Test func noInterfaceDescription() {
         var file = PcapngBytes()
         file.block(4) { b in b.u32(0) }
-        #expect(readAll(file.bytes, in: dir).error?.description == "the capture file has no Interface Description Blocks")
+        #expect(
+            readAll(file.bytes, in: dir).error?.description == "the capture file has no Interface Description Blocks")
         var packetFirst = PcapngBytes()
         packetFirst.enhanced(ticks: 1, data: udpFrame())
         #expect(
@@ -303,7 +311,9 @@ import Testing
         w.u32(3)
         w.u32(0x1A2B_3C4D)
         w.raw([UInt8](repeating: 0, count: 20))
-        #expect(readAll(w.bytes, in: dir).error?.description == "Section Header Block in pcapng dump file has invalid length 3")
+        #expect(
+            readAll(w.bytes, in: dir).error?.description
+                == "Section Header Block in pcapng dump file has invalid length 3")
     }
 
     @Test func enhancedPacketClaimingTwoGigabytes() {
@@ -334,7 +344,8 @@ import Testing
         file.interface(snapLength: 50)
         file.enhanced(ticks: 1, data: udpFrame(size: 100))
         #expect(
-            readAll(file.bytes, in: dir).error?.description == "invalid packet capture length 100, bigger than snaplen of 50")
+            readAll(file.bytes, in: dir).error?.description
+                == "invalid packet capture length 100, bigger than snaplen of 50")
     }
 
     @Test func capturedLengthBeyondTheBlock() {

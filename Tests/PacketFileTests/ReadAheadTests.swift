@@ -1,8 +1,8 @@
 import Foundation
 import PacketFile
 import PacketRecords
-import Testing
 import TestSupport
+import Testing
 
 /// Files of 2 MiB or more are read ahead on a helper thread in 1 MiB chunks; records that span
 /// chunks are gathered on the side. The same bytes through a pipe (read directly, no helper) must

@@ -1,8 +1,8 @@
 import Foundation
 import PacketFile
 import PacketRecords
-import Testing
 import TestSupport
+import Testing
 
 /// Every prefix of a valid file must either deliver a prefix of its records and then throw, or
 /// succeed with a prefix (when the cut falls between records) — never trap, never invent records.
@@ -23,7 +23,10 @@ import TestSupport
         ngLE.enhanced(ticks: 10, data: udpFrame(size: 90), length: 200)
         ngLE.simple(data: arpFrame(), length: 42)
         ngLE.obsolete(ticks: 20, data: udpFrame())
-        ngLE.block(5) { b in b.u32(0); b.u64(0) }
+        ngLE.block(5) { b in
+            b.u32(0)
+            b.u64(0)
+        }
 
         var ngBE = PcapngBytes(bigEndian: true)
         ngBE.interface(tsresol: 0x88)

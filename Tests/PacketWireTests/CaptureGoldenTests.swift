@@ -73,7 +73,8 @@ import Testing
                 #expect(d.stop == .invalid, "\(place): not compared, but the header is invalid")
             }
             if let (sport, dport) = want.ports {
-                #expect(d.hasPorts && d.srcPort == sport && d.dstPort == dport, "\(place): got \(d.srcPort)>\(d.dstPort)")
+                #expect(
+                    d.hasPorts && d.srcPort == sport && d.dstPort == dport, "\(place): got \(d.srcPort)>\(d.dstPort)")
             } else {
                 #expect(!d.hasPorts, "\(place): unexpected ports \(d.srcPort)>\(d.dstPort)")
             }
@@ -129,9 +130,12 @@ import Testing
     static let formatCases = [
         FormatCase(name: "nanosecond.pcap", format: .pcap, bigEndian: false, nanosecond: true, times: nanoTimes),
         FormatCase(name: "big-endian.pcap", format: .pcap, bigEndian: true, nanosecond: false, times: microTimes),
-        FormatCase(name: "big-endian-nanosecond.pcap", format: .pcap, bigEndian: true, nanosecond: true, times: nanoTimes),
-        FormatCase(name: "pcapng-tsresol9.pcapng", format: .pcapng, bigEndian: false, nanosecond: true, times: nanoTimes),
-        FormatCase(name: "pcapng-big-endian.pcapng", format: .pcapng, bigEndian: true, nanosecond: false, times: microTimes),
+        FormatCase(
+            name: "big-endian-nanosecond.pcap", format: .pcap, bigEndian: true, nanosecond: true, times: nanoTimes),
+        FormatCase(
+            name: "pcapng-tsresol9.pcapng", format: .pcapng, bigEndian: false, nanosecond: true, times: nanoTimes),
+        FormatCase(
+            name: "pcapng-big-endian.pcapng", format: .pcapng, bigEndian: true, nanosecond: false, times: microTimes),
     ]
 
     @Test("Formats: byte order, precision and timestamps", arguments: formatCases)
@@ -157,7 +161,9 @@ import Testing
     }
 
     @Test func snapLengthCuts() throws {
-        for (name, snap) in [("truncated-snaplen.pcap", 40), ("truncated-snaplen-21.pcap", 21), ("truncated-snaplen-71.pcap", 71)] {
+        for (name, snap) in [
+            ("truncated-snaplen.pcap", 40), ("truncated-snaplen-21.pcap", 21), ("truncated-snaplen-71.pcap", 71),
+        ] {
             let fixture = try PcapFixture(contentsOf: CaptureFile.ownDirectory + "/" + name)
             #expect(fixture.snapLength == snap)
             #expect(fixture.packets.allSatisfy { $0.bytes.count == snap && $0.origLen > snap }, "\(name)")

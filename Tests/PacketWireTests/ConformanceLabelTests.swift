@@ -9,20 +9,26 @@ import Testing
 /// is not beside the package.
 @Suite struct ConformanceLabelTests {
     static let files = CaptureFile.conformance.filter {
-        FileManager.default.fileExists(atPath: $0.path + ".ref.csv") && !rejected.contains(String($0.name.dropFirst("conformance/".count)))
+        FileManager.default.fileExists(atPath: $0.path + ".ref.csv")
+            && !rejected.contains(String($0.name.dropFirst("conformance/".count)))
     }
 
     /// Captures listed in EXPECT_ERROR (compared by `check`, not here).
     static let rejected: Set<String> = {
         let path = CaptureFile.conformanceDirectory + "/EXPECT_ERROR"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: "\t").first.map(String.init) })
+        return Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap {
+                $0.split(separator: "\t").first.map(String.init)
+            })
     }()
 
     @Test("Decoder labels equal the conformance references", arguments: files)
     func labels(_ file: CaptureFile) throws {
         let text = try String(contentsOfFile: file.path + ".ref.csv", encoding: .utf8)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let header = lines.removeFirst()
         let protocolColumn = try #require(header.firstIndex(of: "protocol"))
         let lengthColumn = try #require(header.firstIndex(of: "length"))
@@ -32,7 +38,8 @@ import Testing
         guard fixture.packets.count == lines.count,
             zip(fixture.packets, lines).allSatisfy({ String($0.origLen) == $1[lengthColumn] })
         else {
-            Issue.record("\(file.name): the test reader sees \(fixture.packets.count) packets, the reference \(lines.count)")
+            Issue.record(
+                "\(file.name): the test reader sees \(fixture.packets.count) packets, the reference \(lines.count)")
             return
         }
         var mismatches: [String] = []

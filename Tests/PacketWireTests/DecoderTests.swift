@@ -51,7 +51,8 @@ import Testing
 
     @Test func ipv6LongExtensionChain() {
         let chain =
-            Build.options(43, units: 2) + Build.routing(60) + Build.options(44) + Build.fragment(60, offsetUnits: 0, more: true)
+            Build.options(43, units: 2) + Build.routing(60) + Build.options(44)
+            + Build.fragment(60, offsetUnits: 0, more: true)
             + Build.options(0) + Build.options(17, units: 1) + Build.udp(5000, 5001)
         let d = decode(Build.ether(0x86DD, Build.ipv6(0, chain)), .ethernet)
         #expect(d.label == .udp)
@@ -157,7 +158,8 @@ import Testing
     func ipv4LaterFragmentHasNoPorts(_ proto: UInt8) {
         for (offset, more) in [(UInt16(185), false), (1, true), (0x1FFF, false)] {
             let field = Build.fragmentField(offsetUnits: offset, more: more)
-            let d = decode(Build.ether(0x0800, Build.ipv4(proto, Build.filler(24, from: 0x11), fragment: field)), .ethernet)
+            let d = decode(
+                Build.ether(0x0800, Build.ipv4(proto, Build.filler(24, from: 0x11), fragment: field)), .ethernet)
             #expect(d.label == Self.expectedLabel(proto, outer: .ipv4))
             #expect(!d.hasPorts)
             #expect(d.ipVersion == 4 && d.src == IPAddress(v4: Build.v4AValue))
@@ -171,7 +173,9 @@ import Testing
         #expect(d.hasPorts && d.srcPort == 5000 && d.dstPort == 5001)
     }
 
-    @Test("IPv6 non-first fragments: labelled by the fragment header's next header, no ports", arguments: [UInt8(17), 6, 132, 58])
+    @Test(
+        "IPv6 non-first fragments: labelled by the fragment header's next header, no ports",
+        arguments: [UInt8(17), 6, 132, 58])
     func ipv6LaterFragmentHasNoPorts(_ next: UInt8) {
         let payload = Build.fragment(next, offsetUnits: 185, more: false) + Build.filler(24, from: 0x11)
         let d = decode(Build.ether(0x86DD, Build.ipv6(44, payload)), .ethernet)
@@ -223,7 +227,8 @@ import Testing
         let udp = Build.ipv4(17, Build.udp(6000, 6001))
         let one = decode(Build.ether(0x0800, udp, tags: [(0x8100, 100)]), .ethernet)
         #expect(one.label == .udp && one.hasPorts && one.srcPort == 6000)
-        let qinq = decode(Build.ether(0x0800, Build.ipv4(6, Build.tcp(40002, 22)), tags: [(0x88A8, 200), (0x8100, 100)]), .ethernet)
+        let qinq = decode(
+            Build.ether(0x0800, Build.ipv4(6, Build.tcp(40002, 22)), tags: [(0x88A8, 200), (0x8100, 100)]), .ethernet)
         #expect(qinq.label == .tcp && qinq.dstPort == 22)
         let many = (0..<12).map { (tpid: UInt16($0 % 2 == 0 ? 0x88A8 : 0x8100), vid: UInt16($0)) }
         #expect(decode(Build.ether(0x86DD, Build.ipv6(58, Build.icmpv6Echo()), tags: many), .ethernet).label == .icmpv6)
@@ -255,7 +260,9 @@ import Testing
         #expect(decode(Build.sll(0x0001, Build.filler(20)), .linuxSLL).label == .other)
     }
 
-    @Test("ARPHRD_NETLINK frames are other, whatever the protocol field says", arguments: [UInt16(0), 0x0800, 0x86DD, 0x0806])
+    @Test(
+        "ARPHRD_NETLINK frames are other, whatever the protocol field says",
+        arguments: [UInt16(0), 0x0800, 0x86DD, 0x0806])
     func netlink(_ proto: UInt16) {
         let payload = Build.ipv4(6, Build.tcp(1, 2))
         let one = decode(Build.sll(proto, payload, hatype: Build.arphrdNetlink), .linuxSLL)

@@ -18,9 +18,13 @@ enum Build {
     static let v6BValue = IPAddress(hi: 0x2001_0DB8_0000_0000, lo: 0x0B)
 
     static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+    static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
     static func le32(_ v: UInt32) -> [UInt8] { be32(v).reversed() }
-    static func filler(_ n: Int, from start: UInt8 = 0) -> [UInt8] { (0..<n).map { start &+ UInt8(truncatingIfNeeded: $0) } }
+    static func filler(_ n: Int, from start: UInt8 = 0) -> [UInt8] {
+        (0..<n).map { start &+ UInt8(truncatingIfNeeded: $0) }
+    }
 
     // MARK: link layers
 
@@ -70,7 +74,9 @@ enum Build {
         return h + payload
     }
 
-    static func ipv6(_ next: UInt8, _ payload: [UInt8], src: [UInt8] = v6A, dst: [UInt8] = v6B, version: UInt8 = 6) -> [UInt8] {
+    static func ipv6(_ next: UInt8, _ payload: [UInt8], src: [UInt8] = v6A, dst: [UInt8] = v6B, version: UInt8 = 6)
+        -> [UInt8]
+    {
         [version << 4, 0, 0, 0] + be16(UInt16(payload.count)) + [next, 64] + src + dst + payload
     }
 

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import PacketWire
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Decodes every prefix (0...caplen bytes) of every packet in `captures/` and in the shared
 /// conformance corpus (skipped when it is absent). Nothing may trap, and what a prefix gives must
@@ -100,7 +101,9 @@ import Testing
             decoded += 1
             let at = "prefix \(n)/\(bytes.count) (full: \(full.label.name))"
             if !known {
-                if d.label != .other || d.stop != .unsupported { fail("\(at): unknown link type gave \(d.label.name) \(d.stop)") }
+                if d.label != .other || d.stop != .unsupported {
+                    fail("\(at): unknown link type gave \(d.label.name) \(d.stop)")
+                }
                 continue
             }
             if n == 0 && d.stop != .truncated { fail("\(at): prefix 0 stopped \(d.stop)") }
@@ -116,7 +119,9 @@ import Testing
                     fail("\(at): label \(d.label.name) for a packet whose full label is \(full.label.name)")
                 }
                 rank = 1
-                if let coarse, coarse != d.label { fail("\(at): both \(coarse.name) and \(d.label.name) before the full label") }
+                if let coarse, coarse != d.label {
+                    fail("\(at): both \(coarse.name) and \(d.label.name) before the full label")
+                }
                 coarse = d.label
             } else {
                 fail("\(at): label \(d.label.name) is neither the full label nor a coarser one")
@@ -144,8 +149,10 @@ import Testing
     static let handBuilt: [(String, LinkType, [UInt8])] = {
         let v4 = Build.ipv4(6, Build.tcp(40000, 80))
         let v6 = Build.ipv6(17, Build.udp(5353, 53))
-        let chain = Build.ipv6(0, Build.options(43) + Build.routing(60) + Build.options(44)
-            + Build.fragment(132, offsetUnits: 0, more: true) + Build.sctp(5000, 5001))
+        let chain = Build.ipv6(
+            0,
+            Build.options(43) + Build.routing(60) + Build.options(44)
+                + Build.fragment(132, offsetUnits: 0, more: true) + Build.sctp(5000, 5001))
         var list: [(String, LinkType, [UInt8])] = [
             ("ethernet IPv4 TCP", .ethernet, Build.ether(0x0800, v4)),
             ("ethernet IPv6 UDP", .ethernet, Build.ether(0x86DD, v6)),
@@ -154,9 +161,15 @@ import Testing
             ("ethernet 0x9100", .ethernet, Build.ether(0x0800, v4, tags: [(0x9100, 1)])),
             ("ethernet 802.3", .ethernet, Build.llc8023(Build.filler(40))),
             ("ethernet IPv6 in IPv4", .ethernet, Build.ether(0x0800, Build.ipv4(41, v6))),
-            ("ethernet IPv4 later fragment", .ethernet, Build.ether(0x0800, Build.ipv4(17, Build.filler(30), fragment: 185))),
-            ("ethernet IPv6 later fragment", .ethernet,
-             Build.ether(0x86DD, Build.ipv6(44, Build.fragment(17, offsetUnits: 185, more: false) + Build.filler(30)))),
+            (
+                "ethernet IPv4 later fragment", .ethernet,
+                Build.ether(0x0800, Build.ipv4(17, Build.filler(30), fragment: 185))
+            ),
+            (
+                "ethernet IPv6 later fragment", .ethernet,
+                Build.ether(
+                    0x86DD, Build.ipv6(44, Build.fragment(17, offsetUnits: 185, more: false) + Build.filler(30)))
+            ),
             ("SLL IPv6", .linuxSLL, Build.sll(0x86DD, v6)),
             ("SLL VLAN IPv4", .linuxSLL, Build.sll(0x8100, Build.vlanTag(5, inner: 0x0800) + v4)),
             ("SLL netlink", .linuxSLL, Build.sll(0x0800, v4, hatype: Build.arphrdNetlink)),
@@ -171,8 +184,16 @@ import Testing
             ("PPP", LinkType(9), [0xFF, 0x03, 0x00, 0x21] + v4),
         ]
         for (number, _) in DecoderTests.named {
-            list.append(("ethernet IPv4 protocol \(number)", .ethernet, Build.ether(0x0800, Build.ipv4(number, Build.filler(24)))))
-            list.append(("ethernet IPv6 next header \(number)", .ethernet, Build.ether(0x86DD, Build.ipv6(number, Build.filler(24)))))
+            list.append(
+                (
+                    "ethernet IPv4 protocol \(number)", .ethernet,
+                    Build.ether(0x0800, Build.ipv4(number, Build.filler(24)))
+                ))
+            list.append(
+                (
+                    "ethernet IPv6 next header \(number)", .ethernet,
+                    Build.ether(0x86DD, Build.ipv6(number, Build.filler(24)))
+                ))
         }
         return list
     }()
@@ -180,7 +201,8 @@ import Testing
     @Test func everyPrefixOfHandBuiltPackets() {
         let guarded = GuardedMemory(bytes: Self.guardedPrefixLimit)
         for (name, link, bytes) in Self.handBuilt {
-            let packet = PcapFixture.Packet(linkType: link.rawValue, bytes: bytes, origLen: bytes.count, timestampNanoseconds: 0)
+            let packet = PcapFixture.Packet(
+                linkType: link.rawValue, bytes: bytes, origLen: bytes.count, timestampNanoseconds: 0)
             var failures: [String] = []
             Self.sweep(packet, guarded: guarded) { if failures.count < 10 { failures.append($0) } }
             #expect(failures.isEmpty, "\(name): \(failures.joined(separator: "\n"))")

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// A capture with known answers: 3 packets in second 0, none in second 1, 2 in second 2
 /// (the last exactly 2 s after the first: it opens interval 2).
@@ -49,8 +50,9 @@ struct AnalyzeTests {
         let t0: UInt32 = 1_700_000_000
         for i in 0..<20_000 {
             let ns = i * 2_000_000
-            b.add(seconds: t0 + UInt32(ns / 1_000_000_000), fraction: UInt32((ns % 1_000_000_000) / 1000),
-                  bytes: PcapBuilder.udpFrame(payload: i % 1000))
+            b.add(
+                seconds: t0 + UInt32(ns / 1_000_000_000), fraction: UInt32((ns % 1_000_000_000) / 1000),
+                bytes: PcapBuilder.udpFrame(payload: i % 1000))
         }
         try b.write(to: file)
         let args = ["analyze", file.path, "--interval", "1ms", "--format", "csv"]
@@ -106,7 +108,8 @@ struct AnalyzeTests {
     @Test func stdinCSVFromSniffGivesTheSameSeries() throws {
         let file = try knownCapture()
         let direct = try pktstat(["analyze", file.path, "--format", "csv"])
-        let piped = try shell("'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv | '\(TestPaths.binary)' analyze - --format csv")
+        let piped = try shell(
+            "'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv | '\(TestPaths.binary)' analyze - --format csv")
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(piped.stdout == direct.stdout)
     }
@@ -114,7 +117,8 @@ struct AnalyzeTests {
     @Test func foreignCSVNamesTheLine() throws {
         let dir = TestPaths.temporaryDirectory()
         let csv = dir.appendingPathComponent("bad.csv")
-        try "timestamp,length,protocol\n1700000000.1,60,UDP\nyesterday,60,UDP\n".write(to: csv, atomically: true, encoding: .utf8)
+        try "timestamp,length,protocol\n1700000000.1,60,UDP\nyesterday,60,UDP\n".write(
+            to: csv, atomically: true, encoding: .utf8)
         let r = try pktstat(["analyze", "-"], stdin: csv)
         #expect(r.status == 1)
         #expect(r.stderr.contains("line 3"))
@@ -152,7 +156,10 @@ struct AnalyzeTests {
     @Test func svgIsValidAndRenders() throws {
         let dir = TestPaths.temporaryDirectory()
         let svg = dir.appendingPathComponent("c.svg")
-        let r = try pktstat(["analyze", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "--format", "svg", "-o", svg.path, "--title", "Loop \"back\" <&>"])
+        let r = try pktstat([
+            "analyze", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "--format", "svg", "-o",
+            svg.path, "--title", "Loop \"back\" <&>",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try XMLDocument(contentsOf: svg)
         #expect(doc.rootElement()?.name == "svg")
@@ -187,7 +194,10 @@ struct AnalyzeTests {
     func gnuplotScriptsRunInRealGnuplot(_ terminal: String) throws {
         let dir = TestPaths.temporaryDirectory()
         let script = dir.appendingPathComponent("c.gp")
-        let r = try pktstat(["analyze", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "--format", "gnuplot", "--terminal", terminal, "-o", script.path, "--title", "a `date` \"b\" \\ c"])
+        let r = try pktstat([
+            "analyze", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "--format", "gnuplot",
+            "--terminal", terminal, "-o", script.path, "--title", "a `date` \"b\" \\ c",
+        ])
         #expect(r.status == 0)
         let g = try run(TestPaths.tool("gnuplot")!, [script.path])
         #expect(g.status == 0, "\(g.stderr)")
@@ -209,7 +219,9 @@ struct AnalyzeTests {
 
     @Test func missingGnuplotSaysHowToInstallIt() throws {
         let png = TestPaths.temporaryDirectory().appendingPathComponent("c.png")
-        let r = try run(TestPaths.binary, ["analyze", try knownCapture().path, "--format", "png", "-o", png.path], environment: ["PATH": "/nonexistent"])
+        let r = try run(
+            TestPaths.binary, ["analyze", try knownCapture().path, "--format", "png", "-o", png.path],
+            environment: ["PATH": "/nonexistent"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("gnuplot"))
         #expect(r.stderr.contains("apt-get install gnuplot"))
@@ -231,7 +243,12 @@ struct AnalyzeTests {
 struct LiveSeriesTests {
     @Test func rowsArriveWhileTheCaptureRuns() throws {
         let port = Int.random(in: 30000...39999)
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "--interval", "500ms", "--format", "csv", "--duration", "6s", "udp", "dst", "port", "\(port)"])
+        let p = try Spawned(
+            TestPaths.binary,
+            [
+                "sniff", "-i", "lo", "--interval", "500ms", "--format", "csv", "--duration", "6s", "udp", "dst", "port",
+                "\(port)",
+            ])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 50, port: port, gapMs: 10)
         // Well before the 6 s are over, closed intervals must already be printed.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `-i any` captures as Linux cooked v2, whose header names the interface and the direction; the
 /// rows carry both (`interface`, `direction`), and other link types leave them empty.
@@ -11,10 +11,12 @@ struct AnyInterfaceLiveTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("any.pcap")
         let port = Int.random(in: 20000...29999)
-        let p = try Spawned(TestPaths.binary, [
-            "sniff", "-i", "any", "-c", "10", "-w", file.path, "--print", "--format", "csv",
-            "udp", "dst", "port", "\(port)",
-        ])
+        let p = try Spawned(
+            TestPaths.binary,
+            [
+                "sniff", "-i", "any", "-c", "10", "-w", file.path, "--print", "--format", "csv",
+                "udp", "dst", "port", "\(port)",
+            ])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 10, port: port, size: 16)
         let r = p.finish(timeout: 20)

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 private let gnuplotPath = TestPaths.tool("gnuplot")
 
@@ -18,7 +19,9 @@ private func multiDayCapture() throws -> URL {
     let other = [UInt8](repeating: 0, count: 60)
     for i in 0..<(3 * 2880) {
         let frame = [udp, tcp, other][i % 3]
-        b.add(seconds: 1_700_000_000 + UInt32(i * 30), fraction: 0, bytes: frame, originalLength: i == 5000 ? 32_768 : nil)
+        b.add(
+            seconds: 1_700_000_000 + UInt32(i * 30), fraction: 0, bytes: frame, originalLength: i == 5000 ? 32_768 : nil
+        )
     }
     try b.write(to: file)
     return file
@@ -114,8 +117,9 @@ struct ChartOutputTests {
         #expect(points <= 1000 && points > 500, "\(points) line points")
         // A fixed 1 s interval over three days is still at most about 1,000 points.
         let fixed = try pktstat(["analyze", try multiDayCapture().path, "--format", "svg", "--interval", "1"])
-        let d2 = try #require(try XMLDocument(data: fixed.stdoutData, options: [])
-            .nodes(forXPath: "//*[local-name()='path'][@class='a']/@d").first?.stringValue)
+        let d2 = try #require(
+            try XMLDocument(data: fixed.stdoutData, options: [])
+                .nodes(forXPath: "//*[local-name()='path'][@class='a']/@d").first?.stringValue)
         #expect(d2.filter { $0 == "M" || $0 == "L" }.count <= 1000)
         let rows = try pktstat(["analyze", try multiDayCapture().path, "--format", "csv", "--interval", "auto"])
         #expect(rows.status == 64 && rows.stderr.contains("--interval auto is for charts"))
@@ -125,7 +129,9 @@ struct ChartOutputTests {
     func dumbGnuplotGivesEachProtocolItsCharacter() throws {
         let dir = TestPaths.temporaryDirectory()
         let script = dir.appendingPathComponent("c.gp")
-        let r = try pktstat(["analyze", try multiDayCapture().path, "--format", "gnuplot", "--terminal", "dumb", "-o", script.path])
+        let r = try pktstat([
+            "analyze", try multiDayCapture().path, "--format", "gnuplot", "--terminal", "dumb", "-o", script.path,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let g = try run(gnuplotPath!, [script.path])
         #expect(g.status == 0, "\(g.stderr)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `analyze` costs what the packets cost, never what the time span costs, and counts every packet
 /// in the interval its timestamp falls in. Run through the built binary, measured with

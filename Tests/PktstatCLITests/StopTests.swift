@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Loopback UDP to `port`, from a background python process: `count` datagrams of `size` bytes
 /// at most, `gapMs` apart (bounded in count, and ended by `stop()` at the latest).

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import PacketRecords
 import PacketWire
 import Rendering
@@ -9,9 +6,14 @@ import TestSupport
 import Testing
 import TrafficAnalysis
 
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
 /// Time axis, size axis, outliers and the bytes line, read back from the SVG with FoundationXML.
 @Suite struct ChartAxesTests {
-    func svg(_ chart: ChartBuffer, _ a: SeriesAnalyzer, _ options: ChartOptions = ChartOptions()) throws -> XMLDocument {
+    func svg(_ chart: ChartBuffer, _ a: SeriesAnalyzer, _ options: ChartOptions = ChartOptions()) throws -> XMLDocument
+    {
         try XMLDocument(data: Data(SVGChart.render(chart, summary: a.summary, options: options)), options: [])
     }
 
@@ -104,7 +106,8 @@ import TrafficAnalysis
         // The size axis stops at 1,600 (a nice top over 1,518), not at 35,000.
         #expect(labels.contains("1.5k") && !labels.contains("30k") && !labels.contains("35k"))
         #expect(labels.contains("\u{25B2} 3 packets above 1600 B (largest 32768 B)"))
-        let triangles = try #require(try doc.nodes(forXPath: "//*[local-name()='path'][@class='o']/@d").first?.stringValue)
+        let triangles = try #require(
+            try doc.nodes(forXPath: "//*[local-name()='path'][@class='o']/@d").first?.stringValue)
         #expect(triangles.filter { $0 == "M" }.count == 3)
         // Every drawn mark stays inside the size panel, whose top edge is at y = 64: each mark is
         // `Mx y` then `h0` (a dot) or `Vy2` (a run).
@@ -128,7 +131,10 @@ import TrafficAnalysis
         for label in ["10", "100", "1k", "10k", "100k"] { #expect(labels.contains(label), "no \(label) in \(labels)") }
         #expect(labels.contains("packet size (bytes, log scale)"))
         #expect(try doc.nodes(forXPath: "//*[local-name()='path'][@class='o']").isEmpty)  // everything fits
-        let script = text(GnuplotScript.script(c, summary: a.summary, chartOptions: ChartOptions(logScale: true), options: GnuplotOptions(terminal: .svg)))
+        let script = text(
+            GnuplotScript.script(
+                c, summary: a.summary, chartOptions: ChartOptions(logScale: true),
+                options: GnuplotOptions(terminal: .svg)))
         #expect(script.contains("set logscale y 10\nset yrange [10:100000]\n"))
     }
 }

@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import PacketRecords
 import PacketWire
 import Rendering
 import TestSupport
 import Testing
 import TrafficAnalysis
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 private let gnuplot = TestPaths.tool("gnuplot")
 
@@ -46,7 +47,8 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let out = dir.appendingPathComponent("chart.\(ext)")
         let script = GnuplotScript.script(
             c, summary: a.summary, chartOptions: ChartOptions(title: "gnuplot \(t.rawValue)", originNs: a.anchorNs),
-            options: GnuplotOptions(terminal: t, output: out.path, commandLine: "pktstat analyze x.pcap --format gnuplot"))
+            options: GnuplotOptions(
+                terminal: t, output: out.path, commandLine: "pktstat analyze x.pcap --format gnuplot"))
         let r = try runScript(script, in: dir)
         #expect(r.status == 0, "gnuplot: \(r.stderr)")
         #expect(!r.stderr.contains("warning"), "gnuplot: \(r.stderr)")
@@ -86,13 +88,15 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let out = dir.appendingPathComponent("title \"odd\" `name`.svg")
         let script = GnuplotScript.script(
             c, summary: a.summary, chartOptions: ChartOptions(title: title),
-            options: GnuplotOptions(terminal: .svg, output: out.path, commandLine: "pktstat --title '\(title)'\n!touch \(marker.path) \\"))
+            options: GnuplotOptions(
+                terminal: .svg, output: out.path, commandLine: "pktstat --title '\(title)'\n!touch \(marker.path) \\"))
         let r = try runScript(script, in: dir)
         #expect(r.status == 0, "gnuplot: \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: marker.path))
         let svg = try XMLDocument(data: try Data(contentsOf: out), options: [])
         // gnuplot puts the multiplot title in the SVG: the text came through unchanged.
-        let texts = try svg.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue).joined(separator: "\n")
+        let texts = try svg.nodes(forXPath: "//*[local-name()='text']").compactMap(\.stringValue).joined(
+            separator: "\n")
         #expect(texts.contains("say \"hi\" \\ `touch"))
         #expect(GnuplotScript.quoted("a\"b\\c`d\ne\tf") == "\"a\\\"b\\\\c\\`d\\ne\\tf\"")
         #expect(GnuplotScript.quoted("\u{1}") == "\"\\001\"")
@@ -137,7 +141,8 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let lines = r.stdout.split(separator: "\n").map(String.init)
         // The key names each protocol's character, and each character is in the plot.
         for (ch, name) in [("T", "TCP (100)"), ("U", "UDP (100)"), ("I", "ICMP (100)")] {
-            #expect(lines.contains { $0.contains("\(name) \(ch)") || $0.contains("\(ch) \(name)") }, "no key for \(name)")
+            #expect(
+                lines.contains { $0.contains("\(name) \(ch)") || $0.contains("\(ch) \(name)") }, "no key for \(name)")
             let plotted = lines.filter { $0.contains("|") }.map { $0.replacingOccurrences(of: name, with: "") }
             #expect(plotted.joined().filter { String($0) == ch }.count >= 10, "too few \(ch) in the plot")
         }
@@ -145,7 +150,9 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
 
     @Test func scriptShape() {
         let (a, c) = sample(count: 10)
-        let s = text(GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: .svg, output: "x.svg", commandLine: "cmd")))
+        let s = text(
+            GnuplotScript.script(
+                c, summary: a.summary, options: GnuplotOptions(terminal: .svg, output: "x.svg", commandLine: "cmd")))
         #expect(s.hasPrefix("# pktstat chart script"))
         #expect(s.contains("# command: \"cmd\"\n"))
         #expect(s.contains("$points << EOD\n") && s.contains("$data << EOD\n"))

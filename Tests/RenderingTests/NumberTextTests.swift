@@ -1,5 +1,6 @@
-@testable import Rendering
 import Testing
+
+@testable import Rendering
 
 @Suite struct NumberTextTests {
     func s(_ body: (inout [UInt8]) -> Void) -> String {

@@ -1,6 +1,7 @@
 import Glibc
 import PacketWire
 import Testing
+
 @testable import Rendering
 
 /// The hand-written address and number formatting must print exactly what libc prints.
@@ -56,6 +57,8 @@ struct RowBytesTests {
         out.append(timestampNs: -1_500_000_000)
         out.append(UInt8(ascii: " "))
         out.append(address: IPAddress(v4: 0xC000_0201), version: 4)
-        #expect(String(decoding: out, as: UTF8.self) == "0 18446744073709551615 1700000000.000000001 -1.500000000 192.0.2.1")
+        #expect(
+            String(decoding: out, as: UTF8.self) == "0 18446744073709551615 1700000000.000000001 -1.500000000 192.0.2.1"
+        )
     }
 }

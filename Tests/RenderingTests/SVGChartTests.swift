@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import PacketRecords
 import PacketWire
 import Rendering
 import TestSupport
 import Testing
 import TrafficAnalysis
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 @Suite struct SVGChartTests {
     /// Parses the SVG with FoundationXML and returns the document.
@@ -43,7 +44,8 @@ import TrafficAnalysis
         }
         let (analyzer, chart, _) = analyze(records)
         #expect(chart.isExact)
-        let svg = SVGChart.render(chart, summary: analyzer.summary, options: ChartOptions(title: "100 packets", originNs: analyzer.anchorNs))
+        let svg = SVGChart.render(
+            chart, summary: analyzer.summary, options: ChartOptions(title: "100 packets", originNs: analyzer.anchorNs))
         let doc = try parse(svg)
         let root = try #require(doc.rootElement())
         #expect(root.name == "svg")
@@ -53,7 +55,8 @@ import TrafficAnalysis
         #expect(desc.contains("100 packets") && desc.contains("drops: kernel 0, interface 0, ring 0"))
         // One path per protocol with one dot per packet, colours from the palette.
         let d = try #require(
-            try elements(doc, "//*[local-name()='path'][@class='m'][@stroke='\(ChartText.color(.tcp))']/@d").first?.stringValue)
+            try elements(doc, "//*[local-name()='path'][@class='m'][@stroke='\(ChartText.color(.tcp))']/@d").first?
+                .stringValue)
         #expect(d.components(separatedBy: "M").count - 1 == 66)
         // Legend with counts, time axis labels from 0 to 5 s.
         let texts = try elements(doc, "//*[local-name()='text']").compactMap(\.stringValue)
@@ -68,7 +71,9 @@ import TrafficAnalysis
         let clock = ContinuousClock()
         let start = clock.now
         let (analyzer, chart, series) = analyze(records)
-        let svg = SVGChart.render(chart, summary: analyzer.summary, options: ChartOptions(title: "1,000,000 packets", originNs: analyzer.anchorNs))
+        let svg = SVGChart.render(
+            chart, summary: analyzer.summary,
+            options: ChartOptions(title: "1,000,000 packets", originNs: analyzer.anchorNs))
         let elapsed = clock.now - start
         #expect(!chart.isExact)
         #expect(series.count == 60)
@@ -117,7 +122,8 @@ import TrafficAnalysis
         let (analyzer, chart, _) = analyze([rec(t0, 60), rec(t0 + sec, 70)])
         let svg = SVGChart.render(chart, summary: analyzer.summary, options: ChartOptions(title: title))
         let doc = try parse(svg)
-        let parsed = try #require(try elements(doc, "/*[local-name()='svg']/*[local-name()='title']").first?.stringValue)
+        let parsed = try #require(
+            try elements(doc, "/*[local-name()='svg']/*[local-name()='title']").first?.stringValue)
         #expect(parsed == "a<b> & \"c\" 'd' \\ `e` \u{FFFD}\nf")
         #expect(ChartText.xmlEscaped("<&>\"'") == "&lt;&amp;&gt;&quot;&apos;")
         try checkWithTools(svg, name: "escaped.svg")
@@ -126,7 +132,8 @@ import TrafficAnalysis
     @Test func clockLabels() throws {
         let records = (0..<50).map { rec(t0 + Int64($0) * 200_000_000, 100) }
         let (analyzer, chart, _) = analyze(records)
-        let svg = SVGChart.render(chart, summary: analyzer.summary, options: ChartOptions(timeLabels: .clock, originNs: analyzer.anchorNs))
+        let svg = SVGChart.render(
+            chart, summary: analyzer.summary, options: ChartOptions(timeLabels: .clock, originNs: analyzer.anchorNs))
         let texts = try elements(try parse(svg), "//*[local-name()='text']").compactMap(\.stringValue)
         // 1_700_000_000 is 2023-11-14T22:13:20Z.
         #expect(texts.contains("22:13:20") && texts.contains("22:13:30"))

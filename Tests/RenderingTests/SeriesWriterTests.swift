@@ -19,21 +19,24 @@ import TrafficAnalysis
         let (s, protocols) = series()
         var out: [UInt8] = []
         SeriesWriter(format: .csv, protocols: protocols).write(s, into: &out)
-        #expect(text(out) == """
-            time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,packets_ARP,bytes_ARP,packets_TCP,bytes_TCP,packets_UDP,bytes_UDP
-            1700000000.123456789,0,2,161,1288,60,80.5,101,0,0,1,60,1,101
-            1700000001.123456789,1,1,1514,12112,1514,1514,1514,0,0,1,1514,0,0
-            1700000002.123456789,2,0,0,0,,,,0,0,0,0,0,0
-            1700000003.123456789,3,1,42,336,42,42,42,1,42,0,0,0,0
+        #expect(
+            text(out) == """
+                time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,packets_ARP,bytes_ARP,packets_TCP,bytes_TCP,packets_UDP,bytes_UDP
+                1700000000.123456789,0,2,161,1288,60,80.5,101,0,0,1,60,1,101
+                1700000001.123456789,1,1,1514,12112,1514,1514,1514,0,0,1,1514,0,0
+                1700000002.123456789,2,0,0,0,,,,0,0,0,0,0,0
+                1700000003.123456789,3,1,42,336,42,42,42,1,42,0,0,0,0
 
-            """)
+                """)
     }
 
     @Test func offsetsAreDecimalForFractionalIntervals() {
         let (s, protocols) = series(intervalNs: 250_000_000)
         var out: [UInt8] = []
         SeriesWriter(format: .csv, protocols: protocols).write(s, into: &out)
-        let offsets = text(out).split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[1] }
+        let offsets = text(out).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)[1]
+        }
         #expect(offsets.prefix(6) == ["0", "0.25", "0.5", "0.75", "1", "1.25"])
         let bps = text(out).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)[4]
         #expect(bps == "5152")  // 161 bytes in 0.25 s
@@ -49,16 +52,17 @@ import TrafficAnalysis
         let (s, protocols) = series()
         var out: [UInt8] = []
         SeriesWriter(format: .csv, layout: .byProtocol, protocols: protocols).write(Array(s.prefix(2)), into: &out)
-        #expect(text(out) == """
-            time,offset,protocol,packets,bytes,bits_per_second,mean_length
-            1700000000.123456789,0,ARP,0,0,0,
-            1700000000.123456789,0,TCP,1,60,480,60
-            1700000000.123456789,0,UDP,1,101,808,101
-            1700000001.123456789,1,ARP,0,0,0,
-            1700000001.123456789,1,TCP,1,1514,12112,1514
-            1700000001.123456789,1,UDP,0,0,0,
+        #expect(
+            text(out) == """
+                time,offset,protocol,packets,bytes,bits_per_second,mean_length
+                1700000000.123456789,0,ARP,0,0,0,
+                1700000000.123456789,0,TCP,1,60,480,60
+                1700000000.123456789,0,UDP,1,101,808,101
+                1700000001.123456789,1,ARP,0,0,0,
+                1700000001.123456789,1,TCP,1,1514,12112,1514
+                1700000001.123456789,1,UDP,0,0,0,
 
-            """)
+                """)
     }
 
     @Test func csvWithDrops() {
@@ -68,11 +72,12 @@ import TrafficAnalysis
         var out: [UInt8] = []
         let w = SeriesWriter(format: .csv, protocols: ProtocolSet([.tcp]), includeDrops: true)
         w.write(a.closeIntervals(through: t0 + sec), into: &out)
-        #expect(text(out) == """
-            time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,kernel_drops,interface_drops,ring_drops,late_packets,packets_TCP,bytes_TCP
-            1700000000.000000000,0,1,100,800,100,100,100,2,1,7,0,1,100
+        #expect(
+            text(out) == """
+                time,offset,packets,bytes,bits_per_second,min_length,mean_length,max_length,kernel_drops,interface_drops,ring_drops,late_packets,packets_TCP,bytes_TCP
+                1700000000.000000000,0,1,100,800,100,100,100,2,1,7,0,1,100
 
-            """)
+                """)
     }
 
     @Test func jsonLinesParse() throws {

@@ -61,7 +61,9 @@ public struct RunResult: Sendable {
     /// True when nothing on stderr looks like a Swift trap or a crash.
     public var noCrash: Bool {
         !signaled && status < 128
-            && !["Fatal error", "Stack dump", "Current stack trace", "Crash at", "Segmentation fault"].contains { stderr.contains($0) }
+            && !["Fatal error", "Stack dump", "Current stack trace", "Crash at", "Segmentation fault"].contains {
+                stderr.contains($0)
+            }
     }
 }
 
@@ -74,7 +76,9 @@ public final class Spawned: @unchecked Sendable {
     private let dir: URL
 
     /// Starts `executable` with `arguments`. `stdin` may be a file to read from.
-    public init(_ executable: String, _ arguments: [String], stdin: URL? = nil, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], stdin: URL? = nil, environment: [String: String]? = nil)
+        throws
+    {
         dir = TestPaths.temporaryDirectory()
         stdoutURL = dir.appendingPathComponent("stdout")
         stderrURL = dir.appendingPathComponent("stderr")
@@ -129,7 +133,10 @@ public final class Spawned: @unchecked Sendable {
 
 /// Runs a command to completion (bounded by `timeout` seconds).
 @discardableResult
-public func run(_ executable: String, _ arguments: [String], stdin: URL? = nil, timeout: Double = 60, environment: [String: String]? = nil) throws -> RunResult {
+public func run(
+    _ executable: String, _ arguments: [String], stdin: URL? = nil, timeout: Double = 60,
+    environment: [String: String]? = nil
+) throws -> RunResult {
     try Spawned(executable, arguments, stdin: stdin, environment: environment).finish(timeout: timeout)
 }
 

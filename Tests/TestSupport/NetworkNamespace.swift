@@ -16,20 +16,30 @@ public final class VethPair: @unchecked Sendable {
         receiver = "pktstat-rcv-\(id)"
         try ip(["netns", "add", sender])
         try ip(["netns", "add", receiver])
-        try ip(["-n", sender, "link", "add", senderInterface, "type", "veth", "peer", "name", receiverInterface, "netns", receiver])
+        try ip([
+            "-n", sender, "link", "add", senderInterface, "type", "veth", "peer", "name", receiverInterface, "netns",
+            receiver,
+        ])
         try ip(["-n", sender, "addr", "add", "\(senderAddress)/24", "dev", senderInterface])
         try ip(["-n", receiver, "addr", "add", "\(receiverAddress)/24", "dev", receiverInterface])
         // No IPv6 (no router solicitations or DAD on the wire): only the test's packets flow.
         for (ns, ifname) in [(sender, senderInterface), (receiver, receiverInterface)] {
-            _ = try? shell("ip netns exec \(ns) sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+            _ = try? shell(
+                "ip netns exec \(ns) sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
             // No ICMP port-unreachable answers to the test's datagrams.
             _ = try? shell("ip netns exec \(ns) sysctl -qw net.ipv4.icmp_msgs_per_sec=0 net.ipv4.icmp_msgs_burst=0")
             try ip(["-n", ns, "link", "set", ifname, "up"])
             try ip(["-n", ns, "link", "set", "lo", "up"])
         }
         // Static neighbours: no ARP on the wire either.
-        let mac = try shell("ip -n \(receiver) -br link show \(receiverInterface) | awk '{print $3}'").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !mac.isEmpty { _ = try? ip(["-n", sender, "neigh", "replace", receiverAddress, "lladdr", mac, "dev", senderInterface, "nud", "permanent"]) }
+        let mac = try shell("ip -n \(receiver) -br link show \(receiverInterface) | awk '{print $3}'").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if !mac.isEmpty {
+            _ = try? ip([
+                "-n", sender, "neigh", "replace", receiverAddress, "lladdr", mac, "dev", senderInterface, "nud",
+                "permanent",
+            ])
+        }
     }
 
     public func destroy() {
@@ -42,7 +52,9 @@ public final class VethPair: @unchecked Sendable {
     private func ip(_ args: [String]) throws {
         let r = try run(TestPaths.tool("ip") ?? "/usr/sbin/ip", args, timeout: 20)
         guard r.status == 0 else {
-            throw NSError(domain: "VethPair", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: "ip \(args.joined(separator: " ")): \(r.stderr)"])
+            throw NSError(
+                domain: "VethPair", code: Int(r.status),
+                userInfo: [NSLocalizedDescriptionKey: "ip \(args.joined(separator: " ")): \(r.stderr)"])
         }
     }
 
@@ -64,7 +76,8 @@ public final class VethPair: @unchecked Sendable {
         let (exe, args) = Self.exec(in: sender, ["python3", "-c", py])
         let r = try run(exe, args, timeout: 30)
         guard r.status == 0 else {
-            throw NSError(domain: "VethPair", code: 1, userInfo: [NSLocalizedDescriptionKey: "send failed: \(r.stderr)"])
+            throw NSError(
+                domain: "VethPair", code: 1, userInfo: [NSLocalizedDescriptionKey: "send failed: \(r.stderr)"])
         }
     }
 }

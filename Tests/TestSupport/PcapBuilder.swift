@@ -31,11 +31,17 @@ public struct PcapBuilder {
     public func write(to url: URL) throws { try data.write(to: url) }
 
     /// An Ethernet + IPv4 + UDP frame with `payload` zero bytes.
-    public static func udpFrame(src: [UInt8] = [192, 0, 2, 1], dst: [UInt8] = [192, 0, 2, 2], sport: UInt16 = 40000, dport: UInt16 = 53, payload: Int = 16) -> [UInt8] {
+    public static func udpFrame(
+        src: [UInt8] = [192, 0, 2, 1], dst: [UInt8] = [192, 0, 2, 2], sport: UInt16 = 40000, dport: UInt16 = 53,
+        payload: Int = 16
+    ) -> [UInt8] {
         var f: [UInt8] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]
         let total = 20 + 8 + payload
         f += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0] + src + dst
-        f += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
+        f += [
+            UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8),
+            UInt8((8 + payload) & 0xFF), 0, 0,
+        ]
         f += [UInt8](repeating: 0, count: payload)
         return f
     }

@@ -204,7 +204,8 @@ public struct PcapFixture: Sendable {
                     return fixture
                 }
             case 1:  // Interface Description Block
-                guard bodyLength >= 8, let link = r.u16(body, bigEndian: big), let snap = r.u32(body + 4, bigEndian: big)
+                guard bodyLength >= 8, let link = r.u16(body, bigEndian: big),
+                    let snap = r.u32(body + 4, bigEndian: big)
                 else {
                     fixture.error = .corruptBlock(offset: offset)
                     return fixture

@@ -1,7 +1,7 @@
 import PacketRecords
 import PacketWire
-import Testing
 import TestSupport
+import Testing
 import TrafficAnalysis
 
 /// `SeriesAnalyzer.add(batch)` tallies runs of in-order packets of one interval before counting

@@ -1,8 +1,9 @@
 import PacketRecords
 import PacketWire
-@testable import TrafficAnalysis
 import TestSupport
 import Testing
+
+@testable import TrafficAnalysis
 
 private let sec: Int64 = 1_000_000_000
 private let t0: Int64 = 1_700_000_000 * sec
@@ -64,7 +65,8 @@ private func rec(_ t: Int64, _ len: UInt32, _ label: ProtocolLabel = .tcp) -> Pa
         c.add(rec(.min, 500))
         c.add(rec(0, UInt32.max))
         #expect(c.packets == 1005)
-        let marks = c.pointMarks(fromNs: c.firstNs, toNs: c.lastNs, xColumns: 10, yMax: Double(UInt32.max), yRows: 10, maxMarks: 1000)
+        let marks = c.pointMarks(
+            fromNs: c.firstNs, toNs: c.lastNs, xColumns: 10, yMax: Double(UInt32.max), yRows: 10, maxMarks: 1000)
         #expect(marks.reduce(0) { $0 + $1.count } == 1005)
     }
 

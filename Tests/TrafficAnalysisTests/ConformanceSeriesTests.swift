@@ -19,7 +19,9 @@ import TrafficAnalysis
     /// `1700000000.123456000` → nanoseconds, exactly.
     static func nanoseconds(_ text: Substring) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let s = Int64(parts[0]), parts[1].count == 9, let f = Int64(parts[1]) else { return nil }
+        guard parts.count == 2, let s = Int64(parts[0]), parts[1].count == 9, let f = Int64(parts[1]) else {
+            return nil
+        }
         return s * 1_000_000_000 + (text.hasPrefix("-") ? -f : f)
     }
 

@@ -1,5 +1,5 @@
-import PacketWire
 import PacketRecords
+import PacketWire
 import Testing
 import TrafficAnalysis
 

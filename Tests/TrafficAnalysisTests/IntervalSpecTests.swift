@@ -2,12 +2,13 @@ import Testing
 import TrafficAnalysis
 
 @Suite struct IntervalSpecTests {
-    @Test(arguments: [
-        ("1", 1_000_000_000), ("0.1", 100_000_000), ("250ms", 250_000_000), ("5s", 5_000_000_000),
-        ("1m", 60_000_000_000), ("2us", 2_000), ("2µs", 2_000), ("7ns", 7), ("1h", 3_600_000_000_000),
-        (".5", 500_000_000), ("5.", 5_000_000_000), (" 1.5 s ", 1_500_000_000), ("0.001", 1_000_000),
-        ("1.5ms", 1_500_000), ("0.000000001", 1), ("1.25m", 75_000_000_000), ("0.1000", 100_000_000),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("1", 1_000_000_000), ("0.1", 100_000_000), ("250ms", 250_000_000), ("5s", 5_000_000_000),
+            ("1m", 60_000_000_000), ("2us", 2_000), ("2µs", 2_000), ("7ns", 7), ("1h", 3_600_000_000_000),
+            (".5", 500_000_000), ("5.", 5_000_000_000), (" 1.5 s ", 1_500_000_000), ("0.001", 1_000_000),
+            ("1.5ms", 1_500_000), ("0.000000001", 1), ("1.25m", 75_000_000_000), ("0.1000", 100_000_000),
+        ] as [(String, Int64)])
     func parses(text: String, ns: Int64) throws {
         #expect(try IntervalSpec.parse(text) == ns)
         #expect(try IntervalSpec(parsing: text).nanoseconds == ns)
@@ -52,7 +53,9 @@ import TrafficAnalysis
             #expect(e.description.hasPrefix("invalid interval"))
             #expect(e.hint.contains("250ms"))
         }
-        #expect(AnalysisError.intervalZero("0").description == "invalid interval '0': the interval must be greater than zero")
+        #expect(
+            AnalysisError.intervalZero("0").description
+                == "invalid interval '0': the interval must be greater than zero")
     }
 
     @Test func describes() {

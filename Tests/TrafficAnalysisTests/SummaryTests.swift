@@ -34,11 +34,12 @@ import TrafficAnalysis
         #expect(s.sizes[bucket: 9] == 1)  // 5120 and up
     }
 
-    @Test(arguments: [
-        (0, 0), (19, 0), (20, 1), (39, 1), (40, 2), (79, 2), (80, 3), (159, 3), (160, 4), (319, 4),
-        (320, 5), (639, 5), (640, 6), (1279, 6), (1280, 7), (2559, 7), (2560, 8), (5119, 8), (5120, 9),
-        (65535, 9), (UInt32.max, 9),
-    ] as [(UInt32, Int)])
+    @Test(
+        arguments: [
+            (0, 0), (19, 0), (20, 1), (39, 1), (40, 2), (79, 2), (80, 3), (159, 3), (160, 4), (319, 4),
+            (320, 5), (639, 5), (640, 6), (1279, 6), (1280, 7), (2559, 7), (2560, 8), (5119, 8), (5120, 9),
+            (65535, 9), (UInt32.max, 9),
+        ] as [(UInt32, Int)])
     func sizeBuckets(length: UInt32, bucket: Int) {
         #expect(SizeDistribution.bucket(for: length) == bucket)
         let b = SizeDistribution.buckets(SizeDistribution())[bucket]

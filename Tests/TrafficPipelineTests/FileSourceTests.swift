@@ -2,8 +2,8 @@ import Foundation
 import PacketCapture
 import PacketRecords
 import PacketWire
-import Testing
 import TestSupport
+import Testing
 import TrafficPipeline
 
 /// `FileSource` on real pcap files: our reader and libpcap (used for filters) give the same

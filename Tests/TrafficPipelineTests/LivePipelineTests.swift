@@ -2,8 +2,8 @@ import Foundation
 import PacketCapture
 import PacketRecords
 import PacketWire
-import Testing
 import TestSupport
+import Testing
 import TrafficAnalysis
 import TrafficPipeline
 

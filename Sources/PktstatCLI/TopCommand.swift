@@ -1,0 +1,156 @@
+public import ArgumentParser
+import Glibc
+import OutputSinks
+import PacketCapture
+import PacketRecords
+import Rendering
+import TrafficAnalysis
+import TrafficPipeline
+
+enum TopView: String, CaseIterable, ExpressibleByArgument {
+    case flows, hosts, ports
+}
+
+enum TopSortOption: String, CaseIterable, ExpressibleByArgument {
+    case last
+    case short = "2s"
+    case medium = "10s"
+    case long = "40s"
+    case total
+}
+
+/// `pktstat top`: who is using the network, live; a full-screen view on a terminal, CSV or JSON
+/// snapshots otherwise.
+struct Top: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "Live flows, hosts or ports sorted by rate: a full-screen view, or a snapshot per interval.",
+        discussion: """
+            Examples:
+              sudo pktstat top -i eth0                     the screen (q quits)
+              sudo pktstat top -i eth0 port 443            a BPF filter, as tcpdump
+              sudo pktstat top -i eth0 --batch --duration 10 > flows.csv
+              sudo pktstat top -i any --view hosts --format json | jq .
+
+            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per \
+            flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as \
+            iftop), and the total bytes. Keys: q quit, s sort (last, 2s, 10s, 40s, total), v view (flows, hosts, \
+            ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, \
+            SIGTERM, SIGHUP, or a crash signal.
+
+            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that \
+            moved anything in it, most bytes first, each stamped with the interval's start: \
+            time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes (hosts: \
+            time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however \
+            short.
+
+            Memory is bounded: a flow idle longer than --flow-timeout leaves the table, and a full table (--max-flows) \
+            evicts one of the least recently seen; both counts are in the header and the status lines.
+            """
+    )
+
+    @Option(
+        name: [.short, .customLong("interface")],
+        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
+    var interface: String?
+
+    @Option(help: ArgumentHelp("Refresh (and snapshot) interval: 1, 2s, 500ms.", valueName: "time"))
+    var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000, text: "1s")
+
+    @Flag(help: "Print CSV or JSON snapshots instead of the screen, even on a terminal.")
+    var batch = false
+
+    @Option(help: "Snapshot format: csv or json (one object per line).")
+    var format: TopFormat = .csv
+
+    @Option(help: "Rows: flows, hosts or ports (on the screen, v switches).")
+    var view: TopView = .flows
+
+    @Option(help: "Order: last, 2s, 10s, 40s (rate over that window) or total (on the screen, s switches).")
+    var sort: TopSortOption = .last
+
+    @Option(help: ArgumentHelp("At most this many rows per snapshot.", valueName: "n"))
+    var top: Int?
+
+    @Option(
+        name: .customLong("flow-timeout"),
+        help: ArgumentHelp("Drop flows idle longer than this (default 60s).", valueName: "time"))
+    var flowTimeout: TimeSpan = TimeSpan(nanoseconds: 60_000_000_000, text: "60s")
+
+    @Option(
+        name: .customLong("max-flows"),
+        help: ArgumentHelp("Keep at most this many flows, evicting the least recently seen.", valueName: "n"))
+    var maxFlows: Int = 1_000_000
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 2m).", valueName: "time"))
+    var duration: TimeSpan?
+
+    @Flag(
+        name: [.customShort("p"), .customLong("no-promiscuous")],
+        help: "Do not put the interface into promiscuous mode.")
+    var noPromiscuous = false
+
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
+    var filter: String?
+
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if interval.nanoseconds < 10_000_000 { throw ValidationError("--interval must be at least 10ms") }
+        if maxFlows <= 0 { throw ValidationError("--max-flows must be a positive number (got \(maxFlows))") }
+        if flowTimeout.nanoseconds <= 0 { throw ValidationError("--flow-timeout must be longer than 0") }
+        if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
+        if filter != nil && !expression.isEmpty {
+            throw ValidationError("give the filter either with --filter or as trailing words, not both")
+        }
+    }
+
+    var filterExpression: String? { filter ?? (expression.isEmpty ? nil : expression.joined(separator: " ")) }
+
+    func run() throws {
+        try ErrorReport.run {
+            let name = try interface ?? CaptureDevice.defaultInterface()
+            var options = LiveOptions(interface: name)
+            options.promiscuous = !noPromiscuous
+            let pipeline = try LivePipeline.open(options)
+            for w in pipeline.warnings { Console.line("warning: \(w)") }
+            if let f = filterExpression { try pipeline.setFilter(f) }
+            if let user = Privileges.target(explicit: nil) { try Privileges.drop(to: user) }
+            Console.line(pipeline.listeningLine)
+            let stop = StopFlag()
+            let interrupter = pipeline.interrupter
+            let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
+            defer { withExtendedLifetime(trap) {} }
+            let terminal = batch ? nil : TopTerminal()
+            var session = TopSession(command: self, interface: name, terminal: terminal)
+            session.start()
+            var outcome: LivePipeline.Outcome?
+            var outputError: OutputError?
+            do {
+                let limits = RunLimits(durationNs: duration?.nanoseconds)
+                // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
+                _ = try LivePipeline.run(
+                    pipeline, limits: limits, stop: stop, tickNs: 50_000_000, ended: { outcome = $0 }
+                ) { event throws(OutputError) in
+                    try session.handle(event, stop: stop, quit: { interrupter.breakLoop() })
+                }
+            } catch let e as OutputError {
+                outputError = e
+            }
+            guard let ended = outcome else { return }
+            session.finish(drops: ended.drops)
+            terminal?.restore()
+            for line in ended.statusLines { Console.line(line) }
+            Console.line("\(session.table.counters.expired) flows ended idle (--flow-timeout)")
+            Console.line("\(session.table.counters.evicted) flows evicted (--max-flows reached)")
+            if let e = outputError ?? session.outputError, case .writeFailed = e { throw e }
+            if let failure = ended.captureError { throw failure }
+        }
+    }
+}
+
+enum TopFormat: String, CaseIterable, ExpressibleByArgument {
+    case csv, json
+}

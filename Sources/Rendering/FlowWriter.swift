@@ -1,0 +1,173 @@
+public import PacketWire
+public import TrafficAnalysis
+
+/// Output formats of `flows` and `top --batch`.
+public enum FlowFormat: String, Sendable, CaseIterable {
+    case table, csv, json
+}
+
+/// One cell of a flows, hosts, ports or protocols row.
+public enum FlowCell: Sendable, Equatable {
+    case text(String)
+    case count(UInt64)
+    /// Epoch nanoseconds, printed with 9 decimals.
+    case time(Int64)
+    /// An address (version 4 or 6).
+    case address(IPAddress, UInt8)
+    /// Absent: empty in CSV, null in JSON, `-` in tables.
+    case none
+}
+
+/// Writes rows of cells as CSV (header line), JSON (an object per line) or an aligned table
+/// (numbers right-aligned). The flow rows of `flows --format csv` (the conformance path, up to
+/// millions of rows) go through `FlowWriter.csvRow`, which formats into stack scratch space.
+public struct FlowWriter: Sendable {
+    public let format: FlowFormat
+    public let columns: [String]
+
+    public init(format: FlowFormat, columns: [String]) {
+        self.format = format
+        self.columns = columns
+    }
+
+    public static let flowColumns = [
+        "first", "last", "protocol", "src", "sport", "dst", "dport", "packets", "bytes",
+        "src_packets", "src_bytes", "dst_packets", "dst_bytes",
+    ]
+    public static let hostColumns = [
+        "host", "flows", "packets", "bytes", "sent_packets", "sent_bytes", "received_packets", "received_bytes",
+    ]
+    public static let portColumns = ["protocol", "port", "flows", "packets", "bytes"]
+    public static let protocolColumns = ["protocol", "flows", "packets", "bytes"]
+
+    public static func cells(_ f: Flow) -> [FlowCell] {
+        let v = f.key.ipVersion
+        let src = f.src
+        let dst = f.dst
+        return [
+            .time(f.first), .time(f.last), .text(f.key.label.name),
+            v == 0 ? .none : .address(src.address, v), f.key.hasPorts ? .count(UInt64(src.port)) : .none,
+            v == 0 ? .none : .address(dst.address, v), f.key.hasPorts ? .count(UInt64(dst.port)) : .none,
+            .count(f.packets), .count(f.bytes), .count(f.srcPackets), .count(f.srcBytes),
+            .count(f.dstPackets), .count(f.dstBytes),
+        ]
+    }
+
+    public static func cells(_ h: HostTotals) -> [FlowCell] {
+        [
+            .address(h.address, h.ipVersion), .count(h.flows), .count(h.packets), .count(h.bytes),
+            .count(h.sentPackets), .count(h.sentBytes), .count(h.receivedPackets), .count(h.receivedBytes),
+        ]
+    }
+
+    public static func cells(_ g: GroupTotals, withPort: Bool) -> [FlowCell] {
+        var row: [FlowCell] = [.text(g.label.name)]
+        if withPort { row.append(g.hasPort ? .count(UInt64(g.port)) : .none) }
+        return row + [.count(g.flows), .count(g.packets), .count(g.bytes)]
+    }
+
+    /// The CSV header line (JSON has none; a table's is written by `table`).
+    public func header(into out: inout [UInt8]) {
+        guard format == .csv else { return }
+        out.append(contentsOf: columns.joined(separator: ",").utf8)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// One CSV or JSON row (each cell formatted on its own, so no row is too long).
+    public func write(_ row: [FlowCell], into out: inout [UInt8]) {
+        let json = format == .json
+        if json { out.append(UInt8(ascii: "{")) }
+        for (i, cell) in row.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if json {
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: columns[i].utf8)
+                out.append(contentsOf: "\":".utf8)
+            }
+            RowBytes.append(to: &out) { $0.cell(cell, json: json) }
+        }
+        out.append(contentsOf: (json ? "}\n" : "\n").utf8)
+    }
+
+    /// A flow as a CSV row, without building cells (millions of rows).
+    public static func csvRow(_ f: Flow, into out: inout [UInt8]) {
+        RowBytes.append(to: &out) { r in
+            let v = f.key.ipVersion
+            let src = f.src
+            let dst = f.dst
+            r.timestamp(f.first)
+            r.byte(UInt8(ascii: ","))
+            r.timestamp(f.last)
+            r.byte(UInt8(ascii: ","))
+            r.ascii(f.key.label.asciiName)
+            r.byte(UInt8(ascii: ","))
+            if v != 0 { r.address(src.address, version: v) }
+            r.byte(UInt8(ascii: ","))
+            if f.key.hasPorts { r.decimal(UInt64(src.port)) }
+            r.byte(UInt8(ascii: ","))
+            if v != 0 { r.address(dst.address, version: v) }
+            r.byte(UInt8(ascii: ","))
+            if f.key.hasPorts { r.decimal(UInt64(dst.port)) }
+            for n in [f.packets, f.bytes, f.srcPackets, f.srcBytes, f.dstPackets, f.dstBytes] {
+                r.byte(UInt8(ascii: ","))
+                r.decimal(n)
+            }
+            r.byte(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// An aligned table: upper-case titles, every column as wide as its widest cell, numbers
+    /// right-aligned, `-` for absent values.
+    public func table(_ rows: [[FlowCell]], into out: inout [UInt8]) {
+        let text = rows.map { $0.map(Self.tableText) }
+        var widths = columns.map { $0.count }
+        for row in text { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.utf8.count) } }
+        let numeric = columns.indices.map { i in rows.first.map { Self.isNumeric($0[i]) } ?? false }
+        func line(_ cells: [String]) {
+            var s = ""
+            for (i, c) in cells.enumerated() {
+                let pad = String(repeating: " ", count: widths[i] - c.utf8.count)
+                s += i == 0 ? "" : "  "
+                s += numeric[i] ? pad + c : (i == cells.count - 1 ? c : c + pad)
+            }
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\n"))
+        }
+        line(columns.map { $0.uppercased() })
+        for row in text { line(row) }
+    }
+
+    static func isNumeric(_ c: FlowCell) -> Bool {
+        if case .count = c { return true }
+        return false
+    }
+
+    static func tableText(_ c: FlowCell) -> String {
+        var bytes: [UInt8] = []
+        RowBytes.append(to: &bytes) { $0.cell(c, json: false, dash: true) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension RowBytes {
+    mutating func text(_ s: String) {
+        for b in s.utf8.prefix(RowBytes.capacity / 4) { byte(b) }
+    }
+
+    mutating func cell(_ c: FlowCell, json: Bool, dash: Bool = false) {
+        switch c {
+        case .text(let s):
+            if json { byte(UInt8(ascii: "\"")) }
+            text(s)
+            if json { byte(UInt8(ascii: "\"")) }
+        case .count(let n): decimal(n)
+        case .time(let t): timestamp(t)
+        case .address(let a, let v):
+            if json { byte(UInt8(ascii: "\"")) }
+            address(a, version: v)
+            if json { byte(UInt8(ascii: "\"")) }
+        case .none:
+            if json { ascii("null") } else if dash { byte(UInt8(ascii: "-")) }
+        }
+    }
+}

@@ -1,0 +1,304 @@
+public import PacketRecords
+public import PacketWire
+
+/// A flow's identity: the protocol label plus the unordered pair of endpoints. The endpoints are
+/// kept in a canonical order (`a` is the smaller), so both directions of a conversation give the
+/// same key. Packets without addresses have zero addresses, without ports zero ports and
+/// `hasPorts` false, exactly as `sniff` prints them empty: all ARP packets form one flow.
+public struct FlowKey: Hashable, Sendable {
+    public var a: IPAddress
+    public var b: IPAddress
+    public var aPort: UInt16
+    public var bPort: UInt16
+    public var label: ProtocolLabel
+    /// 0 (no addresses), 4 or 6.
+    public var ipVersion: UInt8
+    public var hasPorts: Bool
+
+    public init(
+        a: IPAddress, b: IPAddress, aPort: UInt16, bPort: UInt16, label: ProtocolLabel, ipVersion: UInt8,
+        hasPorts: Bool
+    ) {
+        self.a = a
+        self.b = b
+        self.aPort = aPort
+        self.bPort = bPort
+        self.label = label
+        self.ipVersion = ipVersion
+        self.hasPorts = hasPorts
+    }
+
+    /// The key of a packet, and whether its sender is endpoint `b`.
+    @inlinable @inline(__always)
+    public static func of(_ d: Decoded) -> (key: FlowKey, senderIsB: Bool) {
+        let hasIP = d.ipVersion != 0
+        let s = hasIP ? d.src : .zero
+        let t = hasIP ? d.dst : .zero
+        let sp = d.hasPorts ? d.srcPort : 0
+        let tp = d.hasPorts ? d.dstPort : 0
+        let swap = s.hi != t.hi ? s.hi > t.hi : s.lo != t.lo ? s.lo > t.lo : sp > tp
+        let key =
+            swap
+            ? FlowKey(a: t, b: s, aPort: tp, bPort: sp, label: d.label, ipVersion: d.ipVersion, hasPorts: d.hasPorts)
+            : FlowKey(a: s, b: t, aPort: sp, bPort: tp, label: d.label, ipVersion: d.ipVersion, hasPorts: d.hasPorts)
+        return (key, swap)
+    }
+
+    /// A 64-bit hash (multiply and xor-shift); its top 32 bits tag the index slot.
+    @inline(__always)
+    var hash64: UInt64 {
+        var h = (a.hi ^ (a.lo &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= (b.hi &* 0xC2B2_AE3D_27D4_EB4F) ^ b.lo
+        h = (h ^ (h >> 31)) &* 0x94D0_49BB_1331_11EB
+        h ^= UInt64(aPort) << 40 | UInt64(bPort) << 24 | UInt64(label.rawValue) << 8 | UInt64(ipVersion)
+        h ^= hasPorts ? 0x5555 : 0
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 32)
+    }
+}
+
+/// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
+/// smallest and largest timestamps and what each side sent. 88 bytes.
+public struct Flow: Sendable, Equatable {
+    public var key: FlowKey
+    /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
+    public var srcIsB: Bool
+    public var first: Int64
+    public var last: Int64
+    public var srcPackets: UInt64
+    public var srcBytes: UInt64
+    public var dstPackets: UInt64
+    public var dstBytes: UInt64
+
+    public var packets: UInt64 { srcPackets &+ dstPackets }
+    public var bytes: UInt64 { srcBytes &+ dstBytes }
+
+    /// The flow's src endpoint (address, port) and dst endpoint, in the flow's orientation.
+    public var src: (address: IPAddress, port: UInt16) { srcIsB ? (key.b, key.bPort) : (key.a, key.aPort) }
+    public var dst: (address: IPAddress, port: UInt16) { srcIsB ? (key.a, key.aPort) : (key.b, key.bPort) }
+
+    init(key: FlowKey, senderIsB: Bool, at ts: Int64) {
+        self.key = key
+        srcIsB = senderIsB
+        first = ts
+        last = ts
+        srcPackets = 0
+        srcBytes = 0
+        dstPackets = 0
+        dstBytes = 0
+    }
+}
+
+/// Limits that keep the table bounded for live use.
+public struct FlowLimits: Sendable, Equatable {
+    /// Flows whose newest packet is older than this (relative to the newest time seen) leave the
+    /// table; nil: never (exact, for files).
+    public var idleTimeoutNs: Int64?
+    /// At most this many flows; a new flow beyond it evicts one of the least recently seen.
+    public var maxFlows: Int
+
+    public init(idleTimeoutNs: Int64? = nil, maxFlows: Int = 1_000_000) {
+        self.idleTimeoutNs = idleTimeoutNs
+        self.maxFlows = max(1, maxFlows)
+    }
+}
+
+/// Counters of what left the table before the end.
+public struct FlowTableCounters: Sendable, Equatable {
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
+    /// Flows dropped for being idle longer than the timeout.
+    public var expired: UInt64 = 0
+    /// Flows evicted because the table was full (`maxFlows`).
+    public var evicted: UInt64 = 0
+    public init() {}
+}
+
+/// The flow table: flows in a dense array (chunks of 4,096, so growing never copies them) indexed
+/// by an open-addressing hash index (linear probing, 8-byte slots holding a 32-bit hash tag and
+/// the flow's position, at most 70% full). Per packet: one hash, a probe or two, one update in
+/// place; no allocation except a new chunk every 4,096 flows. Flows leave the table (idle
+/// timeout, eviction) by swapping the last flow into their place; the index slot is removed by
+/// backward shifting, so there are no tombstones.
+///
+/// Without removals the dense order is the order of each flow's first packet.
+public final class FlowTable: RandomAccessCollection {
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+    public let limits: FlowLimits
+    public private(set) var counters = FlowTableCounters()
+    /// Whether flows leaving the table are kept in `retired` (for `flows --flow-timeout`).
+    public let keepsRetired: Bool
+    /// Flows that left the table, in the order they left, when `keepsRetired`; the caller empties it.
+    public var retired: [Flow] = []
+    public private(set) var count = 0
+    /// The newest packet time seen (ns), the clock of the idle timeout.
+    public private(set) var newestNs: Int64 = .min
+
+    static let chunkShift = 12
+    static let chunkSize = 1 << chunkShift
+    private var chunks: [UnsafeMutablePointer<Flow>] = []
+    private var slots: UnsafeMutablePointer<UInt64>
+    private var mask: Int
+    private var nextSweepNs: Int64 = .min
+    private var random: UInt64 = 0x2545_F491_4F6C_DD1D
+
+    public init(limits: FlowLimits = FlowLimits(), keepsRetired: Bool = false) {
+        self.limits = limits
+        self.keepsRetired = keepsRetired
+        mask = 1023
+        slots = .allocate(capacity: 1024)
+        slots.initialize(repeating: 0, count: 1024)
+    }
+
+    deinit {
+        for c in chunks { c.deallocate() }
+        slots.deallocate()
+    }
+
+    /// The flow at a dense position (0..<count).
+    public subscript(i: Int) -> Flow { pointer(i).pointee }
+
+    @inline(__always)
+    private func pointer(_ i: Int) -> UnsafeMutablePointer<Flow> {
+        chunks[i >> Self.chunkShift] + (i & (Self.chunkSize - 1))
+    }
+
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
+        for r in batch { add(r) }
+    }
+
+    @inline(__always)
+    public func add(_ r: PacketRecord) {
+        let (key, senderIsB) = FlowKey.of(r.decoded)
+        let ts = r.timestampNs
+        let f = pointer(findOrInsert(key, senderIsB: senderIsB, at: ts))
+        let bytes = UInt64(r.length)
+        if senderIsB == f.pointee.srcIsB {
+            f.pointee.srcPackets &+= 1
+            f.pointee.srcBytes &+= bytes
+        } else {
+            f.pointee.dstPackets &+= 1
+            f.pointee.dstBytes &+= bytes
+        }
+        if ts < f.pointee.first { f.pointee.first = ts }
+        if ts > f.pointee.last { f.pointee.last = ts }
+        counters.packets &+= 1
+        counters.bytes &+= bytes
+        if ts > newestNs {
+            newestNs = ts
+            if let timeout = limits.idleTimeoutNs, ts >= nextSweepNs {
+                if nextSweepNs != .min { expire(olderThan: ts &- timeout) }
+                nextSweepNs = ts &+ Swift.max(1, timeout / 4)
+            }
+        }
+    }
+
+    /// Removes the flows whose newest packet is older than `cutoffNs` (counted as expired).
+    public func expire(olderThan cutoffNs: Int64) {
+        var i = count - 1
+        while i >= 0 {
+            if pointer(i).pointee.last < cutoffNs {
+                remove(at: i)
+                counters.expired &+= 1
+            }
+            i -= 1
+        }
+    }
+
+    @inline(__always)
+    private func findOrInsert(_ key: FlowKey, senderIsB: Bool, at ts: Int64) -> Int {
+        let tag = key.hash64 >> 32
+        var s = Int(truncatingIfNeeded: tag) & mask
+        while true {
+            let v = slots[s]
+            if v == 0 { break }
+            if v >> 32 == tag {
+                let i = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) &- 1
+                if pointer(i).pointee.key == key { return i }
+            }
+            s = (s &+ 1) & mask
+        }
+        return insert(key, senderIsB: senderIsB, at: ts, tag: tag)
+    }
+
+    private func insert(_ key: FlowKey, senderIsB: Bool, at ts: Int64, tag: UInt64) -> Int {
+        if count >= limits.maxFlows { evictOne() }
+        if (count + 1) * 10 > (mask + 1) * 7 { grow() }
+        let i = count
+        if i >> Self.chunkShift == chunks.count { chunks.append(.allocate(capacity: Self.chunkSize)) }
+        pointer(i).initialize(to: Flow(key: key, senderIsB: senderIsB, at: ts))
+        count += 1
+        place(tag: tag, index: i)
+        return i
+    }
+
+    private func place(tag: UInt64, index: Int) {
+        var s = Int(truncatingIfNeeded: tag) & mask
+        while slots[s] != 0 { s = (s &+ 1) & mask }
+        slots[s] = tag << 32 | UInt64(index + 1)
+    }
+
+    private func grow() {
+        let capacity = (mask + 1) * 2
+        slots.deallocate()
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: 0, count: capacity)
+        mask = capacity - 1
+        for i in 0..<count { place(tag: pointer(i).pointee.key.hash64 >> 32, index: i) }
+    }
+
+    /// The slot that points at dense position `i`.
+    private func slot(of i: Int) -> Int {
+        let tag = pointer(i).pointee.key.hash64 >> 32
+        var s = Int(truncatingIfNeeded: tag) & mask
+        let wanted = tag << 32 | UInt64(i + 1)
+        while slots[s] != wanted { s = (s &+ 1) & mask }
+        return s
+    }
+
+    /// Removes the flow at `i` (retiring it): backward-shift its slot out, move the last flow in.
+    private func remove(at i: Int) {
+        if keepsRetired { retired.append(pointer(i).pointee) }
+        var hole = slot(of: i)
+        var j = hole
+        while true {
+            j = (j &+ 1) & mask
+            let v = slots[j]
+            if v == 0 { break }
+            let home = Int(truncatingIfNeeded: v >> 32) & mask
+            if (j &- home) & mask >= (j &- hole) & mask {
+                slots[hole] = v
+                hole = j
+            }
+        }
+        slots[hole] = 0
+        let last = count - 1
+        if i != last {
+            let s = slot(of: last)
+            pointer(i).pointee = pointer(last).pointee
+            slots[s] = (slots[s] >> 32) << 32 | UInt64(i + 1)
+        }
+        count -= 1
+    }
+
+    /// Evicts one of the least recently seen flows: the oldest `last` of 8 sampled at random
+    /// (approximate LRU, as Redis does: constant time, no list to maintain per packet).
+    private func evictOne() {
+        guard count > 0 else { return }
+        var victim = -1
+        var oldest = Int64.max
+        for _ in 0..<8 {
+            random ^= random << 13
+            random ^= random >> 7
+            random ^= random << 17
+            let i = Int(truncatingIfNeeded: random % UInt64(count))
+            if pointer(i).pointee.last < oldest {
+                oldest = pointer(i).pointee.last
+                victim = i
+            }
+        }
+        remove(at: victim)
+        counters.evicted &+= 1
+    }
+}

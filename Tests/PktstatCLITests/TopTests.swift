@@ -1,0 +1,236 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A tmux server of its own (`-L`), one window running `command` through a non-interactive shell
+/// (which leaves the terminal modes alone, so what the pane shows afterwards is what pktstat left).
+private struct Tmux {
+    let tmux: String
+    let socket = "pktstat-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    init(_ command: String, width: Int = 120, height: Int = 30) throws {
+        guard let tmux = TestPaths.tool("tmux") else { throw SkipError() }
+        self.tmux = tmux
+        let r = spawnWait([
+            tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command,
+        ])
+        #expect(r.status == 0, "tmux: \(r.output)")
+    }
+
+    struct SkipError: Error {}
+
+    @discardableResult
+    func tmux(_ args: [String]) -> String { spawnWait([tmux, "-L", socket] + args).output }
+
+    func pane() -> String { tmux(["capture-pane", "-p"]) }
+    func keys(_ k: String) { tmux(["send-keys", "-l", k]) }
+    func flag(_ name: String) -> String {
+        tmux(["display", "-p", "#{\(name)}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Polls the pane (every 50 ms, at most `timeout` seconds) until `condition` holds.
+    func waitPane(_ timeout: Double = 10, _ condition: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition(pane()) { return true }
+            usleep(50_000)
+        }
+        return condition(pane())
+    }
+
+    func kill() { tmux(["kill-server"]) }
+}
+
+/// Runs a command with posix_spawn and waits for it (at most 10 s, polled). Not Foundation's
+/// Process: its wait does not return while the tmux server that `new-session` starts is alive.
+private func spawnWait(_ argv: [String]) -> (status: Int32, output: String) {
+    let out = TestPaths.temporaryDirectory().appendingPathComponent("out")
+    defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var cArgs = argv.map { strdup($0) } + [nil]
+    defer { for a in cArgs { free(a) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return (-1, "spawn failed") }
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(10)
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            break
+        }
+        usleep(5_000)
+    }
+    return ((status >> 8) & 0xFF, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
+}
+
+/// UDP datagrams to 127.0.0.1: for each (port, size), one every 20 ms, for at most `seconds`.
+private func loopbackTraffic(_ flows: [(UInt16, Int)], seconds: Double) throws -> Spawned {
+    let list = flows.map { "(\($0.0),\($0.1))" }.joined(separator: ",")
+    let script = """
+        import socket, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        end = time.time() + \(seconds)
+        for _ in range(\(Int(seconds * 50) + 1)):
+            if time.time() > end: break
+            for port, size in [\(list)]: s.sendto(b'x' * size, ('127.0.0.1', port))
+            time.sleep(0.02)
+        """
+    return try Spawned("/usr/bin/python3", ["-c", script])
+}
+
+private func processGone(_ pidFile: URL, timeout: Double = 10) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            kill(pid, 0) != 0
+        {
+            return true
+        }
+        usleep(50_000)
+    }
+    return false
+}
+
+private func pid(_ pidFile: URL) -> Int32? {
+    (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap {
+        Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+@Suite("top", .serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
+struct TopTests {
+    /// The pane command: pktstat (its pid in a file), then the terminal modes it left, then a pause.
+    private func screen(_ ports: (UInt16, UInt16), dir: URL) -> String {
+        let filter = "udp and (port \(ports.0) or port \(ports.1))"
+        return "sh -c 'echo $$ > \(dir.path)/pid; "
+            + "exec \(TestPaths.binary) top -i lo --interval 0.5 --filter \"\(filter)\"'"
+            + " 2> \(dir.path)/stderr; s=$?; stty -a > \(dir.path)/stty; echo exited $s; sleep 60"
+    }
+
+    /// Canonical mode and echo back on, the main screen back, the cursor visible.
+    private func expectRestored(_ t: Tmux, dir: URL) {
+        #expect(t.waitPane { $0.contains("exited") })
+        let stty = (try? String(contentsOf: dir.appendingPathComponent("stty"), encoding: .utf8)) ?? ""
+        #expect(stty.contains(" icanon") && !stty.contains("-icanon"), "\(stty)")
+        #expect(stty.contains(" echo ") && !stty.contains("-echo "), "\(stty)")
+        #expect(t.flag("alternate_on") == "0")
+        #expect(t.flag("cursor_flag") == "1")
+    }
+
+    @Test func screenRowsSortedKeysWorkAndQRestores() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let t = try Tmux(screen((47101, 47102), dir: dir))
+        defer { t.kill() }
+        let traffic = try loopbackTraffic([(47101, 1200), (47102, 100)], seconds: 8)
+        defer { _ = traffic.finish(timeout: 10) }
+        // Both flows on screen, the bigger one above.
+        #expect(t.waitPane { $0.contains(":47101") && $0.contains(":47102") })
+        let lines = t.pane().split(separator: "\n")
+        let big = lines.firstIndex { $0.contains(":47101") } ?? 99
+        let small = lines.firstIndex { $0.contains(":47102") } ?? -1
+        #expect(big < small, "\(lines)")
+        #expect(t.flag("alternate_on") == "1")
+        t.keys("s")
+        #expect(t.waitPane { $0.contains("sort: 2s") })
+        t.keys("v")
+        #expect(t.waitPane { $0.contains("view: hosts") && $0.contains("HOST") && !$0.contains(":47101") })
+        t.keys("v")
+        #expect(t.waitPane { $0.contains("view: ports") && $0.contains("47101") })
+        t.keys("p")
+        #expect(t.waitPane { $0.contains("PAUSED") })
+        t.keys("q")
+        #expect(processGone(dir.appendingPathComponent("pid")))
+        expectRestored(t, dir: dir)
+        #expect(t.pane().contains("exited 0"))
+        let stderr = (try? String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)) ?? ""
+        #expect(stderr.contains("packets captured") && stderr.contains("flows evicted"))
+    }
+
+    @Test func resizeRedrawsToTheNewSize() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let t = try Tmux(screen((47111, 47112), dir: dir))
+        defer { t.kill() }
+        #expect(t.waitPane { $0.contains("q quit") })
+        t.tmux(["resize-window", "-x", "60", "-y", "12"])
+        #expect(
+            t.waitPane(5) { pane in
+                let lines = pane.split(separator: "\n", omittingEmptySubsequences: false)
+                return lines.count >= 12 && lines[11].hasPrefix("q quit") && lines.allSatisfy { $0.count <= 60 }
+            }, "\(t.pane())")
+        t.keys("q")
+        expectRestored(t, dir: dir)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT, SIGSEGV])
+    func signalsRestoreTheTerminal(signal: Int32) throws {
+        let dir = TestPaths.temporaryDirectory()
+        let t = try Tmux(screen((47121, 47122), dir: dir))
+        defer { t.kill() }
+        #expect(t.waitPane { $0.contains("q quit") })
+        guard let p = pid(dir.appendingPathComponent("pid")) else { return #expect(Bool(false), "no pid") }
+        kill(p, signal)
+        #expect(processGone(dir.appendingPathComponent("pid")))
+        expectRestored(t, dir: dir)
+        // A stop signal ends the run normally; a crash signal kills it by that signal (128 + n).
+        #expect(t.pane().contains(signal == SIGSEGV ? "exited \(128 + SIGSEGV)" : "exited 0"), "\(t.pane())")
+    }
+
+    @Test func batchSnapshotsPerIntervalStampedWithItsStart() throws {
+        let traffic = try loopbackTraffic([(47131, 1000), (47132, 200)], seconds: 4)
+        defer { _ = traffic.finish(timeout: 10) }
+        let r = try pktstat(
+            [
+                "top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "2.2",
+                "udp and (port 47131 or port 47132)",
+            ],
+            timeout: 20)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csvRows(r.stdout)
+        #expect(
+            r.stdoutLines.first
+                == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes")
+        let times = Array(Set(rows.compactMap { $0["time"] })).sorted()
+        #expect(times.count >= 4, "\(r.stdout)")
+        let ns = times.map { t -> Int64 in
+            let parts = t.split(separator: ".")
+            return Int64(parts[0])! * 1_000_000_000 + Int64(parts[1])!
+        }
+        #expect(zip(ns, ns.dropFirst()).allSatisfy { $1 - $0 == 500_000_000 }, "\(times)")
+        for t in times {
+            let snapshot = rows.filter { $0["time"] == t }
+            let bytes = snapshot.map { Int($0["bytes"]!)! }
+            #expect(bytes == bytes.sorted(by: >))
+            #expect(snapshot.allSatisfy { $0["protocol"] == "UDP" && ["47131", "47132"].contains($0["dport"]) })
+        }
+        let full = rows.filter { $0["dport"] == "47131" }.compactMap { Int($0["bytes"]!) }
+        #expect(full.dropFirst().dropLast().allSatisfy { $0 >= 20 * 1028 }, "\(full)")
+        #expect(r.stderr.contains("0 flows evicted"))
+    }
+
+    @Test func batchJSONHostsAndEvictions() throws {
+        let traffic = try loopbackTraffic([(47141, 300), (47142, 300), (47143, 300)], seconds: 3)
+        defer { _ = traffic.finish(timeout: 10) }
+        let r = try pktstat(
+            [
+                "top", "-i", "lo", "--format", "json", "--view", "hosts", "--max-flows", "1", "--interval", "0.5",
+                "--duration", "1.5", "udp and portrange 47141-47143",
+            ],
+            timeout: 20)
+        #expect(r.status == 0, "\(r.stderr)")
+        let objects = r.stdoutLines.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.count == r.stdoutLines.count && !objects.isEmpty)
+        #expect(objects.allSatisfy { $0["host"] as? String == "127.0.0.1" && $0["time"] is Double })
+        // Three flows through a one-flow table: evictions, counted.
+        let evicted = r.stderr.split(separator: "\n").first { $0.hasSuffix("flows evicted (--max-flows reached)") }
+        #expect((evicted.flatMap { Int($0.split(separator: " ")[0]) } ?? 0) > 10, "\(r.stderr)")
+    }
+}
