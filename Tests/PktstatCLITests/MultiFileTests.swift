@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Many files as one capture, time windows and compressed files, through the built binary and
-/// against the real tools: `analyze a b c` and `sniff -r a -r b -r c` equal the same commands on
+/// against the real tools: `analyze a b c`, `flows a b c` and `sniff -r a -r b -r c` equal the same commands on
 /// `mergecap -w all a b c` (pcapng, which keeps nanoseconds); 10,000 small files read under
 /// `ulimit -n 256`; `--since/--until` equal the `editcap -A/-B` slice; a damaged file in the
 /// middle is named, the rest counts and the status is 1.
@@ -61,6 +61,10 @@ struct MultiFileTests {
             #expect(merged.status == 0, "\(merged.stderr)")
             #expect(merged.stdout == reference.stdout, "\(args)")
         }
+        let flows = try pktstat(["flows", "--format", "csv"] + files)
+        #expect(flows.status == 0, "\(flows.stderr)")
+        #expect(flows.stdoutLines.count > 10)
+        #expect(flows.stdout == (try pktstat(["flows", all, "--format", "csv"])).stdout)
         let rows = try pktstat(["sniff", "--format", "csv"] + files.flatMap { ["-r", $0] })
         #expect(rows.status == 0, "\(rows.stderr)")
         #expect(rows.stdoutLines.count == 10_141)
