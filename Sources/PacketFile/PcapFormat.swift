@@ -66,7 +66,8 @@ struct PcapFormat {
         let available = input.fill(need: headerSize)
         if let error = input.readError { throw error }
         guard available >= headerSize else {
-            throw .truncated("truncated dump file; tried to read \(headerSize) file header bytes, only got \(available)")
+            throw .truncated(
+                "truncated dump file; tried to read \(headerSize) file header bytes, only got \(available)")
         }
         let order = FieldOrder(bigEndian: bigEndian)
         let p = input.cursor

@@ -116,7 +116,8 @@ public struct MultiFileError: Error, CustomStringConvertible, Sendable {
         let (path, error) = failures[0]
         let others = failures.dropFirst().prefix(3).map(\.path).joined(separator: ", ")
         let more =
-            failures.count > 4 ? " (and \(failures.count - 1) more files: \(others), ...)"
+            failures.count > 4
+            ? " (and \(failures.count - 1) more files: \(others), ...)"
             : failures.count > 1 ? " (and \(others))" : ""
         let what = error.description.hasPrefix(path) ? error.description : "\(path): \(error.description)"
         return what + more

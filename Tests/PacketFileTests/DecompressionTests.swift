@@ -1,8 +1,8 @@
 import Foundation
 import PacketFile
 import PacketRecords
-import Testing
 import TestSupport
+import Testing
 
 /// Compressed captures, made by the real `gzip` and `zstd`, read by our reader: the same records
 /// and the same error as the uncompressed file, for every capture we have; several members or

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Many files as one capture, time windows and compressed files, through the built binary and
 /// against the real tools: `analyze a b c`, `flows a b c` and `sniff -r a -r b -r c` equal the same commands on
@@ -55,7 +55,9 @@ struct MultiFileTests {
     @Test(.enabled(if: hasTools)) func analyzeAndSniffOfSeveralFilesEqualMergecap() throws {
         let files = try dealt(3, compress: true)
         let all = try mergecap(files)
-        for args in [["--interval", "0.1", "--format", "csv"], ["--by", "protocol", "--format", "csv"], ["--summary"]] {
+        for args in [
+            ["--interval", "0.1", "--format", "csv"], ["--by", "protocol", "--format", "csv"], ["--summary"],
+        ] {
             let merged = try pktstat(["analyze"] + files + args)
             let reference = try pktstat(["analyze", all] + args)
             #expect(merged.status == 0, "\(merged.stderr)")
