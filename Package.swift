@@ -34,6 +34,10 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        // zlib and libzstd, found through pkg-config (Debian: zlib1g-dev, libzstd-dev). Only PacketFile
+        // imports them: compressed captures are decompressed under the reader.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // Linux headers Glibc does not expose to Swift (sockaddr_ll, rtnetlink).
         .target(name: "CNetLinux"),
 
@@ -45,8 +49,10 @@ let package = Package(
             dependencies: ["PacketWire"],
             swiftSettings: strict
         ),
-        // Our own pcap/pcapng file reader: large sequential reads, records parsed in place.
-        .target(name: "PacketFile", dependencies: ["PacketWire", "PacketRecords"], swiftSettings: strict),
+        // Our own pcap/pcapng file reader: large sequential reads, records parsed in place; gzip and
+        // zstd captures decompressed as they are read.
+        .target(
+            name: "PacketFile", dependencies: ["PacketWire", "PacketRecords", "CZlib", "CZstd"], swiftSettings: strict),
         // The only code that touches libpcap.
         .target(
             name: "PacketCapture",

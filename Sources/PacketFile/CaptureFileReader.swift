@@ -33,6 +33,8 @@ public final class CaptureFileReader {
     public let snapLength: Int
     /// "pcap", "pcap (ns)" or "pcapng".
     public let formatName: String
+    /// "gzip" or "zstd" for a compressed capture (decompressed as it is read), else nil.
+    public let compression: String?
 
     private enum Format {
         case pcap(PcapFormat)
@@ -48,12 +50,22 @@ public final class CaptureFileReader {
     private var input: InputBuffer
     private var format: Format
     private var state = State.reading
-    private let records: UnsafeMutablePointer<PacketRecord>
+    /// The batch `read(_:)` fills, made on its first call (`read(into:)` fills the caller's).
+    private var records: UnsafeMutablePointer<PacketRecord>?
+    private let path: String
+    private let readAhead: Bool
+    /// Where reading goes on after `suspend()` (an offset in the decompressed bytes when
+    /// compressed); nil while the file is open.
+    private var suspendedAt: UInt64?
+    /// `suspend()` closed the file (to reopen at `suspendedAt`, if anything is left to read).
+    private var isClosed = false
 
     /// Opens `path` ("-" is standard input) and reads the file header (pcapng: up to the first
-    /// interface).
-    public convenience init(path: String) throws(CaptureFileError) {
-        try self.init(input: try CaptureFileReader.openInput(path), path: path)
+    /// interface). `readAhead` false reads a large file without the helper thread (for readers
+    /// that read a little, or many at once).
+    public convenience init(path: String, readAhead: Bool = true) throws(CaptureFileError) {
+        let input = try CaptureFileReader.openInput(path, readAhead: readAhead)
+        try self.init(input: input, path: path, readAhead: readAhead)
     }
 
     /// Reads standard input whose first bytes were already read (to tell a capture from text by
@@ -61,10 +73,10 @@ public final class CaptureFileReader {
     public convenience init(standardInputAfter prefix: [UInt8]) throws(CaptureFileError) {
         var input = InputBuffer(fd: STDIN_FILENO, isRegularFile: false)
         input.preload(prefix)
-        try self.init(input: input, path: "-")
+        try self.init(input: input, path: "-", readAhead: false)
     }
 
-    private init(input: consuming InputBuffer, path: String) throws(CaptureFileError) {
+    private init(input: consuming InputBuffer, path: String, readAhead: Bool) throws(CaptureFileError) {
         var input = input
         do {
             format = try CaptureFileReader.detectFormat(&input, path: path)
@@ -73,6 +85,9 @@ public final class CaptureFileReader {
             throw error
         }
         self.input = input
+        self.path = path
+        self.readAhead = readAhead
+        compression = input.decompressor?.kind.name
         switch format {
         case .pcap(let pcap):
             linkType = LinkType(Int32(bitPattern: pcap.linkType))
@@ -83,12 +98,11 @@ public final class CaptureFileReader {
             snapLength = Int(pcapng.snapLength)
             formatName = "pcapng"
         }
-        records = .allocate(capacity: CaptureFileReader.batchCapacity)
     }
 
     deinit {
         input.release()
-        records.deallocate()
+        records?.deallocate()
     }
 
     /// Delivers records in batches until the end of file, or until body returns false. Throws
@@ -102,6 +116,8 @@ public final class CaptureFileReader {
     /// - Returns: the number of records delivered by this call.
     @discardableResult
     public func read(_ body: (UnsafeBufferPointer<PacketRecord>) -> Bool) throws(CaptureFileError) -> UInt64 {
+        let records = self.records ?? .allocate(capacity: CaptureFileReader.batchCapacity)
+        self.records = records
         let (delivered, error) = withoutActuallyEscaping(body) { body in
             var sink = BatchSink(
                 records: records, capacity: CaptureFileReader.batchCapacity, linkType: linkType, body: body)
@@ -129,12 +145,71 @@ public final class CaptureFileReader {
         return delivered
     }
 
+    /// Decodes the next records into `buffer` (as many as fit; fewer at the end of the file, and
+    /// from a pipe when the next read might wait). Returns how many; 0 only at the end of the
+    /// file. Throws, with no records delivered, at the damage, after every readable record was.
+    public func read(into buffer: UnsafeMutableBufferPointer<PacketRecord>) throws(CaptureFileError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        var sink = BatchSink(records: base, capacity: buffer.count, linkType: linkType, body: { _ in false })
+        let error = run(&sink)
+        if let error { throw error }
+        return Int(sink.delivered)
+    }
+
+    /// The time of the file's last packet, from its tail, without reading it through: for an
+    /// uncompressed pcap file (see `PcapFormat.lastTimestamp`); nil for pcapng, compressed files,
+    /// pipes, and when the tail does not parse.
+    public func lastTimestampFromTail() -> Int64? {
+        guard case .pcap(let pcap) = format, compression == nil, path != "-" else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return pcap.lastTimestamp(fd: fd, fileSize: Int64(st.st_size))
+    }
+
+    /// True once the end of the file was reached (or damage, which the next read throws).
+    public var isAtEnd: Bool {
+        if case .reading = state { return false }
+        return true
+    }
+
+    /// Closes the file and frees its buffers, keeping the place: the next read reopens it and
+    /// goes on there (`lseek`; a compressed file is decompressed again up to the place). For
+    /// readers of many files at once, so that they need few descriptors. Standard input and a
+    /// reader at its end stay as they are.
+    public func suspend() {
+        guard !isClosed, path != "-" else { return }
+        // At the end (or the damage) there is nothing more to read: the file just closes.
+        if case .reading = state { suspendedAt = input.offset }
+        isClosed = true
+        input.release()
+        input = InputBuffer(fd: -1, isRegularFile: false, capacity: 16)
+        records?.deallocate()
+        records = nil
+    }
+
+    /// Reopens a suspended file at its place (a file that changed in between is read as it now is).
+    private func resume(at offset: UInt64) throws(CaptureFileError) {
+        input.release()
+        input = try CaptureFileReader.openInput(path, readAhead: readAhead, offset: offset)
+        suspendedAt = nil
+        isClosed = false
+    }
+
     /// Parses from where the last call stopped. Returns the error to throw, if any.
     private func run<Sink: PacketSink>(_ sink: inout Sink) -> CaptureFileError? {
         switch state {
         case .finished: return nil
         case .failed(let error): return error
         case .reading: break
+        }
+        if let offset = suspendedAt {
+            do throws(CaptureFileError) { try resume(at: offset) } catch {
+                state = .failed(error)
+                return error
+            }
         }
         // The hot loop works on locals: no exclusivity checks or reference counting per packet.
         var input = self.input
@@ -162,7 +237,9 @@ public final class CaptureFileReader {
         }
     }
 
-    private static func openInput(_ path: String) throws(CaptureFileError) -> InputBuffer {
+    private static func openInput(
+        _ path: String, readAhead: Bool = true, offset: UInt64 = 0
+    ) throws(CaptureFileError) -> InputBuffer {
         let fd: Int32
         if path == "-" {
             fd = STDIN_FILENO
@@ -185,7 +262,55 @@ public final class CaptureFileReader {
         if regular {
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         }
-        return InputBuffer(fd: fd, isRegularFile: regular, size: Int64(st.st_size))
+        // A compressed regular file is recognised here, before reading ahead starts; from a pipe,
+        // by `detectFormat` in the first bytes.
+        var decompressor: Decompressor?
+        if regular, let kind = compressionKind(fd) {
+            decompressor = Decompressor(kind: kind, fd: fd)
+            if decompressor == nil {
+                close(fd)
+                throw CaptureFileError(
+                    .access, "\(path): cannot start the \(kind.name) decompressor", hint: "free some memory")
+            }
+        }
+        if offset > 0 {
+            if let decompressor {
+                guard decompressor.skip(offset) else {
+                    close(fd)
+                    throw decompressor.failure ?? .truncated("\(path) became shorter while it was read")
+                }
+            } else if lseek(fd, off_t(offset), SEEK_SET) < 0 {
+                let error = openError(path, errno)
+                close(fd)
+                throw error
+            }
+        }
+        // A small uncompressed file gets a buffer its size (many small files, opened in turn).
+        let size = Int(st.st_size)
+        let capacity =
+            regular && decompressor == nil && size < InputBuffer.defaultCapacity
+            ? max(4096, (size + 4095) & ~4095) : InputBuffer.defaultCapacity
+        return InputBuffer(
+            fd: fd, isRegularFile: regular, size: Int64(st.st_size), capacity: capacity, offset: offset,
+            readAhead: readAhead, decompressor: decompressor)
+    }
+
+    /// "gzip" or "zstd" when `path` is a regular file compressed with it (by its magic number),
+    /// else nil (also when it cannot be opened).
+    public static func compression(ofFile path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return compressionKind(fd)?.name
+    }
+
+    /// gzip or zstd, by the first bytes of a regular file (read with `pread`: the offset stays).
+    private static func compressionKind(_ fd: Int32) -> Decompressor.Kind? {
+        var magic: UInt32 = 0
+        guard pread(fd, &magic, 4, 0) == 4 else { return nil }
+        return withUnsafeBytes(of: &magic) { Decompressor.Kind.detect($0.baseAddress!, count: 4) }
     }
 
     private static func openError(_ path: String, _ code: Int32) -> CaptureFileError {
@@ -214,6 +339,13 @@ public final class CaptureFileReader {
                 .truncated, "truncated dump file; tried to read 4 file header bytes, only got \(available)",
                 hint: available == 0 ? "the file is empty" : nil)
         }
+        if input.decompressor == nil, let kind = Decompressor.Kind.detect(input.cursor, count: available) {
+            // A compressed pipe: the bytes read so far start the compressed stream.
+            guard input.startDecompressing(kind) else {
+                throw CaptureFileError(.access, "cannot start the \(kind.name) decompressor", hint: "free some memory")
+            }
+            return try detectFormat(&input, path: path)
+        }
         if let pcap = try PcapFormat.open(&input) { return .pcap(pcap) }
         if input.cursor.loadUnaligned(as: UInt32.self) == PcapngFormat.sectionHeader,
             let pcapng = try PcapngFormat.open(&input)
@@ -230,15 +362,13 @@ public final class CaptureFileReader {
             hint: "pktstat reads pcap and pcapng files (tcpdump -w, tshark -w, dumpcap, editcap)")
     }
 
-    /// Recognises compressed files by their magic numbers (libpcap would say "unknown file
-    /// format"; the fix is more useful).
+    /// Recognises the compressed files we do not decompress (gzip and zstd we do) by their magic
+    /// numbers (libpcap would say "unknown file format"; the fix is more useful).
     private static func compression(_ p: UnsafeRawPointer, _ count: Int) -> (name: String, tool: String)? {
         func starts(with bytes: [UInt8]) -> Bool {
             count >= bytes.count && bytes.indices.allSatisfy { p.load(fromByteOffset: $0, as: UInt8.self) == bytes[$0] }
         }
-        if starts(with: [0x1F, 0x8B]) { return ("gzip", "gunzip") }
         if starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return ("xz", "unxz") }
-        if starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return ("zstd", "unzstd") }
         if starts(with: [0x42, 0x5A, 0x68]) { return ("bzip2", "bunzip2") }
         if starts(with: [0x04, 0x22, 0x4D, 0x18]) { return ("lz4", "unlz4") }
         if starts(with: [0x50, 0x4B, 0x03, 0x04]) { return ("zip", "unzip") }

@@ -51,14 +51,54 @@ struct InputBuffer {
     private var pendingFileOffset: UInt64 = 0
     private var nextChunkFileOffset: UInt64 = 0
 
-    init(fd: Int32, isRegularFile: Bool, size: Int64 = 0, capacity: Int = InputBuffer.defaultCapacity) {
+    /// Decompresses the descriptor's bytes (gzip, zstd); nil when they are read as they are.
+    private(set) var decompressor: Decompressor?
+
+    /// `size` is the file's size (regular files), `offset` the file offset the descriptor is at
+    /// (the reader resuming), `readAhead` false for a reader that reads only a little (a peek).
+    /// With a `decompressor` the bytes parsed are the decompressed ones: the input behaves as a
+    /// pipe (no size known), read ahead on the helper thread when the compressed file is large.
+    init(
+        fd: Int32, isRegularFile: Bool, size: Int64 = 0, capacity: Int = InputBuffer.defaultCapacity,
+        offset: UInt64 = 0, readAhead: Bool = true, decompressor: Decompressor? = nil
+    ) {
         self.fd = fd
-        self.isRegularFile = isRegularFile
+        self.isRegularFile = isRegularFile && decompressor == nil
         self.capacity = capacity
+        self.decompressor = decompressor
         own = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         ownCapacity = capacity
         base = own
-        prefetcher = isRegularFile && size >= Prefetcher.minimumFileSize ? Prefetcher(fd: fd) : nil
+        baseOffset = offset
+        nextChunkFileOffset = offset
+        let minimum = decompressor == nil ? Prefetcher.minimumFileSize : Prefetcher.minimumCompressedSize
+        prefetcher =
+            isRegularFile && readAhead && size >= minimum ? Prefetcher(fd: fd, decompressor: decompressor) : nil
+    }
+
+    /// The bytes buffered so far are compressed: from now on the parser sees them, and the rest
+    /// of the descriptor, decompressed. Only before parsing starts, and only when reading
+    /// directly (pipes; regular files are recognised before the buffer is made). False when the
+    /// library cannot start (no memory).
+    mutating func startDecompressing(_ kind: Decompressor.Kind) -> Bool {
+        precondition(prefetcher == nil && baseOffset == 0 && start == 0, "decompress from the start, directly only")
+        let prefix = UnsafeRawBufferPointer(start: base, count: end)
+        guard let d = Decompressor(kind: kind, fd: fd, prefix: prefix) else { return false }
+        decompressor = d
+        end = 0
+        atEOF = false
+        return true
+    }
+
+    /// One `read()` of the descriptor, or of the decompressed stream.
+    @inline(__always)
+    private func readSome(_ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        if let decompressor {
+            let n = decompressor.read(into: buffer, count: count)
+            if n < 0 { errno = EIO }
+            return n
+        }
+        return Glibc.read(fd, buffer, count)
     }
 
     /// Puts bytes already read from the descriptor (a sniffed magic number) in front of what
@@ -110,7 +150,7 @@ struct InputBuffer {
             // is as large as the buffer allows.
             if start > 0 { compact() }
             if end == capacity { grow(to: min(need, capacity * 2)) }
-            let n = Glibc.read(fd, base + end, capacity - end)
+            let n = readSome(base + end, capacity - end)
             if n > 0 {
                 end += n
             } else if n == 0 {

@@ -14,6 +14,7 @@ extension InputBuffer {
     /// The error for a failed `read()`, if one happened.
     var readError: CaptureFileError? {
         guard readErrno != 0 else { return nil }
+        if let failure = decompressor?.failure { return failure }
         return CaptureFileError(.access, "error reading dump file: \(String(cString: strerror(readErrno)))")
     }
 }
@@ -65,7 +66,8 @@ struct PcapFormat {
         let available = input.fill(need: headerSize)
         if let error = input.readError { throw error }
         guard available >= headerSize else {
-            throw .truncated("truncated dump file; tried to read \(headerSize) file header bytes, only got \(available)")
+            throw .truncated(
+                "truncated dump file; tried to read \(headerSize) file header bytes, only got \(available)")
         }
         let order = FieldOrder(bigEndian: bigEndian)
         let p = input.cursor
@@ -176,5 +178,54 @@ struct PcapFormat {
     private func truncatedData(caplen: UInt32, got: Int) -> CaptureFileError {
         let wanted = caplen > snapLength && got < Int(snapLength) ? snapLength : caplen
         return .truncated("truncated dump file; tried to read \(wanted) captured bytes, only got \(max(0, got))")
+    }
+}
+
+extension PcapFormat {
+    /// The last record's timestamp, found from the end of the file without reading it through:
+    /// pcap has no back pointers, so the tail (up to 512 KiB) is searched for the first offset
+    /// from which whole, plausible records (captured length within the link type's maximum and the
+    /// original length, a fraction below one second) follow one another exactly to the end of
+    /// the file. nil when no such chain is found (damage, a cut record, an absurd file), and the
+    /// caller reads the file instead.
+    func lastTimestamp(fd: Int32, fileSize: Int64) -> Int64? {
+        let headerSize = recordHeaderSize
+        let window = Int(min(fileSize - Int64(PcapFormat.headerSize), 512 * 1024))
+        guard window >= headerSize else { return nil }
+        let start = fileSize - Int64(window)
+        let tail = UnsafeMutableRawPointer.allocate(byteCount: window, alignment: 16)
+        defer { tail.deallocate() }
+        guard pread(fd, tail, window, off_t(start)) == window else { return nil }
+        let fractionLimit: UInt32 = nanosecond ? 1_000_000_000 : 1_000_000
+        // When the window is the whole file, the chain must start at the first record; inside the
+        // file, ask for a chain of 3 so that bytes inside a packet are not taken for a header.
+        let wholeFile = start == Int64(PcapFormat.headerSize)
+        let needed = wholeFile ? 1 : 3
+        func record(at o: Int) -> (size: Int, timestamp: Int64)? {
+            guard window - o >= headerSize else { return nil }
+            var caplen = order.u32(tail, o + 8)
+            var length = order.u32(tail, o + 12)
+            if lengthOrder == .swapped || (lengthOrder == .maybeSwapped && caplen > length) { swap(&caplen, &length) }
+            let fraction = order.u32(tail, o + 4)
+            guard caplen <= maxCaptured, caplen <= length, fraction < fractionLimit else { return nil }
+            let scale: Int64 = nanosecond ? 1 : 1000
+            return (headerSize + Int(caplen), Int64(order.u32(tail, o)) * 1_000_000_000 + Int64(fraction) * scale)
+        }
+        var budget = 4_000_000  // record checks: a crafted tail cannot make this quadratic
+        for first in 0..<(window - headerSize + 1) {
+            var o = first
+            var count = 0
+            var last: Int64 = 0
+            while budget > 0, let r = record(at: o) {
+                budget -= 1
+                count += 1
+                last = r.timestamp
+                o += r.size
+                if o >= window { break }
+            }
+            if o == window && count >= needed { return last }
+            if wholeFile { return nil }
+        }
+        return nil
     }
 }

@@ -13,8 +13,12 @@ final class Prefetcher: @unchecked Sendable {
     static let slots = 4
     /// Files smaller than this are read directly: a thread would not pay for itself.
     static let minimumFileSize = 2 * 1024 * 1024
+    /// Compressed files from this size on are decompressed on the helper thread.
+    static let minimumCompressedSize = 256 * 1024
 
     private let fd: Int32
+    /// Decompresses the file's bytes on the helper thread (only that thread uses it once started).
+    private let decompressor: Decompressor?
     private let memory: UnsafeMutableRawPointer
     private let counts: UnsafeMutablePointer<Int>
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -33,8 +37,9 @@ final class Prefetcher: @unchecked Sendable {
     private var taken = 0
 
     /// Starts the helper thread; nil if it cannot be started (the caller then reads directly).
-    init?(fd: Int32) {
+    init?(fd: Int32, decompressor: Decompressor? = nil) {
         self.fd = fd
+        self.decompressor = decompressor
         memory = .allocate(byteCount: Prefetcher.chunkSize * Prefetcher.slots, alignment: 4096)
         counts = .allocate(capacity: Prefetcher.slots)
         counts.initialize(repeating: 0, count: Prefetcher.slots)
@@ -99,7 +104,16 @@ final class Prefetcher: @unchecked Sendable {
             var error: Int32 = 0
             var atEnd = false
             while count < Prefetcher.chunkSize {
-                let n = read(fd, buffer + count, Prefetcher.chunkSize - count)
+                let n =
+                    if let decompressor {
+                        decompressor.read(into: buffer + count, count: Prefetcher.chunkSize - count)
+                    } else {
+                        read(fd, buffer + count, Prefetcher.chunkSize - count)
+                    }
+                if n < 0 && decompressor != nil {
+                    error = EIO
+                    break
+                }
                 if n > 0 {
                     count += n
                 } else if n == 0 {

@@ -39,6 +39,8 @@ struct Analyze: ParsableCommand {
               sudo pktstat sniff -c 1000 --format csv | pktstat analyze - --interval 0.1
               pktstat analyze capture.pcap --summary          totals, rates, sizes, protocols
               pktstat analyze capture.pcap --summary --format json
+              pktstat analyze a.pcap b.pcap.gz ring/     several files and folders, merged by time
+              pktstat analyze ring/ --since -2h --until -1h   a time window
 
             Intervals: 1, 0.1, 250ms, 5s, 1m. They start at the first packet's timestamp (as tshark and Wireshark do); --align clock starts them at wall-clock multiples. Empty intervals between packets are printed with zeros. Memory stays bounded: it never grows with the number of packets nor with the time span (empty intervals are made as they are printed), and past 16,384 intervals that hold packets the older ones wait in a temporary file ($TMPDIR, else /tmp) until they are printed. Each packet counts in the interval its timestamp falls in, whatever its place in the file (one earlier than the first packet gives negative offsets). More than 10 million rows are announced on stderr first.
 
@@ -46,8 +48,19 @@ struct Analyze: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("A pcap or pcapng file, or - for the CSV that 'pktstat sniff --format csv' prints.", valueName: "file"))
-    var input: String
+    @Argument(
+        help: ArgumentHelp(
+            "pcap or pcapng files (gzip, zstd too) and folders, merged by time; "
+                + "or - for the CSV that 'pktstat sniff --format csv' prints.",
+            valueName: "file"))
+    var files: [String]
+    var input: String { files[0] }
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
+    var since: TimeBoundArgument?
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
+    var until: TimeBoundArgument?
 
     @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).", valueName: "time"),
         transform: IntervalOption.parse)
@@ -93,6 +106,10 @@ struct Analyze: ParsableCommand {
         if summary && format.isChart {
             throw ValidationError("--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
+        _ = try timeWindow(since: since, until: until)
+        if files.count > 1 && files.contains("-") {
+            throw ValidationError("'-' (standard input) is read alone, not with files")
+        }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
@@ -118,7 +135,8 @@ struct Analyze: ParsableCommand {
         var readError: (any Error)?
         var opened = false
         do {
-            let source = FileSource(path: input, filter: filter, acceptsCSV: true)
+            let window = try timeWindow(since: since, until: until)
+            let source = FileSource(paths: files, window: window, filter: filter, acceptsCSV: true)
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 session.add(batch)
                 return !stop.isRequested

@@ -50,8 +50,19 @@ struct Sniff: ParsableCommand {
         transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
-    @Option(name: [.short, .customLong("read")], help: ArgumentHelp("Read packets from a pcap or pcapng file instead of an interface.", valueName: "file"))
-    var read: String?
+    @Option(
+        name: [.short, .customLong("read")],
+        help: ArgumentHelp(
+            "Read packets from a pcap or pcapng file (gzip, zstd too) or folder instead of an interface; "
+                + "repeat to merge several by time.",
+            valueName: "file"))
+    var read: [String] = []
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets from this time on"))
+    var since: TimeBoundArgument?
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets before this time"))
+    var until: TimeBoundArgument?
 
     @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
@@ -162,7 +173,11 @@ struct Sniff: ParsableCommand {
         if let plot, ChartOutput.kind(of: plot) == nil {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
         }
-        if read != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if !read.isEmpty && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if read.isEmpty && (since != nil || until != nil) {
+            throw ValidationError("--since and --until apply to files: add -r FILE")
+        }
+        _ = try timeWindow(since: since, until: until)
         if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
         try writeOptions.validate()
     }
@@ -171,7 +186,7 @@ struct Sniff: ParsableCommand {
         WriteOptionValues(
             write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
             rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
-            reading: read != nil)
+            reading: !read.isEmpty)
     }
 
     var filterExpression: String? {
@@ -192,7 +207,7 @@ struct Sniff: ParsableCommand {
                 durationNs: duration?.nanoseconds,
                 idleTimeoutNs: idleTimeout?.nanoseconds
             )
-            if let read {
+            if !read.isEmpty {
                 try readFile(read, limits: limits, stop: stop, out: out, writer: writer)
             } else {
                 try captureLive(limits: limits, stop: stop, out: out, writer: writer)
@@ -249,11 +264,15 @@ struct Sniff: ParsableCommand {
 
     // MARK: files
 
-    private func readFile(_ path: String, limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
+    private func readFile(
+        _ paths: [String], limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter
+    ) throws {
+        let path = paths.count == 1 ? paths[0] : "\(paths[0]) and \(paths.count - 1) more"
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
         let emitter = makeEmitter(out: out, writer: writer, live: false)
-        let input = FileSource(path: path, filter: filterExpression, copyPath: write, limits: limits)
+        let window = try timeWindow(since: since, until: until)
+        let input = FileSource(paths: paths, window: window, filter: filterExpression, copyPath: write, limits: limits)
         var outputError: OutputError?
         var readError: (any Error)?
         do {

@@ -8,9 +8,16 @@ import PacketWire
 /// `sniff --format csv` prints. Files are read by the fastest reader that can do the job: our own
 /// pcap/pcapng reader (large sequential reads, records parsed in place), or libpcap when a BPF
 /// filter or a copy (`-w`) is asked for (libpcap runs the filter and writes the copy).
+///
+/// Several paths, a folder, or a time window: the files are merged by timestamp and the window
+/// applied (`MergedFileSource`), with our own reader (no filter or copy there).
 public struct FileSource {
     /// A path, or "-" for standard input.
-    public let path: String
+    public var path: String { paths[0] }
+    /// Files and folders read as one capture (one path: the file, as before).
+    public let paths: [String]
+    /// Packets outside it are left out; whole files outside it are skipped.
+    public var window = TimeWindow()
     public var filter: String?
     /// Where libpcap writes a copy of the packets read (`sniff -r F -w COPY`).
     public var copyPath: String?
@@ -22,7 +29,17 @@ public struct FileSource {
         path: String, filter: String? = nil, copyPath: String? = nil, limits: RunLimits = RunLimits(),
         acceptsCSV: Bool = false
     ) {
-        self.path = path
+        self.init(paths: [path], filter: filter, copyPath: copyPath, limits: limits, acceptsCSV: acceptsCSV)
+    }
+
+    /// Several files and folders (`analyze ring/`, `sniff -r a -r b`), merged by timestamp.
+    public init(
+        paths: [String], window: TimeWindow = TimeWindow(), filter: String? = nil, copyPath: String? = nil,
+        limits: RunLimits = RunLimits(), acceptsCSV: Bool = false
+    ) {
+        precondition(!paths.isEmpty, "a file source needs a path")
+        self.paths = paths
+        self.window = window
         self.filter = filter
         self.copyPath = copyPath
         self.limits = limits
@@ -47,6 +64,9 @@ public struct FileSource {
         opened: (Opened) throws -> Void,
         body: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws {
+        if paths.count > 1 || !window.isEverything || isDirectory(path) {
+            return try streamMerged(stop: stop, opened: opened, body: body)
+        }
         var prefix: [UInt8]?
         if path == "-" && acceptsCSV {
             let sniffed = StandardInput.sniff()
@@ -59,8 +79,37 @@ public struct FileSource {
             try streamOwn(prefix: prefix, stop: stop, opened: opened, body: body)
         } else {
             precondition(prefix == nil, "libpcap cannot read standard input after its first bytes were taken")
+            if let kind = CaptureFileReader.compression(ofFile: path) {
+                throw FileSourceError(
+                    "\(path) is \(kind)-compressed: a filter or -w reads it through libpcap, which cannot",
+                    hint: "decompress it first (\(kind) -dk \(path)), or drop the filter")
+            }
             try streamLibpcap(stop: stop, opened: opened, body: body)
         }
+    }
+
+    /// Whether the merge (which reads folders) must read `path`.
+    private func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return path != "-" && stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+    }
+
+    private func streamMerged(
+        stop: StopFlag, opened: (Opened) throws -> Void, body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    ) throws {
+        if paths.contains("-") {
+            throw FileSourceError(
+                "standard input ('-') is read alone",
+                hint: "give files and folders, or '-' alone without --since/--until")
+        }
+        if filter != nil || copyPath != nil {
+            throw FileSourceError(
+                "a filter or -w reads one file, not several or a time window",
+                hint: "merge the files first (mergecap -w all.pcap FILES), or drop the filter")
+        }
+        var merged = MergedFileSource(paths: paths, window: window, limits: limits)
+        merged.limits = limits
+        try merged.stream(stop: stop, opened: opened, body: body)
     }
 
     private func streamCSV(
@@ -170,5 +219,16 @@ enum StandardInput {
             [0x28, 0xB5, 0x2F, 0xFD], [0xFD, 0x37, 0x7A, 0x58],  // zstd, xz
         ]
         return captureMagics.contains(b)
+    }
+}
+
+/// A request the file source cannot carry out as given.
+public struct FileSourceError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public var hint: String?
+
+    init(_ description: String, hint: String? = nil) {
+        self.description = description
+        self.hint = hint
     }
 }

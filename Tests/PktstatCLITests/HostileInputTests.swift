@@ -95,11 +95,13 @@ struct HostileInputTests {
         }
     }
 
-    @Test func devNullAndDirectoriesAndGzip() throws {
+    @Test func devNullAndEmptyFoldersAndCutGzip() throws {
         let dir = TestPaths.temporaryDirectory()
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let gz = dir.appendingPathComponent("capture.pcap.gz")
         try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3]).write(to: gz)
-        for (path, message) in [("/dev/null", "empty"), (dir.path, "directory"), (gz.path, "compressed")] {
+        for (path, message) in [("/dev/null", "empty"), (empty.path, "no capture files"), (gz.path, "cut short")] {
             for args in [["sniff", "-r", path], ["analyze", path]] {
                 let r = try pktstat(args, timeout: 20)
                 #expect(r.noCrash)

@@ -1,0 +1,4 @@
+#ifndef PKTSTAT_CZSTD_SHIM_H
+#define PKTSTAT_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

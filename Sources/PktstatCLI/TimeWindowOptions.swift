@@ -1,0 +1,38 @@
+public import ArgumentParser
+import Glibc
+import TrafficPipeline
+
+/// A `--since`/`--until` time: epoch seconds, RFC 3339, or relative to now (`-2h`), parsed once
+/// by the argument parser (`TimeBound`), exact to the nanosecond.
+struct TimeBoundArgument: ExpressibleByArgument {
+    let nanoseconds: Int64
+
+    init?(argument: String) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nowNs = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        guard let ns = try? TimeBound.parse(argument, nowNs: nowNs) else { return nil }
+        nanoseconds = ns
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["-1h", "-10m", "2024-01-01T00:00:00Z"]) }
+
+    /// The help text of both options.
+    static func help(_ what: String) -> ArgumentHelp {
+        ArgumentHelp(
+            "\(what): epoch seconds (1700000000.5), RFC 3339 (2023-11-14T22:13:20Z) or before now (-2h, -30m, -1d).",
+            valueName: "time")
+    }
+}
+
+/// The window the two options give, checked against each other.
+func timeWindow(since: TimeBoundArgument?, until: TimeBoundArgument?) throws -> TimeWindow {
+    let window = TimeWindow(sinceNs: since?.nanoseconds, untilNs: until?.nanoseconds)
+    if let s = window.sinceNs, let u = window.untilNs, u <= s {
+        throw ValidationError("--until must be later than --since (the window keeps since <= time < until)")
+    }
+    return window
+}
+
+extension MultiFileError: CustomHintedError {}
+extension FileSourceError: CustomHintedError {}
