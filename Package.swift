@@ -15,6 +15,17 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // serve only: HTTP server, TLS, bcrypt, Prometheus registry, graceful shutdown, web config YAML.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.0"),
     ],
     targets: [
         // libpcap, found through pkg-config (Debian: libpcap-dev). Only PacketCapture imports it.
@@ -69,6 +80,28 @@ let package = Package(
             dependencies: ["PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis"],
             swiftSettings: strict
         ),
+        // pktstat serve: HTTP routes, auth (bearer token file, exporter-toolkit web config, bcrypt), TLS,
+        // Prometheus metrics, JSON API, SSE, dashboard. The only target that depends on Hummingbird/NIO.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
+            swiftSettings: strict
+        ),
         // Where bytes go: standard output, files replaced whole (AtomicFile), gnuplot's stdin.
         .target(
             name: "OutputSinks",
@@ -80,8 +113,9 @@ let package = Package(
             name: "PktstatCLI",
             dependencies: [
                 "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "TrafficPipeline", "Rendering",
-                "NetInfo", "OutputSinks",
+                "NetInfo", "OutputSinks", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
@@ -129,5 +163,8 @@ let package = Package(
         ),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ServeTests", dependencies: ["Serve", "TrafficAnalysis", "PacketWire", "TestSupport"],
+            swiftSettings: strict),
     ]
 )

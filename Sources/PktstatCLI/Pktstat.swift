@@ -22,6 +22,7 @@ public struct Pktstat: ParsableCommand {
         subcommands: [Sniff.self, Analyze.self, Interfaces.self, Routes.self, Gateways.self]
             + [Flows.self]
             + [Top.self]
+            + [ServeCommand.self]
     )
     public init() {}
 }

@@ -1,0 +1,62 @@
+public import PacketRecords
+public import TrafficAnalysis
+
+/// The capture's consumer in `serve`: every batch goes to the metrics and to the interval series;
+/// each interval that closes goes to the feed (window and stream). Used by the one thread that
+/// drains the capture ring, so it needs no lock of its own.
+public final class ServeConsumer {
+    public let metrics: ServeMetrics
+    public let feed: LiveFeed
+    private var session: SeriesSession
+    /// Flows for `/api/v1/flows`: idle ones leave after `flowIdleNs`, at most `maxFlows`.
+    private let flows: FlowTable
+    private var lastFlowCopyNs: Int64 = 0
+    public static let flowIdleNs: Int64 = 300_000_000_000
+    public static let maxFlows = 100_000
+
+    /// - Parameter startNs: the capture start (CLOCK_REALTIME), where interval 0 begins.
+    public init(metrics: ServeMetrics, feed: LiveFeed, startNs: Int64) {
+        self.metrics = metrics
+        self.feed = feed
+        session = SeriesSession(
+            intervalNs: feed.intervalNs, align: .first, start: startNs, late: .counted, keepChart: false,
+            keepIntervals: false)
+        flows = FlowTable(limits: FlowLimits(idleTimeoutNs: Self.flowIdleNs, maxFlows: Self.maxFlows))
+    }
+
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
+        metrics.add(batch)
+        flows.add(batch)
+        let feed = self.feed
+        session.add(batch) { feed.publish($0) }
+    }
+
+    /// Drops so far, and the intervals that ended by `closeThroughNs` (now minus the capture delay).
+    public func tick(drops: DropCounters, nowNs: Int64, closeThroughNs: Int64) {
+        metrics.setDrops(drops)
+        session.analyzer.recordDrops(cumulative: drops, atTimeNs: nowNs)
+        let feed = self.feed
+        session.close(through: closeThroughNs) { feed.publish($0) }
+        feed.update(summary: session.analyzer.summary)
+        if nowNs - lastFlowCopyNs >= 1_000_000_000 { copyFlows(nowNs: nowNs) }
+    }
+
+    /// Expires idle flows, publishes a copy of the table and the flow metrics (once a second).
+    private func copyFlows(nowNs: Int64) {
+        lastFlowCopyNs = nowNs
+        flows.expire(olderThan: nowNs - Self.flowIdleNs)
+        feed.flows = FlowSnapshot(flows: Array(flows), counters: flows.counters, takenNs: nowNs)
+        metrics.setFlows(active: flows.count, counters: flows.counters)
+    }
+
+    /// The capture ended: the last drops and the summary (the open intervals are not published:
+    /// they did not run their full length).
+    public func finish(drops: DropCounters) {
+        metrics.setDrops(drops)
+        session.analyzer.recordDrops(cumulative: drops, atTimeNs: session.analyzer.summary.lastNs ?? 0)
+        feed.update(summary: session.analyzer.summary)
+        copyFlows(nowNs: session.analyzer.summary.lastNs ?? lastFlowCopyNs)
+    }
+
+    public var summary: Summary { session.analyzer.summary }
+}
