@@ -1,11 +1,11 @@
 public import ArgumentParser
 import Foundation
+import OutputSinks
 import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
-import OutputSinks
 
 /// Output formats of `analyze` (series, charts, scripts).
 enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
@@ -62,7 +62,10 @@ struct Analyze: ParsableCommand {
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
     var until: TimeBoundArgument?
 
-    @Option(help: ArgumentHelp("Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).", valueName: "time"),
+    @Option(
+        help: ArgumentHelp(
+            "Interval length: 1, 0.1, 250ms, 5s, 1m (default 1); for charts also auto (their default: a round interval for at most about 1,000 points).",
+            valueName: "time"),
         transform: IntervalOption.parse)
     var interval: IntervalOption?
 
@@ -72,13 +75,18 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output: table, csv, json, svg, gnuplot or png (png needs -o and gnuplot).")
     var format: AnalyzeFormat = .table
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("output")],
+        help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
     @Option(help: ArgumentHelp("'protocol': one row per interval and protocol (long format).", valueName: "protocol"))
     var by: AnalyzeLayout?
 
-    @Flag(help: "Print the whole-capture summary (span, totals, rates, lengths, protocols, size buckets) instead of the series; JSON with --format json, else text.")
+    @Flag(
+        help:
+            "Print the whole-capture summary (span, totals, rates, lengths, protocols, size buckets) instead of the series; JSON with --format json, else text."
+    )
     var summary = false
 
     @Option(help: "Chart title (svg, gnuplot, png).")
@@ -87,7 +95,11 @@ struct Analyze: ParsableCommand {
     @Option(help: "gnuplot terminal for --format gnuplot: svg, pngcairo, png or dumb.")
     var terminal: GnuplotTerminal = .svg
 
-    @Option(name: .customLong("y-max"), help: ArgumentHelp("Top of the packet size axis in bytes (charts); longer packets are marked on its top edge.", valueName: "bytes"))
+    @Option(
+        name: .customLong("y-max"),
+        help: ArgumentHelp(
+            "Top of the packet size axis in bytes (charts); longer packets are marked on its top edge.",
+            valueName: "bytes"))
     var yMax: UInt32?
 
     @Flag(help: "A logarithmic packet size axis (charts).")
@@ -98,13 +110,15 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         if interval == .auto && !format.isChart {
-            throw ValidationError("--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1")
+            throw ValidationError(
+                "--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1")
         }
         if format == .png && output == nil {
             throw ValidationError("--format png writes a file: add -o FILE.png")
         }
         if summary && format.isChart {
-            throw ValidationError("--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
+            throw ValidationError(
+                "--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
         _ = try timeWindow(since: since, until: until)
         if files.count > 1 && files.contains("-") {
@@ -173,7 +187,8 @@ struct Analyze: ParsableCommand {
             // A chart file replaces the old one only when the input was read without error.
             guard let chart, readError == nil || !chart.replacesFile else { break }
             let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
-            let request = ChartOutput.Request(kind: kind, terminal: terminal, options: chartOptions, commandLine: commandLine)
+            let request = ChartOutput.Request(
+                kind: kind, terminal: terminal, options: chartOptions, commandLine: commandLine)
             try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: chart)
         }
         try out?.commit()

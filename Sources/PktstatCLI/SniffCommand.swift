@@ -1,10 +1,10 @@
 public import ArgumentParser
+import OutputSinks
 import PacketCapture
 import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
-import OutputSinks
 
 /// `pktstat sniff`: capture live or read a file, print one row per packet.
 /// An adapter: it parses options, wires capture → ring → writer, and maps errors to messages.
@@ -37,16 +37,23 @@ struct Sniff: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("interface")], help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
+    @Option(
+        name: [.short, .customLong("interface")],
+        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
     var interface: String?
 
     @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
     var count: Int64?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"), transform: TimeSpan.parse)
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 500ms, 2m).", valueName: "time"),
+        transform: TimeSpan.parse)
     var duration: TimeSpan?
 
-    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"),
+    @Option(
+        name: .customLong("idle-timeout"), parsing: .unconditional,
+        help: ArgumentHelp("Stop when no packet arrived for this long (e.g. 5, 1.5s, 500ms).", valueName: "time"),
         transform: TimeSpan.parse)
     var idleTimeout: TimeSpan?
 
@@ -64,7 +71,9 @@ struct Sniff: ParsableCommand {
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets before this time"))
     var until: TimeBoundArgument?
 
-    @Option(name: [.short, .customLong("write")], help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("write")],
+        help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
 
     @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
@@ -94,8 +103,9 @@ struct Sniff: ParsableCommand {
     var rotateFiles: Int?
 
     @Option(
-        help: ArgumentHelp("Compress each -w file once it is closed: gzip or zstd (in the background).",
-                           valueName: "tool"))
+        help: ArgumentHelp(
+            "Compress each -w file once it is closed: gzip or zstd (in the background).",
+            valueName: "tool"))
     var compress: WritePlan.Compression?
 
     @Option(
@@ -108,38 +118,56 @@ struct Sniff: ParsableCommand {
         help: "Accepted for tcpdump habits (-n, -nn): pktstat never resolves names or ports.")
     var noResolve: Int
 
-    @Flag(name: .customShort("l"), help: "Write each batch of rows as soon as it is formatted (line-buffered, as tcpdump -l).")
+    @Flag(
+        name: .customShort("l"),
+        help: "Write each batch of rows as soon as it is formatted (line-buffered, as tcpdump -l).")
     var lineBuffered = false
 
-    @Flag(name: [.customShort("p"), .customLong("no-promiscuous")], help: "Do not put the interface into promiscuous mode.")
+    @Flag(
+        name: [.customShort("p"), .customLong("no-promiscuous")],
+        help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
-    @Option(name: [.customShort("B"), .customLong("buffer-size")], parsing: .unconditional, help: "Kernel capture buffer in KiB.")
+    @Option(
+        name: [.customShort("B"), .customLong("buffer-size")], parsing: .unconditional,
+        help: "Kernel capture buffer in KiB.")
     var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: TextFormat = .table
 
-    @Option(help: ArgumentHelp("Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).", valueName: "time"),
+    @Option(
+        help: ArgumentHelp(
+            "Print one row per interval as it closes, instead of one per packet (1, 0.5, 250ms, 1m); the --plot chart uses it too, else a round interval (auto).",
+            valueName: "time"),
         transform: IntervalOption.parse)
     var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
     var align: AlignOption = .first
 
-    @Option(help: ArgumentHelp("At the end, chart packet sizes and bytes per interval into FILE.svg, FILE.gp or FILE.png.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "At the end, chart packet sizes and bytes per interval into FILE.svg, FILE.gp or FILE.png.",
+            valueName: "file"))
     var plot: String?
 
     @Option(help: "Chart title for --plot.")
     var title: String = "Packet size over time"
 
-    @Option(name: .customLong("y-max"), help: ArgumentHelp("Top of the --plot packet size axis in bytes; longer packets are marked on its top edge.", valueName: "bytes"))
+    @Option(
+        name: .customLong("y-max"),
+        help: ArgumentHelp(
+            "Top of the --plot packet size axis in bytes; longer packets are marked on its top edge.",
+            valueName: "bytes"))
     var yMax: UInt32?
 
     @Flag(help: "A logarithmic packet size axis for --plot.")
     var log = false
 
-    @Flag(name: [.customShort("D"), .customLong("list-interfaces")], help: "List the interfaces you can capture on, and exit.")
+    @Flag(
+        name: [.customShort("D"), .customLong("list-interfaces")],
+        help: "List the interfaces you can capture on, and exit.")
     var listInterfaces = false
 
     @Flag(name: [.short, .customLong("quiet")], help: "Print no packet rows, only the status lines.")
@@ -148,21 +176,30 @@ struct Sniff: ParsableCommand {
     @Flag(help: "Print packet rows even while writing them to a file with -w (as tcpdump --print).")
     var print = false
 
-    @Option(name: [.customShort("Z"), .customLong("relinquish-privileges")], help: ArgumentHelp("After opening the device, become this user (default under sudo: SUDO_USER; '-Z root' stays root).", valueName: "user"))
+    @Option(
+        name: [.customShort("Z"), .customLong("relinquish-privileges")],
+        help: ArgumentHelp(
+            "After opening the device, become this user (default under sudo: SUDO_USER; '-Z root' stays root).",
+            valueName: "user"))
     var relinquish: String?
 
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
     var filter: String?
 
-    @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
     var expression: [String] = []
 
     func validate() throws {
         if let count, count <= 0 {
             throw ValidationError("-c/--count must be a positive number of packets (got \(count))")
         }
-        if snaplen < 0 { throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default") }
-        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 { throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151") }
+        if snaplen < 0 {
+            throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default")
+        }
+        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 {
+            throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151")
+        }
         if filter != nil && !expression.isEmpty {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
@@ -230,7 +267,8 @@ struct Sniff: ParsableCommand {
         return SniffEmitter(
             out: out,
             packetRows: printing && intervalNs == nil ? writer : nil,
-            seriesRows: printing && intervalNs != nil ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
+            seriesRows: printing && intervalNs != nil
+                ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
             session: session)
     }
 
@@ -241,7 +279,8 @@ struct Sniff: ParsableCommand {
         let auto = (interval ?? .auto) == .auto
         let options = ChartOptions(
             title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
-        let request = ChartOutput.Request(kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
+        let request = ChartOutput.Request(
+            kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
         try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: ChartOutput.prepare(plot))
         if !quiet { Console.line("chart written to \(plot)") }
     }
@@ -276,14 +315,19 @@ struct Sniff: ParsableCommand {
         var outputError: OutputError?
         var readError: (any Error)?
         do {
-            try input.stream(stop: stop, opened: { file in
-                try relinquishPrivileges()
-                if !quiet || write != nil {
-                    Console.line("reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)")
+            try input.stream(
+                stop: stop,
+                opened: { file in
+                    try relinquishPrivileges()
+                    if !quiet || write != nil {
+                        Console.line(
+                            "reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)"
+                        )
+                    }
+                    emitter.linkType(named: file.linkTypeName)
+                    emitter.start()
                 }
-                emitter.linkType(named: file.linkTypeName)
-                emitter.start()
-            }) { batch in
+            ) { batch in
                 emitter.add(batch)
                 do throws(OutputError) { try out.flushIfFull() } catch {
                     outputError = error
@@ -335,7 +379,8 @@ struct Sniff: ParsableCommand {
         var outputError: OutputError?
         var outcome: LivePipeline.Outcome?
         do {
-            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, ended: { outcome = $0 }) { event throws(OutputError) in
+            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, ended: { outcome = $0 }) {
+                event throws(OutputError) in
                 switch event {
                 case .batch(let batch): emitter.add(batch)
                 case .tick(let now, let settled, let drops):

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Inputs written to hurt: each must give rows for what is readable, a one-line error for the
 /// rest, exit 0 or 1, no trap, no hang, and bounded memory.
@@ -24,7 +24,9 @@ struct HostileInputTests {
             out.append((name, b.data, 0, label))
         }
         one("ihl-0", ether(0x0800, [0x40, 0, 0, 20, 0, 0, 0, 0, 64, 17]), label: "UDP")
-        one("ihl-15-short", ether(0x0800, [0x4F, 0, 0, 60, 0, 0, 0, 0, 64, 6, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 80]), label: "TCP")
+        one(
+            "ihl-15-short", ether(0x0800, [0x4F, 0, 0, 60, 0, 0, 0, 0, 64, 6, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 80]),
+            label: "TCP")
         var chain: [UInt8] = []
         for _ in 0..<300 { chain += [60, 0, 1, 4, 0, 0, 0, 0] }  // 300 destination-options headers
         chain += [0, 53, 0, 53, 0, 8, 0, 0]
@@ -35,7 +37,9 @@ struct HostileInputTests {
         var tags: [UInt8] = []
         for _ in 0..<400 { tags += [0, 1, 0x81, 0x00] }
         tags += [0, 1, 0x08, 0x06]
-        one("400-vlan-tags", [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00] + tags + [UInt8](repeating: 0, count: 28), label: "ARP")
+        one(
+            "400-vlan-tags",
+            [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00] + tags + [UInt8](repeating: 0, count: 28), label: "ARP")
         one("zero-length-frame", [], orig: 0, label: "other")
         one("captured-longer-than-wire", PcapBuilder.udpFrame(), orig: 20, label: "UDP")
         one("unknown-link-type", [1, 2, 3, 4], link: 4000, label: "other")
@@ -57,13 +61,17 @@ struct HostileInputTests {
 
     static func pcapng(_ blocks: [[UInt8]]) -> Data { Data(blocks.flatMap { $0 }) }
     static func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-    static let shb: [UInt8] = le32(0x0A0D_0D0A) + le32(28) + le32(0x1A2B_3C4D) + [1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8) + le32(28)
+    static let shb: [UInt8] =
+        le32(0x0A0D_0D0A) + le32(28) + le32(0x1A2B_3C4D) + [1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8) + le32(28)
     static let idb: [UInt8] = le32(1) + le32(20) + [1, 0, 0, 0] + le32(65535) + le32(20)
 
     static let pcapngCases: [(String, Data, Int32)] = [
         ("pcapng-block-length-3", pcapng([shb, idb, le32(6) + le32(3) + [0, 0, 0, 0]]), 1),
         ("pcapng-truncated-section-header", Data(shb.prefix(17)), 1),
-        ("pcapng-epb-claims-2GB", pcapng([shb, idb, le32(6) + le32(0x8000_0000) + [UInt8](repeating: 0, count: 20)]), 1),
+        (
+            "pcapng-epb-claims-2GB",
+            pcapng([shb, idb, le32(6) + le32(0x8000_0000) + [UInt8](repeating: 0, count: 20)]), 1
+        ),
     ]
 
     @Test(arguments: pcapCases.map { $0.0 })
@@ -128,11 +136,15 @@ struct HostileInputTests {
         b.put32(0x7FFF_FFF0)
         let file = TestPaths.temporaryDirectory().appendingPathComponent("claims.pcap")
         try b.write(to: file)
-        let r = try run("/usr/bin/time", ["-f", "maxrss_kb=%M", TestPaths.binary, "sniff", "-r", file.path, "--format", "csv"], timeout: 30)
+        let r = try run(
+            "/usr/bin/time", ["-f", "maxrss_kb=%M", TestPaths.binary, "sniff", "-r", file.path, "--format", "csv"],
+            timeout: 30)
         #expect(r.noCrash)
         #expect(r.status == 1)
         #expect(csvRows(r.stdout).count == 2000)
-        let kb = r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }.first ?? .max
+        let kb =
+            r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }
+            .first ?? .max
         #expect(kb < 64 * 1024, "peak RSS \(kb) KiB")
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Rows of a `--format csv` output as dictionaries keyed by column name.
 func csvRows(_ text: String) -> [[String: String]] {
     let lines = text.split(separator: "\n").map(String.init)
-    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
+    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else {
+        return []
+    }
     return lines.dropFirst().map { line in
         let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var row: [String: String] = [:]
@@ -71,7 +73,10 @@ struct SniffFileTests {
         let dir = TestPaths.temporaryDirectory()
         let file = dir.appendingPathComponent("mixed.pcap")
         var b = PcapBuilder()
-        for i in 0..<10 { b.add(seconds: 1_700_000_000, fraction: UInt32(i), bytes: PcapBuilder.udpFrame(dport: i % 2 == 0 ? 53 : 123)) }
+        for i in 0..<10 {
+            b.add(
+                seconds: 1_700_000_000, fraction: UInt32(i), bytes: PcapBuilder.udpFrame(dport: i % 2 == 0 ? 53 : 123))
+        }
         try b.write(to: file)
         let r = try pktstat(["sniff", "-r", file.path, "--format", "csv", "udp", "port", "123"])
         #expect(r.status == 0)
@@ -95,13 +100,14 @@ struct SniffFileTests {
         #expect(errors.first?.contains("truncated") == true)
     }
 
-    @Test(arguments: [
-        ("garbage", Array("this is not a capture file at all\n".utf8), "unknown file format"),
-        ("empty", [], "empty"),
-        ("three-bytes", [0xD4, 0xC3, 0xB2], "only got 3"),
-        ("gzip-cut", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "gzip data ends"),
-        ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0, 0], "compressed (xz)"),
-    ] as [(String, [UInt8], String)])
+    @Test(
+        arguments: [
+            ("garbage", Array("this is not a capture file at all\n".utf8), "unknown file format"),
+            ("empty", [], "empty"),
+            ("three-bytes", [0xD4, 0xC3, 0xB2], "only got 3"),
+            ("gzip-cut", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0], "gzip data ends"),
+            ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0, 0], "compressed (xz)"),
+        ] as [(String, [UInt8], String)])
     func badFilesGiveOneLineErrors(name: String, bytes: [UInt8], message: String) throws {
         let dir = TestPaths.temporaryDirectory()
         let file = dir.appendingPathComponent(name)
@@ -138,7 +144,8 @@ struct SniffFileTests {
         let dir = TestPaths.temporaryDirectory()
         let file = dir.appendingPathComponent("big.pcap")
         try PcapBuilder.udpCapture(count: 200_000).write(to: file)
-        let r = try shell("'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv | head -1; echo \"status=${PIPESTATUS[0]}\"")
+        let r = try shell(
+            "'\(TestPaths.binary)' sniff -r '\(file.path)' --format csv | head -1; echo \"status=${PIPESTATUS[0]}\"")
         #expect(r.stdoutLines.first == "timestamp,length,captured,protocol,src,dst,sport,dport,interface,direction")
         #expect(r.stdout.contains("status=0"))
         #expect(!r.stderr.contains("error"))
@@ -164,7 +171,9 @@ struct SniffFileTests {
     }
 
     @Test func writeToAFullDiskIsAnError() throws {
-        let r = try pktstat(["sniff", "-r", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "-w", "/dev/full"])
+        let r = try pktstat([
+            "sniff", "-r", TestPaths.captures.appendingPathComponent("loopback-mixed.pcap").path, "-w", "/dev/full",
+        ])
         #expect(r.status == 1)
         #expect(r.noCrash)
         #expect(r.stderr.contains("cannot write /dev/full: No space left on device"))
@@ -185,14 +194,22 @@ struct SniffFileTests {
 struct SniffLiveTests {
     @Test func loopbackSeesEachDatagramOnce() throws {
         let port = Int.random(in: 20000...29999)
-        let p = try Spawned(TestPaths.binary, ["sniff", "-i", "lo", "-p", "-s", "128", "--format", "csv", "--idle-timeout", "1500ms", "udp", "dst", "port", "\(port)"])
+        let p = try Spawned(
+            TestPaths.binary,
+            [
+                "sniff", "-i", "lo", "-p", "-s", "128", "--format", "csv", "--idle-timeout", "1500ms", "udp", "dst",
+                "port", "\(port)",
+            ])
         #expect(waitListening(p))
         try sendLoopbackUDP(count: 25, port: port, size: 16)
         let r = p.finish(timeout: 20)
         #expect(r.status == 0)
         let rows = csvRows(r.stdout)
         #expect(rows.count == 25)
-        #expect(rows.allSatisfy { $0["protocol"] == "UDP" && $0["dport"] == "\(port)" && $0["length"] == "58" && $0["src"] == "127.0.0.1" })
+        #expect(
+            rows.allSatisfy {
+                $0["protocol"] == "UDP" && $0["dport"] == "\(port)" && $0["length"] == "58" && $0["src"] == "127.0.0.1"
+            })
         #expect(r.stderr.contains("25 packets captured"))
         #expect(r.stderr.contains("0 packets dropped by kernel"))
         #expect(r.stderr.contains("0 packets dropped by ring"))
@@ -215,7 +232,8 @@ struct SniffLiveTests {
     @Test func countStopsOnAVethPair() throws {
         let net = try VethPair(tag: "count")
         defer { net.destroy() }
-        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "5", "--format", "csv"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "5", "--format", "csv"])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
         try net.sendUDP(count: 12, port: 7000)
@@ -223,7 +241,10 @@ struct SniffLiveTests {
         #expect(r.status == 0)
         let rows = csvRows(r.stdout)
         #expect(rows.count == 5)
-        #expect(rows.allSatisfy { $0["src"] == net.senderAddress && $0["dst"] == net.receiverAddress && $0["dport"] == "7000" })
+        #expect(
+            rows.allSatisfy {
+                $0["src"] == net.senderAddress && $0["dst"] == net.receiverAddress && $0["dport"] == "7000"
+            })
     }
 
     @Test func durationAndIdleTimeoutFireOnASilentLink() throws {
@@ -231,7 +252,8 @@ struct SniffLiveTests {
         defer { net.destroy() }
         for flag in [["--duration", "1s"], ["--idle-timeout", "700ms"], ["-c", "1", "--duration", "1s"]] {
             let start = Date()
-            let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "--format", "csv"] + flag)
+            let (exe, args) = VethPair.exec(
+                in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "--format", "csv"] + flag)
             let r = try run(exe, args, timeout: 15)
             let elapsed = Date().timeIntervalSince(start)
             #expect(r.status == 0, "\(flag): \(r.stderr)")
@@ -244,7 +266,12 @@ struct SniffLiveTests {
     @Test func filterOnAVethPair() throws {
         let net = try VethPair(tag: "filter")
         defer { net.destroy() }
-        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "--idle-timeout", "1500ms", "--format", "csv", "udp", "port", "7001"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [
+                TestPaths.binary, "sniff", "-i", net.receiverInterface, "--idle-timeout", "1500ms", "--format", "csv",
+                "udp", "port", "7001",
+            ])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
         try net.sendUDP(count: 6, port: 7000)
@@ -262,13 +289,16 @@ struct SniffLiveTests {
         defer { net.destroy() }
         let dir = TestPaths.temporaryDirectory()
         let file = dir.appendingPathComponent("live-\(sig).pcap")
-        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "--print", "--format", "csv"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "--print", "--format", "csv"])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
         try net.sendUDP(count: 10, port: 7002, size: 100)
         #expect(p.waitFor(timeout: 5) { csvRows($0.stdout).count >= 10 })
         // `ip netns exec` forwards no signals: signal pktstat itself.
-        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -w \(file.path)' | head -1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -w \(file.path)' | head -1").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!pid.isEmpty)
         _ = try shell("kill -\(sig) \(pid)")
         let r = p.finish(timeout: 10)
@@ -291,7 +321,8 @@ struct SniffLiveTests {
         let net = try VethPair(tag: "down")
         defer { net.destroy() }
         _ = try run(TestPaths.tool("ip")!, ["-n", net.receiver, "link", "set", net.receiverInterface, "down"])
-        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "1"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "1"])
         let r = try run(exe, args, timeout: 15)
         #expect(r.status == 1)
         #expect(r.stderr.contains("down"))
@@ -309,7 +340,12 @@ struct SniffLiveTests {
         try FileManager.default.copyItem(atPath: TestPaths.binary, toPath: copy.path)
         chmod(dir.path, 0o755)
         chmod(copy.path, 0o755)
-        let r = try run(setpriv, ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", copy.path, "sniff", "-i", "lo", "-c", "1"], timeout: 15)
+        let r = try run(
+            setpriv,
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                copy.path, "sniff", "-i", "lo", "-c", "1",
+            ], timeout: 15)
         #expect(r.status == 1)
         #expect(r.stderr.contains("permission denied"))
         #expect(r.stderr.contains("CAP_NET_RAW"))
@@ -326,10 +362,16 @@ struct SniffLiveTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         chmod(dir.path, 0o1777)
         let file = dir.appendingPathComponent("asnobody.pcap")
-        let (exe, args) = VethPair.exec(in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z", "nobody", "-w", file.path, "--print", "--format", "csv", "-c", "4"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [
+                TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z", "nobody", "-w", file.path, "--print",
+                "--format", "csv", "-c", "4",
+            ])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
-        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -Z nobody' | head -1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try shell("pgrep -f 'sniff -i \(net.receiverInterface) -Z nobody' | head -1").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let user = try shell("ps -o user= -p \(pid)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(user == "nobody")
         try net.sendUDP(count: 4, port: 7003)
@@ -351,7 +393,12 @@ struct SniffLiveTests {
         chmod(dir.path, 0o1777)
         let file = dir.appendingPathComponent("mine.pcap")
         // What sudo sets; no -Z: pktstat drops to SUDO_USER once the device is open.
-        let (exe, args) = VethPair.exec(in: net.receiver, ["/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w", file.path, "-c", "2"])
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [
+                "/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-w",
+                file.path, "-c", "2",
+            ])
         let p = try Spawned(exe, args)
         #expect(waitListening(p))
         try net.sendUDP(count: 2, port: 7004)
@@ -361,7 +408,12 @@ struct SniffLiveTests {
         #expect(owner == "nobody")
         // -Z root keeps root.
         let kept = dir.appendingPathComponent("root.pcap")
-        let (exe2, args2) = VethPair.exec(in: net.receiver, ["/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z", "root", "-w", kept.path, "--duration", "300ms"])
+        let (exe2, args2) = VethPair.exec(
+            in: net.receiver,
+            [
+                "/usr/bin/env", "SUDO_USER=nobody", TestPaths.binary, "sniff", "-i", net.receiverInterface, "-Z",
+                "root", "-w", kept.path, "--duration", "300ms",
+            ])
         let r2 = try run(exe2, args2, timeout: 15)
         #expect(r2.status == 0, "\(r2.stderr)")
         #expect(try FileManager.default.attributesOfItem(atPath: kept.path)[.ownerAccountName] as? String == "root")
@@ -379,10 +431,18 @@ struct SniffLiveTests {
         let dir = TestPaths.temporaryDirectory()
         let err = dir.appendingPathComponent("stderr")
         // The reader never reads; the pipe fills, then the ring; the capture keeps draining the kernel.
-        let pipeline = "'\(TestPaths.binary)' sniff -i \(net.receiverInterface) --format csv udp 2>'\(err.path)' | sleep 6"
-        let (exe, args) = VethPair.exec(in: net.receiver, ["/usr/bin/time", "-f", "maxrss_kb=%M", "-o", dir.appendingPathComponent("rss").path, "bash", "-c", pipeline])
+        let pipeline =
+            "'\(TestPaths.binary)' sniff -i \(net.receiverInterface) --format csv udp 2>'\(err.path)' | sleep 6"
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [
+                "/usr/bin/time", "-f", "maxrss_kb=%M", "-o", dir.appendingPathComponent("rss").path, "bash", "-c",
+                pipeline,
+            ])
         let p = try Spawned(exe, args)
-        #expect(p.waitFor(timeout: 10) { _ in ((try? String(contentsOf: err, encoding: .utf8)) ?? "").contains("listening") })
+        #expect(
+            p.waitFor(timeout: 10) { _ in ((try? String(contentsOf: err, encoding: .utf8)) ?? "").contains("listening")
+            })
         let py = """
             import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -396,13 +456,16 @@ struct SniffLiveTests {
         let r = p.finish(timeout: 30)
         #expect(r.noCrash)
         let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
-        let ringDrops = stderr.split(separator: "\n").compactMap { line -> Int? in
-            line.hasSuffix("dropped by ring") ? Int(line.split(separator: " ")[0]) : nil
-        }.first ?? 0
+        let ringDrops =
+            stderr.split(separator: "\n").compactMap { line -> Int? in
+                line.hasSuffix("dropped by ring") ? Int(line.split(separator: " ")[0]) : nil
+            }.first ?? 0
         #expect(ringDrops > 0, "\(stderr)")
         #expect(stderr.contains("\n0 packets dropped by kernel"), "\(stderr)")
         let rss = (try? String(contentsOf: dir.appendingPathComponent("rss"), encoding: .utf8)) ?? ""
-        if let kb = rss.split(separator: "\n").compactMap({ $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }).first {
+        if let kb = rss.split(separator: "\n").compactMap({ $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil })
+            .first
+        {
             // bash is the measured process's parent: %M is the largest of the pipeline's processes.
             #expect(kb < 96 * 1024, "peak RSS \(kb) KiB")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What a tcpdump user types first: -n, -nn, -s 0, -r -, -l, --version, the manual page, and
 /// numbers that must be positive. And outputs that are replaced only when the run succeeds.
@@ -90,11 +90,14 @@ struct TcpdumpHabitsTests {
     @Test func manualPageCoversTheCommands() throws {
         let page = try String(
             contentsOf: TestPaths.packageRoot.appendingPathComponent("docs/pktstat.1"), encoding: .utf8)
-        for word in ["sniff", "analyze", "interfaces", "routes", "gateways", "version", "snaplen", "interval", "idle-timeout"] {
+        for word in [
+            "sniff", "analyze", "interfaces", "routes", "gateways", "version", "snaplen", "interval", "idle-timeout",
+        ] {
             #expect(page.contains(word), "docs/pktstat.1 lacks \(word)")
         }
         if let man = TestPaths.tool("man") {
-            let r = try run(man, ["-l", "-P", "cat", TestPaths.packageRoot.appendingPathComponent("docs/pktstat.1").path])
+            let r = try run(
+                man, ["-l", "-P", "cat", TestPaths.packageRoot.appendingPathComponent("docs/pktstat.1").path])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("SYNOPSIS"))
         }
@@ -117,7 +120,9 @@ struct TcpdumpHabitsTests {
         #expect(good.status == 0, "\(good.stderr)")
         let before = try Data(contentsOf: out)
         #expect(!before.isEmpty)
-        let bad = try pktstat(["analyze", dir.appendingPathComponent("nonexist.pcap").path, "--format", format, "-o", out.path])
+        let bad = try pktstat([
+            "analyze", dir.appendingPathComponent("nonexist.pcap").path, "--format", format, "-o", out.path,
+        ])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("no such file"))
         #expect(try Data(contentsOf: out) == before)
@@ -138,7 +143,9 @@ struct TcpdumpHabitsTests {
 
     /// A damaged file still prints what was readable, then the error (as tcpdump does).
     @Test func damagedInputStillPrintsWhatWasRead() throws {
-        let r = try pktstat(["analyze", TestPaths.captures.appendingPathComponent("truncated-file.pcap").path, "--format", "csv"])
+        let r = try pktstat([
+            "analyze", TestPaths.captures.appendingPathComponent("truncated-file.pcap").path, "--format", "csv",
+        ])
         #expect(r.status == 1)
         #expect(r.stdoutLines.count >= 2)
         #expect(r.stderr.contains("truncated"))
@@ -158,7 +165,9 @@ struct TcpdumpHabitsTests {
         let file = dir.appendingPathComponent("v4-v6.pcap")
         var b = PcapBuilder()
         b.add(seconds: 1_700_000_000, fraction: 0, bytes: PcapBuilder.udpFrame(sport: 65535, dport: 65534))
-        let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23]
+        let v6: [UInt8] = [
+            0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23,
+        ]
         var f: [UInt8] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xDD, 0x60, 0, 0, 0, 0, 8, 17, 64] + v6 + v6
         f += [0x01, 0xBB, 0xFF, 0xFF, 0, 8, 0, 0]
         b.add(seconds: 1_700_000_000, fraction: 1, bytes: f)
