@@ -234,7 +234,7 @@ struct Sniff: ParsableCommand {
     func run() throws {
         try ErrorReport.run {
             if listInterfaces { return try printInterfaces() }
-            if read == nil { CaptureHelper.handOver() }  // the package's group members: CaptureHelper.swift
+            if read.isEmpty { CaptureHelper.handOver() }  // the package's group members: CaptureHelper.swift
             let stop = StopFlag()
             let out = ByteOutput.standardOutput()
             if lineBuffered { out.threshold = 1 }
