@@ -21,7 +21,7 @@ public final class AtomicFile {
         guard fd >= 0 else { throw .writeFailed(name: path, errno: errno) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd
-        temporaryPath = String(cString: template)
+        temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // mkstemp makes it 0600; give it the mode open(2) with 0644 would.
         let mask = umask(0)
         umask(mask)

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import TrafficAnalysis
 
 /// A length of time given on the command line (`--duration`, `--idle-timeout`, `--interval`):

@@ -1,5 +1,5 @@
 import Glibc
-public import TrafficAnalysis
+import TrafficAnalysis
 
 /// How the time axis is labelled.
 public enum TimeLabels: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-public import PacketWire
+import PacketWire
 public import TrafficAnalysis
 
 /// What `top`'s header says besides the rows.

@@ -1,5 +1,6 @@
 import Foundation
 import PacketRecords
+import PacketWire
 import TestSupport
 import Testing
 import TrafficPipeline
