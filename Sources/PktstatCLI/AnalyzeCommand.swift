@@ -48,19 +48,8 @@ struct Analyze: ParsableCommand {
             """
     )
 
-    @Argument(
-        help: ArgumentHelp(
-            "pcap or pcapng files (gzip, zstd too) and folders, merged by time; "
-                + "or - for the CSV that 'pktstat sniff --format csv' prints.",
-            valueName: "file"))
-    var files: [String]
-    var input: String { files[0] }
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
-    var since: TimeBoundArgument?
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
-    var until: TimeBoundArgument?
+    @OptionGroup var inputs: CaptureInputs
+    var input: String { inputs.input }
 
     @Option(
         help: ArgumentHelp(
@@ -120,10 +109,6 @@ struct Analyze: ParsableCommand {
             throw ValidationError(
                 "--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
         }
-        _ = try timeWindow(since: since, until: until)
-        if files.count > 1 && files.contains("-") {
-            throw ValidationError("'-' (standard input) is read alone, not with files")
-        }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
@@ -149,8 +134,7 @@ struct Analyze: ParsableCommand {
         var readError: (any Error)?
         var opened = false
         do {
-            let window = try timeWindow(since: since, until: until)
-            let source = FileSource(paths: files, window: window, filter: filter, acceptsCSV: true)
+            let source = try inputs.source(filter: filter)
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 session.add(batch)
                 return !stop.isRequested

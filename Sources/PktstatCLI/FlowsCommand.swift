@@ -49,19 +49,8 @@ struct Flows: ParsableCommand {
             """
     )
 
-    @Argument(
-        help: ArgumentHelp(
-            "pcap or pcapng files (gzip, zstd too) and folders, merged by time; or - for standard input "
-                + "(a capture, or the CSV 'pktstat sniff --format csv' prints).",
-            valueName: "file"))
-    var files: [String]
-    var input: String { files[0] }
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
-    var since: TimeBoundArgument?
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
-    var until: TimeBoundArgument?
+    @OptionGroup var inputs: CaptureInputs
+    var input: String { inputs.input }
 
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: FlowFormat = .table
@@ -103,10 +92,6 @@ struct Flows: ParsableCommand {
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
-        _ = try timeWindow(since: since, until: until)
-        if files.count > 1 && files.contains("-") {
-            throw ValidationError("'-' (standard input) is read alone, not with files")
-        }
     }
 
     func run() throws {
@@ -131,8 +116,7 @@ struct Flows: ParsableCommand {
         var opened = false
         var outputError: OutputError?
         do {
-            let window = try timeWindow(since: since, until: until)
-            let source = FileSource(paths: files, window: window, filter: filter, acceptsCSV: true)
+            let source = try inputs.source(filter: filter)
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 table.add(batch)
                 guard !table.retired.isEmpty else { return !stop.isRequested }

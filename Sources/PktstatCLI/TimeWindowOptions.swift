@@ -25,6 +25,38 @@ struct TimeBoundArgument: ExpressibleByArgument {
     }
 }
 
+/// The capture inputs of `analyze` and `flows`: files and folders merged by time, or `-`, and the
+/// `--since`/`--until` window, checked once here.
+struct CaptureInputs: ParsableArguments {
+    @Argument(
+        help: ArgumentHelp(
+            "pcap or pcapng files (gzip, zstd too) and folders, merged by time; or - for standard input "
+                + "(a capture, or the CSV 'pktstat sniff --format csv' prints).",
+            valueName: "file"))
+    var files: [String]
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
+    var since: TimeBoundArgument?
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
+    var until: TimeBoundArgument?
+
+    /// The first input (the only one when it is `-`).
+    var input: String { files[0] }
+
+    func validate() throws {
+        _ = try timeWindow(since: since, until: until)
+        if files.count > 1 && files.contains("-") {
+            throw ValidationError("'-' (standard input) is read alone, not with files")
+        }
+    }
+
+    /// The record source for these inputs (sniff's CSV accepted on standard input).
+    func source(filter: String?) throws -> FileSource {
+        FileSource(paths: files, window: try timeWindow(since: since, until: until), filter: filter, acceptsCSV: true)
+    }
+}
+
 /// The window the two options give, checked against each other.
 func timeWindow(since: TimeBoundArgument?, until: TimeBoundArgument?) throws -> TimeWindow {
     let window = TimeWindow(sinceNs: since?.nanoseconds, untilNs: until?.nanoseconds)
