@@ -44,7 +44,8 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("token-file"),
         help: ArgumentHelp(
-            "Bearer tokens, one per line, in a file only its owner may read (chmod 600).", valueName: "file"))
+            "Bearer tokens, one per line, in a file only its owner may read (chmod 600). A token followed by "
+                + "'metrics' may read /metrics only (403 elsewhere): give that one to Prometheus.", valueName: "file"))
     var tokenFile: String?
 
     @Option(

@@ -6,15 +6,22 @@ import Synchronization
 /// bcrypt check like a known one, and every failure gets the same answer, so a client learns
 /// nothing about which part was wrong.
 public final class Authenticator: Sendable {
-    public let tokens: [[UInt8]]
+    public let tokens: [(value: [UInt8], scope: BearerToken.Scope)]
     public let users: [(name: [UInt8], hash: String)]
     /// Basic credentials that passed bcrypt, so a scraper every second does not pay bcrypt each time.
     private let verified = Mutex<[[UInt8]]>([])
     /// A real bcrypt hash (cost 10) of a random string, checked when the user is unknown.
     static let decoyHash = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
 
-    public init(tokens: [String], users: [String: String]) {
-        self.tokens = tokens.map { Array($0.utf8) }
+    /// What a request may read: nothing (401), `/metrics` only (403 elsewhere), or everything.
+    public enum Access: Sendable, Equatable {
+        case denied
+        case metricsOnly
+        case all
+    }
+
+    public init(tokens: [BearerToken], users: [String: String]) {
+        self.tokens = tokens.map { (Array($0.value.utf8), $0.scope) }
         self.users = users.sorted { $0.key < $1.key }.map { (Array($0.key.utf8), $0.value) }
     }
 
@@ -26,19 +33,25 @@ public final class Authenticator: Sendable {
     }
 
     /// Checks an `Authorization` header value.
-    public func allows(authorization header: String?) -> Bool {
-        guard isEnabled else { return true }
-        guard let header else { return false }
+    public func allows(authorization header: String?) -> Bool { access(authorization: header) != .denied }
+
+    /// What an `Authorization` header value lets its sender read. Basic-auth users read everything.
+    public func access(authorization header: String?) -> Access {
+        guard isEnabled else { return .all }
+        guard let header else { return .denied }
         let bytes = Array(header.utf8)
         if Self.hasPrefix(bytes, "bearer ") { return checkBearer(Array(bytes.dropFirst(7))) }
-        if Self.hasPrefix(bytes, "basic ") { return checkBasic(Array(bytes.dropFirst(6))) }
-        return false
+        if Self.hasPrefix(bytes, "basic ") { return checkBasic(Array(bytes.dropFirst(6))) ? .all : .denied }
+        return .denied
     }
 
-    private func checkBearer(_ token: [UInt8]) -> Bool {
-        var ok = false
-        for t in tokens { ok = Self.constantTimeEqual(t, token) || ok }
-        return ok
+    /// Every token is compared in full, whichever matches.
+    private func checkBearer(_ token: [UInt8]) -> Access {
+        var found = Access.denied
+        for t in tokens where Self.constantTimeEqual(t.value, token) {
+            found = t.scope == .all ? .all : .metricsOnly
+        }
+        return found
     }
 
     private func checkBasic(_ encoded: [UInt8]) -> Bool {

@@ -56,19 +56,27 @@ struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Asks for credentials unless the request carries good ones (401, the same answer for every failure).
+/// Asks for credentials unless the request carries good ones (401, the same answer for every
+/// failure); a token whose scope is `metrics` gets 403 anywhere but `/metrics`.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let auth: Authenticator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard auth.allows(authorization: request.headers[.authorization]) else {
+        switch auth.access(authorization: request.headers[.authorization]) {
+        case .denied:
             throw HTTPError(
                 .unauthorized, headers: [.wwwAuthenticate: auth.challenge],
                 message: "authentication required: send the bearer token or basic-auth credentials")
+        case .metricsOnly where request.uri.path != "/metrics":
+            throw HTTPError(
+                .forbidden,
+                message: "this token may read /metrics only (its scope in the token file is 'metrics'); "
+                    + "use a token with the scope 'all' for \(request.uri.path)")
+        case .metricsOnly, .all:
+            return try await next(request, context)
         }
-        return try await next(request, context)
     }
 }
 

@@ -29,6 +29,9 @@ enum OpenAPIDocument {
              "401": {
               "$ref": "#/components/responses/Error"
              },
+             "403": {
+              "$ref": "#/components/responses/Error"
+             },
              "500": {
               "$ref": "#/components/responses/Error"
              }
@@ -67,6 +70,9 @@ enum OpenAPIDocument {
               }
              },
              "401": {
+              "$ref": "#/components/responses/Error"
+             },
+             "403": {
               "$ref": "#/components/responses/Error"
              },
              "500": {
@@ -108,6 +114,9 @@ enum OpenAPIDocument {
              "401": {
               "$ref": "#/components/responses/Error"
              },
+             "403": {
+              "$ref": "#/components/responses/Error"
+             },
              "500": {
               "$ref": "#/components/responses/Error"
              }
@@ -129,6 +138,9 @@ enum OpenAPIDocument {
               }
              },
              "401": {
+              "$ref": "#/components/responses/Error"
+             },
+             "403": {
               "$ref": "#/components/responses/Error"
              }
             }
@@ -179,6 +191,9 @@ enum OpenAPIDocument {
              },
              "401": {
               "$ref": "#/components/responses/Error"
+             },
+             "403": {
+              "$ref": "#/components/responses/Error"
              }
             }
            }
@@ -198,6 +213,9 @@ enum OpenAPIDocument {
               }
              },
              "401": {
+              "$ref": "#/components/responses/Error"
+             },
+             "403": {
               "$ref": "#/components/responses/Error"
              },
              "503": {
@@ -222,6 +240,9 @@ enum OpenAPIDocument {
              },
              "401": {
               "$ref": "#/components/responses/Error"
+             },
+             "403": {
+              "$ref": "#/components/responses/Error"
              }
             }
            }
@@ -241,6 +262,9 @@ enum OpenAPIDocument {
               }
              },
              "401": {
+              "$ref": "#/components/responses/Error"
+             },
+             "403": {
               "$ref": "#/components/responses/Error"
              }
             }
@@ -356,6 +380,9 @@ enum OpenAPIDocument {
               "$ref": "#/components/responses/Error"
              },
              "401": {
+              "$ref": "#/components/responses/Error"
+             },
+             "403": {
               "$ref": "#/components/responses/Error"
              }
             }
@@ -598,7 +625,7 @@ enum OpenAPIDocument {
            "bearer": {
             "type": "http",
             "scheme": "bearer",
-            "description": "a token from --token-file"
+            "description": "a token from --token-file; one with the scope metrics may read /metrics only (403 here)"
            },
            "basic": {
             "type": "http",

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// What `serve` is configured with: where to listen, who may ask, TLS.
 public struct ServeSettings: Sendable {
     public var listen = ListenAddress()
-    public var tokens: [String] = []
+    public var tokens: [BearerToken] = []
     public var web = WebConfig()
     /// Connections idle (no request being read or answered) this long are closed.
     public var idleTimeoutSeconds: Int64 = 10

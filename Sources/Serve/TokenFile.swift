@@ -1,9 +1,28 @@
 import Glibc
 
-/// `--token-file FILE`: bearer tokens, one per line (blank lines and `#` comments skipped), read from
-/// a file that only its owner can read (never from the command line, where `ps` shows it).
+/// A bearer token and what it may read.
+public struct BearerToken: Equatable, Sendable {
+    /// `all`: every path; `metrics`: `/metrics` only (a Prometheus scraper's token need not see
+    /// the talkers, addresses and routes that the API serves; it gets 403 there).
+    public enum Scope: String, Sendable, CaseIterable {
+        case all
+        case metrics
+    }
+
+    public var value: String
+    public var scope: Scope
+
+    public init(_ value: String, scope: Scope = .all) {
+        self.value = value
+        self.scope = scope
+    }
+}
+
+/// `--token-file FILE`: bearer tokens, one per line, each optionally followed by its scope
+/// (`all`, the default, or `metrics`); blank lines and `#` comments skipped. Read from a file that
+/// only its owner can read (never from the command line, where `ps` shows it).
 public enum TokenFile {
-    public static func load(path: String) throws(ServeError) -> [String] {
+    public static func load(path: String) throws(ServeError) -> [BearerToken] {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw .tokenFile(path: path, problem: String(cString: strerror(errno)))
@@ -22,23 +41,32 @@ public enum TokenFile {
             bytes += chunk[0..<n]
         }
         guard bytes.count <= 65_536 else { throw .tokenFile(path: path, problem: "larger than 64 KiB") }
-        let tokens = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .map { $0.trimmingCharacters(in: [" ", "\t", "\r"]) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard !tokens.isEmpty else { throw .tokenFile(path: path, problem: "it holds no token") }
-        if let short = tokens.first(where: { $0.utf8.count < 16 }) {
-            _ = short
-            throw .tokenFile(path: path, problem: "a token shorter than 16 characters is too easy to guess")
-        }
-        return tokens
+        return try parse(String(decoding: bytes, as: UTF8.self), path: path)
     }
-}
 
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
-        var s = self
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
-        return String(s)
+    public static func parse(_ text: String, path: String) throws(ServeError) -> [BearerToken] {
+        var tokens: [BearerToken] = []
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            let at = "line \(index + 1)"
+            guard words.count <= 2 else {
+                throw .tokenFile(path: path, problem: "\(at) has \(words.count) words; a line is TOKEN [SCOPE]")
+            }
+            guard first.utf8.count >= 16 else {
+                throw .tokenFile(path: path, problem: "\(at): a token shorter than 16 characters is too easy to guess")
+            }
+            var scope = BearerToken.Scope.all
+            if words.count == 2 {
+                guard let s = BearerToken.Scope(rawValue: String(words[1])) else {
+                    let known = BearerToken.Scope.allCases.map(\.rawValue).joined(separator: " or ")
+                    throw .tokenFile(path: path, problem: "\(at): unknown scope '\(words[1])' (use \(known))")
+                }
+                scope = s
+            }
+            tokens.append(BearerToken(String(first), scope: scope))
+        }
+        guard !tokens.isEmpty else { throw .tokenFile(path: path, problem: "it holds no token") }
+        return tokens
     }
 }

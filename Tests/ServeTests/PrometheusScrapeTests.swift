@@ -15,12 +15,15 @@ struct PrometheusScrapeTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let d = dir.path
         try makeCertificates(in: d)
+        // serve's token file gives Prometheus's token the scope 'metrics' (the README's advice);
+        // Prometheus reads the bare token from a file of its own.
+        try writeFile("\(d)/tokens", "prometheus-scrape-token-0123456789 metrics\n")
         try writeFile("\(d)/token", "prometheus-scrape-token-0123456789\n")
         try writeFile("\(d)/web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
         let udpPort = testPort(20)
         let server = try ServeProcess(
             [
-                "-i", "lo", "--interval", "200ms", "--token-file", "\(d)/token", "--web.config.file", "\(d)/web.yml",
+                "-i", "lo", "--interval", "200ms", "--token-file", "\(d)/tokens", "--web.config.file", "\(d)/web.yml",
                 "udp", "port", "\(udpPort)",
             ], scheme: "https")
         defer { _ = server.stop() }
@@ -72,6 +75,11 @@ struct PrometheusScrapeTests {
         #expect(try query("up{job=\"noauth\"}") == 0)
         let targets = try curl("http://127.0.0.1:\(promPort)/api/v1/targets").body
         #expect(targets.contains("401"), "the unauthenticated job's error names 401")
+        // The scraper's token reads /metrics only: the talkers are forbidden to it.
+        let talkers = try server.request(
+            "/api/v1/flows", headers: ["Authorization: Bearer prometheus-scrape-token-0123456789"],
+            extra: ["--cacert", "\(d)/ca.crt"])
+        #expect(talkers.status == 403, "\(talkers.status) \(talkers.body)")
     }
 
     /// A CA, and a server certificate for localhost and 127.0.0.1 signed by it.

@@ -21,7 +21,7 @@ import Testing
         var s = ServeSettings()
         s.listen = try ListenAddress(parsing: "0.0.0.0:9100")
         #expect(throws: ServeError.self) { try s.validate() }
-        s.tokens = ["0123456789abcdef0123"]
+        s.tokens = [BearerToken("0123456789abcdef0123")]
         try s.validate()
     }
 
@@ -64,16 +64,47 @@ import Testing
             #expect(error.hint == "run: chmod 600 \(path)")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        #expect(try TokenFile.load(path: path) == ["0123456789abcdef0123", "second-token-0123456789"])
+        #expect(
+            try TokenFile.load(path: path) == [
+                BearerToken("0123456789abcdef0123"), BearerToken("second-token-0123456789"),
+            ])
         try writeFile(path, "short\n", mode: 0o600)
         #expect(throws: ServeError.self) { try TokenFile.load(path: path) }
+    }
+
+    @Test func tokenScopes() throws {
+        let text = "  0123456789abcdef0123\t metrics \r\nsecond-token-0123456789 all\n# x y z\nthird-token-0123456789\n"
+        #expect(
+            try TokenFile.parse(text, path: "t") == [
+                BearerToken("0123456789abcdef0123", scope: .metrics), BearerToken("second-token-0123456789"),
+                BearerToken("third-token-0123456789"),
+            ])
+        for (bad, says) in [
+            ("0123456789abcdef0123 admin\n", "line 1: unknown scope 'admin' (use all or metrics)"),
+            ("\n0123456789abcdef0123 metrics extra\n", "line 2 has 3 words; a line is TOKEN [SCOPE]"),
+            ("# only a comment\n", "it holds no token"),
+        ] {
+            do {
+                _ = try TokenFile.parse(bad, path: "t")
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.description == "cannot use the token file t: \(says)")
+            }
+        }
+        let auth = Authenticator(
+            tokens: [BearerToken("scraper-token-0123456789", scope: .metrics), BearerToken("full-token-0123456789")],
+            users: [:])
+        #expect(auth.access(authorization: "Bearer scraper-token-0123456789") == .metricsOnly)
+        #expect(auth.access(authorization: "Bearer full-token-0123456789") == .all)
+        #expect(auth.access(authorization: "Bearer scraper-token-012345678") == .denied)
+        #expect(auth.access(authorization: nil) == .denied)
     }
 
     @Test func bearerAndBasicAuthentication() throws {
         let hash = try bcryptHash("s3cret pass")
         #expect(hash.hasPrefix("$2b$"))
         let users = ["alice": hash, "bob": "$2y$" + hash.dropFirst(4)]
-        let auth = Authenticator(tokens: ["0123456789abcdef0123"], users: users)
+        let auth = Authenticator(tokens: [BearerToken("0123456789abcdef0123")], users: users)
         #expect(auth.allows(authorization: "Bearer 0123456789abcdef0123"))
         #expect(auth.allows(authorization: "bearer 0123456789abcdef0123"))
         #expect(!auth.allows(authorization: "Bearer 0123456789abcdef012"))

@@ -123,7 +123,7 @@ struct ServeHTTPTests {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let token = dir.appendingPathComponent("token").path
-        try writeFile(token, "0123456789abcdef0123456789\n")
+        try writeFile(token, "0123456789abcdef0123456789\nscraper-only-0123456789 metrics\n")
         let server = try ServeProcess(["-i", "lo", "--token-file", token, "udp", "port", "\(testPort(3))"])
         defer { _ = server.stop() }
         let none = try server.request("/metrics")
@@ -133,6 +133,18 @@ struct ServeHTTPTests {
         #expect(try server.request("/metrics", headers: ["Authorization: Bearer wrong-token-0123456789"]).status == 401)
         let good = try server.request("/metrics", headers: ["Authorization: Bearer 0123456789abcdef0123456789"])
         #expect(good.status == 200)
+        #expect(
+            try server.request("/api/v1/flows", headers: ["Authorization: Bearer 0123456789abcdef0123456789"]).status
+                == 200)
+        // A token with the scope 'metrics' scrapes, and is forbidden (not unauthenticated) elsewhere.
+        let scraper = ["Authorization: Bearer scraper-only-0123456789"]
+        #expect(try server.request("/metrics", headers: scraper).status == 200)
+        for path in ["/api/v1/flows", "/api/v1/routes", "/"] {
+            let forbidden = try server.request(path, headers: scraper)
+            #expect(forbidden.status == 403, "\(path): \(forbidden.status)")
+            #expect(forbidden.body.contains("\"status\":403") && forbidden.body.contains("scope"), "\(forbidden.body)")
+            #expect(!forbidden.headers.lowercased().contains("www-authenticate"), "\(forbidden.headers)")
+        }
 
         let refused = try pktstat(["serve", "-i", "lo", "--listen", "0.0.0.0:0"], timeout: 20)
         #expect(refused.status == 1)
