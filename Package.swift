@@ -77,7 +77,9 @@ let package = Package(
         // live capture) with stop conditions and drop accounting, feeding the analysis consumers.
         .target(
             name: "TrafficPipeline",
-            dependencies: ["PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis"],
+            dependencies: [
+                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "CNetLinux",
+            ],
             swiftSettings: strict
         ),
         // pktstat serve: HTTP routes, auth (bearer token file, exporter-toolkit web config, bcrypt), TLS,

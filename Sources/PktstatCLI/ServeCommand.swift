@@ -102,6 +102,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         try ErrorReport.run {
+            CaptureHelper.handOver()  // the package's group members: CaptureHelper.swift
             let settings = try makeSettings()
             try ServeLive(command: self, settings: settings).run()
         }
@@ -144,7 +145,7 @@ private struct ServeLive {
         let pipeline = try LivePipeline.open(options)
         for w in pipeline.warnings { Console.line("warning: \(w)") }
         if !command.expression.isEmpty { try pipeline.setFilter(command.expression.joined(separator: " ")) }
-        if let user = Privileges.target(explicit: command.relinquish) { try Privileges.drop(to: user) }
+        try Privileges.relinquish(explicit: command.relinquish)
         Console.line(pipeline.listeningLine)
         let metrics = ServeMetrics(
             interface: options.interface, versions: [("version", Version.pktstat), ("libpcap", Libpcap.version)])

@@ -287,7 +287,7 @@ struct Sniff: ParsableCommand {
 
     /// Drops root (-Z, or SUDO_USER under sudo) once the capture is open, before any file is created.
     private func relinquishPrivileges() throws(PrivilegeError) {
-        if let user = Privileges.target(explicit: relinquish) { try Privileges.drop(to: user) }
+        try Privileges.relinquish(explicit: relinquish)
     }
 
     private func printInterfaces() throws {

@@ -111,13 +111,14 @@ struct Top: ParsableCommand {
 
     func run() throws {
         try ErrorReport.run {
+            CaptureHelper.handOver()  // the package's group members: CaptureHelper.swift
             let name = try interface ?? CaptureDevice.defaultInterface()
             var options = LiveOptions(interface: name)
             options.promiscuous = !noPromiscuous
             let pipeline = try LivePipeline.open(options)
             for w in pipeline.warnings { Console.line("warning: \(w)") }
             if let f = filterExpression { try pipeline.setFilter(f) }
-            if let user = Privileges.target(explicit: nil) { try Privileges.drop(to: user) }
+            try Privileges.relinquish(explicit: nil)
             Console.line(pipeline.listeningLine)
             let stop = StopFlag()
             let interrupter = pipeline.interrupter

@@ -1,3 +1,4 @@
+import CNetLinux
 import Glibc
 
 /// Giving up root once the capture device is open (tcpdump's -Z).
@@ -29,6 +30,24 @@ public enum Privileges {
             return nil
         }
         return sudoUser
+    }
+
+    /// What every live command does once its device is open and its filter set (tcpdump's -Z,
+    /// and what tcpdump does with libcap-ng): become `-Z USER` (or `SUDO_USER` under sudo), then,
+    /// when not root, give up every capability: the package's capture copy and systemd's
+    /// `AmbientCapabilities=` grant `CAP_NET_RAW`/`CAP_NET_ADMIN` for the open only, not for the
+    /// hours a `serve` answers requests. Root that stays root (`-Z root`) keeps what it has.
+    public static func relinquish(explicit: String?) throws(PrivilegeError) {
+        if let user = target(explicit: explicit) { try drop(to: user) }
+        if geteuid() != 0 { try clearCapabilities() }
+    }
+
+    /// Empties the effective, permitted, inheritable and ambient capability sets.
+    public static func clearCapabilities() throws(PrivilegeError) {
+        guard pktstat_clear_capabilities() == 0 else {
+            let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+            throw .failed(step: "capset", user: user, errno: errno)
+        }
     }
 
     /// setgroups/initgroups, setgid, setuid, each checked; then proves root cannot come back.

@@ -62,6 +62,48 @@ struct CaptureHelperTests {
         #expect(r.stderr.contains("3 packets captured"))
     }
 
+    /// `serve` through the copy (setpriv execs, then the hand-over execs: one pid): it counts what
+    /// it captured, and once it serves it holds no capability in any set.
+    @Test func aGroupMemberServesThroughTheCopyWithoutCapabilities() throws {
+        guard let setpriv = TestPaths.tool("setpriv") else {
+            Issue.record("setpriv (util-linux) is missing")
+            return
+        }
+        let (dir, bin) = try layout()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = Int.random(in: 30000...39999)
+        let p = try Spawned(
+            setpriv,
+            [
+                "--reuid=nobody", "--regid=nogroup", "--groups=\(Self.group)", "--", bin, "serve", "-i", "lo",
+                "--listen", "127.0.0.1:0", "udp", "dst", "port", "\(port)",
+            ])
+        defer {
+            p.signal(SIGTERM)
+            _ = p.finish(timeout: 5)
+        }
+        let up = p.waitFor(timeout: 20) { $0.stderr.contains("serving on ") || !$0.process.isRunning }
+        #expect(up && p.process.isRunning, "\(p.stderr)")
+        let pid = p.process.processIdentifier
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+        #expect(exe.hasSuffix("lib/pktstat/pktstat-capture"), "handed over: \(exe)")
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        for key in ["CapEff:", "CapPrm:", "CapInh:", "CapAmb:"] {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(key) } ?? "missing"
+            #expect(line.hasSuffix("0000000000000000"), "\(line)")
+        }
+        let served = p.stderr.split(separator: "\n").first { $0.contains("serving on ") } ?? ""
+        let url = served.replacingOccurrences(of: "serving on ", with: "") + "metrics"
+        try sendLoopbackUDP(count: 5, port: port)
+        var metrics = ""
+        for _ in 0..<50 {
+            metrics = try shell("curl -s '\(url)'").stdout
+            if metrics.contains("pktstat_packets_total{interface=\"lo\",protocol=\"UDP\"} 5") { break }
+            usleep(100_000)
+        }
+        #expect(metrics.contains("pktstat_packets_total{interface=\"lo\",protocol=\"UDP\"} 5"), "\(metrics)")
+    }
+
     @Test func anOutsiderGetsThePermissionError() throws {
         let (dir, bin) = try layout()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -11,4 +11,8 @@
 #include <ifaddrs.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+
+/// Empties this process's effective, permitted, inheritable and ambient capability sets (capset(2),
+/// which glibc does not wrap; prctl is variadic, which Swift cannot call). 0, or -1 with errno.
+int pktstat_clear_capabilities(void);
 #endif
