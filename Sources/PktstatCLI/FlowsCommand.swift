@@ -69,26 +69,10 @@ struct Flows: ParsableCommand {
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
     var filter: String?
 
-    @Option(
-        name: .customLong("flow-timeout"),
-        help: ArgumentHelp(
-            "End a flow idle longer than this, in capture time (e.g. 60, 5m); default: never.", valueName: "time"))
-    var flowTimeout: TimeSpan?
-
-    @Option(
-        name: .customLong("max-flows"),
-        help: ArgumentHelp(
-            "Keep at most this many flows, evicting the least recently seen; default: no limit.", valueName: "n"))
-    var maxFlows: Int?
+    @OptionGroup var bounds: FlowBoundOptions
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        if let maxFlows, maxFlows <= 0 {
-            throw ValidationError("--max-flows must be a positive number (got \(maxFlows))")
-        }
-        if let flowTimeout, flowTimeout.nanoseconds <= 0 {
-            throw ValidationError("--flow-timeout must be longer than 0")
-        }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
@@ -98,13 +82,13 @@ struct Flows: ParsableCommand {
         try ErrorReport.run { try flows() }
     }
 
-    private var bounded: Bool { flowTimeout != nil || maxFlows != nil }
+    private var bounded: Bool { bounds.given }
 
     private func flows() throws {
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let limits = FlowLimits(idleTimeoutNs: flowTimeout?.nanoseconds, maxFlows: maxFlows ?? .max)
+        let limits = bounds.limits(defaultTimeoutNs: nil, defaultMax: .max)
         let table = FlowTable(limits: limits, keepsRetired: bounded)
         let out = ByteOutput.standardOutput()
         // Flows leaving a bounded table are written at once when rows need no order.

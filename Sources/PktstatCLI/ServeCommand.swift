@@ -60,6 +60,8 @@ struct ServeCommand: ParsableCommand {
             "Close a connection whose request head is not complete after this long (default 10s).", valueName: "time"))
     var headerTimeout: TimeSpan?
 
+    @OptionGroup var bounds: FlowBoundOptions
+
     @Option(name: .customLong("window"), help: "Closed intervals kept for /api/v1/series.")
     var window: Int = 3600
 
@@ -162,7 +164,10 @@ private struct ServeLive {
             do { try await runner.run() } catch { failure.withLock { $0 = error } }
             served.signal()
         }
-        let consumer = ServeConsumer(metrics: metrics, feed: feed, startNs: LivePipeline.realtimeNow())
+        let defaults = ServeConsumer.defaultFlowLimits
+        let consumer = ServeConsumer(
+            metrics: metrics, feed: feed, startNs: LivePipeline.realtimeNow(),
+            flowLimits: command.bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows))
         let outcome = try LivePipeline.run(pipeline, limits: RunLimits(), stop: stop) { event in
             switch event {
             case .batch(let batch): consumer.add(batch)

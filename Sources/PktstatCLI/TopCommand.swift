@@ -72,15 +72,10 @@ struct Top: ParsableCommand {
     @Option(help: ArgumentHelp("At most this many rows per snapshot.", valueName: "n"))
     var top: Int?
 
-    @Option(
-        name: .customLong("flow-timeout"),
-        help: ArgumentHelp("Drop flows idle longer than this (default 60s).", valueName: "time"))
-    var flowTimeout: TimeSpan = TimeSpan(nanoseconds: 60_000_000_000, text: "60s")
+    @OptionGroup var bounds: FlowBoundOptions
 
-    @Option(
-        name: .customLong("max-flows"),
-        help: ArgumentHelp("Keep at most this many flows, evicting the least recently seen.", valueName: "n"))
-    var maxFlows: Int = 1_000_000
+    /// 60 s and 1,000,000 flows unless told otherwise.
+    var flowLimits: FlowLimits { bounds.limits(defaultTimeoutNs: 60_000_000_000, defaultMax: 1_000_000) }
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 2m).", valueName: "time"))
     var duration: TimeSpan?
@@ -99,8 +94,6 @@ struct Top: ParsableCommand {
 
     func validate() throws {
         if interval.nanoseconds < 10_000_000 { throw ValidationError("--interval must be at least 10ms") }
-        if maxFlows <= 0 { throw ValidationError("--max-flows must be a positive number (got \(maxFlows))") }
-        if flowTimeout.nanoseconds <= 0 { throw ValidationError("--flow-timeout must be longer than 0") }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
         if filter != nil && !expression.isEmpty {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")

@@ -24,11 +24,11 @@ struct TopSession {
 
     init(command: Top, interface: String, terminal: TopTerminal?) {
         table = FlowTable(
-            limits: FlowLimits(idleTimeoutNs: command.flowTimeout.nanoseconds, maxFlows: command.maxFlows))
+            limits: command.flowLimits)
         self.terminal = terminal
         intervalNs = command.interval.nanoseconds
         top = command.top
-        timeoutNs = command.flowTimeout.nanoseconds
+        timeoutNs = command.flowLimits.idleTimeoutNs ?? 0
         rates = FlowRates(intervalNs: intervalNs)
         status = TopStatus(interface: interface, filter: command.filterExpression)
         status.view = RateView(rawValue: command.view.rawValue) ?? .flows

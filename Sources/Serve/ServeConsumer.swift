@@ -8,20 +8,24 @@ public final class ServeConsumer {
     public let metrics: ServeMetrics
     public let feed: LiveFeed
     private var session: SeriesSession
-    /// Flows for `/api/v1/flows`: idle ones leave after `flowIdleNs`, at most `maxFlows`.
+    /// Flows for `/api/v1/flows`, bounded by `flowLimits` (by default idle ones leave after 5
+    /// minutes, at most 100,000).
     private let flows: FlowTable
+    private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
-    public static let flowIdleNs: Int64 = 300_000_000_000
-    public static let maxFlows = 100_000
+    public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
 
     /// - Parameter startNs: the capture start (CLOCK_REALTIME), where interval 0 begins.
-    public init(metrics: ServeMetrics, feed: LiveFeed, startNs: Int64) {
+    public init(
+        metrics: ServeMetrics, feed: LiveFeed, startNs: Int64, flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits
+    ) {
         self.metrics = metrics
         self.feed = feed
         session = SeriesSession(
             intervalNs: feed.intervalNs, align: .first, start: startNs, late: .counted, keepChart: false,
             keepIntervals: false)
-        flows = FlowTable(limits: FlowLimits(idleTimeoutNs: Self.flowIdleNs, maxFlows: Self.maxFlows))
+        flows = FlowTable(limits: flowLimits)
+        flowIdleNs = flowLimits.idleTimeoutNs
     }
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
@@ -44,7 +48,7 @@ public final class ServeConsumer {
     /// Expires idle flows, publishes a copy of the table and the flow metrics (once a second).
     private func copyFlows(nowNs: Int64) {
         lastFlowCopyNs = nowNs
-        flows.expire(olderThan: nowNs - Self.flowIdleNs)
+        if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
         feed.flows = FlowSnapshot(flows: Array(flows), counters: flows.counters, takenNs: nowNs)
         metrics.setFlows(active: flows.count, counters: flows.counters)
     }

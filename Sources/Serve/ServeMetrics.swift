@@ -139,7 +139,9 @@ public final class ServeMetrics: Sendable {
 
     static var active: MetricNameDescriptor { name("pktstat_active_flows", "Flows in the flow table") }
     static var evictions: MetricNameDescriptor {
-        name("pktstat_flow_evictions_total", "Flows that left the table: idle for 5 min, or evicted when it was full")
+        name(
+            "pktstat_flow_evictions_total",
+            "Flows that left the table: idle longer than --flow-timeout (default 5 min), or evicted when it was full")
     }
 
     static func name(_ name: String, _ help: String) -> MetricNameDescriptor {

@@ -59,6 +59,30 @@ struct ServeHTTPTests {
         #expect(sample(metrics, "pktstat_flow_evictions_total{reason=\"evicted\"}") == 0)
     }
 
+    /// `--max-flows 2`: a third flow evicts one; `--flow-timeout 1s`: idle flows leave within
+    /// about a second of the timeout (checked once a second, on the clock, even on a silent link).
+    @Test func flowBounds() throws {
+        let base = testPort(13)
+        let server = try ServeProcess([
+            "-i", "lo", "--flow-timeout", "1s", "--max-flows", "2", "udp", "portrange", "\(base)-\(base + 2)",
+        ])
+        defer { _ = server.stop() }
+        for k in 0...2 { try sendUDP(port: base + k, count: 1, size: 100) }
+        var metrics = ""
+        let evicted = try poll(timeout: 5) {
+            metrics = try server.request("/metrics").body
+            return sample(metrics, "pktstat_flow_evictions_total{reason=\"evicted\"}") == 1
+        }
+        #expect(evicted, "\(metrics)")
+        let idle = try poll(timeout: 6) {
+            metrics = try server.request("/metrics").body
+            return sample(metrics, "pktstat_active_flows") == 0
+        }
+        #expect(idle, "\(metrics)")
+        #expect(sample(metrics, "pktstat_flow_evictions_total{reason=\"idle\"}") == 2, "\(metrics)")
+        #expect(try pktstat(["serve", "--flow-timeout", "0", "-i", "lo"]).status == 64)
+    }
+
     /// `-i any`: the interface label is each packet's own interface, from the cooked header.
     @Test func anyInterfaceLabelsEachPacket() throws {
         let port = testPort(7)
