@@ -128,23 +128,6 @@ public final class CaptureFileReader {
         return delivered
     }
 
-    /// Delivers each packet with its captured bytes, one call per packet, until the end of file
-    /// or until body returns false. Throws after delivering every readable packet when the file is
-    /// damaged. For copying packets (writing another file); counting and analysis should use
-    /// `read`, which decodes in batches.
-    ///
-    /// - Returns: the number of packets delivered by this call.
-    @discardableResult
-    public func readRaw(_ body: (RawPacket) -> Bool) throws(CaptureFileError) -> UInt64 {
-        let (delivered, error) = withoutActuallyEscaping(body) { body in
-            var sink = RawSink(linkType: linkType, body: body)
-            let error = run(&sink)
-            return (sink.delivered, error)
-        }
-        if let error { throw error }
-        return delivered
-    }
-
     /// Decodes the next records into `buffer` (as many as fit; fewer at the end of the file, and
     /// from a pipe when the next read might wait). Returns how many; 0 only at the end of the
     /// file. Throws, with no records delivered, at the damage, after every readable record was.

@@ -39,34 +39,3 @@ struct BatchSink: PacketSink {
         return body(UnsafeBufferPointer(start: records, count: n))
     }
 }
-
-/// One packet as stored in the file, for callers that need the bytes themselves (writing them to
-/// another file, hex dumps). `bytes` is valid only inside the closure it is handed to.
-public struct RawPacket {
-    /// Capture time, nanoseconds since the Unix epoch (0 for pcapng Simple Packet Blocks).
-    public var timestampNs: Int64
-    /// Original length on the wire.
-    public var length: UInt32
-    /// The captured bytes (`bytes.count` is the captured length, at most the snap length).
-    public var bytes: UnsafeRawBufferPointer
-    /// The link-layer header type of the file's interfaces.
-    public var linkType: LinkType
-
-    public var captured: UInt32 { UInt32(truncatingIfNeeded: bytes.count) }
-}
-
-/// Hands each packet to the caller's closure as it is parsed.
-struct RawSink: PacketSink {
-    let linkType: LinkType
-    let body: (RawPacket) -> Bool
-    var delivered: UInt64 = 0
-
-    @inline(__always)
-    mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
-        delivered += 1
-        let bytes = UnsafeRawBufferPointer(start: data, count: Int(captured))
-        return body(RawPacket(timestampNs: timestampNs, length: length, bytes: bytes, linkType: linkType))
-    }
-
-    func flush() -> Bool { true }
-}
