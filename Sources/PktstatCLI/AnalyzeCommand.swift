@@ -78,21 +78,10 @@ struct Analyze: ParsableCommand {
     )
     var summary = false
 
-    @Option(help: "Chart title (svg, gnuplot, png).")
-    var title: String = "Packet size over time"
-
     @Option(help: "gnuplot terminal for --format gnuplot: svg, pngcairo, png or dumb.")
     var terminal: GnuplotTerminal = .svg
 
-    @Option(
-        name: .customLong("y-max"),
-        help: ArgumentHelp(
-            "Top of the packet size axis in bytes (charts); longer packets are marked on its top edge.",
-            valueName: "bytes"))
-    var yMax: UInt32?
-
-    @Flag(help: "A logarithmic packet size axis (charts).")
-    var log = false
+    @OptionGroup var look: ChartLookOptions
 
     @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
     var filter: String?
@@ -154,8 +143,7 @@ struct Analyze: ParsableCommand {
                     + "no interval; check the capture's timestamps")
         }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let chartOptions = ChartOptions(
-            title: title, originNs: autoChart ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
+        let chartOptions = look.options(originNs: autoChart ? nil : session.analyzer.anchorNs)
         switch format {
         case _ where summary:
             guard let out else { break }

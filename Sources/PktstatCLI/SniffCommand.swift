@@ -152,18 +152,7 @@ struct Sniff: ParsableCommand {
             valueName: "file"))
     var plot: String?
 
-    @Option(help: "Chart title for --plot.")
-    var title: String = "Packet size over time"
-
-    @Option(
-        name: .customLong("y-max"),
-        help: ArgumentHelp(
-            "Top of the --plot packet size axis in bytes; longer packets are marked on its top edge.",
-            valueName: "bytes"))
-    var yMax: UInt32?
-
-    @Flag(help: "A logarithmic packet size axis for --plot.")
-    var log = false
+    @OptionGroup var look: ChartLookOptions
 
     @Flag(
         name: [.customShort("D"), .customLong("list-interfaces")],
@@ -277,8 +266,7 @@ struct Sniff: ParsableCommand {
         guard let plot, let session = emitter.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let auto = (interval ?? .auto) == .auto
-        let options = ChartOptions(
-            title: title, originNs: auto ? nil : session.analyzer.anchorNs, yMax: yMax, logScale: log)
+        let options = look.options(originNs: auto ? nil : session.analyzer.anchorNs)
         let request = ChartOutput.Request(
             kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
         try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: ChartOutput.prepare(plot))
