@@ -1,5 +1,5 @@
 import PacketRecords
-public import PacketWire
+import PacketWire
 
 /// Where the format parsers put each packet. The parsers are generic over it and specialised for
 /// each sink, so handing a packet over is a direct, inlined call (no existential, no closure per
