@@ -45,11 +45,11 @@ public final class Authenticator: Sendable {
         return .denied
     }
 
-    /// Every token is compared in full, whichever matches.
+    /// Every token is compared in full, whichever matches; a token listed twice gets its wider scope.
     private func checkBearer(_ token: [UInt8]) -> Access {
         var found = Access.denied
         for t in tokens where Self.constantTimeEqual(t.value, token) {
-            found = t.scope == .all ? .all : .metricsOnly
+            found = found == .all || t.scope == .all ? .all : .metricsOnly
         }
         return found
     }

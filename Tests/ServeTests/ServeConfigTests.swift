@@ -98,6 +98,10 @@ import Testing
         #expect(auth.access(authorization: "Bearer full-token-0123456789") == .all)
         #expect(auth.access(authorization: "Bearer scraper-token-012345678") == .denied)
         #expect(auth.access(authorization: nil) == .denied)
+        let twice = Authenticator(
+            tokens: [BearerToken("listed-twice-0123456789"), BearerToken("listed-twice-0123456789", scope: .metrics)],
+            users: [:])
+        #expect(twice.access(authorization: "Bearer listed-twice-0123456789") == .all)
     }
 
     @Test func bearerAndBasicAuthentication() throws {
