@@ -114,8 +114,8 @@ let package = Package(
         .target(
             name: "PktstatCLI",
             dependencies: [
-                "PacketWire", "PacketRecords", "PacketCapture", "TrafficAnalysis", "TrafficPipeline", "Rendering",
-                "NetInfo", "OutputSinks", "Serve",
+                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "TrafficPipeline",
+                "Rendering", "NetInfo", "OutputSinks", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -160,7 +160,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TrafficPipelineTests",
-            dependencies: ["TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TestSupport"],
+            dependencies: [
+                "TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TrafficAnalysis", "TestSupport",
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
