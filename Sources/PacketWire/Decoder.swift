@@ -73,219 +73,162 @@ public enum PacketDirection: UInt8, Sendable {
 
 /// Decodes captured bytes into a `Decoded`, following the label rule (README, "Protocol labels").
 ///
-/// Pure and allocation-free: every read goes through `Bytes`, which checks bounds, so no input can
-/// trap. Loops over VLAN tags and IPv6 extension headers always advance the offset, so they end.
+/// Pure and allocation-free: every read goes through a header view (`Headers.swift`) over `Bytes`,
+/// which checks bounds, so no input can trap. A field that was not captured throws
+/// `Stop.truncated`, unsupported and invalid headers throw too, and `decode` is the one place that
+/// records the stop; what was decoded before it is kept. Loops over VLAN tags and IPv6 extension
+/// headers always advance the offset, so they end.
 public enum Decoder {
     @inlinable @inline(__always)
     public static func decode(_ b: Bytes, linkType: LinkType) -> Decoded {
         var d = Decoded()
-        // Raw numbers, not the `LinkType` statics: a static let is a lazily initialised global,
-        // and checking it once per packet showed in the profile.
-        switch linkType.rawValue {
-        case 1:  // EN10MB
-            guard let type = b.u16be(12) else {
-                d.stop = .truncated
-                return d
-            }
-            ethertype(b, type: type, offset: 14, into: &d)
-        case 113:  // LINUX_SLL
-            if let packetType = b.u16be(0) { d.direction = PacketDirection(packetType: packetType) }
-            if let hatype = b.u16be(2), hatype == 824 {  // ARPHRD_NETLINK
-                d.stop = .unsupported
-                return d
-            }
-            guard let type = b.u16be(14) else {
-                d.stop = .truncated
-                return d
-            }
-            ethertype(b, type: type, offset: 16, into: &d)
-        case 276:  // LINUX_SLL2
-            if let index = b.u32be(4) { d.ifIndex = index }
-            if let packetType = b.u8(10) { d.direction = PacketDirection(packetType: UInt16(packetType)) }
-            if let hatype = b.u16be(8), hatype == 824 {  // ARPHRD_NETLINK
-                d.stop = .unsupported
-                return d
-            }
-            guard let type = b.u16be(0) else {
-                d.stop = .truncated
-                return d
-            }
-            // The protocol field is captured but the header is 20 bytes: the payload starts there.
-            ethertype(b, type: type, offset: 20, into: &d)
-        case 101, 12:  // LINKTYPE_RAW, DLT_RAW
-            guard let first = b.u8(0) else {
-                d.stop = .truncated
-                return d
-            }
-            switch first >> 4 {
-            case 4: ipv4(b, at: 0, into: &d)
-            case 6: ipv6(b, at: 0, into: &d)
-            default: d.stop = .unsupported
-            }
-        case 228:  // IPV4
-            ipv4(b, at: 0, into: &d)
-        case 229:  // IPV6
-            ipv6(b, at: 0, into: &d)
-        case 0:  // NULL
-            guard let raw = b.u32le(0) else {
-                d.stop = .truncated
-                return d
-            }
-            let family = raw & 0xFFFF_0000 != 0 ? raw.byteSwapped : raw
-            nullFamily(b, family: family, into: &d)
-        case 108:  // LOOP
-            guard let family = b.u32be(0) else {
-                d.stop = .truncated
-                return d
-            }
-            nullFamily(b, family: family, into: &d)
-        default:
-            d.stop = .unsupported
+        do throws(Stop) {
+            try link(b, linkType: linkType.rawValue, into: &d)
+        } catch {
+            d.stop = error.reason
         }
         return d
     }
 
     @inlinable @inline(__always)
-    static func nullFamily(_ b: Bytes, family: UInt32, into d: inout Decoded) {
-        switch family {
-        case 2: ipv4(b, at: 4, into: &d)
-        case 24, 28, 30: ipv6(b, at: 4, into: &d)
-        default: d.stop = .unsupported
+    static func link(_ b: Bytes, linkType: Int32, into d: inout Decoded) throws(Stop) {
+        switch linkType {
+        case LinkType.Number.ethernet:
+            try ethertype(b, type: EthernetHeader(b).etherType, offset: EthernetHeader.length, into: &d)
+        case LinkType.Number.linuxSLL:
+            let sll = LinuxSLLHeader(b)
+            if let packetType = try? sll.packetType { d.direction = PacketDirection(packetType: packetType) }
+            if let hatype = try? sll.hardwareType, hatype == ARPHardware.netlink { throw .unsupported }
+            try ethertype(b, type: sll.protocolType, offset: LinuxSLLHeader.length, into: &d)
+        case LinkType.Number.linuxSLL2:
+            let sll2 = LinuxSLL2Header(b)
+            if let index = try? sll2.interfaceIndex { d.ifIndex = index }
+            if let packetType = try? sll2.packetType { d.direction = PacketDirection(packetType: UInt16(packetType)) }
+            if let hatype = try? sll2.hardwareType, hatype == ARPHardware.netlink { throw .unsupported }
+            // The protocol field comes first but the header is 20 bytes: the payload starts there.
+            try ethertype(b, type: sll2.protocolType, offset: LinuxSLL2Header.length, into: &d)
+        case LinkType.Number.raw, LinkType.Number.rawDLT:
+            switch try IPv4Header(b, at: 0).version {
+            case 4: try ipv4(b, at: 0, into: &d)
+            case 6: try ipv6(b, at: 0, into: &d)
+            default: throw .unsupported
+            }
+        case LinkType.Number.ipv4:
+            try ipv4(b, at: 0, into: &d)
+        case LinkType.Number.ipv6:
+            try ipv6(b, at: 0, into: &d)
+        case LinkType.Number.null:
+            try loopbackFamily(b, family: LoopbackHeader(b).hostOrderFamily, into: &d)
+        case LinkType.Number.loop:
+            try loopbackFamily(b, family: LoopbackHeader(b).networkOrderFamily, into: &d)
+        default:
+            throw .unsupported
         }
     }
 
-    /// Follows an ethertype at the start of a payload at `offset`, skipping 802.1Q/802.1ad tags.
     @inlinable @inline(__always)
-    static func ethertype(_ b: Bytes, type first: UInt16, offset start: Int, into d: inout Decoded) {
+    static func loopbackFamily(_ b: Bytes, family: UInt32, into d: inout Decoded) throws(Stop) {
+        switch family {
+        case AddressFamily.inet:
+            try ipv4(b, at: LoopbackHeader.length, into: &d)
+        case AddressFamily.inet6BSD, AddressFamily.inet6FreeBSD, AddressFamily.inet6Darwin:
+            try ipv6(b, at: LoopbackHeader.length, into: &d)
+        default:
+            throw .unsupported
+        }
+    }
+
+    /// Follows an EtherType at the start of a payload at `offset`, skipping 802.1Q/802.1ad tags.
+    @inlinable @inline(__always)
+    static func ethertype(_ b: Bytes, type first: UInt16, offset start: Int, into d: inout Decoded) throws(Stop) {
         var type = first
         var offset = start
-        while type == 0x8100 || type == 0x88A8 {  // 802.1Q, 802.1ad
-            // A tag: 2 bytes TCI, 2 bytes inner type.
-            guard let inner = b.u16be(offset + 2) else {
-                d.stop = .truncated
-                return
-            }
-            type = inner
-            offset += 4
+        while EtherType.isVLANTag(type) {
+            type = try VLANTag(b, at: offset).etherType
+            offset += VLANTag.length
         }
         switch type {
-        case 0x0800: ipv4(b, at: offset, into: &d)
-        case 0x86DD: ipv6(b, at: offset, into: &d)
-        case 0x0806: d.label = .arp
+        case EtherType.ipv4: try ipv4(b, at: offset, into: &d)
+        case EtherType.ipv6: try ipv6(b, at: offset, into: &d)
+        case EtherType.arp: d.label = .arp
         default:
-            // 802.3 length fields (<= 1500), RARP, other tag types, everything else.
-            d.label = .other
-            d.stop = .unsupported
+            // 802.3 length fields (<= 1500), RARP, other tag types, everything else: the label
+            // stays `other`.
+            throw .unsupported
         }
     }
 
     @inlinable @inline(__always)
-    static func ipv4(_ b: Bytes, at o: Int, into d: inout Decoded) {
+    static func ipv4(_ b: Bytes, at o: Int, into d: inout Decoded) throws(Stop) {
+        let ip = IPv4Header(b, at: o)
         d.label = .ipv4
-        guard let vihl = b.u8(o) else {
-            d.stop = .truncated
-            return
-        }
-        let ihl = Int(vihl & 0x0F) * 4
-        let valid = vihl >> 4 == 4 && ihl >= 20
-        guard let proto = b.u8(o + 9) else {
-            d.stop = .truncated
-            return
-        }
+        let version = try ip.version
+        let headerLength = try ip.headerLength
+        let proto = try ip.protocolNumber
         d.label = ProtocolLabel.forIPProtocol(proto, outer: .ipv4)
-        guard valid else {
-            d.stop = .invalid
-            return
-        }
-        guard let src = b.u32be(o + 12), let dst = b.u32be(o + 16) else {
-            d.stop = .truncated
-            return
-        }
+        guard version == 4, headerLength >= IPv4Header.minimumLength else { throw .invalid }
+        let src = try ip.source
+        let dst = try ip.destination
         d.ipVersion = 4
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
-        guard carriesPorts(proto) else { return }
+        guard IPProtocol.carriesPorts(proto) else { return }
         // Only the first fragment carries the transport header.
-        guard let frag = b.u16be(o + 6), frag & 0x1FFF == 0 else { return }
-        ports(b, at: o + ihl, into: &d)
+        guard let fragmentOffset = try? ip.fragmentOffset, fragmentOffset == 0 else { return }
+        try ports(b, at: o + headerLength, into: &d)
     }
 
     @inlinable
-    static func ipv6(_ b: Bytes, at o: Int, into d: inout Decoded) {
+    static func ipv6(_ b: Bytes, at o: Int, into d: inout Decoded) throws(Stop) {
+        let ip = IPv6Header(b, at: o)
         d.label = .ipv6
-        guard let version = b.u8(o) else {
-            d.stop = .truncated
-            return
-        }
-        guard var next = b.u8(o + 6) else {
-            d.stop = .truncated
-            return
-        }
-        let valid = version >> 4 == 6
-        if valid, let src = b.u128be(o + 8), let dst = b.u128be(o + 24) {
+        let version = try ip.version
+        var next = try ip.nextHeader
+        let valid = version == 6
+        if valid, let src = try? ip.source, let dst = try? ip.destination {
             d.ipVersion = 6
             d.src = IPAddress(hi: src.0, lo: src.1)
             d.dst = IPAddress(hi: dst.0, lo: dst.1)
         }
-        // Walk hop-by-hop (0), routing (43), fragment (44) and destination options (60).
-        var offset = o + 40
+        var offset = o + IPv6Header.length
         var firstFragment = true
-        while next == 0 || next == 43 || next == 44 || next == 60 {
-            guard let following = b.u8(offset) else {
-                d.label = .ipv6
-                d.stop = .truncated
-                return
-            }
+        while IPProtocol.isWalkedExtension(next) {
+            let header = IPv6ExtensionHeader(b, at: offset)
+            let following = try header.nextHeader
             let length: Int
-            if next == 44 {
-                length = 8
-                if let fo = b.u16be(offset + 2), fo & 0xFFF8 != 0 {
+            if next == IPProtocol.ipv6Fragment {
+                length = IPv6FragmentHeader.length
+                if let fragmentOffset = try? IPv6FragmentHeader(b, at: offset).fragmentOffset, fragmentOffset != 0 {
                     // A later fragment: what follows is payload, not headers. Label it by the
                     // fragment header's next header, as the rule says, and stop walking.
                     firstFragment = false
                     next = following
                     break
                 }
-            } else {
+            } else if IPProtocol.isWalkedExtension(following) {
                 // Needed only to walk on past this header.
-                if following == 0 || following == 43 || following == 44 || following == 60 {
-                    guard let units = b.u8(offset + 1) else {
-                        d.label = .ipv6
-                        d.stop = .truncated
-                        return
-                    }
-                    length = (Int(units) + 1) * 8
-                } else {
-                    // Missing length: the transport header lies past the capture.
-                    length = b.u8(offset + 1).map { (Int($0) + 1) * 8 } ?? b.count
-                }
+                length = try header.length
+            } else {
+                // Missing length: the transport header lies past the capture.
+                length = (try? header.length) ?? b.count
             }
             next = following
             offset += length
         }
         d.label = ProtocolLabel.forIPProtocol(next, outer: .ipv6)
-        guard valid else {
-            d.stop = .invalid
-            return
-        }
-        guard d.ipVersion == 6 else {
-            d.stop = .truncated
-            return
-        }
-        if carriesPorts(next), firstFragment { ports(b, at: offset, into: &d) }
+        guard valid else { throw .invalid }
+        // The addresses were not captured.
+        guard d.ipVersion == 6 else { throw .truncated }
+        if IPProtocol.carriesPorts(next), firstFragment { try ports(b, at: offset, into: &d) }
     }
 
-    @inlinable
-    static func carriesPorts(_ proto: UInt8) -> Bool { proto == 6 || proto == 17 || proto == 132 }
-
     @inlinable @inline(__always)
-    static func ports(_ b: Bytes, at o: Int, into d: inout Decoded) {
-        guard let sport = b.u16be(o), let dport = b.u16be(o + 2) else {
-            d.stop = .truncated
-            return
-        }
+    static func ports(_ b: Bytes, at o: Int, into d: inout Decoded) throws(Stop) {
+        let transport = TransportPorts(b, at: o)
+        let source = try transport.sourcePort
+        let destination = try transport.destinationPort
         d.hasPorts = true
-        d.srcPort = sport
-        d.dstPort = dport
+        d.srcPort = source
+        d.dstPort = destination
     }
 }
