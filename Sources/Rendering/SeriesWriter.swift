@@ -30,7 +30,7 @@ public enum SeriesLayout: Sendable, Equatable {
 /// the exact integer; empty lengths are `null`; wide rows carry `"protocols":{"TCP":{"packets":…,
 /// "bytes":…},…}` with the protocols that have packets in that interval (so `protocols` need not
 /// be known in advance) and, with `includeDrops`, `"drops":{"kernel":…,"interface":…,"ring":…}`
-/// and `"late_packets":…`.
+/// and `"late_packets":…` after it (`jsonInterval` describes the object).
 ///
 /// Table, with `includeDrops`: one `DROPS` column (kernel + interface + ring) and `LATE`, so that a
 /// live table with a few protocols fits 120 columns.
@@ -178,7 +178,37 @@ public struct SeriesWriter: Sendable {
     }
 
     private func jsonWide(_ s: IntervalStats, into out: inout [UInt8]) {
-        jsonCommon(s, into: &out)
+        Self.jsonInterval(s, includeDrops: includeDrops, into: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// One interval as one JSON object, without a newline: the object of `analyze --format json`
+    /// (wide) and, with `includeDrops`, of live rows and of `serve` (`/api/v1/series`, each event of
+    /// the stream), so every JSON interval has the same keys with the same value formats.
+    ///
+    /// `{"time":…,"time_ns":…,"offset":…,"packets":…,"bytes":…,"bits_per_second":…,"min_length":…,
+    /// "mean_length":…,"max_length":…,"protocols":{…}}` then, with `includeDrops`,
+    /// `"drops":{"kernel":…,"interface":…,"ring":…},"late_packets":…`, then what `more` appends
+    /// (each member with its leading comma; `serve` adds `"interval_seconds"`). `time` is the
+    /// interval's start in epoch seconds with exactly 9 decimals and `time_ns` the same as an exact
+    /// integer; `offset` seconds from the first interval's start (a whole number when the interval
+    /// is whole seconds, else the shortest exact decimal); `packets`, `bytes` (wire lengths) and
+    /// `min_length`, `max_length` integers; `bits_per_second` (wire bits over the interval length)
+    /// and `mean_length` (bytes per packet) exact to 3 decimals with trailing zeros dropped, so an
+    /// integer when they are whole; the three lengths are `null` when the interval has no packets;
+    /// `protocols` has a member per protocol with packets, `{"packets":…,"bytes":…}`, in label
+    /// order; `drops` are the packets lost (kernel, interface, ring) attributed to this interval and
+    /// `late_packets` those that arrived after their own interval was written. Without drops the
+    /// object is a prefix of the one with them.
+    public static func jsonInterval(
+        _ s: IntervalStats, includeDrops: Bool, into out: inout [UInt8], more: (inout [UInt8]) -> Void = { _ in }
+    ) {
+        out.append(ascii: "{\"time\":")
+        out.append(timestampNs: s.startNs)
+        out.append(ascii: ",\"time_ns\":")
+        out.append(decimal: s.startNs)
+        out.append(ascii: ",\"offset\":")
+        Self.offset(s, into: &out)
         out.append(ascii: ",\"packets\":")
         out.append(decimal: s.packets)
         out.append(ascii: ",\"bytes\":")
@@ -191,6 +221,8 @@ public struct SeriesWriter: Sendable {
         if s.packets > 0 { out.appendRatio(UInt128(s.bytes), UInt128(s.packets)) } else { out.append(ascii: "null") }
         out.append(ascii: ",\"max_length\":")
         if s.packets > 0 { out.append(decimal: UInt64(s.maxLength)) } else { out.append(ascii: "null") }
+        out.append(ascii: ",\"protocols\":")
+        out.appendProtocolsJSON(packets: s.protocolPackets, bytes: s.protocolBytes)
         if includeDrops {
             out.append(ascii: ",\"drops\":{\"kernel\":")
             out.append(decimal: s.drops.kernel)
@@ -201,9 +233,8 @@ public struct SeriesWriter: Sendable {
             out.append(ascii: "},\"late_packets\":")
             out.append(decimal: s.latePackets)
         }
-        out.append(ascii: ",\"protocols\":")
-        out.appendProtocolsJSON(packets: s.protocolPackets, bytes: s.protocolBytes)
-        out.append(ascii: "}\n")
+        more(&out)
+        out.append(UInt8(ascii: "}"))
     }
 
     private func jsonLong(_ s: IntervalStats, _ p: ProtocolLabel, into out: inout [UInt8]) {
