@@ -78,7 +78,8 @@ let package = Package(
         .target(
             name: "TrafficPipeline",
             dependencies: [
-                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "CNetLinux",
+                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "Rendering",
+                "OutputSinks", "CNetLinux",
             ],
             swiftSettings: strict
         ),
@@ -87,7 +88,7 @@ let package = Package(
         .target(
             name: "Serve",
             dependencies: [
-                "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo",
+                "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo", "TrafficPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,7 +108,7 @@ let package = Package(
         // Where bytes go: standard output, files replaced whole (AtomicFile), gnuplot's stdin.
         .target(
             name: "OutputSinks",
-            dependencies: ["Rendering", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["Rendering", "TrafficAnalysis", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // Commands: the only code that prints or exits.
@@ -168,7 +169,16 @@ let package = Package(
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "ServeTests", dependencies: ["Serve", "TrafficAnalysis", "PacketWire", "TestSupport"],
+            name: "ServeTests",
+            dependencies: [
+                "Serve", "TrafficAnalysis", "PacketWire", "PacketRecords", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
     ]
 )

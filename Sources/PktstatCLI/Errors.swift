@@ -22,8 +22,16 @@ extension GnuplotError: CustomHintedError {}
 /// (argument errors are the parser's, status 64). A closed output pipe ends quietly with 0.
 enum ErrorReport {
     static func run(_ body: () throws -> Void) throws {
+        do { try body() } catch { try report(error) }
+    }
+
+    static func run(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch { try report(error) }
+    }
+
+    private static func report(_ error: any Error) throws {
         do {
-            try body()
+            throw error
         } catch let e as any CustomHintedError {
             Console.error(e.description, hint: e.hint)
             throw ExitCode(1)

@@ -37,11 +37,6 @@ struct Sniff: ParsableCommand {
             """
     )
 
-    @Option(
-        name: [.short, .customLong("interface")],
-        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
-    var interface: String?
-
     @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Stop after this many packets.")
     var count: Int64?
 
@@ -108,11 +103,6 @@ struct Sniff: ParsableCommand {
             valueName: "tool"))
     var compress: WritePlan.Compression?
 
-    @Option(
-        name: [.short, .customLong("snaplen")], parsing: .unconditional,
-        help: "Bytes to capture per packet (0: the default, 262144, as tcpdump).")
-    var snaplen: Int32 = 262_144
-
     @Flag(
         name: .customShort("n"),
         help: "Accepted for tcpdump habits (-n, -nn): pktstat never resolves names or ports.")
@@ -122,16 +112,6 @@ struct Sniff: ParsableCommand {
         name: .customShort("l"),
         help: "Write each batch of rows as soon as it is formatted (line-buffered, as tcpdump -l).")
     var lineBuffered = false
-
-    @Flag(
-        name: [.customShort("p"), .customLong("no-promiscuous")],
-        help: "Do not put the interface into promiscuous mode.")
-    var noPromiscuous = false
-
-    @Option(
-        name: [.customShort("B"), .customLong("buffer-size")], parsing: .unconditional,
-        help: "Kernel capture buffer in KiB.")
-    var bufferSizeKiB: Int32 = 8192
 
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: TextFormat = .table
@@ -154,6 +134,8 @@ struct Sniff: ParsableCommand {
 
     @OptionGroup var look: ChartLookOptions
 
+    @OptionGroup var live: LiveCaptureOptions
+
     @Flag(
         name: [.customShort("D"), .customLong("list-interfaces")],
         help: "List the interfaces you can capture on, and exit.")
@@ -165,32 +147,9 @@ struct Sniff: ParsableCommand {
     @Flag(help: "Print packet rows even while writing them to a file with -w (as tcpdump --print).")
     var print = false
 
-    @Option(
-        name: [.customShort("Z"), .customLong("relinquish-privileges")],
-        help: ArgumentHelp(
-            "After opening the device, become this user (default under sudo: SUDO_USER; '-Z root' stays root).",
-            valueName: "user"))
-    var relinquish: String?
-
-    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
-    var filter: String?
-
-    @Argument(
-        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
-    var expression: [String] = []
-
     func validate() throws {
         if let count, count <= 0 {
             throw ValidationError("-c/--count must be a positive number of packets (got \(count))")
-        }
-        if snaplen < 0 {
-            throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default")
-        }
-        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 {
-            throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151")
-        }
-        if filter != nil && !expression.isEmpty {
-            throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }
         if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
         if interval == .auto && plot == nil {
@@ -199,7 +158,9 @@ struct Sniff: ParsableCommand {
         if let plot, ChartOutput.kind(of: plot) == nil {
             throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
         }
-        if !read.isEmpty && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if !read.isEmpty && live.interface != nil {
+            throw ValidationError("use either -r FILE or -i INTERFACE, not both")
+        }
         if read.isEmpty && (since != nil || until != nil) {
             throw ValidationError("--since and --until apply to files: add -r FILE")
         }
@@ -215,36 +176,33 @@ struct Sniff: ParsableCommand {
             reading: !read.isEmpty)
     }
 
-    var filterExpression: String? {
-        if let filter { return filter }
-        return expression.isEmpty ? nil : expression.joined(separator: " ")
-    }
-
     func run() throws {
         try ErrorReport.run {
             if listInterfaces { return try printInterfaces() }
-            if read.isEmpty { CaptureHelper.handOver() }  // the package's group members: CaptureHelper.swift
-            let stop = StopFlag()
             let out = ByteOutput.standardOutput()
             if lineBuffered { out.threshold = 1 }
-            let writer = RecordWriter(format: format)
             let limits = RunLimits(
-                count: count.map { UInt64($0) },
-                durationNs: duration?.nanoseconds,
-                idleTimeoutNs: idleTimeout?.nanoseconds
-            )
-            if !read.isEmpty {
-                try readFile(read, limits: limits, stop: stop, out: out, writer: writer)
-            } else {
-                try captureLive(limits: limits, stop: stop, out: out, writer: writer)
-            }
+                count: count.map { UInt64($0) }, durationNs: duration?.nanoseconds,
+                idleTimeoutNs: idleTimeout?.nanoseconds)
+            if !read.isEmpty { return try readFiles(limits: limits, out: out) }
+            var settings = live.settings
+            // A person watching a terminal wants each packet at once; pipes and files get batches.
+            settings.immediate = printing && out.isTerminal
+            let application = "pktstat \(Version.pktstat)"
+            let capture = try LiveRun.open(
+                settings, writePlan: { writeOptions.plan(interfaceNames: $0, application: application) },
+                report: Console.line)
+            let rows = makeConsumer(out: out, live: true)
+            try capture.run(limits: limits, consumer: rows, report: Console.line) { try writePlot(rows) }
         }
     }
 
+    /// Rows are printed unless -q, or -w without --print.
+    private var printing: Bool { !quiet && (write == nil || print) }
+
     /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
-    private func makeEmitter(out: ByteOutput, writer: RecordWriter, live: Bool) -> SniffEmitter {
+    private func makeConsumer(out: ByteOutput, live: Bool) -> SniffConsumer {
         let intervalNs = interval?.nanoseconds
-        let printing = !quiet && (write == nil || print)
         var session: SeriesSession?
         if intervalNs != nil || plot != nil {
             session = SeriesSession(
@@ -253,17 +211,17 @@ struct Sniff: ParsableCommand {
                 keepChart: plot != nil, keepIntervals: false,
                 chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
         }
-        return SniffEmitter(
+        return SniffConsumer(
             out: out,
-            packetRows: printing && intervalNs == nil ? writer : nil,
+            packetRows: printing && intervalNs == nil ? RecordWriter(format: format) : nil,
             seriesRows: printing && intervalNs != nil
                 ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
             session: session)
     }
 
     /// Writes the --plot chart (after the capture, as the user we run as by then).
-    private func writePlot(_ emitter: SniffEmitter) throws {
-        guard let plot, let session = emitter.session else { return }
+    private func writePlot(_ rows: SniffConsumer) throws {
+        guard let plot, let session = rows.session else { return }
         let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let auto = (interval ?? .auto) == .auto
         let options = look.options(originNs: auto ? nil : session.analyzer.anchorNs)
@@ -273,123 +231,37 @@ struct Sniff: ParsableCommand {
         if !quiet { Console.line("chart written to \(plot)") }
     }
 
-    /// Drops root (-Z, or SUDO_USER under sudo) once the capture is open, before any file is created.
-    private func relinquishPrivileges() throws(PrivilegeError) {
-        try Privileges.relinquish(explicit: relinquish)
-    }
-
     private func printInterfaces() throws {
-        let devices = try CaptureDevice.all()
         let out = ByteOutput.standardOutput()
-        for (i, d) in devices.enumerated() {
-            var line = "\(i + 1).\(d.name)"
-            if let desc = d.description { line += " (\(desc))" }
-            out.write(line + " " + d.flagText + "\n")
+        for (i, d) in try CaptureDevice.all().enumerated() {
+            out.write("\(i + 1).\(d.name)\(d.description.map { " (\($0))" } ?? "") \(d.flagText)\n")
         }
         try? out.flush()
     }
 
-    // MARK: files
-
-    private func readFile(
-        _ paths: [String], limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter
-    ) throws {
-        let path = paths.count == 1 ? paths[0] : "\(paths[0]) and \(paths.count - 1) more"
-        let trap = SignalTrap(stop: stop)
-        defer { withExtendedLifetime(trap) {} }
-        let emitter = makeEmitter(out: out, writer: writer, live: false)
+    /// -r: one file, several merged by time, or standard input; -w copies them (through libpcap).
+    private func readFiles(limits: RunLimits, out: ByteOutput) throws {
+        let name = read.count == 1 ? read[0] : "\(read[0]) and \(read.count - 1) more"
+        let rows = makeConsumer(out: out, live: false)
         let window = try timeWindow(since: since, until: until)
-        let input = FileSource(paths: paths, window: window, filter: filterExpression, copyPath: write, limits: limits)
-        var outputError: OutputError?
-        var readError: (any Error)?
-        do {
-            try input.stream(
-                stop: stop,
-                opened: { file in
-                    try relinquishPrivileges()
-                    if !quiet || write != nil {
-                        Console.line(
-                            "reading from file \(path), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)"
-                        )
-                    }
-                    emitter.linkType(named: file.linkTypeName)
-                    emitter.start()
+        let source = FileSource(
+            paths: read, window: window, filter: live.filterExpression, copyPath: write, limits: limits)
+        let readError = try FileRun.read(
+            source,
+            opened: { file in
+                try Privileges.relinquish(explicit: live.relinquish)
+                if !quiet || write != nil {
+                    Console.line(
+                        "reading from file \(name), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)"
+                    )
                 }
-            ) { batch in
-                emitter.add(batch)
-                do throws(OutputError) { try out.flushIfFull() } catch {
-                    outputError = error
-                    return false
-                }
-                return true
-            }
-        } catch {
-            readError = error
-        }
-        emitter.finish(drops: nil)
-        if let late = emitter.latePackets { Console.line(late) }
-        if outputError == nil {
-            do throws(OutputError) { try out.flush() } catch { outputError = error }
-        }
-        if let outputError, case .writeFailed = outputError { throw outputError }
-        if readError == nil { try writePlot(emitter) }
+                rows.begin(linkTypeName: file.linkTypeName)
+            }, rows.read)
+        rows.end()
+        for line in rows.closingLines { Console.line(line) }
+        if let e = rows.outputError, case .writeFailed = e { throw e }
         if let readError { throw readError }
-    }
-
-    // MARK: live
-
-    private func captureLive(limits: RunLimits, stop: StopFlag, out: ByteOutput, writer: RecordWriter) throws {
-        var options = LiveOptions(interface: try interface ?? CaptureDevice.defaultInterface())
-        options.snapLength = snaplen == 0 ? 262_144 : snaplen
-        options.promiscuous = !noPromiscuous
-        options.bufferBytes = bufferSizeKiB * 1024
-        // A person watching a terminal wants each packet at once; pipes and files get batches.
-        options.immediate = !quiet && (write == nil || print) && out.isTerminal
-        let pipeline = try LivePipeline.open(options)
-        for w in pipeline.warnings { Console.line("warning: \(w)") }
-        if let f = filterExpression { try pipeline.setFilter(f) }
-        try relinquishPrivileges()
-        let application = "pktstat \(Version.pktstat)"
-        if let plan = writeOptions.plan(interfaceNames: pipeline.interfaceNames, application: application) {
-            try pipeline.startWriting(plan)
-        }
-        Console.line(pipeline.listeningLine)
-        var writer = writer
-        writer.interfaceNames = InterfaceNames(pipeline.interfaceNames)
-        let interrupter = pipeline.interrupter
-        let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
-        defer { withExtendedLifetime(trap) {} }
-
-        let emitter = makeEmitter(out: out, writer: writer, live: true)
-        emitter.linkType(named: pipeline.linkTypeName)
-        emitter.start()
-        try out.flush()
-        var outputError: OutputError?
-        var outcome: LivePipeline.Outcome?
-        do {
-            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, ended: { outcome = $0 }) {
-                event throws(OutputError) in
-                switch event {
-                case .batch(let batch): emitter.add(batch)
-                case .tick(let now, let settled, let drops):
-                    emitter.tick(drops: drops, nowNs: now, closeThroughNs: settled)
-                }
-                try out.flush()
-            }
-        } catch let e as OutputError {
-            outputError = e
-        }
-        // `run` hands over its outcome before returning or rethrowing a consumer's error.
-        guard let ended = outcome else { return }
-        if outputError == nil {
-            emitter.finish(drops: ended.drops)
-            do throws(OutputError) { try out.flush() } catch { outputError = error }
-        }
-        for line in ended.statusLines { Console.line(line) }
-        if let late = emitter.latePackets { Console.line(late) }
-        if let outputError, case .writeFailed = outputError { throw outputError }
-        if ended.captureError == nil { try writePlot(emitter) }
-        if let failure = ended.captureError { throw failure }
+        try writePlot(rows)
     }
 }
 

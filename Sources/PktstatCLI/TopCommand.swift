@@ -49,11 +49,6 @@ struct Top: ParsableCommand {
             """
     )
 
-    @Option(
-        name: [.short, .customLong("interface")],
-        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists.")
-    var interface: String?
-
     @Option(help: ArgumentHelp("Refresh (and snapshot) interval: 1, 2s, 500ms.", valueName: "time"))
     var interval: TimeSpan = TimeSpan(nanoseconds: 1_000_000_000, text: "1s")
 
@@ -74,73 +69,33 @@ struct Top: ParsableCommand {
 
     @OptionGroup var bounds: FlowBoundOptions
 
-    /// 60 s and 1,000,000 flows unless told otherwise.
-    var flowLimits: FlowLimits { bounds.limits(defaultTimeoutNs: 60_000_000_000, defaultMax: 1_000_000) }
-
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this long (e.g. 10, 1.5s, 2m).", valueName: "time"))
     var duration: TimeSpan?
 
-    @Flag(
-        name: [.customShort("p"), .customLong("no-promiscuous")],
-        help: "Do not put the interface into promiscuous mode.")
-    var noPromiscuous = false
-
-    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
-    var filter: String?
-
-    @Argument(
-        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
-    var expression: [String] = []
+    @OptionGroup var live: LiveCaptureOptions
 
     func validate() throws {
         if interval.nanoseconds < 10_000_000 { throw ValidationError("--interval must be at least 10ms") }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        if filter != nil && !expression.isEmpty {
-            throw ValidationError("give the filter either with --filter or as trailing words, not both")
-        }
     }
-
-    var filterExpression: String? { filter ?? (expression.isEmpty ? nil : expression.joined(separator: " ")) }
 
     func run() throws {
         try ErrorReport.run {
-            CaptureHelper.handOver()  // the package's group members: CaptureHelper.swift
-            let name = try interface ?? CaptureDevice.defaultInterface()
-            var options = LiveOptions(interface: name)
-            options.promiscuous = !noPromiscuous
-            let pipeline = try LivePipeline.open(options)
-            for w in pipeline.warnings { Console.line("warning: \(w)") }
-            if let f = filterExpression { try pipeline.setFilter(f) }
-            try Privileges.relinquish(explicit: nil)
-            Console.line(pipeline.listeningLine)
-            let stop = StopFlag()
-            let interrupter = pipeline.interrupter
-            let trap = SignalTrap(stop: stop) { interrupter.breakLoop() }
-            defer { withExtendedLifetime(trap) {} }
-            let terminal = batch ? nil : TopTerminal()
-            var session = TopSession(command: self, interface: name, terminal: terminal)
-            session.start()
-            var outcome: LivePipeline.Outcome?
-            var outputError: OutputError?
-            do {
-                let limits = RunLimits(durationNs: duration?.nanoseconds)
-                // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
-                _ = try LivePipeline.run(
-                    pipeline, limits: limits, stop: stop, tickNs: 50_000_000, ended: { outcome = $0 }
-                ) { event throws(OutputError) in
-                    try session.handle(event, stop: stop, quit: { interrupter.breakLoop() })
-                }
-            } catch let e as OutputError {
-                outputError = e
-            }
-            guard let ended = outcome else { return }
-            session.finish(drops: ended.drops)
-            terminal?.restore()
-            for line in ended.statusLines { Console.line(line) }
-            Console.line("\(session.table.counters.expired) flows ended idle (--flow-timeout)")
-            Console.line("\(session.table.counters.evicted) flows evicted (--max-flows reached)")
-            if let e = outputError ?? session.outputError, case .writeFailed = e { throw e }
-            if let failure = ended.captureError { throw failure }
+            let capture = try LiveRun.open(live.settings, report: Console.line)
+            var settings = TopSettings()
+            settings.intervalNs = interval.nanoseconds
+            settings.top = top
+            // 60 s and 1,000,000 flows unless told otherwise.
+            settings.flowLimits = bounds.limits(defaultTimeoutNs: 60_000_000_000, defaultMax: 1_000_000)
+            settings.view = RateView(rawValue: view.rawValue) ?? .flows
+            settings.sort = RateSort.allCases[TopSortOption.allCases.firstIndex(of: sort) ?? 0]
+            settings.format = format == .json ? .json : .csv
+            settings.filter = live.filterExpression
+            let screen = TopConsumer(settings, terminal: batch ? nil : TopTerminal())
+            // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
+            try capture.run(
+                limits: RunLimits(durationNs: duration?.nanoseconds), tickNs: 50_000_000, consumer: screen,
+                report: Console.line)
         }
     }
 }

@@ -1,10 +1,11 @@
 public import PacketRecords
 public import TrafficAnalysis
+public import TrafficPipeline
 
 /// The capture's consumer in `serve`: every batch goes to the metrics and to the interval series;
 /// each interval that closes goes to the feed (window and stream). Used by the one thread that
 /// drains the capture ring, so it needs no lock of its own.
-public final class ServeConsumer {
+public final class ServeConsumer: LiveConsumer {
     public let metrics: ServeMetrics
     public let feed: LiveFeed
     private var session: SeriesSession
@@ -15,17 +16,28 @@ public final class ServeConsumer {
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
 
-    /// - Parameter startNs: the capture start (CLOCK_REALTIME), where interval 0 begins.
+    /// - Parameter startNs: where interval 0 begins until the capture starts (`start` moves it
+    ///   to the capture's start).
     public init(
-        metrics: ServeMetrics, feed: LiveFeed, startNs: Int64, flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits
+        metrics: ServeMetrics, feed: LiveFeed, startNs: Int64 = LivePipeline.realtimeNow(),
+        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits
     ) {
         self.metrics = metrics
         self.feed = feed
-        session = SeriesSession(
-            intervalNs: feed.intervalNs, align: .first, start: startNs, late: .counted, keepChart: false,
-            keepIntervals: false)
+        session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
         flowIdleNs = flowLimits.idleTimeoutNs
+    }
+
+    private static func session(intervalNs: Int64, startNs: Int64) -> SeriesSession {
+        SeriesSession(
+            intervalNs: intervalNs, align: .first, start: startNs, late: .counted, keepChart: false,
+            keepIntervals: false)
+    }
+
+    /// Interval 0 begins when the capture starts.
+    public func start(_ capture: LiveStart) {
+        session = Self.session(intervalNs: feed.intervalNs, startNs: capture.startNs)
     }
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
@@ -35,12 +47,12 @@ public final class ServeConsumer {
         session.add(batch) { feed.publish($0) }
     }
 
-    /// Drops so far, and the intervals that ended by `closeThroughNs` (now minus the capture delay).
-    public func tick(drops: DropCounters, nowNs: Int64, closeThroughNs: Int64) {
+    /// Drops so far, and the intervals that ended by `settledNs` (now minus the capture delay).
+    public func tick(nowNs: Int64, settledNs: Int64, drops: DropCounters) {
         metrics.setDrops(drops)
         session.analyzer.recordDrops(cumulative: drops, atTimeNs: nowNs)
         let feed = self.feed
-        session.close(through: closeThroughNs) { feed.publish($0) }
+        session.close(through: settledNs) { feed.publish($0) }
         feed.update(summary: session.analyzer.summary)
         if nowNs - lastFlowCopyNs >= 1_000_000_000 { copyFlows(nowNs: nowNs) }
     }

@@ -12,7 +12,10 @@ public import TrafficAnalysis
 ///
 /// Use: `open` (as root), `setFilter`, drop privileges, `startWriting` (files are created as the
 /// user we run as by then), then `LivePipeline.run`, which consumes the pipeline.
-public struct LivePipeline: ~Copyable {
+///
+/// Sendable because it is `~Copyable`: whoever holds it holds the only reference to the handle,
+/// so moving it to the thread that runs it shares nothing.
+public struct LivePipeline: ~Copyable, @unchecked Sendable {
     private var capture: LiveCapture
     public let interface: String
     public let options: LiveOptions

@@ -1,3 +1,3 @@
 import PktstatCLI
 
-PktstatMain.run()
+await PktstatMain.run()

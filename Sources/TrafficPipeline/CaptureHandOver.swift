@@ -6,7 +6,7 @@ import Glibc
 /// executable by root and the `pktstat` group only. A live capture that lacks `CAP_NET_RAW` hands
 /// itself over to that copy when this user may execute it; everyone else goes on and gets the
 /// usual permission error. Reading files and the netinfo commands never run with capabilities.
-enum CaptureHelper {
+enum CaptureHandOver {
     /// Where the package puts the capability-bearing copy, relative to our own executable's folder.
     static let relativePath = "../lib/pktstat/pktstat-capture"
     /// `CAP_NET_RAW` in `linux/capability.h`.
@@ -15,7 +15,7 @@ enum CaptureHelper {
     /// Replaces this process with the capture copy, same arguments, when all of these hold: this
     /// process lacks `CAP_NET_RAW`, it is not that copy, and the copy exists and we may execute it.
     /// Returns otherwise, and when `execv` fails (the capture then fails with its usual error).
-    static func handOver() {
+    static func ifPermitted() {
         guard !hasNetRaw(), let own = resolved("/proc/self/exe") else { return }
         let folder = own.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         guard let helper = resolved(folder + "/" + relativePath), helper != own,

@@ -25,12 +25,12 @@ private func restoreTerminalNow() {
 /// through the usual signal trap and the normal exit path restores the terminal. Crash signals
 /// (SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP) restore it in their handler, then die by the
 /// same signal.
-final class TopTerminal {
+public final class TopTerminal {
     static let crashSignals = [SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP]
     private var lastSize = (width: 0, height: 0)
 
     /// A terminal on both standard input (keys) and standard output (the screen), or nil.
-    init?() {
+    public init?() {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { return nil }
         guard tcgetattr(STDIN_FILENO, &savedTermios) == 0 else { return nil }
     }
@@ -38,7 +38,7 @@ final class TopTerminal {
     deinit { restore() }
 
     /// Raw keys without echo, the alternate screen, no cursor; crash handlers that undo it.
-    func enter() {
+    public func enter() {
         var raw = savedTermios
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
         withUnsafeMutableBytes(of: &raw.c_cc) { cc in
@@ -58,12 +58,12 @@ final class TopTerminal {
     }
 
     /// Undoes `enter` (idempotent).
-    func restore() {
+    public func restore() {
         restoreTerminalNow()
     }
 
     /// The window size (80x24 when the terminal does not say).
-    func size() -> (width: Int, height: Int) {
+    public func size() -> (width: Int, height: Int) {
         var ws = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 {
             return (Int(ws.ws_col), Int(ws.ws_row))
@@ -72,21 +72,21 @@ final class TopTerminal {
     }
 
     /// Whether the size changed since the last call (a resize: redraw at once).
-    func resized() -> Bool {
+    public func resized() -> Bool {
         let now = size()
         defer { lastSize = now }
         return now != lastSize
     }
 
     /// The keys pressed since the last call (never blocks).
-    func keys() -> [UInt8] {
+    public func keys() -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
         return n > 0 ? Array(buffer[0..<n]) : []
     }
 
     /// Draws the lines from the top-left corner, clearing what each line leaves and what is below.
-    func draw(_ lines: [String]) {
+    public func draw(_ lines: [String]) {
         var text = "\u{1B}[H"
         for (i, line) in lines.enumerated() {
             text += line + "\u{1B}[K"

@@ -1,35 +1,40 @@
-import ArgumentParser
 import Glibc
-import OutputSinks
-import Rendering
-import TrafficAnalysis
+public import Rendering
+public import TrafficAnalysis
 
 /// The one way a chart leaves pktstat, for `analyze --format svg|gnuplot|png` and `sniff --plot`:
 /// our SVG, a gnuplot script, or a PNG that gnuplot draws from that script. A chart file is written
 /// to a temporary file next to it and renamed into place only when it is complete (`AtomicFile`);
 /// the commands make the chart only when the input was read without error.
-enum ChartOutput {
-    enum Kind: String, CaseIterable {
+public enum ChartOutput {
+    public enum Kind: String, CaseIterable, Sendable {
         case svg, gp, png
     }
 
     /// What to draw and how.
-    struct Request {
-        var kind: Kind
+    public struct Request {
+        public var kind: Kind
         /// The gnuplot terminal of a `.gp` script (a PNG picks its own).
-        var terminal: GnuplotTerminal = .svg
-        var options: ChartOptions
-        var commandLine: String
+        public var terminal: GnuplotTerminal = .svg
+        public var options: ChartOptions
+        public var commandLine: String
+
+        public init(kind: Kind, terminal: GnuplotTerminal = .svg, options: ChartOptions, commandLine: String) {
+            self.kind = kind
+            self.terminal = terminal
+            self.options = options
+            self.commandLine = commandLine
+        }
     }
 
-    static func kind(of path: String) -> Kind? {
+    public static func kind(of path: String) -> Kind? {
         guard let dot = path.lastIndex(of: ".") else { return nil }
         return Kind(rawValue: path[path.index(after: dot)...].lowercased())
     }
 
     /// Where a chart goes: standard output, a regular file replaced whole (`AtomicFile`), or
     /// something that is not a regular file (a pipe, `/dev/stdout`), written in place.
-    enum Destination {
+    public enum Destination {
         case standardOutput
         case file(AtomicFile)
         case inPlace(String)
@@ -38,7 +43,7 @@ enum ChartOutput {
     /// The chart's destination, made before the input is read so that an unwritable folder fails
     /// at once. A symbolic link is followed: its target is replaced, the link stays; a link into
     /// `/proc` (`/dev/stdout`) or anything but a regular file is written in place.
-    static func prepare(_ path: String?) throws(OutputError) -> Destination {
+    public static func prepare(_ path: String?) throws(OutputError) -> Destination {
         guard let path, path != "-" else { return .standardOutput }
         var info = stat()
         guard lstat(path, &info) == 0 else { return .file(try AtomicFile(path)) }
@@ -53,7 +58,9 @@ enum ChartOutput {
     }
 
     /// Writes the chart to its destination (a file is renamed into place when complete).
-    static func write(_ chart: ChartBuffer, summary: Summary, _ request: Request, to destination: Destination) throws {
+    public static func write(_ chart: ChartBuffer, summary: Summary, _ request: Request, to destination: Destination)
+        throws
+    {
         if request.kind == .png {
             let path: String
             switch destination {
@@ -93,7 +100,7 @@ enum ChartOutput {
 
 extension ChartOutput.Destination {
     /// A regular file, replaced only by a complete chart.
-    var replacesFile: Bool {
+    public var replacesFile: Bool {
         if case .file = self { return true }
         return false
     }
@@ -105,39 +112,17 @@ extension ChartOutput.Destination {
 }
 
 /// `--interval` of a chart: `auto` (a round interval for at most about 1,000 points), or a time.
-enum ChartInterval {
+public enum ChartInterval {
     /// The analyzer's interval under `auto`: the chart bins the packets itself, so the series only
     /// needs to be cheap.
-    static let autoAnalyzerNs: Int64 = 3_600_000_000_000
+    public static let autoAnalyzerNs: Int64 = 3_600_000_000_000
 
 }
 
 /// A chart that cannot go where it was asked to.
-enum ChartOutputError: Error, CustomHintedError {
+public enum ChartOutputError: Error, CustomStringConvertible {
     case pngNeedsFile
 
-    var description: String { "a PNG chart cannot go to standard output" }
-    var hint: String? { "write it to a file with -o FILE.png, or use --format svg" }
-}
-
-/// `--title`, `--y-max`, `--log`: how a chart looks, for `analyze` (svg, gnuplot, png) and
-/// `sniff --plot`.
-struct ChartLookOptions: ParsableArguments {
-    @Option(help: "Chart title (analyze --format svg/gnuplot/png, sniff --plot).")
-    var title: String = "Packet size over time"
-
-    @Option(
-        name: .customLong("y-max"),
-        help: ArgumentHelp(
-            "Top of the chart's packet size axis in bytes; longer packets are marked on its top edge.",
-            valueName: "bytes"))
-    var yMax: UInt32?
-
-    @Flag(help: "A logarithmic packet size axis on the chart.")
-    var log = false
-
-    /// The chart options; `originNs` nil: the axis starts at the first packet (`--interval auto`).
-    func options(originNs: Int64?) -> ChartOptions {
-        ChartOptions(title: title, originNs: originNs, yMax: yMax, logScale: log)
-    }
+    public var description: String { "a PNG chart cannot go to standard output" }
+    public var hint: String? { "write it to a file with -o FILE.png, or use --format svg" }
 }

@@ -1,0 +1,64 @@
+import ArgumentParser
+import TrafficPipeline
+
+/// The live-capture options of `sniff`, `top` and `serve`, declared once (tcpdump's letters).
+struct LiveCaptureOptions: ParsableArguments {
+    @Option(
+        name: [.short, .customLong("interface")],
+        help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
+    var interface: String?
+
+    @Option(
+        name: [.short, .customLong("snaplen")], parsing: .unconditional,
+        help: "Bytes to capture per packet (0: the default, 262144, as tcpdump).")
+    var snaplen: Int32 = 262_144
+
+    @Flag(
+        name: [.customShort("p"), .customLong("no-promiscuous")],
+        help: "Do not put the interface into promiscuous mode.")
+    var noPromiscuous = false
+
+    @Option(
+        name: [.customShort("B"), .customLong("buffer-size")], parsing: .unconditional,
+        help: "Kernel capture buffer in KiB.")
+    var bufferSizeKiB: Int32 = 8192
+
+    @Option(
+        name: [.customShort("Z"), .customLong("relinquish-privileges")],
+        help: ArgumentHelp(
+            "After opening the device, become this user (default under sudo: SUDO_USER; '-Z root' stays root).",
+            valueName: "user"))
+    var relinquish: String?
+
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
+    var filter: String?
+
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if snaplen < 0 {
+            throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default")
+        }
+        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 {
+            throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151")
+        }
+        if filter != nil && !expression.isEmpty {
+            throw ValidationError("give the filter either with --filter or as trailing words, not both")
+        }
+    }
+
+    var filterExpression: String? { filter ?? (expression.isEmpty ? nil : expression.joined(separator: " ")) }
+
+    var settings: LiveSettings {
+        var s = LiveSettings()
+        s.interface = interface
+        s.snapLength = snaplen
+        s.promiscuous = !noPromiscuous
+        s.bufferKiB = bufferSizeKiB
+        s.relinquishTo = relinquish
+        s.filter = filterExpression
+        return s
+    }
+}
