@@ -1,3 +1,4 @@
+import Glibc
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -5,30 +6,37 @@ import NetInfo
 import Rendering
 import TrafficAnalysis
 
-/// The routes: `/metrics`, the JSON API under `/api/v1/`, the stream and the dashboard.
+/// The handlers of the routes in `ServeRoutes.table`; registered from the table, which also gives
+/// each response its `Content-Type`.
 struct ApiRoutes: Sendable {
     let metrics: ServeMetrics
     let feed: LiveFeed
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in Self.text(Dashboard.html, type: "text/html; charset=utf-8") }
-        router.get("/metrics") { _, _ in
-            Self.bytes(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8")
-        }
-        router.get("/api/v1/openapi.json") { _, _ in Self.json(OpenAPIDocument.json) }
-        router.get("/api/v1/interfaces") { _, _ in
-            do { return Self.json(NetInfoFormatter.json(interfaces: try InterfaceReader.read())) } catch {
-                throw HTTPError(.internalServerError, message: "\(error)")
+        for route in ServeRoutes.table {
+            let (handler, contentType) = (route.handler, route.contentType)
+            router.on(RouterPath(route.path), method: route.method) { [self] request, _ in
+                var response = try await handler(self, request)
+                response.headers[.contentType] = contentType
+                return response
             }
         }
-        router.get("/api/v1/routes") { _, _ in Self.json(NetInfoFormatter.json(routes: try Self.allRoutes())) }
-        router.get("/api/v1/gateways") { _, _ in
-            Self.json(NetInfoFormatter.json(gateways: Gateways.select(from: try Self.allRoutes())))
+    }
+
+    func metricsText() -> Response {
+        Self.bytes(metrics.exposition())
+    }
+
+    static func interfaces() throws -> Response {
+        do { return json(NetInfoFormatter.json(interfaces: try InterfaceReader.read())) } catch {
+            throw HTTPError(.internalServerError, message: "\(error)")
         }
-        router.get("/api/v1/summary") { _, _ in summary() }
-        router.get("/api/v1/series") { request, _ in try series(request) }
-        router.get("/api/v1/series/stream") { _, _ in try stream() }
-        router.get("/api/v1/flows") { request, _ in try flows(request) }
+    }
+
+    static func routes() throws -> Response { json(NetInfoFormatter.json(routes: try allRoutes())) }
+
+    static func gateways() throws -> Response {
+        json(NetInfoFormatter.json(gateways: Gateways.select(from: try allRoutes())))
     }
 
     static func allRoutes() throws -> [Route] {
@@ -41,24 +49,48 @@ struct ApiRoutes: Sendable {
     func summary() -> Response {
         var out: [UInt8] = []
         SummaryWriter.json(feed.summary, into: &out)
-        return Self.bytes(out, type: "application/json")
+        return Self.bytes(out)
     }
 
-    /// `?since=EPOCH_SECONDS`: the closed intervals starting at or after it.
+    /// `?since=`'s values, as the OpenAPI document states them: what `TimeText` reads (Unix
+    /// seconds with up to 9 decimals, RFC 3339 with a `T`, a time before now), whatever its size.
+    static let sincePattern =
+        #"^([0-9]+(\.[0-9]{1,9})?|-[0-9]+(\.[0-9]{1,9})?(ms|s|m|h|d)|[0-9]{4}-(0[1-9]|1[0-2])-"#
+        + #"(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"#
+        + #"([Zz]|[+-][0-9]{2}:[0-9]{2}))$"#
+
+    /// `?since=TIME`: the closed intervals starting at or after it.
     func series(_ request: Request) throws -> Response {
         var sinceNs: Int64?
         for (name, value) in request.uri.queryParameters {
             guard name == "since" else {
-                throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; series takes since=EPOCH_SECONDS")
+                throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; series takes since=TIME")
             }
-            guard let d = Double(String(value)), d.isFinite else {
-                throw HTTPError(
-                    .badRequest, message: "since='\(value)' is not a time; give Unix seconds, e.g. since=1700000000.5")
-            }
-            // Times beyond what nanoseconds hold mean "before everything" or "after everything".
-            sinceNs = d >= 9.2e9 ? .max : d <= -9.2e9 ? .min : Int64(d * 1e9)
+            sinceNs = try Self.since(String(value), nowNs: Self.nowNs())
         }
         return Self.json(ServeJSON.intervals(feed.intervals(sinceNs: sinceNs), intervalNs: feed.intervalNs))
+    }
+
+    /// A `since` value in nanoseconds; times beyond what nanoseconds hold are before or after
+    /// every interval.
+    static func since(_ value: String, nowNs: Int64) throws -> Int64 {
+        do {
+            return try TimeText.nanoseconds(value, nowNs: nowNs)
+        } catch .tooEarly {
+            return .min
+        } catch .tooLate {
+            return .max
+        } catch {
+            throw HTTPError(
+                .badRequest,
+                message: "since='\(value)' is not a time; give \(TimeText.forms), e.g. since=1700000000.5")
+        }
+    }
+
+    static func nowNs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
     /// `?top=N&by=bytes|packets&view=flow|host|port` over the latest copy of the flow table.
@@ -96,11 +128,8 @@ struct ApiRoutes: Sendable {
             throw HTTPError(.serviceUnavailable, message: "shutting down; reconnect to the restarted server")
         }
         let feed = self.feed
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
         return Response(
-            status: .ok, headers: headers,
+            status: .ok, headers: [.cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 defer { feed.unsubscribe(id) }
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: one event per closed interval\n\n"))
@@ -109,15 +138,15 @@ struct ApiRoutes: Sendable {
             })
     }
 
-    static func json(_ text: String) -> Response {
-        self.text(text.hasSuffix("\n") ? text : text + "\n", type: "application/json")
+    /// A JSON document, newline ended.
+    static func json(_ text: String) -> Response { self.text(text.hasSuffix("\n") ? text : text + "\n") }
+
+    /// A 200 with this body; its `Content-Type` comes from the route table.
+    static func text(_ text: String) -> Response {
+        Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func text(_ text: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func bytes(_ bytes: [UInt8], type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func bytes(_ bytes: [UInt8]) -> Response {
+        Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -1,4 +1,5 @@
-/// The dashboard at `/`: one self-contained page (no external scripts, fonts or images), drawn
+/// The dashboard at `/`: one self-contained page (no external scripts, fonts or images; the icon is
+/// an inline SVG, so browsers do not ask for `/favicon.ico`), drawn
 /// from `/api/v1/series` and then the stream; the talkers table from `/api/v1/flows` every 2 s.
 /// Numbers carry ids (`total-packets`, `bps`, `drops-*`, `talkers`)
 /// so a browser test can read them.
@@ -7,6 +8,7 @@ enum Dashboard {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>pktstat serve</title>
         <meta name="viewport" content="width=device-width, initial-scale=1">
+        <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Cpath fill='%231f77b4' d='M1 15V9h3v6zm5 0V4h3v11zm5 0V1h3v14z'/%3E%3C/svg%3E">
         <style>
         body{font:14px system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}
         h1{font-size:18px;margin:0 0 8px} h2{font-size:15px;margin:16px 0 4px}

@@ -35,18 +35,25 @@ enum JSONResponse {
     }
 }
 
-/// Only GET and HEAD, no request body, on the paths we serve: 405 (with `Allow`) or 413.
+/// Only the methods of the route table (GET and HEAD), no request body: 405 (with `Allow`) on a
+/// path served, 404 elsewhere, 413 for a body.
 struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let paths: Set<String>
+    /// The `Allow` header per path served (`ServeRoutes.allow`).
+    let allow: [String: String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if request.method != .get && request.method != .head {
-            guard paths.contains(request.uri.path) else { throw HTTPError(.notFound) }
-            throw HTTPError(
-                .methodNotAllowed, headers: [.allow: "GET, HEAD"],
-                message: "\(request.method.rawValue) is not allowed on \(request.uri.path); use GET")
+        let path = request.uri.path
+        if let allowed = allow[path] {
+            let methods = allowed.split(separator: ",").map { $0.trimmingPrefix(" ") }
+            if !methods.contains(where: { $0 == request.method.rawValue }) {
+                throw HTTPError(
+                    .methodNotAllowed, headers: [.allow: allowed],
+                    message: "\(request.method.rawValue) is not allowed on \(path); use GET")
+            }
+        } else if request.method != .get && request.method != .head {
+            throw HTTPError(.notFound)
         }
         let length = request.headers[.contentLength].flatMap { Int($0) } ?? 0
         if length > 0 || request.headers[.transferEncoding] != nil {
@@ -57,9 +64,12 @@ struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Asks for credentials unless the request carries good ones (401, the same answer for every
-/// failure); a token whose scope is `metrics` gets 403 anywhere but `/metrics`.
+/// failure); a token whose scope is `metrics` gets 403 anywhere but the routes of that scope in
+/// the route table (`/metrics`).
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let auth: Authenticator
+    /// `ServeRoutes.metricsPaths`.
+    let metricsPaths: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -69,11 +79,12 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             throw HTTPError(
                 .unauthorized, headers: [.wwwAuthenticate: auth.challenge],
                 message: "authentication required: send the bearer token or basic-auth credentials")
-        case .metricsOnly where request.uri.path != "/metrics":
+        case .metricsOnly where !metricsPaths.contains(request.uri.path):
             throw HTTPError(
                 .forbidden,
-                message: "this token may read /metrics only (its scope in the token file is 'metrics'); "
-                    + "use a token with the scope 'all' for \(request.uri.path)")
+                message: "this token may read \(metricsPaths.sorted().joined(separator: ", ")) only "
+                    + "(its scope in the token file is 'metrics'); use a token with the scope 'all' for "
+                    + request.uri.path)
         case .metricsOnly, .all:
             return try await next(request, context)
         }

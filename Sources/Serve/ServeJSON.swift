@@ -1,67 +1,53 @@
-import PacketWire
 import Rendering
 public import TrafficAnalysis
 
-/// The JSON documents of the API that `Rendering` does not already make (intervals, errors).
+/// The JSON documents of the API that `Rendering` does not already make (the series document,
+/// errors); the interval objects and every string go through Rendering's writers.
 public enum ServeJSON {
-    /// One closed interval: `{"start":…,"interval_seconds":…,"packets":…,…,"protocols":{"UDP":{…}}}`.
+    /// One closed interval: `SeriesWriter.jsonInterval`'s object with drops (analyze's JSON object
+    /// with `drops` and `late_packets` after it), and `interval_seconds` last.
     public static func interval(_ s: IntervalStats) -> String {
-        var protocols: [String] = []
-        for label in ProtocolLabel.allCases where s.protocolPackets[label] > 0 {
-            protocols.append(
-                "\"\(label.name)\":{\"packets\":\(s.protocolPackets[label]),\"bytes\":\(s.protocolBytes[label])}")
+        var out: [UInt8] = []
+        append(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func append(_ s: IntervalStats, into out: inout [UInt8]) {
+        SeriesWriter.jsonInterval(s, includeDrops: true, into: &out) { out in
+            out.append(ascii: ",\"interval_seconds\":")
+            out.append(timestampNs: s.intervalNs)
         }
-        return "{\"start\":\(seconds(s.startNs)),\"interval_seconds\":\(seconds(s.intervalNs)),"
-            + "\"packets\":\(s.packets),\"bytes\":\(s.bytes),\"bits_per_second\":\(number(s.bitsPerSecond)),"
-            + "\"min_length\":\(s.minLength),\"max_length\":\(s.maxLength),"
-            + "\"mean_length\":\(s.meanLength.map(number) ?? "null"),"
-            + "\"protocols\":{\(protocols.joined(separator: ","))},"
-            + "\"drops\":\(drops(s.drops)),\"late_packets\":\(s.latePackets)}"
     }
 
+    /// `{"interval_seconds":…,"intervals":[…]}`, oldest first.
     public static func intervals(_ list: [IntervalStats], intervalNs: Int64) -> String {
-        "{\"interval_seconds\":\(seconds(intervalNs)),\"intervals\":["
-            + list.map(interval).joined(separator: ",") + "]}"
-    }
-
-    public static func drops(_ d: DropCounters) -> String {
-        "{\"kernel\":\(d.kernel),\"interface\":\(d.interface),\"ring\":\(d.ring)}"
+        var out: [UInt8] = []
+        out.append(ascii: "{\"interval_seconds\":")
+        out.append(timestampNs: intervalNs)
+        out.append(ascii: ",\"intervals\":[")
+        for (i, s) in list.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            append(s, into: &out)
+        }
+        out.append(ascii: "]}")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `{"error":{"status":404,"message":"…"}}`.
     public static func error(status: Int, message: String) -> String {
-        "{\"error\":{\"status\":\(status),\"message\":\(quoted(message))}}"
+        var out: [UInt8] = []
+        out.append(ascii: "{\"error\":{\"status\":")
+        out.append(decimal: Int64(status))
+        out.append(ascii: ",\"message\":")
+        out.append(jsonString: message)
+        out.append(ascii: "}}")
+        return String(decoding: out, as: UTF8.self)
     }
 
-    public static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
-    /// Epoch or span seconds with 9 decimals, exact (integer arithmetic).
+    /// Epoch or span seconds with exactly 9 decimals (Rendering's timestamps).
     public static func seconds(_ ns: Int64) -> String {
-        let sign = ns < 0 ? "-" : ""
-        let m = ns.magnitude
-        let frac = String(m % 1_000_000_000)
-        return sign + String(m / 1_000_000_000) + "." + String(repeating: "0", count: 9 - frac.count) + frac
-    }
-
-    static func number(_ d: Double) -> String {
-        guard d.isFinite else { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        return String(d)
+        var out: [UInt8] = []
+        out.append(timestampNs: ns)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -34,12 +34,6 @@ public struct ServeSettings: Sendable {
 
 /// The HTTP side of `serve`: routes, middleware, TLS, limits; run under a ServiceGroup.
 public enum ServeServer {
-    /// The paths served (for 405 on the other methods).
-    static let paths: Set<String> = [
-        "/", "/metrics", "/api/v1/openapi.json", "/api/v1/interfaces", "/api/v1/routes", "/api/v1/gateways",
-        "/api/v1/series", "/api/v1/series/stream", "/api/v1/summary", "/api/v1/flows",
-    ]
-
     public static func makeApplication(
         settings: ServeSettings, metrics: ServeMetrics, feed: LiveFeed, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -48,8 +42,8 @@ public enum ServeServer {
         let headers = settings.web.headers.compactMap { k, v in HTTPField.Name(k).map { ($0, v) } }
         router.add(middleware: HeadersMiddleware(headers: headers))
         router.add(middleware: JSONErrorMiddleware())
-        router.add(middleware: AuthMiddleware(auth: settings.authenticator))
-        router.add(middleware: RequestLimitsMiddleware(paths: paths))
+        router.add(middleware: AuthMiddleware(auth: settings.authenticator, metricsPaths: ServeRoutes.metricsPaths))
+        router.add(middleware: RequestLimitsMiddleware(allow: ServeRoutes.allow))
         ApiRoutes(metrics: metrics, feed: feed).register(on: router)
         let headerTimeout = TimeAmount.seconds(settings.headerTimeoutSeconds)
         let http1 = HTTP1Channel.Configuration(

@@ -4,7 +4,8 @@ import Testing
 
 /// The dashboard in a real browser: Debian's headless Chromium driven by Selenium loads `/`, sees
 /// the packet count change while the test sends traffic, and takes a screenshot
-/// (`PKTSTAT_SCREENSHOT=plots/serve-dashboard.png` keeps it for the README).
+/// (`PKTSTAT_SCREENSHOT=plots/serve-dashboard.png` keeps it for the README); any console error
+/// (a failed request, a 404, a script error) fails it.
 @Suite(.enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct DashboardBrowserTests {
     static let script = #"""
@@ -13,6 +14,7 @@ struct DashboardBrowserTests {
         from selenium.webdriver.chrome.service import Service
         url, port, shot = sys.argv[1], int(sys.argv[2]), sys.argv[3]
         opts = webdriver.ChromeOptions()
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1000"]:
             opts.add_argument(a)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
@@ -36,7 +38,12 @@ struct DashboardBrowserTests {
             talkers = "127.0.0.1" in text("talkers")
             time.sleep(1.5)
             driver.save_screenshot(shot)
-            print(f"state={text('state')} before={before} after={after} sent={sent} talkers={talkers}")
+            icon = len(driver.find_elements("css selector", "link[rel=icon][href^='data:image/svg+xml,']"))
+            # Every console error (a 404 for /favicon.ico, a script error) is a failure.
+            errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            for e in errors: print("console:", e["message"], file=sys.stderr)
+            print(f"state={text('state')} before={before} after={after} sent={sent} talkers={talkers} "
+                  f"icon={icon} console_errors={len(errors)}")
         finally:
             driver.quit()
         """#
@@ -61,6 +68,8 @@ struct DashboardBrowserTests {
         let fields = Dictionary(pairs) { $1 }
         #expect(fields["state"] == "live")
         #expect(fields["talkers"] == "True", "the talkers table shows 127.0.0.1")
+        #expect(fields["icon"] == "1", "an inline icon, so no request for /favicon.ico")
+        #expect(fields["console_errors"] == "0", "no console error, no 404: \(r.stderr)")
         let before = Int(fields["before"] ?? "") ?? -1
         let after = Int(fields["after"] ?? "") ?? -1
         #expect(after >= before + 200, "the page's packet count moved with the traffic: \(r.stdout)")

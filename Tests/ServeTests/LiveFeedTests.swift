@@ -29,7 +29,7 @@ import TrafficAnalysis
         var got: [String] = []
         for await e in events { got.append(e) }
         #expect(got.count == 1)
-        #expect(got.first?.hasPrefix("event: interval\ndata: {\"start\":7.000000000,") == true)
+        #expect(got.first?.hasPrefix("event: interval\ndata: {\"time\":7.000000000,\"time_ns\":7000000000,") == true)
         #expect(got.first?.hasSuffix("}\n\n") == true)
         #expect(feed.subscribe() == nil, "no new subscribers once closed")
         #expect(feed.subscriberCount == 0)
