@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "ServeTests",
             dependencies: [
-                "Serve", "TrafficAnalysis", "PacketWire", "PacketRecords", "TestSupport",
+                "Serve", "TrafficAnalysis", "Rendering", "PacketWire", "PacketRecords", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
