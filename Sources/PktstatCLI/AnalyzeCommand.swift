@@ -105,104 +105,32 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let auto = format.isChart && (interval ?? .auto) == .auto
-        let intervalNs = auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000
-        try ErrorReport.run { try analyze(intervalNs: intervalNs, autoChart: auto) }
-    }
-
-    private func analyze(intervalNs: Int64, autoChart: Bool) throws {
-        let stop = StopFlag()
-        let trap = SignalTrap(stop: stop)
-        defer { withExtendedLifetime(trap) {} }
-        var session = SeriesSession(
-            intervalNs: intervalNs, align: align == .clock ? .clock : .first, late: .binned, keepChart: format.isChart,
-            keepIntervals: !format.isChart && !summary, chart: autoChart ? ChartBuffer(line: .auto) : ChartBuffer())
-        // Opened before reading, so an unwritable path fails at once, not after a long file.
-        let out = format.isChart ? nil : try ByteOutput.file(output ?? "-")
-        let chart = format.isChart ? try ChartOutput.prepare(output) : nil
-
-        var readError: (any Error)?
-        var opened = false
-        do {
-            let source = try inputs.source(filter: filter)
-            try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
-                session.add(batch)
-                return !stop.isRequested
-            }
-        } catch {
-            // An input that cannot be opened leaves no output at all; damage after readable
-            // packets prints what was read, then the error.
-            if !opened { throw error }
-            readError = error
-        }
-        // A damaged file: report what was readable, then the error (as sniff does).
-        session.finish()
-        if session.analyzer.summary.beyondLimitPackets > 0 {
-            let n = session.analyzer.summary.beyondLimitPackets
-            Console.line(
-                "warning: \(n) packet\(n == 1 ? "" : "s") lie more than 292 years from the first one and are in "
-                    + "no interval; check the capture's timestamps")
-        }
-        let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let chartOptions = look.options(originNs: autoChart ? nil : session.analyzer.anchorNs)
-        switch format {
-        case _ where summary:
-            guard let out else { break }
-            if format == .json {
-                SummaryWriter.json(session.analyzer.summary, into: &out.buffer)
+        try ErrorReport.run {
+            // Outputs are opened before reading, so an unwritable path fails at once.
+            let destination: SeriesReport.Output
+            if format.isChart {
+                let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+                let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
+                let request = ChartOutput.Request(
+                    kind: kind, terminal: terminal, options: look.options(originNs: nil), commandLine: commandLine)
+                destination = .chart(try ChartOutput.prepare(output), request, autoInterval: auto)
+            } else if summary {
+                destination = .summary(try ByteOutput.file(self.output ?? "-"), json: format == .json)
             } else {
-                SummaryWriter.text(session.analyzer.summary, into: &out.buffer)
+                destination = .rows(
+                    try ByteOutput.file(self.output ?? "-"), format.text ?? .table, by == nil ? .wide : .byProtocol)
             }
-        case .csv, .json, .table:
-            guard let out else { break }
-            try writeRows(session, to: out, stop: stop)
-        case .svg, .gnuplot, .png:
-            // A chart file replaces the old one only when the input was read without error.
-            guard let chart, readError == nil || !chart.replacesFile else { break }
-            let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
-            let request = ChartOutput.Request(
-                kind: kind, terminal: terminal, options: chartOptions, commandLine: commandLine)
-            try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: chart)
+            let report = SeriesReport(
+                intervalNs: auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000,
+                align: align == .clock ? .clock : .first, output: destination, intervalText: intervalText)
+            try report.run(try inputs.source(filter: filter), report: Console.line)
         }
-        try out?.commit()
-        if let readError { throw readError }
     }
-}
-
-extension Analyze {
-    /// Above this many rows `analyze` warns before printing them.
-    static let rowWarning: UInt64 = 10_000_000
 
     /// The interval as the user gave it, for messages.
     private var intervalText: String {
         if case .time(let t) = interval { return t.text }
         return "1"
-    }
-
-    /// The series rows, streamed: empty intervals are made as they are written.
-    private func writeRows(_ session: SeriesSession, to out: ByteOutput, stop: StopFlag) throws {
-        let writer = SeriesWriter(
-            format: format.text ?? .table,
-            layout: by == nil ? .wide : .byProtocol,
-            protocols: session.analyzer.protocolsSeen
-        )
-        let rows = session.rowCount * UInt64(by == nil ? 1 : max(1, session.analyzer.protocolsSeen.count))
-        if rows > Self.rowWarning {
-            Console.line(
-                "warning: printing \(rows) rows (--interval \(intervalText) from the first packet to the last); "
-                    + "use a larger --interval (for example 1m) for fewer")
-        }
-        writer.writeHeader(into: &out.buffer)
-        struct Stopped: Error {}
-        do {
-            try session.forEachInterval { s in
-                writer.write(s, into: &out.buffer)
-                try out.flushIfFull()
-                if stop.isRequested { throw Stopped() }
-            }
-        } catch is Stopped {}
-        if let problem = session.spillProblem {
-            Console.line("warning: \(problem); intervals were kept in memory")
-        }
     }
 }
 
