@@ -98,8 +98,7 @@ public enum ChartText {
         }
         if let bps = s.bitsPerSecond {
             out.appendUTF8(", ")
-            out.appendSI(bps)
-            out.appendUTF8("bit/s")
+            out.appendQuantity(bps, unit: "bit/s")
         }
         if let mean = s.meanLength {
             out.appendUTF8(", length min/mean/max ")
@@ -127,8 +126,7 @@ public enum ChartText {
         var out: [UInt8] = []
         out.append(decimal: s.packets)
         out.appendUTF8(s.packets == 1 ? " packet, " : " packets, ")
-        out.appendSI(Double(s.bytes))
-        out.appendUTF8(" B")
+        out.appendQuantity(Double(s.bytes), unit: "B")
         if s.firstNs != nil {
             out.appendUTF8(" in ")
             out.appendRatio(UInt128(UInt64(clamping: s.durationNs)), 1_000_000_000)
@@ -136,8 +134,7 @@ public enum ChartText {
         }
         if let bps = s.bitsPerSecond {
             out.appendUTF8(", ")
-            out.appendSI(bps)
-            out.appendUTF8("bit/s")
+            out.appendQuantity(bps, unit: "bit/s")
         }
         out.appendUTF8("; drops: kernel ")
         out.append(decimal: s.drops.kernel)

@@ -98,25 +98,42 @@ extension Array where Element == UInt8 {
         append(decimal: frac, width: width)
     }
 
-    /// A value with an SI suffix and three significant digits: `950`, `12.3k`, `1.5M`, `2G`.
+    /// A value with an SI suffix and three significant digits: `950`, `12.3k`, `1.5M`, `2G`. For
+    /// table cells; texts with a unit use `appendQuantity`.
     mutating func appendSI(_ value: Double) {
+        if let prefix = appendSIDigits(value) { append(prefix) }
+    }
+
+    /// A quantity for texts people read: three significant digits, a space, then the decimal SI
+    /// prefix and the unit written together: `325 bit/s`, `24.5 Mbit/s`, `950 B`, `1.2 kB`,
+    /// `24.5 MB`. Non-finite values print as `0 B`.
+    mutating func appendQuantity(_ value: Double, unit: StaticString) {
+        let prefix = appendSIDigits(value)
+        append(UInt8(ascii: " "))
+        if let prefix { append(prefix) }
+        unit.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// Appends the digits of `value` scaled by powers of 1000 to three significant digits, and
+    /// returns the SI prefix that goes with them (`k`, `M`, ... `E`; nil below 1000).
+    private mutating func appendSIDigits(_ value: Double) -> UInt8? {
         guard value.isFinite else {
             append(UInt8(ascii: "0"))
-            return
+            return nil
         }
-        let suffixes: [UInt8] = [
+        let prefixes: [UInt8] = [
             0, UInt8(ascii: "k"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T"), UInt8(ascii: "P"),
             UInt8(ascii: "E"),
         ]
         var v = value.magnitude
         var i = 0
-        while v >= 999.5 && i + 1 < suffixes.count {
+        while v >= 999.5 && i + 1 < prefixes.count {
             v /= 1000
             i += 1
         }
         if value < 0 { append(UInt8(ascii: "-")) }
         appendFixed(v, decimals: i == 0 ? 0 : (v < 9.995 ? 2 : v < 99.95 ? 1 : 0))
-        if i > 0 { append(suffixes[i]) }
+        return i > 0 ? prefixes[i] : nil
     }
 
     /// `String` bytes.

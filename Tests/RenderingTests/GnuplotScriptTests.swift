@@ -161,4 +161,13 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
         let stdout = text(GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: .dumb)))
         #expect(!stdout.contains("set output"))
     }
+
+    /// The header's capture line writes the rate with a space and the SI prefix on the unit.
+    @Test func captureLineUnits() {
+        let (a, c, _) = analyze([rec(t0, 12_250_000), rec(t0 + 8 * sec, 12_250_000)])
+        let s = text(GnuplotScript.script(c, summary: a.summary, options: GnuplotOptions(terminal: .dumb)))
+        let capture = s.split(separator: "\n").first { $0.hasPrefix("# capture: ") } ?? ""
+        #expect(capture.contains("2 packets, 24500000 bytes, from "), "\(capture)")
+        #expect(capture.contains(" (8 s), 24.5 Mbit/s, "), "\(capture)")
+    }
 }

@@ -38,6 +38,22 @@ import Testing
         #expect(s { $0.appendSI(12_345_678) } == "12.3M")
     }
 
+    /// Quantities in chart texts: a space between number and unit, decimal SI prefix and unit
+    /// together.
+    @Test func quantities() {
+        #expect(s { $0.appendQuantity(325, unit: "bit/s") } == "325 bit/s")
+        #expect(s { $0.appendQuantity(24_500_000, unit: "bit/s") } == "24.5 Mbit/s")
+        #expect(s { $0.appendQuantity(2_360, unit: "bit/s") } == "2.36 kbit/s")
+        #expect(s { $0.appendQuantity(999_600, unit: "bit/s") } == "1 Mbit/s")
+        #expect(s { $0.appendQuantity(0, unit: "B") } == "0 B")
+        #expect(s { $0.appendQuantity(950, unit: "B") } == "950 B")
+        #expect(s { $0.appendQuantity(1_200, unit: "B") } == "1.2 kB")
+        #expect(s { $0.appendQuantity(24_500_000, unit: "B") } == "24.5 MB")
+        #expect(s { $0.appendQuantity(3e12, unit: "B") } == "3 TB")
+        #expect(s { $0.appendQuantity(-1_500, unit: "B") } == "-1.5 kB")
+        #expect(s { $0.appendQuantity(.nan, unit: "B") } == "0 B")
+    }
+
     @Test func utcTime() {
         #expect(UTCTime(ns: 1_700_000_000_000_000_000).iso() == "2023-11-14T22:13:20Z")
         #expect(UTCTime(ns: 0).iso(fractionDigits: 3) == "1970-01-01T00:00:00.000Z")

@@ -66,6 +66,38 @@ import TrafficAnalysis
         try checkWithTools(svg, name: "small.svg")
     }
 
+    /// A summary of two packets `seconds` apart with `bytes` between them.
+    static func summary(bytes: UInt32, seconds: Int64) -> Summary {
+        var s = Summary()
+        s.add(rec(t0, bytes / 2))
+        s.add(rec(t0 + seconds * sec, bytes - bytes / 2))
+        return s
+    }
+
+    /// The subtitle writes quantities with a space and the SI prefix on the unit.
+    @Test func subtitleUnits() throws {
+        #expect(
+            ChartText.shortSummary(Self.summary(bytes: 325, seconds: 8))
+                == "2 packets, 325 B in 8 s, 325 bit/s; drops: kernel 0, interface 0, ring 0")
+        #expect(
+            ChartText.shortSummary(Self.summary(bytes: 1_200, seconds: 1))
+                == "2 packets, 1.2 kB in 1 s, 9.6 kbit/s; drops: kernel 0, interface 0, ring 0")
+        #expect(
+            ChartText.shortSummary(Self.summary(bytes: 24_500_000, seconds: 8))
+                == "2 packets, 24.5 MB in 8 s, 24.5 Mbit/s; drops: kernel 0, interface 0, ring 0")
+        let line = ChartText.summaryLine(Self.summary(bytes: 24_500_000, seconds: 8))
+        #expect(line.contains(" (8 s), 24.5 Mbit/s, length min/mean/max "), "\(line)")
+        // The SVG carries both: the subtitle as text, the long line in <desc>.
+        let records = [rec(t0, 100), rec(t0 + 8 * sec, 225)]
+        let (analyzer, chart, _) = analyze(records)
+        let svg = SVGChart.render(chart, summary: analyzer.summary, options: ChartOptions(title: "units"))
+        let doc = try parse(svg)
+        let texts = try elements(doc, "//*[local-name()='text']").compactMap(\.stringValue)
+        #expect(texts.contains("2 packets, 325 B in 8 s, 325 bit/s; drops: kernel 0, interface 0, ring 0"))
+        let desc = try #require(try elements(doc, "/*[local-name()='svg']/*[local-name()='desc']").first?.stringValue)
+        #expect(desc.contains(", 325 bit/s, "), "\(desc)")
+    }
+
     @Test func millionPacketsStayUnder500KB() throws {
         let records = syntheticRecords(count: 1_000_000, seconds: 60)
         let clock = ContinuousClock()
