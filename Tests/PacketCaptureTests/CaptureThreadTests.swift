@@ -95,7 +95,7 @@ struct CaptureThreadTests {
 @Suite struct PcapFileWriterTests {
     @Test(arguments: ["nanosecond.pcap", "loopback-mixed.pcap", "linktypes-sll2.pcap", "linktypes-raw.pcap"])
     func theFileIsWhatTcpdumpWrites(_ name: String) throws {
-        guard let tcpdump = TestPaths.tool("tcpdump") else { return }
+        let tcpdump = try requireTool("tcpdump")
         let source = TestPaths.captures.appendingPathComponent(name).path
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -114,7 +114,7 @@ struct CaptureThreadTests {
     }
 
     @Test func aFailedWriteLeavesWholeRecords() throws {
-        guard let tcpdump = TestPaths.tool("tcpdump") else { return }
+        let tcpdump = try requireTool("tcpdump")
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let source = dir.appendingPathComponent("big.pcap")

@@ -34,8 +34,9 @@ struct SeriesMemoryTests {
     static func measured(
         _ args: [String], pipe: String = "cat > /dev/null"
     ) throws -> (kib: Int, seconds: Double, status: Int32, stderr: String, out: String) {
-        let quoted = ([TestPaths.binary] + args).map { "'\($0)'" }.joined(separator: " ")
-        let command = "ulimit -v 1500000; set -o pipefail; /usr/bin/time -f 'TIME %M %e' \(quoted) | \(pipe)"
+        let quoted = ([try requireTool("time"), "-f", "TIME %M %e", TestPaths.binary] + args).map { "'\($0)'" }
+            .joined(separator: " ")
+        let command = "ulimit -v 1500000; set -o pipefail; \(quoted) | \(pipe)"
         let r = try shell(command, timeout: 180)
         let lines = r.stderr.split(separator: "\n").map(String.init)
         let time = try #require(lines.last { $0.hasPrefix("TIME ") }, "\(r.stderr)")
@@ -142,7 +143,7 @@ struct SeriesMemoryTests {
         }
         #expect(got[3]! == (2, 42 + 13 + 42 + 100) && got[-2]! == (1, 42 + 300))
 
-        guard let tshark = TestPaths.tool("tshark") else { return }
+        let tshark = try requireTool("tshark")
         let sorted = dir.appendingPathComponent("late-sorted.pcap")
         try Self.lateCapture(sorted: true).0.write(to: sorted)
         let t = try run(tshark, ["-r", sorted.path, "-q", "-z", "io,stat,1"])

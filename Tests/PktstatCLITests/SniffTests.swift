@@ -306,12 +306,10 @@ struct SniffLiveTests {
         #expect(r.stderr.contains("10 packets captured"))
         let live = csvRows(r.stdout)
         #expect(live.count == 10)
-        if let tcpdump = TestPaths.tool("tcpdump") {
-            let t = try run(tcpdump, ["-nr", file.path])
-            #expect(t.status == 0)
-            #expect(t.stdoutLines.count == 10)
-            #expect(!t.stderr.contains("truncated"))
-        }
+        let t = try run(try requireTool("tcpdump"), ["-nr", file.path])
+        #expect(t.status == 0)
+        #expect(t.stdoutLines.count == 10)
+        #expect(!t.stderr.contains("truncated"))
         let back = try pktstat(["sniff", "--read", file.path, "--format", "csv"])
         #expect(back.status == 0)
         #expect(csvRows(back.stdout) == live)
@@ -320,7 +318,7 @@ struct SniffLiveTests {
     @Test func interfaceDownIsNamed() throws {
         let net = try VethPair(tag: "down")
         defer { net.destroy() }
-        _ = try run(TestPaths.tool("ip")!, ["-n", net.receiver, "link", "set", net.receiverInterface, "down"])
+        _ = try run(try requireTool("ip"), ["-n", net.receiver, "link", "set", net.receiverInterface, "down"])
         let (exe, args) = VethPair.exec(
             in: net.receiver, [TestPaths.binary, "sniff", "-i", net.receiverInterface, "-c", "1"])
         let r = try run(exe, args, timeout: 15)
@@ -330,7 +328,7 @@ struct SniffLiveTests {
     }
 
     @Test func unprivilegedUserIsToldHowToFixIt() throws {
-        guard let setpriv = TestPaths.tool("setpriv") else { return }
+        let setpriv = try requireTool("setpriv")
         // A copy nobody can execute (the build folder may not be reachable for nobody).
         let dir = URL(fileURLWithPath: "/tmp/pktstat-priv-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -433,12 +431,10 @@ struct SniffLiveTests {
         // The reader never reads; the pipe fills, then the ring; the capture keeps draining the kernel.
         let pipeline =
             "'\(TestPaths.binary)' sniff -i \(net.receiverInterface) --format csv udp 2>'\(err.path)' | sleep 6"
+        let time = try requireTool("time")
         let (exe, args) = VethPair.exec(
             in: net.receiver,
-            [
-                "/usr/bin/time", "-f", "maxrss_kb=%M", "-o", dir.appendingPathComponent("rss").path, "bash", "-c",
-                pipeline,
-            ])
+            [time, "-f", "maxrss_kb=%M", "-o", dir.appendingPathComponent("rss").path, "bash", "-c", pipeline])
         let p = try Spawned(exe, args)
         #expect(
             p.waitFor(timeout: 10) { _ in ((try? String(contentsOf: err, encoding: .utf8)) ?? "").contains("listening")
@@ -451,7 +447,7 @@ struct SniffLiveTests {
                 s.sendto(b'x', ('\(net.receiverAddress)', 7010))
                 if i % 2000 == 0 and time.time() - t > 4: break
             """
-        let (sx, sa) = VethPair.exec(in: net.sender, ["python3", "-c", py])
+        let (sx, sa) = VethPair.exec(in: net.sender, [try requireTool("python3"), "-c", py])
         _ = try run(sx, sa, timeout: 20)
         let r = p.finish(timeout: 30)
         #expect(r.noCrash)
@@ -463,11 +459,10 @@ struct SniffLiveTests {
         #expect(ringDrops > 0, "\(stderr)")
         #expect(stderr.contains("\n0 packets dropped by kernel"), "\(stderr)")
         let rss = (try? String(contentsOf: dir.appendingPathComponent("rss"), encoding: .utf8)) ?? ""
-        if let kb = rss.split(separator: "\n").compactMap({ $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil })
-            .first
-        {
-            // bash is the measured process's parent: %M is the largest of the pipeline's processes.
-            #expect(kb < 96 * 1024, "peak RSS \(kb) KiB")
-        }
+        let kb = try #require(
+            rss.split(separator: "\n").compactMap({ $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }).first,
+            "no peak RSS from time: \(rss)")
+        // bash is the measured process's parent: %M is the largest of the pipeline's processes.
+        #expect(kb < 96 * 1024, "peak RSS \(kb) KiB")
     }
 }

@@ -50,7 +50,7 @@ public final class VethPair: @unchecked Sendable {
     deinit { destroy() }
 
     private func ip(_ args: [String]) throws {
-        let r = try run(TestPaths.tool("ip") ?? "/usr/sbin/ip", args, timeout: 20)
+        let r = try run(try requireTool("ip"), args, timeout: 20)
         guard r.status == 0 else {
             throw NSError(
                 domain: "VethPair", code: Int(r.status),
@@ -73,7 +73,7 @@ public final class VethPair: @unchecked Sendable {
                 s.sendto(bytes(\(size)), ('\(receiverAddress)', \(port)))
                 time.sleep(\(Double(gapMs) / 1000))
             """
-        let (exe, args) = Self.exec(in: sender, ["python3", "-c", py])
+        let (exe, args) = Self.exec(in: sender, [try requireTool("python3"), "-c", py])
         let r = try run(exe, args, timeout: 30)
         guard r.status == 0 else {
             throw NSError(
@@ -91,5 +91,9 @@ public func sendLoopbackUDP(count: Int, port: Int, size: Int = 16, gapMs: Int = 
             s.sendto(bytes(\(size)), ('127.0.0.1', \(port)))
             time.sleep(\(Double(gapMs) / 1000))
         """
-    _ = try run("/usr/bin/env", ["python3", "-c", py], timeout: 30)
+    let r = try run(try requireTool("python3"), ["-c", py], timeout: 30)
+    guard r.status == 0 else {
+        throw NSError(
+            domain: "sendLoopbackUDP", code: 1, userInfo: [NSLocalizedDescriptionKey: "send failed: \(r.stderr)"])
+    }
 }
