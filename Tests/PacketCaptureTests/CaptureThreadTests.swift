@@ -59,13 +59,16 @@ struct CaptureThreadTests {
         let limits = RunLimits(durationNs: 300_000_000)
         let thread = CaptureThread(capture: capture, ring: ring, limits: limits, stop: StopFlag())
         let job = try #require(thread)
-        let started = Date()
+        let clock = Stopwatch()
         var drains = 0
         while ring.drain(timeoutMs: 50, { _ in }) && drains < 400 { drains += 1 }
         let outcome = job.wait()
         #expect(outcome.end == .duration)
         #expect(outcome.finished && !job.interrupter.isArmed)
-        #expect(Date().timeIntervalSince(started) < 5)
+        // The ring closed by itself (the loop did not run out of its 400 drains).
+        #expect(drains < 400)
+        // Measured 0.38 s for the 300 ms limit (debug build, 2-core machine): 5 s is over ten times that.
+        #expect(clock.seconds < 5, "\(clock.seconds) s")
     }
 
     @Test func anyCapturesAsLinuxCookedV2WithInterfaceAndDirection() throws {

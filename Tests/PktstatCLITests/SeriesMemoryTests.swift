@@ -29,32 +29,67 @@ struct SeriesMemoryTests {
         return out
     }
 
+    /// A copy of a two-packet little-endian microsecond pcap with the second packet one second
+    /// after the first: the same packets over a span of 1 s.
+    static func oneSecondApart(_ url: URL) throws -> Data {
+        var d = [UInt8](try Data(contentsOf: url))
+        func u32(_ o: Int) -> UInt32 {
+            UInt32(d[o]) | UInt32(d[o + 1]) << 8 | UInt32(d[o + 2]) << 16 | UInt32(d[o + 3]) << 24
+        }
+        try #require(u32(0) == 0xA1B2_C3D4)
+        let second = 24 + 16 + Int(u32(24 + 8))
+        try #require(second + 16 <= d.count)
+        for (i, v) in [u32(24) + 1, u32(24 + 4)].enumerated() {
+            for b in 0..<4 { d[second + 4 * i + b] = UInt8(truncatingIfNeeded: v >> (8 * b)) }
+        }
+        return Data(d)
+    }
+
     /// Runs `pktstat ARGS > /dev/null` (or `| STDOUT_PIPE`) under the memory limit and returns
-    /// (peak RSS in KiB, wall seconds, status, stderr without the time line, the pipe's output).
+    /// (peak RSS in KiB, wall seconds of the whole command on a monotonic clock, status, stderr
+    /// without the time line, the pipe's output).
     static func measured(
         _ args: [String], pipe: String = "cat > /dev/null"
     ) throws -> (kib: Int, seconds: Double, status: Int32, stderr: String, out: String) {
-        let quoted = ([try requireTool("time"), "-f", "TIME %M %e", TestPaths.binary] + args).map { "'\($0)'" }
+        let quoted = ([try requireTool("time"), "-f", "TIME %M", TestPaths.binary] + args).map { "'\($0)'" }
             .joined(separator: " ")
         let command = "ulimit -v 1500000; set -o pipefail; \(quoted) | \(pipe)"
+        let clock = Stopwatch()
         let r = try shell(command, timeout: 180)
+        let seconds = clock.seconds
         let lines = r.stderr.split(separator: "\n").map(String.init)
         let time = try #require(lines.last { $0.hasPrefix("TIME ") }, "\(r.stderr)")
         let parts = time.split(separator: " ")
         let rest = lines.filter { !$0.hasPrefix("TIME ") && !$0.hasPrefix("Command exited") }.joined(separator: "\n")
-        return (Int(parts[1]) ?? .max, Double(parts[2]) ?? .infinity, r.status, rest, r.stdout)
+        return (Int(parts[1]) ?? .max, seconds, r.status, rest, r.stdout)
     }
 
-    /// Targets: 30 MiB peak RSS and 0.2 s. The bound on time is 1 s, for a debug build on a shared
-    /// machine (the span-bound version took 6 to 14 s and 3.9 GB).
+    /// Targets: 30 MiB peak RSS, and a time that does not grow with the span. The span-bound
+    /// version took 6 to 14 s and 3.9 GB. Time is not bounded in seconds (this is a debug build on
+    /// a shared machine) but against a yardstick run in the same test: the same two packets one
+    /// second apart. Each is run three times, alternately, and the fastest run of each counts; 65
+    /// days may take at most ten times what 1 s takes. Measured: 0.054 to 0.077 s for either, 65
+    /// days as fast as 1 s (debug build, 2-core machine); the span-bound version was a hundred times
+    /// the yardstick or more.
     @Test(arguments: [["--summary"], ["--format", "svg"], ["--format", "json", "--summary"]])
     func sixtyFiveDaysInLittleMemoryAndTime(_ extra: [String]) throws {
         let file = try #require(Self.sixtyFiveDays)
-        let m = try Self.measured(["analyze", file.path] + extra)
-        #expect(m.status == 0, "\(m.stderr)")
-        #expect(m.stderr.isEmpty, "\(m.stderr)")
-        #expect(m.kib <= 30 * 1024, "peak RSS \(m.kib) KiB")
-        #expect(m.seconds <= 1.0, "\(m.seconds) s")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yardstick = dir.appendingPathComponent("one-second.pcap")
+        try Self.oneSecondApart(file).write(to: yardstick)
+        var (days, second) = (Double.infinity, Double.infinity)
+        for _ in 0..<3 {
+            let m = try Self.measured(["analyze", file.path] + extra)
+            #expect(m.status == 0, "\(m.stderr)")
+            #expect(m.stderr.isEmpty, "\(m.stderr)")
+            #expect(m.kib <= 30 * 1024, "peak RSS \(m.kib) KiB")
+            days = min(days, m.seconds)
+            let y = try Self.measured(["analyze", yardstick.path] + extra)
+            #expect(y.status == 0, "\(y.stderr)")
+            second = min(second, y.seconds)
+        }
+        #expect(days <= 10 * second, "65 days: \(days) s; the same packets 1 s apart: \(second) s")
     }
 
     /// Every 1-second row of the 65 days (5.6 million) streams out in constant memory.

@@ -228,7 +228,7 @@ struct ServeHTTPTests {
         let r = server.stop(timeout: 5)
         let took = Date().timeIntervalSince(start)
         #expect(r.status == 0 && !r.signaled, "\(r.stderr)")
-        #expect(took < 2, "exit took \(took) s")
+        #expect(took < 2, "exit took \(took) s")  // measured 0.08 s (debug, 2-core machine): 2 s is 25 times that
         #expect(r.stderr.contains("packets captured") && r.stderr.contains("dropped by ring"))
         let curlResult = stream.finish(timeout: 3)
         #expect(curlResult.status == 0, "the stream was closed cleanly (curl \(curlResult.status))")
