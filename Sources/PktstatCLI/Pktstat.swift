@@ -1,7 +1,7 @@
 public import ArgumentParser
 
 /// The `pktstat` command: a home for the subcommands.
-public struct Pktstat: AsyncParsableCommand {
+public struct Pktstat: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "pktstat",
         abstract: "Capture packets and chart their sizes over time; show interfaces, routes and gateways.",
@@ -29,7 +29,7 @@ public struct Pktstat: AsyncParsableCommand {
 
 /// Entry point used by the `pktstat` executable.
 public enum PktstatMain {
-    public static func run() async {
-        await Pktstat.main()
+    public static func run() {
+        Pktstat.main()
     }
 }

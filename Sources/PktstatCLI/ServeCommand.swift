@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Logging
 import PacketCapture
@@ -8,7 +9,7 @@ import TrafficPipeline
 
 /// `pktstat serve`: capture continuously and serve Prometheus metrics, a JSON API, a live stream
 /// and a dashboard over HTTP. An adapter: it parses options and composes `Serve` with the capture.
-struct ServeCommand: AsyncParsableCommand {
+struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Capture continuously and serve /metrics (Prometheus), a JSON API, a live stream and a dashboard.",
@@ -70,23 +71,41 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        try await ErrorReport.run {
-            let settings = try makeSettings()
-            let capture = try LiveRun.open(live.settings, report: Console.line)
-            var options = ServeOptions()
-            options.intervalNs = intervalNs
-            options.window = window
-            let defaults = ServeConsumer.defaultFlowLimits
-            options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
-            options.versions = [("version", Version.pktstat), ("libpcap", Libpcap.version)]
-            var logger = Logger(label: "pktstat.serve")
-            // PKTSTAT_LOG=debug shows the server's own log (start, shutdown steps).
-            let level = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) }
-            logger.logLevel = level ?? .error
-            try await ServeRun.run(
-                capture, settings: settings, options: options, logger: logger, report: { Console.line($0) })
+    /// Opens the capture and drops privileges here, on the process's main thread, then serves from
+    /// async code. The order matters: Swift's async main hands the main thread to `dispatchMain`,
+    /// which retires it, and a retired main thread keeps the credentials it had (root, in `ps` and
+    /// /proc/PID/status) whatever setuid does later on the other threads.
+    func run() throws {
+        var settings = ServeSettings()
+        var handOff: HandOff?
+        try ErrorReport.run {
+            settings = try makeSettings()
+            handOff = HandOff(try LiveRun.open(live.settings, report: Console.line))
         }
+        guard let handOff else { return }
+        var options = ServeOptions()
+        options.intervalNs = intervalNs
+        options.window = window
+        let defaults = ServeConsumer.defaultFlowLimits
+        options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
+        options.versions = [("version", Version.pktstat), ("libpcap", Libpcap.version)]
+        var logger = Logger(label: "pktstat.serve")
+        // PKTSTAT_LOG=debug shows the server's own log (start, shutdown steps).
+        let level = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) }
+        logger.logLevel = level ?? .error
+        Task {
+            do {
+                try await ErrorReport.run {
+                    try await ServeRun.run(
+                        handOff.take(), settings: settings, options: options, logger: logger,
+                        report: { Console.line($0) })
+                }
+                Self.exit()
+            } catch {
+                Self.exit(withError: error)
+            }
+        }
+        dispatchMain()
     }
 
     /// Listen address and authentication, checked before the capture opens.
@@ -105,3 +124,15 @@ struct ServeCommand: AsyncParsableCommand {
 
 extension ServeError: CustomHintedError {}
 extension ServeFailure: CustomHintedError {}
+
+/// Moves the open capture into the serving task (it is `~Copyable`: taken exactly once).
+private final class HandOff: @unchecked Sendable {
+    private var capture: LiveRun?
+
+    init(_ capture: consuming LiveRun) { self.capture = consume capture }
+
+    func take() -> LiveRun {
+        guard let capture = capture.take() else { preconditionFailure("the capture was handed off twice") }
+        return capture
+    }
+}

@@ -66,42 +66,7 @@ struct Sniff: ParsableCommand {
     @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets before this time"))
     var until: TimeBoundArgument?
 
-    @Option(
-        name: [.short, .customLong("write")],
-        help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
-    var write: String?
-
-    @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
-    var pcapng = false
-
-    @Option(
-        name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
-        help: ArgumentHelp(
-            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
-                + "name the files with strftime % codes or get them numbered.",
-            valueName: "n"))
-    var rotateSeconds: Int64?
-
-    @Option(
-        name: .customLong("rotate-size"),
-        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
-    var rotateSize: ByteSize?
-
-    @Option(
-        name: .customShort("C"), parsing: .unconditional,
-        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
-    var rotateMillions: MillionBytes?
-
-    @Option(
-        name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
-        help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
-    var rotateFiles: Int?
-
-    @Option(
-        help: ArgumentHelp(
-            "Compress each -w file once it is closed: gzip or zstd (in the background).",
-            valueName: "tool"))
-    var compress: WritePlan.Compression?
+    @OptionGroup var output: WriteOptions
 
     @Flag(
         name: .customShort("n"),
@@ -165,15 +130,7 @@ struct Sniff: ParsableCommand {
             throw ValidationError("--since and --until apply to files: add -r FILE")
         }
         _ = try timeWindow(since: since, until: until)
-        if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
-        try writeOptions.validate()
-    }
-
-    var writeOptions: WriteOptionValues {
-        WriteOptionValues(
-            write: write, pcapng: pcapng, rotateSeconds: rotateSeconds,
-            rotateSize: rotateSize?.bytes ?? rotateMillions?.bytes, rotateFiles: rotateFiles, compress: compress,
-            reading: !read.isEmpty)
+        try output.validate(reading: !read.isEmpty)
     }
 
     func run() throws {
@@ -190,7 +147,7 @@ struct Sniff: ParsableCommand {
             settings.immediate = printing && out.isTerminal
             let application = "pktstat \(Version.pktstat)"
             let capture = try LiveRun.open(
-                settings, writePlan: { writeOptions.plan(interfaceNames: $0, application: application) },
+                settings, writePlan: { output.plan(interfaceNames: $0, application: application) },
                 report: Console.line)
             let rows = makeConsumer(out: out, live: true)
             try capture.run(limits: limits, consumer: rows, report: Console.line) { try writePlot(rows) }
@@ -198,7 +155,7 @@ struct Sniff: ParsableCommand {
     }
 
     /// Rows are printed unless -q, or -w without --print.
-    private var printing: Bool { !quiet && (write == nil || print) }
+    private var printing: Bool { !quiet && (output.write == nil || print) }
 
     /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
     private func makeConsumer(out: ByteOutput, live: Bool) -> SniffConsumer {
@@ -245,12 +202,12 @@ struct Sniff: ParsableCommand {
         let rows = makeConsumer(out: out, live: false)
         let window = try timeWindow(since: since, until: until)
         let source = FileSource(
-            paths: read, window: window, filter: live.filterExpression, copyPath: write, limits: limits)
+            paths: read, window: window, filter: live.filterExpression, copyPath: output.write, limits: limits)
         let readError = try FileRun.read(
             source,
             opened: { file in
                 try Privileges.relinquish(explicit: live.relinquish)
-                if !quiet || write != nil {
+                if !quiet || output.write != nil {
                     Console.line(
                         "reading from file \(name), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)"
                     )

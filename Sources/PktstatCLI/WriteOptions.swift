@@ -39,19 +39,52 @@ struct MillionBytes: ExpressibleByArgument, Equatable {
 
 extension WritePlan.Compression: ExpressibleByArgument {}
 
-/// The `-w` options of `sniff`, related to each other and turned into a `WritePlan`.
-struct WriteOptionValues {
+/// The `-w` options of `sniff` (tcpdump's -w, -C, -G, -W and pktstat's rotation and compression),
+/// related to each other and turned into a `WritePlan`.
+struct WriteOptions: ParsableArguments {
+    @Option(
+        name: [.short, .customLong("write")],
+        help: ArgumentHelp("Also write the packets to a pcap (or .pcapng) file (tcpdump reads it).", valueName: "file"))
     var write: String?
-    var pcapng: Bool
+
+    @Flag(help: "Write -w as pcapng (the default for a name ending in .pcapng).")
+    var pcapng = false
+
+    @Option(
+        name: [.customLong("rotate-seconds"), .customShort("G")], parsing: .unconditional,
+        help: ArgumentHelp(
+            "Start a new -w file at every multiple of N seconds of the clock, packets or not; "
+                + "name the files with strftime % codes or get them numbered.",
+            valueName: "n"))
     var rotateSeconds: Int64?
-    var rotateSize: Int64?
+
+    @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
+    var rotateSize: ByteSize?
+
+    @Option(
+        name: .customShort("C"), parsing: .unconditional,
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
+    var rotateMillions: MillionBytes?
+
+    @Option(
+        name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
+        help: ArgumentHelp("Keep at most N rotated files: the oldest is deleted (tcpdump -W).", valueName: "n"))
     var rotateFiles: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Compress each -w file once it is closed: gzip or zstd (in the background).",
+            valueName: "tool"))
     var compress: WritePlan.Compression?
-    var reading: Bool
 
-    var rotates: Bool { rotateSeconds != nil || rotateSize != nil }
+    private var rotateBytes: Int64? { rotateSize?.bytes ?? rotateMillions?.bytes }
 
-    func validate() throws {
+    var rotates: Bool { rotateSeconds != nil || rotateBytes != nil }
+
+    func validate(reading: Bool) throws {
+        if rotateSize != nil && rotateMillions != nil { throw ValidationError("give --rotate-size or -C, not both") }
         guard let write else {
             if pcapng || rotates || rotateFiles != nil || compress != nil {
                 throw ValidationError("--pcapng, --rotate-*, -C/-G/-W and --compress apply to -w FILE; add one")
@@ -84,7 +117,7 @@ struct WriteOptionValues {
         guard let write else { return nil }
         var plan = WritePlan(path: write, format: pcapng ? .pcapng : nil)
         plan.rotateSeconds = rotateSeconds
-        plan.rotateBytes = rotateSize
+        plan.rotateBytes = rotateBytes
         plan.maxFiles = rotateFiles
         plan.compression = compress
         plan.application = application

@@ -1,3 +1,3 @@
 import PktstatCLI
 
-await PktstatMain.run()
+PktstatMain.run()
