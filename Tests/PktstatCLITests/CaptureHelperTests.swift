@@ -24,9 +24,11 @@ struct CaptureHelperTests {
         for url in [bin, helper] {
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TestPaths.binary, toPath: url.path)
         }
+        // Copied by cp, not in this process: a copy written here would leave its descriptor open
+        // while other tests fork, and an exec of it would fail with ETXTBSY (Text file busy).
         var steps = [
+            "cp '\(TestPaths.binary)' '\(bin.path)'", "cp '\(TestPaths.binary)' '\(helper.path)'",
             "chmod -R a+rX '\(dir.path)'", "chmod 0755 '\(bin.path)'",
             "chown root:\(Self.group) '\(helper.path)'", "chmod 0750 '\(helper.path)'",
         ]
