@@ -12,6 +12,13 @@ public enum AddressFamily: String, Hashable, Sendable, CaseIterable {
         case .inet6: return Int32(AF_INET6)
         }
     }
+
+    /// The families that `-4` / `-6` ask for: one of them, or both when neither (or both) is given.
+    public static func selected(ipv4: Bool, ipv6: Bool) -> [AddressFamily] {
+        if ipv4 && !ipv6 { return [.inet] }
+        if ipv6 && !ipv4 { return [.inet6] }
+        return [.inet, .inet6]
+    }
 }
 
 /// An IPv4 address. `value` holds it in numeric (big-endian reading) order: 192.0.2.1 is 0xC000_0201.

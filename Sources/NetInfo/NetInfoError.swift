@@ -106,3 +106,18 @@ public enum NetInfoError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// A failed `routes get`: NetInfo's error with the fix that fits a lookup (`routeLookupHint`).
+public struct RouteLookupFailure: Error, Sendable, CustomStringConvertible {
+    public let error: NetInfoError
+    public init(error: NetInfoError) { self.error = error }
+    public var description: String { error.description }
+    public var hint: String? { error.routeLookupHint }
+}
+
+extension NetlinkRouteLookup {
+    /// `get`, its error carrying the fix that fits a lookup.
+    public static func lookup(_ query: RouteQuery) throws(RouteLookupFailure) -> RouteLookup {
+        do { return try get(query) } catch { throw RouteLookupFailure(error: error) }
+    }
+}

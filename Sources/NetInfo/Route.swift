@@ -154,7 +154,7 @@ public struct NextHop: Hashable, Sendable {
 }
 
 /// Where a route came from. /proc knows less than netlink; fields it cannot provide are nil.
-public enum RouteSource: String, Hashable, Sendable {
+public enum RouteSource: String, Hashable, Sendable, CaseIterable {
     case netlink
     case proc
 }
@@ -231,6 +231,19 @@ public struct Route: Hashable, Sendable {
 public enum TableSelection: Hashable, Sendable {
     case all
     case table(RouteTable)
+
+    /// Why `--table TEXT` cannot be read from `source`: not a table name or number, or a table
+    /// /proc does not hold; nil when it can.
+    public static func problem(table text: String, source: RouteSource) -> String? {
+        guard let selection = TableSelection(text) else {
+            return "--table must be main, local, default, all or a number, not '\(text)'"
+        }
+        if source == .proc, selection != .all, selection != .table(.main) {
+            return
+                "--source proc can show only '--table main' or '--table all' (/proc/net/route holds the main table only)"
+        }
+        return nil
+    }
 
     public init?(_ text: String) {
         if text == "all" {

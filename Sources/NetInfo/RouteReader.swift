@@ -14,4 +14,13 @@ public enum RouteReader {
             return (parsed.routes.filter { table.contains($0) }, parsed.problems)
         }
     }
+
+    /// The routes, each /proc line that did not parse reported to `warn` (`LINE (line skipped)`).
+    public static func read(
+        source: RouteSource, families: [AddressFamily], table: TableSelection, warn: (String) -> Void
+    ) throws(NetInfoError) -> [Route] {
+        let result = try read(source: source, families: families, table: table)
+        for p in result.problems { warn("\(p) (line skipped)") }
+        return result.routes
+    }
 }

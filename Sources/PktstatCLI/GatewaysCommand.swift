@@ -24,26 +24,17 @@ struct Gateways: ParsableCommand {
     )
 
     @Option(help: "Where to read routes: netlink (all tables) or proc.")
-    var source: NetInfoRouteSource = .netlink
+    var source: RouteSource = .netlink
 
     @Option(help: "Output format: table, csv, json, netifaces.")
-    var format: NetInfoFormat = .table
+    var format: NetInfoTextFormat = .table
 
     func run() throws { try ErrorReport.run(show) }
 
     private func show() throws {
         let families: [AddressFamily] = [.inet, .inet6]
-        let result: (routes: [Route], problems: [ProcLineProblem])
-        result = try RouteReader.read(source: source.source, families: families, table: .all)
-        for p in result.problems { NetInfoCLI.warn("\(p) (line skipped)") }
-        let g = NetInfo.Gateways.select(from: result.routes, families: families)
-        let text: String
-        switch format {
-        case .table: text = NetInfoFormatter.table(gateways: g)
-        case .csv: text = NetInfoFormatter.csv(gateways: g)
-        case .json: text = NetInfoFormatter.json(gateways: g)
-        case .netifaces: text = NetInfoFormatter.netifaces(gateways: g)
-        }
-        try NetInfoCLI.emit(text)
+        let routes = try RouteReader.read(source: source, families: families, table: .all, warn: NetInfoCLI.warn)
+        let gateways = NetInfo.Gateways.select(from: routes, families: families)
+        try NetInfoCLI.emit(NetInfoFormatter.document(gateways: gateways, format))
     }
 }

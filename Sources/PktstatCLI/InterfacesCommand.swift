@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import NetInfo
 import OutputSinks
 import Rendering
@@ -29,52 +29,23 @@ struct Interfaces: ParsableCommand {
     @Argument(help: "Show only this interface.")
     var name: String?
 
-    @Option(help: "Output format: \(NetInfoFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: NetInfoFormat = .table
+    @Option(help: "Output format: \(NetInfoTextFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: NetInfoTextFormat = .table
 
     func run() throws {
         try ErrorReport.run {
-            let text: String
-            if let name {
-                let one = try InterfaceReader.read(name: name)
-                switch format {
-                case .table: text = NetInfoFormatter.table(interfaces: [one])
-                case .csv: text = NetInfoFormatter.csv(interfaces: [one])
-                case .json: text = NetInfoFormatter.json(interfaces: [one])
-                case .netifaces: text = NetInfoFormatter.netifaces(interface: one)
-                }
-            } else {
-                let all = try InterfaceReader.read()
-                switch format {
-                case .table: text = NetInfoFormatter.table(interfaces: all)
-                case .csv: text = NetInfoFormatter.csv(interfaces: all)
-                case .json: text = NetInfoFormatter.json(interfaces: all)
-                case .netifaces: text = NetInfoFormatter.netifaces(interfaces: all)
-                }
-            }
-            try NetInfoCLI.emit(text)
+            let interfaces = try name.map { [try InterfaceReader.read(name: $0)] } ?? InterfaceReader.read()
+            try NetInfoCLI.emit(NetInfoFormatter.document(interfaces: interfaces, single: name != nil, format))
         }
     }
 }
 
-/// `--format` of the interfaces, routes and gateways commands.
-enum NetInfoFormat: String, CaseIterable, ExpressibleByArgument {
-    case table
-    case csv
-    case json
-    /// JSON shaped like Python netifaces' interfaces()/ifaddresses()/gateways().
-    case netifaces
-}
+extension NetInfoTextFormat: ExpressibleByArgument {}
+extension RouteLookupFormat: ExpressibleByArgument {}
+extension RouteSource: ExpressibleByArgument {}
+extension RouteLookupFailure: CustomHintedError {}
 
-/// `--source` of the routes and gateways commands.
-enum NetInfoRouteSource: String, CaseIterable, ExpressibleByArgument {
-    case netlink
-    case proc
-
-    var source: RouteSource { self == .netlink ? .netlink : .proc }
-}
-
-/// What the interfaces, routes and gateways commands share: output and `-4`/`-6`.
+/// What the interfaces, routes and gateways commands share: warnings and output.
 enum NetInfoCLI {
     static func warn(_ message: String) { Console.line("warning: \(message)") }
 
@@ -83,12 +54,5 @@ enum NetInfoCLI {
         let out = ByteOutput.standardOutput()
         out.write(text)
         try out.flush()
-    }
-
-    /// Which families `-4` / `-6` ask for.
-    static func families(ipv4: Bool, ipv6: Bool) -> [AddressFamily] {
-        if ipv4 && !ipv6 { return [.inet] }
-        if ipv6 && !ipv4 { return [.inet6] }
-        return [.inet, .inet6]
     }
 }

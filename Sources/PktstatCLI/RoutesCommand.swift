@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import NetInfo
 import Rendering
 
@@ -56,41 +56,23 @@ struct RoutesShow: ParsableCommand {
     var table: String = "main"
 
     @Option(help: "Where to read routes: netlink (all tables, types, multipath) or proc.")
-    var source: NetInfoRouteSource = .netlink
+    var source: RouteSource = .netlink
 
     @Option(help: "Output format: table, csv, json, netifaces (shaped like netifaces.gateways()).")
-    var format: NetInfoFormat = .table
+    var format: NetInfoTextFormat = .table
 
     func validate() throws {
         if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other; give neither for both families") }
-        guard let selection = TableSelection(table) else {
-            throw ValidationError("--table must be main, local, default, all or a number, not '\(table)'")
-        }
-        if source == .proc, selection != .all, selection != .table(.main) {
-            throw ValidationError(
-                "--source proc can show only '--table main' or '--table all' (/proc/net/route holds the main table only)"
-            )
-        }
+        if let problem = TableSelection.problem(table: table, source: source) { throw ValidationError(problem) }
     }
 
     func run() throws { try ErrorReport.run(show) }
 
     private func show() throws {
-        let families = NetInfoCLI.families(ipv4: ipv4, ipv6: ipv6)
+        let families = AddressFamily.selected(ipv4: ipv4, ipv6: ipv6)
         let selection = TableSelection(table) ?? .table(.main)
-        let result: (routes: [Route], problems: [ProcLineProblem])
-        result = try RouteReader.read(source: source.source, families: families, table: selection)
-        for p in result.problems { NetInfoCLI.warn("\(p) (line skipped)") }
-        let text: String
-        switch format {
-        case .table: text = NetInfoFormatter.table(routes: result.routes)
-        case .csv: text = NetInfoFormatter.csv(routes: result.routes)
-        case .json: text = NetInfoFormatter.json(routes: result.routes)
-        case .netifaces:
-            text = NetInfoFormatter.netifaces(
-                gateways: NetInfo.Gateways.select(from: result.routes, families: families))
-        }
-        try NetInfoCLI.emit(text)
+        let routes = try RouteReader.read(source: source, families: families, table: selection, warn: NetInfoCLI.warn)
+        try NetInfoCLI.emit(NetInfoFormatter.document(routes: routes, families: families, format))
     }
 }
 
@@ -115,60 +97,33 @@ struct RoutesGet: ParsableCommand {
     )
 
     @Argument(help: "The destination: an IPv4 or IPv6 address.")
-    var address: AddressArgument
+    var address: IPAddress
 
     @Option(help: "The source address the packet would have (an address of this host).")
-    var from: AddressArgument?
+    var from: IPAddress?
 
     @Option(help: "The interface the packet must leave by.")
     var oif: String?
 
     @Option(help: "Output format: table (the words of 'ip route get') or json.")
-    var format: RouteGetFormat = .table
+    var format: RouteLookupFormat = .table
 
     func validate() throws {
-        if let from, from.address.family != address.address.family {
+        if let from, from.family != address.family {
             throw ValidationError(
-                "--from \(from.address) and \(address.address) are of different families; give addresses of one family")
+                "--from \(from) and \(address) are of different families; give addresses of one family")
         }
     }
 
     func run() throws { try ErrorReport.run(lookup) }
 
     private func lookup() throws {
-        let query = RouteQuery(destination: address.address, source: from?.address, outputInterface: oif)
-        let answer: RouteLookup
-        do {
-            answer = try NetlinkRouteLookup.get(query)
-        } catch {
-            throw RouteLookupFailure(error: error)
-        }
-        switch format {
-        case .table: try NetInfoCLI.emit(NetInfoFormatter.text(lookup: answer))
-        case .json: try NetInfoCLI.emit(NetInfoFormatter.json(lookups: [answer]))
-        }
+        let query = RouteQuery(destination: address, source: from, outputInterface: oif)
+        try NetInfoCLI.emit(NetInfoFormatter.document(lookup: try NetlinkRouteLookup.lookup(query), format))
     }
 }
 
 /// An IPv4 or IPv6 address on the command line (no host names, no `%zone`).
-struct AddressArgument: ExpressibleByArgument {
-    let address: IPAddress
-
-    init?(argument: String) {
-        guard let a = IPAddress(argument) else { return nil }
-        address = a
-    }
-}
-
-/// `--format` of `routes get`.
-enum RouteGetFormat: String, CaseIterable, ExpressibleByArgument {
-    case table
-    case json
-}
-
-/// A failed `routes get`: NetInfo's error with the fix that fits a lookup.
-struct RouteLookupFailure: CustomHintedError {
-    let error: NetInfoError
-    var description: String { error.description }
-    var hint: String? { error.routeLookupHint }
+extension IPAddress: ExpressibleByArgument {
+    init?(argument: String) { self.init(argument) }
 }

@@ -53,6 +53,38 @@ import Testing
         #expect(NetInfoFormatter.json(interfaces: []) == "[]\n")
     }
 
+    /// `document` is the one switch over `--format`: each format gives the formatter of its name.
+    @Test func documentPicksTheFormatter() {
+        let lo = Interface(name: "lo", index: 1, flags: [.up, .loopback, .running], mtu: 65536)
+        #expect(NetInfoFormatter.document(interfaces: [lo], .table) == NetInfoFormatter.table(interfaces: [lo]))
+        #expect(NetInfoFormatter.document(interfaces: [lo], .csv) == NetInfoFormatter.csv(interfaces: [lo]))
+        #expect(NetInfoFormatter.document(interfaces: [lo], .json) == NetInfoFormatter.json(interfaces: [lo]))
+        #expect(NetInfoFormatter.document(interfaces: [lo], .netifaces) == NetInfoFormatter.netifaces(interfaces: [lo]))
+        #expect(
+            NetInfoFormatter.document(interfaces: [lo], single: true, .netifaces)
+                == NetInfoFormatter.netifaces(interface: lo))
+        let routes = [Self.localRoute]
+        #expect(
+            NetInfoFormatter.document(routes: routes, families: [.inet], .table)
+                == NetInfoFormatter.table(routes: routes))
+        #expect(
+            NetInfoFormatter.document(routes: routes, families: [.inet], .csv) == NetInfoFormatter.csv(routes: routes))
+        #expect(
+            NetInfoFormatter.document(routes: routes, families: [.inet], .json) == NetInfoFormatter.json(routes: routes)
+        )
+        let gateways = Gateways.select(from: routes, families: [.inet])
+        #expect(
+            NetInfoFormatter.document(routes: routes, families: [.inet], .netifaces)
+                == NetInfoFormatter.netifaces(gateways: gateways))
+        for format in NetInfoTextFormat.allCases {
+            #expect(!NetInfoFormatter.document(gateways: gateways, format).isEmpty)
+        }
+        #expect(NetInfoFormatter.document(gateways: gateways, .csv) == NetInfoFormatter.csv(gateways: gateways))
+        let lookup = RouteLookup(route: Self.localRoute, uid: 0, isCached: true, cacheFlags: .local)
+        #expect(NetInfoFormatter.document(lookup: lookup, .table) == NetInfoFormatter.text(lookup: lookup))
+        #expect(NetInfoFormatter.document(lookup: lookup, .json) == NetInfoFormatter.json(lookups: [lookup]))
+    }
+
     /// A cached IPv4 answer: no protocol or scope, `cache` with the RTCF names, `uid`; as `ip -j route get`.
     @Test func lookupJSONOfACachedIPv4Answer() {
         var r = Route(
