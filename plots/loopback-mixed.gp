@@ -1,7 +1,7 @@
 # pktstat chart script: run it with gnuplot FILE, or feed it to gnuplot on stdin.
 # title: "Loopback: UDP bursts, HTTP and ping"
 # command: "pktstat analyze captures/loopback-mixed.pcap --format gnuplot -o plots/loopback-mixed.gp --title Loopback: UDP bursts, HTTP and ping"
-# capture: "10140 packets, 4133196 bytes, from 2026-11-23T12:00:42.453Z to 2026-11-23T12:00:50.432Z (7.98 s), 4.14Mbit/s, length min/mean/max 66/407.6/32834; drops: kernel 0, interface 0, ring 0"
+# capture: "10140 packets, 4133196 bytes, from 2026-11-23T12:00:42.453Z to 2026-11-23T12:00:50.432Z (7.98 s), 4.14 Mbit/s, length min/mean/max 66/407.6/32834; drops: kernel 0, interface 0, ring 0"
 # note: "Points reduced per pixel column (smallest to largest length per protocol) from 10140 packets"
 # note: "Line: bytes per 10 ms (auto)"
 # note: "A bin partly outside the capture is drawn scaled to a whole bin (hollow dot)"
