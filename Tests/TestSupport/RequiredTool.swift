@@ -23,6 +23,7 @@ public let debianPackageOfTool: [String: String] = [
     "rsvg-convert": "librsvg2-bin",
     "xmllint": "libxml2-utils",
     "ip": "iproute2",
+    "jq": "jq",
     "setpriv": "util-linux",
     "runuser": "util-linux",
     "setcap": "libcap2-bin",
