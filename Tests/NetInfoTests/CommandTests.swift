@@ -1,5 +1,6 @@
 import Foundation
 import NetInfo
+import TestSupport
 import Testing
 
 /// The built binary outside any namespace: errors, usage errors, valid JSON.
@@ -44,7 +45,8 @@ import Testing
 
     /// `pktstat interfaces --format json | jq -r '.[].ifname'`: a bare array, as `ip -j addr` prints,
     /// read as JSONSerialization reads it and as jq does.
-    @Test(.enabled(if: NetInfoTestTools.hasIP)) func interfacesJSONIsABareArrayLikeIP() throws {
+    @Test func interfacesJSONIsABareArrayLikeIP() throws {
+        try NetInfoTestTools.requireIP()
         let r = try NetInfoTestTools.run(binary, ["interfaces", "--format", "json"])
         #expect(r.status == 0, "\(r.stderr)")
         let ours = try #require(try NetInfoTestTools.json(r.stdout) as? [[String: Any]])
@@ -52,12 +54,11 @@ import Testing
         #expect(names.count == ours.count && !names.isEmpty)
         let theirs = try jsonArray("ip", ["-j", "addr"])
         #expect(Set(names) == Set(theirs.compactMap { $0["ifname"] as? String }))
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/jq") {
-            let pipeline = "'\(binary)' interfaces --format json | jq -r '.[].ifname'"
-            let jq = try NetInfoTestTools.run("/bin/sh", ["-c", pipeline])
-            #expect(jq.status == 0 && jq.stderr == "", "\(jq.stderr)")
-            #expect(jq.stdout.split(separator: "\n").map(String.init) == names)
-        }
+        try requireTool("jq")
+        let pipeline = "'\(binary)' interfaces --format json | jq -r '.[].ifname'"
+        let jq = try NetInfoTestTools.run("/bin/sh", ["-c", pipeline])
+        #expect(jq.status == 0 && jq.stderr == "", "\(jq.stderr)")
+        #expect(jq.stdout.split(separator: "\n").map(String.init) == names)
         let routes = try jsonArray(binary, ["routes", "--format", "json"])
         #expect(routes.allSatisfy { $0["dst"] is String })
         // gateways keeps its object.
@@ -67,7 +68,8 @@ import Testing
     }
 
     /// The loopback answer needs no namespace: the same keys and values as `ip -j route get 127.0.0.1`.
-    @Test(.enabled(if: NetInfoTestTools.hasIP)) func routesGetLoopbackMatchesIP() throws {
+    @Test func routesGetLoopbackMatchesIP() throws {
+        try NetInfoTestTools.requireIP()
         let theirs = try jsonArray("ip", ["-j", "route", "get", "127.0.0.1"])
         let ours = try jsonArray(binary, ["routes", "get", "127.0.0.1", "--format", "json"])
         #expect(ours.count == 1 && theirs.count == 1)
@@ -88,7 +90,8 @@ import Testing
 
     /// getifaddrs + /sys alone (no netlink) agree with `ip -j addr` on what getifaddrs can tell:
     /// names, indexes, MACs, addresses, prefix lengths, and broadcast only when configured.
-    @Test(.enabled(if: NetInfoTestTools.hasIP)) func getifaddrsAgreesWithIP() throws {
+    @Test func getifaddrsAgreesWithIP() throws {
+        try NetInfoTestTools.requireIP()
         let ours = try InterfaceReader.read(useNetlink: false)
         let theirs = try jsonArray("ip", ["-j", "addr"])
         #expect(Set(ours.map(\.name)) == Set(theirs.map { "\($0["ifname"] ?? "")" }))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The built `pktstat` binary and a way to run commands with their output read while they run.
@@ -78,9 +79,6 @@ enum NetInfoTestTools {
 
     static var isRoot: Bool { getuid() == 0 }
 
-    static var hasIP: Bool {
-        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-    }
+    /// `ip` (iproute2), which these tests compare with: missing, it fails the test, naming the package.
+    static func requireIP() throws { try requireTool("ip") }
 }

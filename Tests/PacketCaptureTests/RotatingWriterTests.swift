@@ -141,10 +141,9 @@ import Testing
         #expect(fixture.linkType == 276)
         #expect(ReaderCrossCheck.disagreement(path) == nil)
         #expect(ReaderCrossCheck.libpcap(path).records == ReaderCrossCheck.libpcap(source).records)
-        if let tshark = TestPaths.tool("tshark") {
-            let r = try run(tshark, ["-r", path, "-T", "fields", "-e", "frame.interface_name"])
-            #expect(r.status == 0, "\(r.stderr)")
-            #expect(!r.stdoutLines.isEmpty && r.stdoutLines.allSatisfy { $0 == "eth-test" }, "\(r.stdout)")
-        }
+        let tshark = try requireTool("tshark")
+        let r = try run(tshark, ["-r", path, "-T", "fields", "-e", "frame.interface_name"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdoutLines.isEmpty && r.stdoutLines.allSatisfy { $0 == "eth-test" }, "\(r.stdout)")
     }
 }

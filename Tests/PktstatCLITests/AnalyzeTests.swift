@@ -168,15 +168,11 @@ struct AnalyzeTests {
         #expect(text.contains("<title"))
         #expect(text.contains("<desc"))
         #expect(text.contains("Loop &quot;back&quot; &lt;&amp;&gt;") || text.contains("Loop \"back\" &lt;&amp;&gt;"))
-        if let xmllint = TestPaths.tool("xmllint") {
-            #expect(try run(xmllint, ["--noout", svg.path]).status == 0)
-        }
-        if let rsvg = TestPaths.tool("rsvg-convert") {
-            let png = dir.appendingPathComponent("c.png")
-            #expect(try run(rsvg, [svg.path, "-o", png.path]).status == 0)
-            let head = try Data(contentsOf: png).prefix(8)
-            #expect(Array(head) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        }
+        #expect(try run(try requireTool("xmllint"), ["--noout", svg.path]).status == 0)
+        let png = dir.appendingPathComponent("c.png")
+        #expect(try run(try requireTool("rsvg-convert"), [svg.path, "-o", png.path]).status == 0)
+        let head = try Data(contentsOf: png).prefix(8)
+        #expect(Array(head) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
     }
 
     @Test func emptyCaptureChartSaysSo() throws {
@@ -190,8 +186,9 @@ struct AnalyzeTests {
         #expect(csv.stdoutLines.count == 1)
     }
 
-    @Test(.enabled(if: TestPaths.tool("gnuplot") != nil, "needs gnuplot"), arguments: ["svg", "dumb", "png"])
+    @Test(arguments: ["svg", "dumb", "png"])
     func gnuplotScriptsRunInRealGnuplot(_ terminal: String) throws {
+        let gnuplot = try requireTool("gnuplot")
         let dir = TestPaths.temporaryDirectory()
         let script = dir.appendingPathComponent("c.gp")
         let r = try pktstat([
@@ -199,7 +196,7 @@ struct AnalyzeTests {
             "--terminal", terminal, "-o", script.path, "--title", "a `date` \"b\" \\ c",
         ])
         #expect(r.status == 0)
-        let g = try run(TestPaths.tool("gnuplot")!, [script.path])
+        let g = try run(gnuplot, [script.path])
         #expect(g.status == 0, "\(g.stderr)")
         switch terminal {
         case "svg": #expect(g.stdout.contains("<svg"))
@@ -209,8 +206,8 @@ struct AnalyzeTests {
         #expect(!g.stdout.contains("Mon ") && !g.stdout.contains("UTC 20"))  // the backtick did not run `date`
     }
 
-    @Test(.enabled(if: TestPaths.tool("gnuplot") != nil, "needs gnuplot"))
-    func pngThroughGnuplot() throws {
+    @Test func pngThroughGnuplot() throws {
+        try requireTool("gnuplot")
         let png = TestPaths.temporaryDirectory().appendingPathComponent("c.png")
         let r = try pktstat(["analyze", try knownCapture().path, "--format", "png", "-o", png.path])
         #expect(r.status == 0, "\(r.stderr)")

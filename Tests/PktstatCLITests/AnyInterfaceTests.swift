@@ -84,11 +84,10 @@ struct LinkColumnsFileTests {
         #expect(outgoing.first?["interface"] == "20")
         #expect(outgoing.first?["direction"] == "out")
         // Every row agrees with tcpdump's reading of the same file.
-        if let tcpdump = TestPaths.tool("tcpdump") {
-            let t = try run(tcpdump, ["-enr", corpus.appendingPathComponent("pcpp_sll2.pcap").path])
-            let tcpdumpDirections = t.stdoutLines.map { $0.contains(" In ") ? "in" : $0.contains(" Out ") ? "out" : "" }
-            #expect(incoming.map { $0["direction"] ?? "" } == tcpdumpDirections)
-        }
+        let tcpdump = try requireTool("tcpdump")
+        let t = try run(tcpdump, ["-enr", corpus.appendingPathComponent("pcpp_sll2.pcap").path])
+        let tcpdumpDirections = t.stdoutLines.map { $0.contains(" In ") ? "in" : $0.contains(" Out ") ? "out" : "" }
+        #expect(incoming.map { $0["direction"] ?? "" } == tcpdumpDirections)
         let sll2 = corpus.appendingPathComponent("pcpp_sll2.pcap").path
         let json = try pktstat(["sniff", "-r", sll2, "--format", "json"])
         #expect(json.stdoutLines.first?.hasSuffix(",\"interface\":\"20\",\"direction\":\"in\"}") == true)

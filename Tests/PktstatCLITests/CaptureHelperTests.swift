@@ -7,12 +7,16 @@ import Testing
 /// group. `nobody` with that group as a supplementary one captures on lo through the copy; `nobody`
 /// without it gets the permission error and still reads files.
 /// `scripts/test-package` does the same with the real package.
-@Suite(
-    "capture helper", .serialized,
-    .enabled(
-        if: TestPaths.isRoot && TestPaths.tool("setcap") != nil && TestPaths.tool("runuser") != nil,
-        "needs root, setcap and runuser"))
+@Suite("capture helper", .serialized, .enabled(if: TestPaths.isRoot, "needs root"))
 struct CaptureHelperTests {
+    /// runuser; setcap is run by name in `layout`. Both required: a missing one fails every test.
+    let runuser: String
+
+    init() throws {
+        try requireTool("setcap")
+        runuser = try requireTool("runuser")
+    }
+
     /// A group `nobody` is not in, for the copy.
     static let group = "voice"
 
@@ -47,7 +51,7 @@ struct CaptureHelperTests {
                 "--", binary, "sniff", "-i", "lo", "-c", "3",
                 "--duration", "20s", "--format", "csv", "udp", "dst", "port", "\(port)",
             ]
-        let p = try Spawned(TestPaths.tool("runuser")!, args)
+        let p = try Spawned(runuser, args)
         for _ in 0..<300 where p.process.isRunning {
             try sendLoopbackUDP(count: 1, port: port)
             p.waitFor(timeout: 0.05) { !$0.process.isRunning }
@@ -133,7 +137,7 @@ struct CaptureHelperTests {
         try FileManager.default.copyItem(at: source, to: file)
         _ = try shell("chmod 0644 '\(file.path)'")
         let r = try run(
-            TestPaths.tool("runuser")!, ["-u", "nobody", "--", bin, "sniff", "-r", file.path, "--format", "csv"])
+            runuser, ["-u", "nobody", "--", bin, "sniff", "-r", file.path, "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!csvRows(r.stdout).isEmpty)
     }

@@ -6,8 +6,6 @@ import Testing
     import FoundationXML
 #endif
 
-private let gnuplotPath = TestPaths.tool("gnuplot")
-
 /// Three days of UDP, TCP and unlabelled frames, one every 30 s, from 2023-11-14T22:13:20Z, with
 /// one 32 KB TCP segment (a TSO super-packet, only its first bytes captured).
 private func multiDayCapture() throws -> URL {
@@ -39,7 +37,7 @@ private func leftovers(_ dir: URL, keep: Set<String>) throws -> [String] {
 struct ChartOutputTests {
     @Test(arguments: ["svg", "gnuplot", "png"])
     func aFailedAnalyzeLeavesTheOldChartAlone(_ format: String) throws {
-        if format == "png" && gnuplotPath == nil { return }
+        if format == "png" { try requireTool("gnuplot") }
         let dir = TestPaths.temporaryDirectory()
         let chart = dir.appendingPathComponent("good.\(format == "gnuplot" ? "gp" : format)")
         let old = Data("the old chart\n".utf8)
@@ -125,15 +123,15 @@ struct ChartOutputTests {
         #expect(rows.status == 64 && rows.stderr.contains("--interval auto is for charts"))
     }
 
-    @Test(.enabled(if: gnuplotPath != nil, "needs gnuplot"))
-    func dumbGnuplotGivesEachProtocolItsCharacter() throws {
+    @Test func dumbGnuplotGivesEachProtocolItsCharacter() throws {
+        let gnuplot = try requireTool("gnuplot")
         let dir = TestPaths.temporaryDirectory()
         let script = dir.appendingPathComponent("c.gp")
         let r = try pktstat([
             "analyze", try multiDayCapture().path, "--format", "gnuplot", "--terminal", "dumb", "-o", script.path,
         ])
         #expect(r.status == 0, "\(r.stderr)")
-        let g = try run(gnuplotPath!, [script.path])
+        let g = try run(gnuplot, [script.path])
         #expect(g.status == 0, "\(g.stderr)")
         let lines = g.stdout.split(separator: "\n").map(String.init)
         for (ch, name) in [("U", "UDP (2880)"), ("T", "TCP (2880)"), ("?", "other (2880)")] {
@@ -144,8 +142,8 @@ struct ChartOutputTests {
         #expect(g.stdout.contains("^"))  // the 32 KB segment, on the top edge
     }
 
-    @Test(.enabled(if: gnuplotPath != nil, "needs gnuplot"))
-    func logAndYMaxReachGnuplot() throws {
+    @Test func logAndYMaxReachGnuplot() throws {
+        try requireTool("gnuplot")
         let dir = TestPaths.temporaryDirectory()
         let png = dir.appendingPathComponent("log.png")
         let r = try pktstat(["analyze", try multiDayCapture().path, "--format", "png", "--log", "-o", png.path])

@@ -95,12 +95,11 @@ struct TcpdumpHabitsTests {
         ] {
             #expect(page.contains(word), "docs/pktstat.1 lacks \(word)")
         }
-        if let man = TestPaths.tool("man") {
-            let r = try run(
-                man, ["-l", "-P", "cat", TestPaths.packageRoot.appendingPathComponent("docs/pktstat.1").path])
-            #expect(r.status == 0, "\(r.stderr)")
-            #expect(r.stdout.contains("SYNOPSIS"))
-        }
+        let man = try requireTool("man")
+        let r = try run(
+            man, ["-l", "-P", "cat", TestPaths.packageRoot.appendingPathComponent("docs/pktstat.1").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("SYNOPSIS"))
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])

@@ -9,15 +9,13 @@ private struct Tmux {
     let socket = "pktstat-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     init(_ command: String, width: Int = 120, height: Int = 30) throws {
-        guard let tmux = TestPaths.tool("tmux") else { throw SkipError() }
+        let tmux = try requireTool("tmux")
         self.tmux = tmux
         let r = spawnWait([
             tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command,
         ])
         #expect(r.status == 0, "tmux: \(r.output)")
     }
-
-    struct SkipError: Error {}
 
     @discardableResult
     func tmux(_ args: [String]) -> String { spawnWait([tmux, "-L", socket] + args).output }

@@ -20,20 +20,18 @@ import TrafficAnalysis
         try doc.nodes(forXPath: xpath)
     }
 
-    /// xmllint --noout and rsvg-convert, when installed.
+    /// xmllint --noout and rsvg-convert (both required: scripts/install-deps installs them).
     func checkWithTools(_ svg: [UInt8], name: String) throws {
         let file = try writeTemporary(svg, name: name)
-        if let xmllint = TestPaths.tool("xmllint") {
-            let r = try run(xmllint, ["--noout", file.path])
-            #expect(r.status == 0, "xmllint: \(r.stderr)")
-        }
-        if let rsvg = TestPaths.tool("rsvg-convert") {
-            let png = file.deletingPathExtension().appendingPathExtension("png")
-            let r = try run(rsvg, ["-o", png.path, file.path], timeout: 120)
-            #expect(r.status == 0, "rsvg-convert: \(r.stderr)")
-            let bytes = try Data(contentsOf: png)
-            #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
-        }
+        let xmllint = try requireTool("xmllint")
+        let lint = try run(xmllint, ["--noout", file.path])
+        #expect(lint.status == 0, "xmllint: \(lint.stderr)")
+        let rsvg = try requireTool("rsvg-convert")
+        let png = file.deletingPathExtension().appendingPathExtension("png")
+        let r = try run(rsvg, ["-o", png.path, file.path], timeout: 120)
+        #expect(r.status == 0, "rsvg-convert: \(r.stderr)")
+        let bytes = try Data(contentsOf: png)
+        #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
     }
 
     @Test func smallCaptureIsExactAndWellFormed() throws {

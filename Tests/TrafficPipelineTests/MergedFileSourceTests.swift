@@ -19,7 +19,8 @@ import TrafficPipeline
         return url
     }
 
-    static let hasTools = ["mergecap", "editcap", "gzip", "zstd"].allSatisfy { TestPaths.tool($0) != nil }
+    /// The tools these tests compare with; a missing one fails the test, naming its package.
+    static func requireTools() throws { for tool in ["mergecap", "editcap", "gzip", "zstd"] { try requireTool(tool) } }
 
     /// `files` captures of `perFile` UDP packets whose times interleave: packet j of file i at
     /// 1,700,000,000 s + (j * files + i) ms, so the merge takes one packet from each in turn.
@@ -66,7 +67,8 @@ import TrafficPipeline
         return out
     }
 
-    @Test(.enabled(if: hasTools)) func mergeEqualsMergecap() throws {
+    @Test func mergeEqualsMergecap() throws {
+        try Self.requireTools()
         let files = try interleaved(files: 3, perFile: 700)
         let merged = read(MergedFileSource(paths: files.reversed()))
         #expect(merged.error == nil)
@@ -74,7 +76,8 @@ import TrafficPipeline
         #expect(merged.records == (try fileRecords(try mergecap(files))))
     }
 
-    @Test(.enabled(if: hasTools)) func fewOpenFilesSuspendAndReopenMidFile() throws {
+    @Test func fewOpenFilesSuspendAndReopenMidFile() throws {
+        try Self.requireTools()
         // 300 files of 600 packets: each holds 436 records at a time, so every file is suspended
         // and reopened in its middle; a third are gzip and a third zstd.
         var files = try interleaved(files: 300, perFile: 600)
@@ -92,7 +95,8 @@ import TrafficPipeline
         #expect(firstMismatch(merged.records, expected) == nil)
     }
 
-    @Test(.enabled(if: hasTools)) func aDamagedFileIsNamedAndTheRestCounts() throws {
+    @Test func aDamagedFileIsNamedAndTheRestCounts() throws {
+        try Self.requireTools()
         let files = try interleaved(files: 3, perFile: 400)
         let all = try fileRecords(try mergecap(files))
         // Cut the middle file inside a record: its first packets count, then it ends.
@@ -107,7 +111,8 @@ import TrafficPipeline
         #expect(Set(merged.records.map(\.decoded.srcPort)).count == 3)
     }
 
-    @Test(.enabled(if: hasTools)) func windowEqualsEditcapSlice() throws {
+    @Test func windowEqualsEditcapSlice() throws {
+        try Self.requireTools()
         let files = try interleaved(files: 4, perFile: 500, stepMs: 7)
         let all = try mergecap(files)
         // Bounds on a packet's exact time and between packets.
