@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "TrafficPipelineTests",
             dependencies: [
-                "TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TrafficAnalysis", "TestSupport",
+                "TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TrafficAnalysis", "OutputSinks",
+                "TestSupport",
             ],
             swiftSettings: strict
         ),

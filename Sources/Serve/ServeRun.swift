@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import Glibc
 import Hummingbird
 public import Logging
@@ -74,7 +74,7 @@ public enum ServeRun {
     }
 }
 
-/// The live capture as a service: the pipeline blocks, so it runs on a thread of its own, and the
+/// The live capture as a service: the pipeline blocks, so it runs on a queue of its own, and the
 /// task awaits its end. Graceful shutdown and cancellation both stop it (the stop flag, then a
 /// wake-up of the capture loop). Its status lines and error are kept for after the group ends.
 final class CaptureService: Service, @unchecked Sendable {
@@ -97,12 +97,12 @@ final class CaptureService: Service, @unchecked Sendable {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
+                    // A serial queue of its own: libdispatch gives it a thread (an overcommit
+                    // queue), so the blocking capture never holds a thread of the task pool.
+                    DispatchQueue(label: "pktstat.capture").async { [self] in
                         runCapture()
                         done.resume()
                     }
-                    thread.name = "pktstat-capture"
-                    thread.start()
                 }
             } onGracefulShutdown: {
                 stopper()

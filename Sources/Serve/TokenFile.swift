@@ -1,3 +1,6 @@
+// Release builds (whole-module) find `struct stat` in CoreFoundation's copy of the C headers (WebConfig
+// imports Foundation): its members need this import to be visible.
+import CoreFoundation
 import Glibc
 
 /// A bearer token and what it may read.
