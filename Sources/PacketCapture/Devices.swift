@@ -23,6 +23,13 @@ public struct CaptureDevice: Sendable, Equatable {
         return "[" + f.joined(separator: ", ") + "]"
     }
 
+    /// What `tcpdump -D` prints: a numbered line per device, `1.eth0 (description) [Up, Running]`.
+    public static func listText(_ devices: [CaptureDevice]) -> String {
+        devices.enumerated().map { i, d in
+            "\(i + 1).\(d.name)\(d.description.map { " (\($0))" } ?? "") \(d.flagText)\n"
+        }.joined()
+    }
+
     /// Every device libpcap can open, in libpcap's order (up and running, non-loopback first).
     public static func all() throws(CaptureError) -> [CaptureDevice] {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)

@@ -16,9 +16,7 @@ enum AnalyzeLayout: String, CaseIterable, ExpressibleByArgument {
     case byProtocol = "protocol"
 }
 
-enum AlignOption: String, CaseIterable, ExpressibleByArgument {
-    case first, clock
-}
+extension SeriesAnalyzer.Alignment: ExpressibleByArgument {}
 
 extension GnuplotTerminal: ExpressibleByArgument {}
 
@@ -59,7 +57,7 @@ struct Analyze: ParsableCommand {
     var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the first packet) or clock (wall-clock multiples).")
-    var align: AlignOption = .first
+    var align: SeriesAnalyzer.Alignment = .first
 
     @Option(help: "Output: table, csv, json, svg, gnuplot or png (png needs -o and gnuplot).")
     var format: AnalyzeFormat = .table
@@ -122,7 +120,7 @@ struct Analyze: ParsableCommand {
             }
             let report = SeriesReport(
                 intervalNs: auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000,
-                align: align == .clock ? .clock : .first, output: destination, intervalText: intervalText)
+                align: align, output: destination, intervalText: intervalText)
             try report.run(try inputs.source(filter: filter), report: Console.line)
         }
     }

@@ -89,7 +89,7 @@ struct Sniff: ParsableCommand {
     var interval: IntervalOption?
 
     @Option(help: "Where intervals start: first (the capture start or first packet) or clock.")
-    var align: AlignOption = .first
+    var align: SeriesAnalyzer.Alignment = .first
 
     @Option(
         help: ArgumentHelp(
@@ -144,81 +144,49 @@ struct Sniff: ParsableCommand {
             if !read.isEmpty { return try readFiles(limits: limits, out: out) }
             var settings = live.settings
             // A person watching a terminal wants each packet at once; pipes and files get batches.
-            settings.immediate = printing && out.isTerminal
+            settings.immediate = rows.printing && out.isTerminal
             let application = "pktstat \(Version.pktstat)"
             let capture = try LiveRun.open(
                 settings, writePlan: { output.plan(interfaceNames: $0, application: application) },
                 report: Console.line)
-            let rows = makeConsumer(out: out, live: true)
-            try capture.run(limits: limits, consumer: rows, report: Console.line) { try writePlot(rows) }
+            let consumer = SniffConsumer(out: out, rows, live: true)
+            try capture.run(limits: limits, consumer: consumer, report: Console.line) { try writePlot(consumer) }
         }
     }
 
-    /// Rows are printed unless -q, or -w without --print.
-    private var printing: Bool { !quiet && (output.write == nil || print) }
-
-    /// Packet rows, interval rows, or neither (-q, -w without --print), plus the chart session.
-    private func makeConsumer(out: ByteOutput, live: Bool) -> SniffConsumer {
-        let intervalNs = interval?.nanoseconds
-        var session: SeriesSession?
-        if intervalNs != nil || plot != nil {
-            session = SeriesSession(
-                intervalNs: intervalNs ?? ChartInterval.autoAnalyzerNs, align: align == .clock ? .clock : .first,
-                start: live ? LivePipeline.realtimeNow() : nil, late: .counted,
-                keepChart: plot != nil, keepIntervals: false,
-                chart: intervalNs == nil ? ChartBuffer(line: .auto) : ChartBuffer())
-        }
-        return SniffConsumer(
-            out: out,
-            packetRows: printing && intervalNs == nil ? RecordWriter(format: format) : nil,
-            seriesRows: printing && intervalNs != nil
-                ? SeriesWriter(format: format, protocols: .all, includeDrops: live) : nil,
-            session: session)
+    /// Packet rows, interval rows, or neither (rows are printed unless -q, or -w without --print),
+    /// plus the chart.
+    private var rows: SniffOutput {
+        let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        var rows = SniffOutput(chart: look.options(originNs: nil), commandLine: commandLine)
+        rows.format = format
+        rows.printing = !quiet && (output.write == nil || print)
+        rows.intervalNs = interval?.nanoseconds
+        rows.align = align
+        rows.plot = plot
+        return rows
     }
 
     /// Writes the --plot chart (after the capture, as the user we run as by then).
-    private func writePlot(_ rows: SniffConsumer) throws {
-        guard let plot, let session = rows.session else { return }
-        let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let auto = (interval ?? .auto) == .auto
-        let options = look.options(originNs: auto ? nil : session.analyzer.anchorNs)
-        let request = ChartOutput.Request(
-            kind: ChartOutput.kind(of: plot) ?? .svg, options: options, commandLine: commandLine)
-        try ChartOutput.write(session.chart, summary: session.analyzer.summary, request, to: ChartOutput.prepare(plot))
-        if !quiet { Console.line("chart written to \(plot)") }
+    private func writePlot(_ consumer: SniffConsumer) throws {
+        if try consumer.writeChart(rows), let plot, !quiet { Console.line("chart written to \(plot)") }
     }
 
     private func printInterfaces() throws {
         let out = ByteOutput.standardOutput()
-        for (i, d) in try CaptureDevice.all().enumerated() {
-            out.write("\(i + 1).\(d.name)\(d.description.map { " (\($0))" } ?? "") \(d.flagText)\n")
-        }
+        out.write(CaptureDevice.listText(try CaptureDevice.all()))
         try? out.flush()
     }
 
     /// -r: one file, several merged by time, or standard input; -w copies them (through libpcap).
     private func readFiles(limits: RunLimits, out: ByteOutput) throws {
-        let name = read.count == 1 ? read[0] : "\(read[0]) and \(read.count - 1) more"
-        let rows = makeConsumer(out: out, live: false)
-        let window = try timeWindow(since: since, until: until)
+        let consumer = SniffConsumer(out: out, rows, live: false)
         let source = FileSource(
-            paths: read, window: window, filter: live.filterExpression, copyPath: output.write, limits: limits)
-        let readError = try FileRun.read(
-            source,
-            opened: { file in
-                try Privileges.relinquish(explicit: live.relinquish)
-                if !quiet || output.write != nil {
-                    Console.line(
-                        "reading from file \(name), link-type \(file.linkTypeName) (\(file.linkTypeDescription)), snapshot length \(file.snapLength)"
-                    )
-                }
-                rows.begin(linkTypeName: file.linkTypeName)
-            }, rows.read)
-        rows.end()
-        for line in rows.closingLines { Console.line(line) }
-        if let e = rows.outputError, case .writeFailed = e { throw e }
-        if let readError { throw readError }
-        try writePlot(rows)
+            paths: read, window: try timeWindow(since: since, until: until), filter: live.filterExpression,
+            copyPath: output.write, limits: limits)
+        try consumer.readFiles(
+            source, relinquish: live.relinquish, announce: !quiet || output.write != nil, report: Console.line)
+        try writePlot(consumer)
     }
 }
 

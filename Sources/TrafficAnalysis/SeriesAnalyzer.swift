@@ -40,7 +40,7 @@ import PacketWire
 /// batch), and with `.binned` one interval per interval that received late packets.
 public struct SeriesAnalyzer: Sendable {
     /// Where interval 0 starts.
-    public enum Alignment: Sendable, Equatable {
+    public enum Alignment: String, Sendable, Equatable, CaseIterable {
         /// At the first packet's timestamp (tshark, Wireshark).
         case first
         /// At a multiple of the interval since the Unix epoch.
