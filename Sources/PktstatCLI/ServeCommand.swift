@@ -1,7 +1,5 @@
 import ArgumentParser
 import Dispatch
-import Foundation
-import Logging
 import PacketCapture
 import Serve
 import TrafficAnalysis
@@ -77,10 +75,13 @@ struct ServeCommand: ParsableCommand {
     /// /proc/PID/status) whatever setuid does later on the other threads.
     func run() throws {
         var settings = ServeSettings()
-        var handOff: HandOff?
+        var handOff: LiveRunHandOff?
         try ErrorReport.run {
-            settings = try makeSettings()
-            handOff = HandOff(try LiveRun.open(live.settings, report: Console.line))
+            // Listen address and authentication, checked before the capture opens.
+            settings = try ServeSettings(
+                listen: listen, headerTimeoutNs: headerTimeout?.nanoseconds, tokenFile: tokenFile,
+                webConfigFile: webConfigFile)
+            handOff = LiveRunHandOff(try LiveRun.open(live.settings, report: Console.line))
         }
         guard let handOff else { return }
         var options = ServeOptions()
@@ -89,10 +90,7 @@ struct ServeCommand: ParsableCommand {
         let defaults = ServeConsumer.defaultFlowLimits
         options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
         options.versions = [("version", Version.pktstat), ("libpcap", Libpcap.version)]
-        var logger = Logger(label: "pktstat.serve")
-        // PKTSTAT_LOG=debug shows the server's own log (start, shutdown steps).
-        let level = ProcessInfo.processInfo.environment["PKTSTAT_LOG"].flatMap { Logger.Level(rawValue: $0) }
-        logger.logLevel = level ?? .error
+        let logger = ServeRun.logger()
         Task {
             do {
                 try await ErrorReport.run {
@@ -108,31 +106,8 @@ struct ServeCommand: ParsableCommand {
         dispatchMain()
     }
 
-    /// Listen address and authentication, checked before the capture opens.
-    private func makeSettings() throws(ServeError) -> ServeSettings {
-        var settings = ServeSettings()
-        settings.listen = try ListenAddress(parsing: listen)
-        if let headerTimeout { settings.headerTimeoutSeconds = max(1, headerTimeout.nanoseconds / 1_000_000_000) }
-        if let tokenFile { settings.tokens = try TokenFile.load(path: tokenFile) }
-        if let webConfigFile { settings.web = try WebConfig.load(path: webConfigFile) }
-        try settings.validate()
-        return settings
-    }
-
     var intervalNs: Int64 { interval?.nanoseconds ?? 1_000_000_000 }
 }
 
 extension ServeError: CustomHintedError {}
 extension ServeFailure: CustomHintedError {}
-
-/// Moves the open capture into the serving task (it is `~Copyable`: taken exactly once).
-private final class HandOff: @unchecked Sendable {
-    private var capture: LiveRun?
-
-    init(_ capture: consuming LiveRun) { self.capture = consume capture }
-
-    func take() -> LiveRun {
-        guard let capture = capture.take() else { preconditionFailure("the capture was handed off twice") }
-        return capture
-    }
-}
