@@ -24,6 +24,18 @@ public struct HostTotals: Sendable, Equatable {
     public var packets: UInt64 = 0
     public var bytes: UInt64 = 0
     public var first: Int64 = .max
+
+    /// Adds the totals of `o` (same host) to these.
+    public mutating func add(_ o: HostTotals) {
+        flows += o.flows
+        packets += o.packets
+        bytes += o.bytes
+        sentPackets += o.sentPackets
+        sentBytes += o.sentBytes
+        receivedPackets += o.receivedPackets
+        receivedBytes += o.receivedBytes
+        first = min(first, o.first)
+    }
 }
 
 /// Per-protocol or per-(protocol, port) totals. `port` is the flow's dport (the port its first
@@ -36,6 +48,14 @@ public struct GroupTotals: Sendable, Equatable {
     public var packets: UInt64 = 0
     public var bytes: UInt64 = 0
     public var first: Int64 = .max
+
+    /// Adds the totals of `o` (same group) to these.
+    public mutating func add(_ o: GroupTotals) {
+        flows += o.flows
+        packets += o.packets
+        bytes += o.bytes
+        first = min(first, o.first)
+    }
 }
 
 /// Orders and aggregates flows, once at the end (not per packet).
@@ -60,36 +80,40 @@ public enum FlowViews {
     public static func hosts(_ flows: some Sequence<Flow>) -> [HostTotals] {
         var at: [HostKey: Int] = [:]
         var rows: [HostTotals] = []
-        func add(_ a: IPAddress, _ v: UInt8, sent: (UInt64, UInt64), received: (UInt64, UInt64), flow f: Flow) {
-            let k = HostKey(address: a, version: v)
-            let i =
-                at[k]
-                ?? {
-                    rows.append(HostTotals(address: a, ipVersion: v))
-                    at[k] = rows.count - 1
-                    return rows.count - 1
-                }()
-            rows[i].flows += 1
-            rows[i].packets += f.packets
-            rows[i].bytes += f.bytes
-            rows[i].sentPackets += sent.0
-            rows[i].sentBytes += sent.1
-            rows[i].receivedPackets += received.0
-            rows[i].receivedBytes += received.1
-            rows[i].first = min(rows[i].first, f.first)
-        }
-        for f in flows where f.key.ipVersion != 0 {
-            let src = (f.srcPackets, f.srcBytes)
-            let dst = (f.dstPackets, f.dstBytes)
-            if f.src.address == f.dst.address {
-                let all = (f.packets, f.bytes)
-                add(f.src.address, f.key.ipVersion, sent: all, received: all, flow: f)
-            } else {
-                add(f.src.address, f.key.ipVersion, sent: src, received: dst, flow: f)
-                add(f.dst.address, f.key.ipVersion, sent: dst, received: src, flow: f)
+        for f in flows {
+            hostShares(f) { share in
+                let k = HostKey(address: share.address, version: share.ipVersion)
+                if let i = at[k] {
+                    rows[i].add(share)
+                } else {
+                    at[k] = rows.count
+                    rows.append(share)
+                }
             }
         }
         return rows
+    }
+
+    /// What one flow adds to its hosts: a share for its src, then one for its dst (one only for a
+    /// flow between two ports of one address, sent and received whole; none without addresses).
+    public static func hostShares(_ f: Flow, _ body: (HostTotals) -> Void) {
+        let v = f.key.ipVersion
+        guard v != 0 else { return }
+        func share(_ a: IPAddress, sent: (UInt64, UInt64), received: (UInt64, UInt64)) -> HostTotals {
+            HostTotals(
+                address: a, ipVersion: v, flows: 1, sentPackets: sent.0, sentBytes: sent.1,
+                receivedPackets: received.0, receivedBytes: received.1, packets: f.packets, bytes: f.bytes,
+                first: f.first)
+        }
+        let src = (f.srcPackets, f.srcBytes)
+        let dst = (f.dstPackets, f.dstBytes)
+        if f.src.address == f.dst.address {
+            let all = (f.packets, f.bytes)
+            body(share(f.src.address, sent: all, received: all))
+        } else {
+            body(share(f.src.address, sent: src, received: dst))
+            body(share(f.dst.address, sent: dst, received: src))
+        }
     }
 
     /// Totals per protocol label (`byPort` false) or per protocol and the flow's dport.
@@ -97,21 +121,24 @@ public enum FlowViews {
         var at: [GroupKey: Int] = [:]
         var rows: [GroupTotals] = []
         for f in flows {
-            let hasPort = byPort && f.key.hasPorts
-            let k = GroupKey(label: f.key.label, hasPort: hasPort, port: hasPort ? f.dst.port : 0)
-            let i =
-                at[k]
-                ?? {
-                    rows.append(GroupTotals(label: k.label, hasPort: k.hasPort, port: k.port))
-                    at[k] = rows.count - 1
-                    return rows.count - 1
-                }()
-            rows[i].flows += 1
-            rows[i].packets += f.packets
-            rows[i].bytes += f.bytes
-            rows[i].first = min(rows[i].first, f.first)
+            let share = groupShare(f, byPort: byPort)
+            let k = GroupKey(label: share.label, hasPort: share.hasPort, port: share.port)
+            if let i = at[k] {
+                rows[i].add(share)
+            } else {
+                at[k] = rows.count
+                rows.append(share)
+            }
         }
         return rows
+    }
+
+    /// What one flow adds to its protocol's (or its protocol and dport's) totals.
+    public static func groupShare(_ f: Flow, byPort: Bool) -> GroupTotals {
+        let hasPort = byPort && f.key.hasPorts
+        return GroupTotals(
+            label: f.key.label, hasPort: hasPort, port: hasPort ? f.dst.port : 0, flows: 1, packets: f.packets,
+            bytes: f.bytes, first: f.first)
     }
 
     /// Aggregate rows sorted (default: most bytes first) and cut to `top`.
