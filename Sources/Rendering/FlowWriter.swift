@@ -24,10 +24,23 @@ public enum FlowCell: Sendable, Equatable {
 public struct FlowWriter: Sendable {
     public let format: FlowFormat
     public let columns: [String]
+    /// Whether group rows have a port column (`flows --by port`).
+    public let withPort: Bool
 
     public init(format: FlowFormat, columns: [String]) {
         self.format = format
         self.columns = columns
+        withPort = columns == Self.portColumns
+    }
+
+    /// A writer of `flows` rows: a row per flow, or per host, port or protocol.
+    public init(format: FlowFormat, grouping: FlowGrouping?) {
+        switch grouping {
+        case nil: self.init(format: format, columns: Self.flowColumns)
+        case .host: self.init(format: format, columns: Self.hostColumns)
+        case .port: self.init(format: format, columns: Self.portColumns)
+        case .byProtocol: self.init(format: format, columns: Self.protocolColumns)
+        }
     }
 
     public static let flowColumns = [
@@ -64,6 +77,44 @@ public struct FlowWriter: Sendable {
         var row: [FlowCell] = [.text(g.label.name)]
         if withPort { row.append(g.hasPort ? .count(UInt64(g.port)) : .none) }
         return row + [.count(g.flows), .count(g.packets), .count(g.bytes)]
+    }
+
+    /// The cells of a report row.
+    public func cells(_ row: FlowReportRow) -> [FlowCell] {
+        switch row {
+        case .flow(let f): Self.cells(f)
+        case .host(let h): Self.cells(h)
+        case .group(let g): Self.cells(g, withPort: withPort)
+        }
+    }
+
+    /// A report row as CSV (flows through `csvRow`) or JSON.
+    public func write(_ row: FlowReportRow, into out: inout [UInt8]) {
+        if case .flow(let f) = row, format == .csv { return Self.csvRow(f, into: &out) }
+        write(cells(row), into: &out)
+    }
+
+    /// The rows of a finished report, a line at a time, for `emit` to put somewhere: CSV or JSON
+    /// lines; or a table, measured in a first pass over the rows, then its title line and the rows
+    /// in a second. `emit` may not keep the array it is handed past the call (it is reused).
+    public func rows(of report: FlowReport, _ emit: ([UInt8]) throws -> Void) throws {
+        var line: [UInt8] = []
+        guard format == .table else {
+            return try report.forEachRow { row in
+                line.removeAll(keepingCapacity: true)
+                write(row, into: &line)
+                try emit(line)
+            }
+        }
+        var layout = FlowTableLayout(columns: columns)
+        try report.forEachRow { layout.measure(cells($0)) }
+        tableHeader(layout, into: &line)
+        try emit(line)
+        try report.forEachRow { row in
+            line.removeAll(keepingCapacity: true)
+            tableLine(cells(row), layout, into: &line)
+            try emit(line)
+        }
     }
 
     /// The CSV header line (JSON has none; a table's is written by `table`).
@@ -119,33 +170,70 @@ public struct FlowWriter: Sendable {
     /// An aligned table: upper-case titles, every column as wide as its widest cell, numbers
     /// right-aligned, `-` for absent values.
     public func table(_ rows: [[FlowCell]], into out: inout [UInt8]) {
-        let text = rows.map { $0.map(Self.tableText) }
-        var widths = columns.map { $0.count }
-        for row in text { for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], c.utf8.count) } }
-        let numeric = columns.indices.map { i in rows.first.map { Self.isNumeric($0[i]) } ?? false }
-        func line(_ cells: [String]) {
-            var s = ""
-            for (i, c) in cells.enumerated() {
-                let pad = String(repeating: " ", count: widths[i] - c.utf8.count)
-                s += i == 0 ? "" : "  "
-                s += numeric[i] ? pad + c : (i == cells.count - 1 ? c : c + pad)
+        var layout = FlowTableLayout(columns: columns)
+        for row in rows { layout.measure(row) }
+        tableHeader(layout, into: &out)
+        for row in rows { tableLine(row, layout, into: &out) }
+    }
+
+    /// The title line of a table laid out by `layout` (measured over every row first).
+    public func tableHeader(_ layout: FlowTableLayout, into out: inout [UInt8]) {
+        line(columns.map { .text($0.uppercased()) }, layout, into: &out)
+    }
+
+    /// One line of a table laid out by `layout`: rows too many to hold are measured in a first
+    /// pass, then written a line at a time in a second.
+    public func tableLine(_ row: [FlowCell], _ layout: FlowTableLayout, into out: inout [UInt8]) {
+        line(row, layout, into: &out)
+    }
+
+    private func line(_ cells: [FlowCell], _ layout: FlowTableLayout, into out: inout [UInt8]) {
+        for (i, c) in cells.enumerated() {
+            if i > 0 { out.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: " ")]) }
+            let pad = layout.widths[i] - Self.tableWidth(c)
+            if layout.numeric[i] { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: pad)) }
+            RowBytes.append(to: &out) { $0.cell(c, json: false, dash: true) }
+            if !layout.numeric[i] && i != cells.count - 1 {
+                out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: pad))
             }
-            out.append(contentsOf: s.utf8)
-            out.append(UInt8(ascii: "\n"))
         }
-        line(columns.map { $0.uppercased() })
-        for row in text { line(row) }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// The bytes a cell takes in a table.
+    static func tableWidth(_ c: FlowCell) -> Int {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RowBytes.capacity) { scratch in
+            var row = RowBytes(scratch.baseAddress!)
+            row.cell(c, json: false, dash: true)
+            return row.count
+        }
     }
 
     static func isNumeric(_ c: FlowCell) -> Bool {
         if case .count = c { return true }
         return false
     }
+}
 
-    static func tableText(_ c: FlowCell) -> String {
-        var bytes: [UInt8] = []
-        RowBytes.append(to: &bytes) { $0.cell(c, json: false, dash: true) }
-        return String(decoding: bytes, as: UTF8.self)
+/// The column widths and alignment of an aligned table, measured a row at a time: every column as
+/// wide as its title and its widest cell; numbers right-aligned (the first row's numeric cells).
+public struct FlowTableLayout: Sendable {
+    public private(set) var widths: [Int]
+    public private(set) var numeric: [Bool]
+    private var measured = false
+
+    public init(columns: [String]) {
+        widths = columns.map { $0.uppercased().utf8.count }
+        numeric = columns.map { _ in false }
+    }
+
+    /// Widens the columns to fit `row`.
+    public mutating func measure(_ row: [FlowCell]) {
+        if !measured {
+            measured = true
+            numeric = row.map(FlowWriter.isNumeric)
+        }
+        for (i, c) in row.enumerated() { widths[i] = Swift.max(widths[i], FlowWriter.tableWidth(c)) }
     }
 }
 
