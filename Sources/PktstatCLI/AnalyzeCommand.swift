@@ -8,9 +8,7 @@ import TrafficAnalysis
 import TrafficPipeline
 
 /// Output formats of `analyze` (series, charts, scripts).
-enum AnalyzeFormat: String, CaseIterable, ExpressibleByArgument {
-    case csv, json, table, svg, gnuplot, png
-}
+extension SeriesReportFormat: ExpressibleByArgument {}
 
 enum AnalyzeLayout: String, CaseIterable, ExpressibleByArgument {
     case byProtocol = "protocol"
@@ -60,7 +58,7 @@ struct Analyze: ParsableCommand {
     var align: SeriesAnalyzer.Alignment = .first
 
     @Option(help: "Output: table, csv, json, svg, gnuplot or png (png needs -o and gnuplot).")
-    var format: AnalyzeFormat = .table
+    var format: SeriesReportFormat = .table
 
     @Option(
         name: [.short, .customLong("output")],
@@ -105,19 +103,10 @@ struct Analyze: ParsableCommand {
         let auto = format.isChart && (interval ?? .auto) == .auto
         try ErrorReport.run {
             // Outputs are opened before reading, so an unwritable path fails at once.
-            let destination: SeriesReport.Output
-            if format.isChart {
-                let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-                let kind: ChartOutput.Kind = format == .svg ? .svg : format == .png ? .png : .gp
-                let request = ChartOutput.Request(
-                    kind: kind, terminal: terminal, options: look.options(originNs: nil), commandLine: commandLine)
-                destination = .chart(try ChartOutput.prepare(output), request, autoInterval: auto)
-            } else if summary {
-                destination = .summary(try ByteOutput.file(self.output ?? "-"), json: format == .json)
-            } else {
-                destination = .rows(
-                    try ByteOutput.file(self.output ?? "-"), format.text ?? .table, by == nil ? .wide : .byProtocol)
-            }
+            let commandLine = (["pktstat"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let destination = try SeriesReport.Output.open(
+                format, to: output, summary: summary, layout: by == nil ? .wide : .byProtocol, terminal: terminal,
+                chart: look.options(originNs: nil), commandLine: commandLine, autoInterval: auto)
             let report = SeriesReport(
                 intervalNs: auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000,
                 align: align, output: destination, intervalText: intervalText)
@@ -130,10 +119,4 @@ struct Analyze: ParsableCommand {
         if case .time(let t) = interval { return t.text }
         return "1"
     }
-}
-
-extension AnalyzeFormat {
-    var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
-    /// The text format of the table, CSV and JSON cases; nil for charts.
-    var text: TextFormat? { TextFormat(rawValue: rawValue) }
 }
