@@ -21,11 +21,8 @@ struct FlowBoundOptions: ParsableArguments {
     var maxFlows: Int?
 
     func validate() throws {
-        if let maxFlows, maxFlows <= 0 {
-            throw ValidationError("--max-flows must be a positive number (got \(maxFlows))")
-        }
-        if let flowTimeout, flowTimeout.nanoseconds <= 0 {
-            throw ValidationError("--flow-timeout must be longer than 0")
+        if let problem = FlowLimits.problem(idleTimeoutNs: flowTimeout?.nanoseconds, maxFlows: maxFlows) {
+            throw ValidationError(problem)
         }
     }
 

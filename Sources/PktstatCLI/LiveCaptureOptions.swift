@@ -38,12 +38,7 @@ struct LiveCaptureOptions: ParsableArguments {
     var expression: [String] = []
 
     func validate() throws {
-        if snaplen < 0 {
-            throw ValidationError("-s/--snaplen must be a positive number of bytes, or 0 for the default")
-        }
-        if bufferSizeKiB <= 0 || bufferSizeKiB > 2_097_151 {
-            throw ValidationError("--buffer-size is in KiB and must be between 1 and 2097151")
-        }
+        if let problem = settings.problem { throw ValidationError(problem) }
         if filter != nil && !expression.isEmpty {
             throw ValidationError("give the filter either with --filter or as trailing words, not both")
         }

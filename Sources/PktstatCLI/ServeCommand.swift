@@ -60,13 +60,17 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var live: LiveCaptureOptions
 
     func validate() throws {
-        if intervalNs < 1_000_000 { throw ValidationError("--interval must be at least 1ms") }
-        if window < 1 || window > 1_000_000 {
-            throw ValidationError("--window must be between 1 and 1000000 intervals")
-        }
-        do { _ = try ListenAddress(parsing: listen) } catch {
-            throw ValidationError("\(error.description); \(error.hint ?? "")")
-        }
+        if let problem = options.problem ?? ListenAddress.problem(listen) { throw ValidationError(problem) }
+    }
+
+    /// The series and the flow table (1 s intervals unless told otherwise).
+    private var options: ServeOptions {
+        var options = ServeOptions()
+        options.intervalNs = interval?.nanoseconds ?? 1_000_000_000
+        options.window = window
+        let defaults = ServeConsumer.defaultFlowLimits
+        options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
+        return options
     }
 
     /// Opens the capture and drops privileges here, on the process's main thread, then serves from
@@ -84,11 +88,7 @@ struct ServeCommand: ParsableCommand {
             handOff = LiveRunHandOff(try LiveRun.open(live.settings, report: Console.line))
         }
         guard let handOff else { return }
-        var options = ServeOptions()
-        options.intervalNs = intervalNs
-        options.window = window
-        let defaults = ServeConsumer.defaultFlowLimits
-        options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
+        var options = options
         options.versions = [("version", Version.pktstat), ("libpcap", Libpcap.version)]
         let logger = ServeRun.logger()
         Task {
@@ -105,8 +105,6 @@ struct ServeCommand: ParsableCommand {
         }
         dispatchMain()
     }
-
-    var intervalNs: Int64 { interval?.nanoseconds ?? 1_000_000_000 }
 }
 
 extension ServeError: CustomHintedError {}

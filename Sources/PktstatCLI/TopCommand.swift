@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Glibc
 import OutputSinks
 import PacketCapture
@@ -7,9 +7,7 @@ import Rendering
 import TrafficAnalysis
 import TrafficPipeline
 
-enum TopView: String, CaseIterable, ExpressibleByArgument {
-    case flows, hosts, ports
-}
+extension RateView: ExpressibleByArgument {}
 
 enum TopSortOption: String, CaseIterable, ExpressibleByArgument {
     case last
@@ -59,7 +57,7 @@ struct Top: ParsableCommand {
     var format: TopFormat = .csv
 
     @Option(help: "Rows: flows, hosts or ports (on the screen, v switches).")
-    var view: TopView = .flows
+    var view: RateView = .flows
 
     @Option(help: "Order: last, 2s, 10s, 40s (rate over that window) or total (on the screen, s switches).")
     var sort: TopSortOption = .last
@@ -75,22 +73,25 @@ struct Top: ParsableCommand {
     @OptionGroup var live: LiveCaptureOptions
 
     func validate() throws {
-        if interval.nanoseconds < 10_000_000 { throw ValidationError("--interval must be at least 10ms") }
-        if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
+        if let problem = settings.problem { throw ValidationError(problem) }
+    }
+
+    private var settings: TopSettings {
+        var settings = TopSettings()
+        settings.intervalNs = interval.nanoseconds
+        settings.top = top
+        // 60 s and 1,000,000 flows unless told otherwise.
+        settings.flowLimits = bounds.limits(defaultTimeoutNs: 60_000_000_000, defaultMax: 1_000_000)
+        settings.view = view
+        settings.sort = RateSort.allCases[TopSortOption.allCases.firstIndex(of: sort) ?? 0]
+        settings.format = format == .json ? .json : .csv
+        settings.filter = live.filterExpression
+        return settings
     }
 
     func run() throws {
         try ErrorReport.run {
             let capture = try LiveRun.open(live.settings, report: Console.line)
-            var settings = TopSettings()
-            settings.intervalNs = interval.nanoseconds
-            settings.top = top
-            // 60 s and 1,000,000 flows unless told otherwise.
-            settings.flowLimits = bounds.limits(defaultTimeoutNs: 60_000_000_000, defaultMax: 1_000_000)
-            settings.view = RateView(rawValue: view.rawValue) ?? .flows
-            settings.sort = RateSort.allCases[TopSortOption.allCases.firstIndex(of: sort) ?? 0]
-            settings.format = format == .json ? .json : .csv
-            settings.filter = live.filterExpression
             let screen = TopConsumer(settings, terminal: batch ? nil : TopTerminal())
             // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
             try capture.run(

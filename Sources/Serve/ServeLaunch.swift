@@ -42,3 +42,24 @@ extension ServeRun {
         return logger
     }
 }
+
+extension ServeOptions {
+    /// Why `serve` cannot keep a series with these options, in their words; nil when it can.
+    public var problem: String? {
+        if intervalNs < 1_000_000 { return "--interval must be at least 1ms" }
+        if window < 1 || window > 1_000_000 { return "--window must be between 1 and 1000000 intervals" }
+        return nil
+    }
+}
+
+extension ListenAddress {
+    /// Why `text` is not an address to listen on, with its fix; nil when it is one.
+    public static func problem(_ text: String) -> String? {
+        do {
+            _ = try ListenAddress(parsing: text)
+            return nil
+        } catch {
+            return "\(error.description); \(error.hint ?? "")"
+        }
+    }
+}
