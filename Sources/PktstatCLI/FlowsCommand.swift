@@ -5,12 +5,8 @@ import Rendering
 import TrafficAnalysis
 import TrafficPipeline
 
-enum FlowGrouping: String, CaseIterable, ExpressibleByArgument {
-    case host
-    case byProtocol = "protocol"
-    case port
-}
-
+extension FlowGrouping: ExpressibleByArgument {}
+extension FlowReportError: CustomHintedError {}
 extension FlowFormat: ExpressibleByArgument {}
 extension FlowSort: ExpressibleByArgument {}
 
@@ -44,8 +40,9 @@ struct Flows: ParsableCommand {
 
             The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and \
             --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted \
-            from a full table (one of the least recently seen) is written when it leaves, and a later packet of it \
-            starts a new flow; the rows still in the table follow, by first timestamp.
+            from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without \
+            --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first \
+            timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
             """
     )
 
@@ -82,20 +79,17 @@ struct Flows: ParsableCommand {
         try ErrorReport.run { try flows() }
     }
 
-    private var bounded: Bool { bounds.given }
-
     private func flows() throws {
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let limits = bounds.limits(defaultTimeoutNs: nil, defaultMax: .max)
-        let table = FlowTable(limits: limits, keepsRetired: bounded)
+        let table = FlowTable(
+            limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), keepsRetired: bounds.given)
+        let report = FlowReport(
+            grouping: by, sort: sort, top: top, bounded: bounds.given, inRetireOrder: format != .table)
         let out = ByteOutput.standardOutput()
-        // Flows leaving a bounded table are written at once when rows need no order.
-        let streaming = bounded && by == nil && sort == nil && format != .table
-        let writer = FlowWriter(format: format, columns: columns)
-        if streaming { writer.header(into: &out.buffer) }
-        var kept: [Flow] = []
+        let writer = FlowWriter(format: format, grouping: by)
+        if report.streams { writer.header(into: &out.buffer) }
         var readError: (any Error)?
         var opened = false
         var outputError: OutputError?
@@ -103,17 +97,11 @@ struct Flows: ParsableCommand {
             let source = try inputs.source(filter: filter)
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 table.add(batch)
-                guard !table.retired.isEmpty else { return !stop.isRequested }
-                if streaming {
-                    for f in table.retired { write(f, writer, into: &out.buffer) }
-                    do throws(OutputError) { try out.flushIfFull() } catch {
-                        outputError = error
-                        return false
-                    }
-                } else {
-                    kept += table.retired
+                report.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
+                do throws(OutputError) { try out.flushIfFull() } catch {
+                    outputError = error
+                    return false
                 }
-                table.retired.removeAll(keepingCapacity: true)
                 return !stop.isRequested
             }
         } catch {
@@ -121,80 +109,17 @@ struct Flows: ParsableCommand {
             readError = error
         }
         if let outputError { throw outputError }
-        try output(table, kept: kept, streaming: streaming, writer: writer, out: out)
-        reportBounds(table.counters)
-        if let readError { throw readError }
-    }
-
-    private var columns: [String] {
-        switch by {
-        case nil: FlowWriter.flowColumns
-        case .host: FlowWriter.hostColumns
-        case .port: FlowWriter.portColumns
-        case .byProtocol: FlowWriter.protocolColumns
-        }
-    }
-
-    private func write(_ f: Flow, _ writer: FlowWriter, into out: inout [UInt8]) {
-        if format == .csv { FlowWriter.csvRow(f, into: &out) } else { writer.write(FlowWriter.cells(f), into: &out) }
-    }
-
-    /// The rows still to write: the table's flows (and, when bounded, those that left it).
-    private func output(
-        _ table: FlowTable, kept: [Flow], streaming: Bool, writer: FlowWriter, out: ByteOutput
-    ) throws(OutputError) {
-        if !streaming { writer.header(into: &out.buffer) }
-        if by != nil {
-            // The table itself when nothing left it: no copy of a million flows.
-            if kept.isEmpty { return try aggregates(table, writer: writer, out: out) }
-            return try aggregates(kept + Array(table), writer: writer, out: out)
-        }
-        if bounded {
-            let all = kept + Array(table)
-            return try flowRows(all, order: FlowViews.order(all, by: sort ?? .first, top: top), writer, out)
-        }
-        try flowRows(table, order: sort == nil ? nil : FlowViews.order(table, by: sort, top: top), writer, out)
-    }
-
-    private func flowRows<C: RandomAccessCollection<Flow>>(
-        _ flows: C, order: [C.Index]?, _ writer: FlowWriter, _ out: ByteOutput
-    ) throws(OutputError) {
-        if format == .table {
-            let rows = (order ?? Array(flows.indices.prefix(top ?? .max))).map { FlowWriter.cells(flows[$0]) }
-            writer.table(rows, into: &out.buffer)
-            return try out.flush()
-        }
-        for i in order ?? Array(flows.indices.prefix(top ?? .max)) {
-            write(flows[i], writer, into: &out.buffer)
+        try report.finish(table)
+        if !report.streams { writer.header(into: &out.buffer) }
+        try writer.rows(of: report) { line in
+            out.buffer += line
             try out.flushIfFull()
         }
         try out.flush()
-    }
-
-    private func aggregates(_ flows: some Sequence<Flow>, writer: FlowWriter, out: ByteOutput) throws(OutputError) {
-        let rows: [[FlowCell]]
-        switch by {
-        case .host:
-            let hosts = FlowViews.sorted(
-                FlowViews.hosts(flows), by: sort, top: top, packets: \.packets, bytes: \.bytes, first: \.first)
-            rows = hosts.map(FlowWriter.cells)
-        case .port, .byProtocol, nil:
-            let byPort = by == .port
-            let groups = FlowViews.sorted(
-                FlowViews.groups(flows, byPort: byPort), by: sort, top: top, packets: \.packets, bytes: \.bytes,
-                first: \.first)
-            rows = groups.map { FlowWriter.cells($0, withPort: byPort) }
-        }
-        if format == .table {
-            writer.table(rows, into: &out.buffer)
-        } else {
-            for r in rows { writer.write(r, into: &out.buffer) }
-        }
-        try out.flush()
-    }
-
-    private func reportBounds(_ c: FlowTableCounters) {
+        if let problem = report.spillProblem { Console.line("warning: \(problem); rows were kept in memory") }
+        let c = table.counters
         if c.expired > 0 { Console.line("\(c.expired) flows ended idle (--flow-timeout)") }
         if c.evicted > 0 { Console.line("\(c.evicted) flows evicted (--max-flows reached)") }
+        if let readError { throw readError }
     }
 }
