@@ -47,7 +47,6 @@ struct Flows: ParsableCommand {
     )
 
     @OptionGroup var inputs: CaptureInputs
-    var input: String { inputs.input }
 
     @Option(help: "Output: table, csv or json (one object per line).")
     var format: FlowFormat = .table
@@ -70,14 +69,12 @@ struct Flows: ParsableCommand {
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        if input == "-" && filter != nil {
+        if inputs.input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
     }
 
-    func run() throws {
-        try ErrorReport.run { try flows() }
-    }
+    func run() throws { try ErrorReport.run { try flows() } }
 
     private func flows() throws {
         let stop = StopFlag()
