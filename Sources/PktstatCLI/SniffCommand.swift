@@ -60,11 +60,7 @@ struct Sniff: ParsableCommand {
             valueName: "file"))
     var read: [String] = []
 
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets from this time on"))
-    var since: TimeBoundArgument?
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("With -r, only packets before this time"))
-    var until: TimeBoundArgument?
+    @OptionGroup var time: TimeWindowOptions
 
     @OptionGroup var output: WriteOptions
 
@@ -126,10 +122,7 @@ struct Sniff: ParsableCommand {
         if !read.isEmpty && live.interface != nil {
             throw ValidationError("use either -r FILE or -i INTERFACE, not both")
         }
-        if read.isEmpty && (since != nil || until != nil) {
-            throw ValidationError("--since and --until apply to files: add -r FILE")
-        }
-        _ = try timeWindow(since: since, until: until)
+        if read.isEmpty && time.given { throw ValidationError("--since and --until apply to files: add -r FILE") }
         try output.validate(reading: !read.isEmpty)
     }
 
@@ -182,7 +175,7 @@ struct Sniff: ParsableCommand {
     private func readFiles(limits: RunLimits, out: ByteOutput) throws {
         let consumer = SniffConsumer(out: out, rows, live: false)
         let source = FileSource(
-            paths: read, window: try timeWindow(since: since, until: until), filter: live.filterExpression,
+            paths: read, window: try time.window, filter: live.filterExpression,
             copyPath: output.write, limits: limits)
         try consumer.readFiles(
             source, relinquish: live.relinquish, announce: !quiet || output.write != nil, report: Console.line)

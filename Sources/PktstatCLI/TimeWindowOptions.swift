@@ -21,8 +21,29 @@ struct TimeBoundArgument: ExpressibleByArgument {
     }
 }
 
+/// `--since` and `--until` (`analyze`, `flows`, `sniff -r`), checked against each other once here.
+struct TimeWindowOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
+    var since: TimeBoundArgument?
+
+    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
+    var until: TimeBoundArgument?
+
+    var given: Bool { since != nil || until != nil }
+
+    var window: TimeWindow {
+        get throws {
+            let window = TimeWindow(sinceNs: since?.nanoseconds, untilNs: until?.nanoseconds)
+            if let problem = window.problem { throw ValidationError(problem) }
+            return window
+        }
+    }
+
+    func validate() throws { _ = try window }
+}
+
 /// The capture inputs of `analyze` and `flows`: files and folders merged by time, or `-`, and the
-/// `--since`/`--until` window, checked once here.
+/// time window.
 struct CaptureInputs: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
@@ -31,17 +52,12 @@ struct CaptureInputs: ParsableArguments {
             valueName: "file"))
     var files: [String]
 
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets from this time on"))
-    var since: TimeBoundArgument?
-
-    @Option(parsing: .unconditional, help: TimeBoundArgument.help("Only packets before this time"))
-    var until: TimeBoundArgument?
+    @OptionGroup var time: TimeWindowOptions
 
     /// The first input (the only one when it is `-`).
     var input: String { files[0] }
 
     func validate() throws {
-        _ = try timeWindow(since: since, until: until)
         if files.count > 1 && files.contains("-") {
             throw ValidationError("'-' (standard input) is read alone, not with files")
         }
@@ -49,15 +65,8 @@ struct CaptureInputs: ParsableArguments {
 
     /// The record source for these inputs (sniff's CSV accepted on standard input).
     func source(filter: String?) throws -> FileSource {
-        FileSource(paths: files, window: try timeWindow(since: since, until: until), filter: filter, acceptsCSV: true)
+        FileSource(paths: files, window: try time.window, filter: filter, acceptsCSV: true)
     }
-}
-
-/// The window the two options give, checked against each other.
-func timeWindow(since: TimeBoundArgument?, until: TimeBoundArgument?) throws -> TimeWindow {
-    let window = TimeWindow(sinceNs: since?.nanoseconds, untilNs: until?.nanoseconds)
-    if let problem = window.problem { throw ValidationError(problem) }
-    return window
 }
 
 extension MultiFileError: CustomHintedError {}
