@@ -6,7 +6,9 @@ import Testing
 /// `../shared/bench/live-capture`, the project's drop yardstick), captured by `sniff` alone and by
 /// `serve` while wrk keeps 64 connections busy for 10 s on `/metrics`, then 10 s on `/api/v1/flows`
 /// (`scripts/serve-under-load`), two rounds in turn: serve loses no more packets than sniff did, and
-/// wrk sees no failed request and a p99 within the bound.
+/// wrk sees no failed request and a p99 within the bound. "No more" allows the noise of a shared
+/// 2-core machine, 0.05% of the flood (1,050 of 2.1 million packets): a serve whose consumer
+/// falls behind loses tens of thousands here. `scripts/test` runs this suite alone.
 @Suite(.enabled(if: TestPaths.isRoot && FloodRun.script != nil, "needs root and ../shared/bench"), .serialized)
 struct ServeFloodTests {
     @Test func serveUnderLoadDropsNoMoreThanSniff() throws {
@@ -22,7 +24,9 @@ struct ServeFloodTests {
             // A real flood: most of what was asked for went out and reached the interface.
             #expect(sniff.received >= FloodRun.packets * 8 / 10, "\(sniff.output)")
             #expect(serve.received >= FloodRun.packets * 8 / 10, "\(serve.output)")
-            #expect(serve.lost <= sniffLost.max()!, "serve lost \(serve.lost), sniff \(sniffLost)\n\(serve.output)")
+            #expect(
+                serve.lost <= sniffLost.max()! + FloodRun.noise,
+                "serve lost \(serve.lost), sniff \(sniffLost)\n\(serve.output)")
             #expect(serve.wrk.count >= 2, "wrk did not run\n\(serve.output)")
             for w in serve.wrk {
                 #expect(w.requests > 1000 && w.failures == 0, "\(w.line)")
@@ -39,6 +43,8 @@ struct FloodRun {
     /// wrk's two 10-second runs start when serve is up, the flood half a second later.
     static let seconds = 21
     static var packets: Int { rate * seconds }
+    /// Losses within this many packets of sniff's are noise (0.05% of the flood).
+    static var noise: Int { packets / 2000 }
 
     static var script: String? {
         let p = TestPaths.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/bench/live-capture")
