@@ -261,6 +261,7 @@ public struct CommunityID: Sendable, Hashable {
     /// A `--community-id-seed` value that is not a seed; `message` is the one-line error text.
     public struct SeedProblem: Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 }

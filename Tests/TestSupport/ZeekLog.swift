@@ -250,5 +250,9 @@ public struct ZeekLogError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The 1-based line number.
     public var line: Int
     public var message: String
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
     public var description: String { "line \(line): \(message)" }
 }

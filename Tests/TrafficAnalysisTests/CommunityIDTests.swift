@@ -57,7 +57,8 @@ import TrafficAnalysis
         var bytes = [UInt8](repeating: 0, count: 16)
         let halves = text.components(separatedBy: "::")
         let head = halves[0].isEmpty ? [] : halves[0].split(separator: ":").map { UInt16($0, radix: 16)! }
-        let tail = halves.count > 1 && !halves[1].isEmpty ? halves[1].split(separator: ":").map { UInt16($0, radix: 16)! } : []
+        let tail =
+            halves.count > 1 && !halves[1].isEmpty ? halves[1].split(separator: ":").map { UInt16($0, radix: 16)! } : []
         for (i, g) in head.enumerated() {
             bytes[2 * i] = UInt8(g >> 8)
             bytes[2 * i + 1] = UInt8(g & 0xFF)
@@ -88,8 +89,14 @@ import TrafficAnalysis
             for (s, d) in pairs {
                 for proto: UInt8 in [6, 17, 132] {
                     for (sp, dp): (UInt16, UInt16) in [(1234, 80), (80, 1234), (53, 53), (0, 0), (65535, 1)] {
-                        out.append(Tuple(proto: proto, seed: seed, source: s, destination: d, sourcePort: sp, destinationPort: dp))
-                        out.append(Tuple(proto: proto, seed: seed, source: d, destination: s, sourcePort: dp, destinationPort: sp))
+                        out.append(
+                            Tuple(
+                                proto: proto, seed: seed, source: s, destination: d, sourcePort: sp, destinationPort: dp
+                            ))
+                        out.append(
+                            Tuple(
+                                proto: proto, seed: seed, source: d, destination: s, sourcePort: dp, destinationPort: sp
+                            ))
                     }
                 }
                 let icmp: [UInt8] = s.count == 4 ? [1] : [58, 1]
@@ -109,13 +116,19 @@ import TrafficAnalysis
                 ]
                 for proto in icmp {
                     for (t, c) in proto == 1 ? icmpTypes : icmp6Types {
-                        out.append(Tuple(proto: proto, seed: seed, source: s, destination: d, sourcePort: t, destinationPort: c))
-                        out.append(Tuple(proto: proto, seed: seed, source: d, destination: s, sourcePort: t, destinationPort: c))
+                        out.append(
+                            Tuple(
+                                proto: proto, seed: seed, source: s, destination: d, sourcePort: t, destinationPort: c))
+                        out.append(
+                            Tuple(
+                                proto: proto, seed: seed, source: d, destination: s, sourcePort: t, destinationPort: c))
                     }
                 }
                 for proto: UInt8 in [0, 2, 10, 47, 50, 89, 255] {
-                    out.append(Tuple(proto: proto, seed: seed, source: s, destination: d, sourcePort: 0, destinationPort: 0))
-                    out.append(Tuple(proto: proto, seed: seed, source: d, destination: s, sourcePort: 0, destinationPort: 0))
+                    out.append(
+                        Tuple(proto: proto, seed: seed, source: s, destination: d, sourcePort: 0, destinationPort: 0))
+                    out.append(
+                        Tuple(proto: proto, seed: seed, source: d, destination: s, sourcePort: 0, destinationPort: 0))
                 }
             }
         }
@@ -143,7 +156,10 @@ import TrafficAnalysis
             if proto == 1 || proto == 58 {
                 sp = UInt16.random(in: 0...255, using: &rng)
                 if Bool.random(using: &rng) {
-                    let twoWay: [UInt16] = proto == 1 ? [0, 8, 9, 10, 13, 14, 15, 16, 17, 18] : [128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 144, 145]
+                    let twoWay: [UInt16] =
+                        proto == 1
+                        ? [0, 8, 9, 10, 13, 14, 15, 16, 17, 18]
+                        : [128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 144, 145]
                     sp = twoWay[Int.random(in: 0..<twoWay.count, using: &rng)]
                 }
                 dp = UInt16.random(in: 0...255, using: &rng)
@@ -153,7 +169,10 @@ import TrafficAnalysis
                 dp = 0
             }
             let seed: UInt16 = [0, 1, UInt16.random(in: 0...65535, using: &rng)][Int.random(in: 0..<3, using: &rng)]
-            out.append(Tuple(proto: proto, seed: seed, source: source, destination: destination, sourcePort: sp, destinationPort: dp))
+            out.append(
+                Tuple(
+                    proto: proto, seed: seed, source: source, destination: destination, sourcePort: sp,
+                    destinationPort: dp))
         }
         return out
     }
@@ -164,7 +183,8 @@ import TrafficAnalysis
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("tuples.txt")
-        try (tuples.map(\.oracleLine).joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        try (tuples.map(\.oracleLine).joined(separator: "\n") + "\n").write(
+            to: input, atomically: true, encoding: .utf8)
         let script = """
             import sys, communityid
             for line in sys.stdin:
@@ -235,8 +255,10 @@ import TrafficAnalysis
         #expect(id(0, 10, a, 80, b, 443) == "1:7bYuQ7nyGBIQn7uDcQ5WraAnhWI=")
         // The conformance trace communityid_sctp.pcap as Zeek's core gives it (ports 0, since
         // Zeek has no SCTP analyzer) and as the spec does (the SCTP ports, 7 and 7).
-        #expect(id(0, 132, Self.v4("192.168.170.8"), 0, Self.v4("192.168.170.56"), 0) == "1:U5cVwrVgLshgANPmc8hKzEcqp1M=")
-        #expect(id(0, 132, Self.v4("192.168.170.8"), 7, Self.v4("192.168.170.56"), 7) == "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=")
+        #expect(
+            id(0, 132, Self.v4("192.168.170.8"), 0, Self.v4("192.168.170.56"), 0) == "1:U5cVwrVgLshgANPmc8hKzEcqp1M=")
+        #expect(
+            id(0, 132, Self.v4("192.168.170.8"), 7, Self.v4("192.168.170.56"), 7) == "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=")
         // run-pcaps/icmp6: router solicitation, neighbour solicitation both ways, unreachable.
         let r = Self.v6("fe80::200:86ff:fe05:80da")
         #expect(id(0, 58, r, 133, Self.v6("ff02::2"), 134) == "1:hO+sN4H+MG5MY/8hIrXPqc4ZQz0=")
@@ -263,16 +285,20 @@ import TrafficAnalysis
         let unreachable = Tuple(proto: 1, seed: 0, source: b, destination: a, sourcePort: 3, destinationPort: 3)
         let unreachableBack = Tuple(proto: 1, seed: 0, source: a, destination: b, sourcePort: 3, destinationPort: 3)
         #expect(unreachable.id() != unreachableBack.id())
-        #expect(Tuple(proto: 6, seed: 0, source: a, destination: b, sourcePort: 1, destinationPort: 2).id()
-            != Tuple(proto: 6, seed: 1, source: a, destination: b, sourcePort: 1, destinationPort: 2).id())
+        #expect(
+            Tuple(proto: 6, seed: 0, source: a, destination: b, sourcePort: 1, destinationPort: 2).id()
+                != Tuple(proto: 6, seed: 1, source: a, destination: b, sourcePort: 1, destinationPort: 2).id())
     }
 
     @Test func withIDGivesTheSameBytes() {
         let cid = CommunityID(seed: 7)
         let s = Tuple.address(Self.v6("2001:db8::1"))
         let d = Tuple.address(Self.v6("2001:db8::2"))
-        let text = cid.id(source: s, sourcePort: 5353, destination: d, destinationPort: 53, protocolNumber: 17, ipVersion: 6)
-        let bytes = cid.withID(source: s, sourcePort: 5353, destination: d, destinationPort: 53, protocolNumber: 17, ipVersion: 6) {
+        let text = cid.id(
+            source: s, sourcePort: 5353, destination: d, destinationPort: 53, protocolNumber: 17, ipVersion: 6)
+        let bytes = cid.withID(
+            source: s, sourcePort: 5353, destination: d, destinationPort: 53, protocolNumber: 17, ipVersion: 6
+        ) {
             Array($0)
         }
         #expect(bytes.count == CommunityID.length)
@@ -282,7 +308,7 @@ import TrafficAnalysis
         #expect(CommunityID().seed == 0)
     }
 
-    @Test func seedOption() {
+    @Test func seedOption() throws {
         #expect(CommunityID.problem(seed: 0) == nil)
         #expect(CommunityID.problem(seed: 65535) == nil)
         #expect(CommunityID.problem(seed: 65536) == "--community-id-seed must be 0 to 65535; got 65536")
