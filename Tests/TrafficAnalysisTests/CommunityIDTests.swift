@@ -223,7 +223,7 @@ import TrafficAnalysis
 
     @Test func chosenTuplesMatchTheReference() throws {
         let tuples = Self.chosenTuples()
-        #expect(tuples.count > 500)
+        #expect(tuples.count == 1512)
         try Self.compareWithOracle(tuples)
     }
 
