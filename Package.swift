@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.0"),
+        // TrafficAnalysis: SHA-1 for the Community ID hash (already in the graph through hummingbird-auth).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // libpcap, found through pkg-config (Debian: libpcap-dev). Only PacketCapture imports it.
@@ -60,7 +62,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // Size-over-time series and summaries. No libpcap, no I/O.
-        .target(name: "TrafficAnalysis", dependencies: ["PacketWire", "PacketRecords"], swiftSettings: strict),
+        .target(
+            name: "TrafficAnalysis",
+            dependencies: ["PacketWire", "PacketRecords", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // CSV, JSON, tables, SVG charts, gnuplot scripts.
         .target(
             name: "Rendering",
