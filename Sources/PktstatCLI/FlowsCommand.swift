@@ -1,6 +1,5 @@
 public import ArgumentParser
 import OutputSinks
-import PacketRecords
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
@@ -74,49 +73,12 @@ struct Flows: ParsableCommand {
         }
     }
 
-    func run() throws { try ErrorReport.run { try flows() } }
-
-    private func flows() throws {
-        let stop = StopFlag()
-        let trap = SignalTrap(stop: stop)
-        defer { withExtendedLifetime(trap) {} }
-        let table = FlowTable(
-            limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), keepsRetired: bounds.given)
-        let report = FlowReport(
-            grouping: by, sort: sort, top: top, bounded: bounds.given, inRetireOrder: format != .table)
-        let out = ByteOutput.standardOutput()
-        let writer = FlowWriter(format: format, grouping: by)
-        if report.streams { writer.header(into: &out.buffer) }
-        var readError: (any Error)?
-        var opened = false
-        var outputError: OutputError?
-        do {
-            let source = try inputs.source(filter: filter)
-            try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
-                table.add(batch)
-                report.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
-                do throws(OutputError) { try out.flushIfFull() } catch {
-                    outputError = error
-                    return false
-                }
-                return !stop.isRequested
-            }
-        } catch {
-            if !opened { throw error }
-            readError = error
+    func run() throws {
+        try ErrorReport.run {
+            let run = FlowsRun(
+                limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
+                sort: sort, top: top, format: format)
+            try run.run(try inputs.source(filter: filter), out: ByteOutput.standardOutput(), report: Console.line)
         }
-        if let outputError { throw outputError }
-        try report.finish(table)
-        if !report.streams { writer.header(into: &out.buffer) }
-        try writer.rows(of: report) { line in
-            out.buffer += line
-            try out.flushIfFull()
-        }
-        try out.flush()
-        if let problem = report.spillProblem { Console.line("warning: \(problem); rows were kept in memory") }
-        let c = table.counters
-        if c.expired > 0 { Console.line("\(c.expired) flows ended idle (--flow-timeout)") }
-        if c.evicted > 0 { Console.line("\(c.evicted) flows evicted (--max-flows reached)") }
-        if let readError { throw readError }
     }
 }

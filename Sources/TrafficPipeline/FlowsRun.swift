@@ -1,0 +1,72 @@
+public import OutputSinks
+import PacketRecords
+public import Rendering
+public import TrafficAnalysis
+
+/// The file run of `flows`: the inputs read through a flow table into a `FlowReport` (streamed as
+/// flows retire, or a top-N heap, aggregates, sorted runs), written as a table, CSV or JSON. Ctrl-C
+/// ends the reading and writes what was read; an error after the inputs opened does the same, then
+/// is thrown.
+public struct FlowsRun {
+    public var limits: FlowLimits
+    /// Whether --flow-timeout or --max-flows were given: flows are written as they retire.
+    public var bounded: Bool
+    public var grouping: FlowGrouping?
+    public var sort: FlowSort?
+    public var top: Int?
+    public var format: FlowFormat
+
+    public init(
+        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat
+    ) {
+        self.limits = limits
+        self.bounded = bounded
+        self.grouping = grouping
+        self.sort = sort
+        self.top = top
+        self.format = format
+    }
+
+    /// Reads `source` to its end (or Ctrl-C) and writes the rows to `out`; `report` gets the
+    /// warnings and the counts of flows that ended idle or were evicted.
+    public func run(_ source: FileSource, out: ByteOutput, report: (String) -> Void) throws {
+        let stop = StopFlag()
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        let table = FlowTable(limits: limits, keepsRetired: bounded)
+        let rows = FlowReport(
+            grouping: grouping, sort: sort, top: top, bounded: bounded, inRetireOrder: format != .table)
+        let writer = FlowWriter(format: format, grouping: grouping)
+        if rows.streams { writer.header(into: &out.buffer) }
+        var readError: (any Error)?
+        var opened = false
+        var outputError: OutputError?
+        do {
+            try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
+                table.add(batch)
+                rows.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
+                do throws(OutputError) { try out.flushIfFull() } catch {
+                    outputError = error
+                    return false
+                }
+                return !stop.isRequested
+            }
+        } catch {
+            if !opened { throw error }
+            readError = error
+        }
+        if let outputError { throw outputError }
+        try rows.finish(table)
+        if !rows.streams { writer.header(into: &out.buffer) }
+        try writer.rows(of: rows) { line in
+            out.buffer += line
+            try out.flushIfFull()
+        }
+        try out.flush()
+        if let problem = rows.spillProblem { report("warning: \(problem); rows were kept in memory") }
+        let c = table.counters
+        if c.expired > 0 { report("\(c.expired) flows ended idle (--flow-timeout)") }
+        if c.evicted > 0 { report("\(c.evicted) flows evicted (--max-flows reached)") }
+        if let readError { throw readError }
+    }
+}
