@@ -79,9 +79,6 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var look: ChartLookOptions
 
-    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
-    var filter: String?
-
     func validate() throws {
         if interval == .auto && !format.isChart {
             throw ValidationError(
@@ -93,9 +90,6 @@ struct Analyze: ParsableCommand {
         if summary && format.isChart {
             throw ValidationError(
                 "--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
-        }
-        if input == "-" && filter != nil {
-            throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
     }
 
@@ -110,7 +104,7 @@ struct Analyze: ParsableCommand {
             let report = SeriesReport(
                 intervalNs: auto ? ChartInterval.autoAnalyzerNs : interval?.nanoseconds ?? 1_000_000_000,
                 align: align, output: destination, intervalText: intervalText)
-            try report.run(try inputs.source(filter: filter), report: Console.line)
+            try report.run(try inputs.source(), report: Console.line)
         }
     }
 

@@ -61,16 +61,10 @@ struct Flows: ParsableCommand {
     )
     var by: FlowGrouping?
 
-    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the file.", valueName: "expression"))
-    var filter: String?
-
     @OptionGroup var bounds: FlowBoundOptions
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        if inputs.input == "-" && filter != nil {
-            throw ValidationError("--filter needs a capture file; it does not work on standard input")
-        }
     }
 
     func run() throws {
@@ -78,7 +72,7 @@ struct Flows: ParsableCommand {
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
                 sort: sort, top: top, format: format)
-            try run.run(try inputs.source(filter: filter), out: ByteOutput.standardOutput(), report: Console.line)
+            try run.run(try inputs.source(), out: ByteOutput.standardOutput(), report: Console.line)
         }
     }
 }

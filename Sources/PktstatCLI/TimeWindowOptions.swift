@@ -42,8 +42,8 @@ struct TimeWindowOptions: ParsableArguments {
     func validate() throws { _ = try window }
 }
 
-/// The capture inputs of `analyze` and `flows`: files and folders merged by time, or `-`, and the
-/// time window.
+/// The capture inputs of `analyze` and `flows`: files and folders merged by time, or `-`, the
+/// time window and the filter.
 struct CaptureInputs: ParsableArguments {
     @Argument(
         help: ArgumentHelp(
@@ -54,6 +54,9 @@ struct CaptureInputs: ParsableArguments {
 
     @OptionGroup var time: TimeWindowOptions
 
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax) applied to the files.", valueName: "expression"))
+    var filter: String?
+
     /// The first input (the only one when it is `-`).
     var input: String { files[0] }
 
@@ -61,10 +64,13 @@ struct CaptureInputs: ParsableArguments {
         if files.count > 1 && files.contains("-") {
             throw ValidationError("'-' (standard input) is read alone, not with files")
         }
+        if input == "-" && filter != nil {
+            throw ValidationError("--filter needs a capture file; it does not work on standard input")
+        }
     }
 
     /// The record source for these inputs (sniff's CSV accepted on standard input).
-    func source(filter: String?) throws -> FileSource {
+    func source() throws -> FileSource {
         FileSource(paths: files, window: try time.window, filter: filter, acceptsCSV: true)
     }
 }
