@@ -80,16 +80,8 @@ struct Analyze: ParsableCommand {
     @OptionGroup var look: ChartLookOptions
 
     func validate() throws {
-        if interval == .auto && !format.isChart {
-            throw ValidationError(
-                "--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1")
-        }
-        if format == .png && output == nil {
-            throw ValidationError("--format png writes a file: add -o FILE.png")
-        }
-        if summary && format.isChart {
-            throw ValidationError(
-                "--summary prints text or JSON: use it with --format table or json, not \(format.rawValue)")
+        if let problem = format.problem(autoInterval: interval == .auto, output: output, summary: summary) {
+            throw ValidationError(problem)
         }
     }
 

@@ -109,20 +109,10 @@ struct Sniff: ParsableCommand {
     var print = false
 
     func validate() throws {
-        if let count, count <= 0 {
-            throw ValidationError("-c/--count must be a positive number of packets (got \(count))")
-        }
-        if quiet && print { throw ValidationError("--quiet and --print contradict each other; pick one") }
-        if interval == .auto && plot == nil {
-            throw ValidationError("--interval auto is the --plot chart's default; give rows a time, e.g. --interval 1")
-        }
-        if let plot, ChartOutput.kind(of: plot) == nil {
-            throw ValidationError("--plot \(plot): name a .svg, .gp or .png file")
-        }
-        if !read.isEmpty && live.interface != nil {
-            throw ValidationError("use either -r FILE or -i INTERFACE, not both")
-        }
-        if read.isEmpty && time.given { throw ValidationError("--since and --until apply to files: add -r FILE") }
+        let problem = SniffOutput.problem(
+            count: count, quiet: quiet, print: print, autoInterval: interval == .auto, plot: plot,
+            reading: !read.isEmpty, interface: live.interface != nil, windowed: time.given)
+        if let problem { throw ValidationError(problem) }
         try output.validate(reading: !read.isEmpty)
     }
 

@@ -8,6 +8,19 @@ public enum SeriesReportFormat: String, CaseIterable, Sendable {
     public var isChart: Bool { self == .svg || self == .gnuplot || self == .png }
     /// The text format of the table, CSV and JSON cases; nil for charts.
     public var text: TextFormat? { TextFormat(rawValue: rawValue) }
+
+    /// Why `analyze` cannot write this format with these options, in the words of the options;
+    /// nil when it can.
+    public func problem(autoInterval: Bool, output: String?, summary: Bool) -> String? {
+        if autoInterval && !isChart {
+            return "--interval auto is for charts (svg, gnuplot, png); give rows a time, e.g. --interval 1"
+        }
+        if self == .png && output == nil { return "--format png writes a file: add -o FILE.png" }
+        if summary && isChart {
+            return "--summary prints text or JSON: use it with --format table or json, not \(rawValue)"
+        }
+        return nil
+    }
 }
 
 extension SeriesReport.Output {
