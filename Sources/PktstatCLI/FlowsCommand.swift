@@ -7,7 +7,6 @@ import TrafficPipeline
 
 extension FlowGrouping: ExpressibleByArgument {}
 extension FlowReportError: CustomHintedError {}
-extension FlowFormat: ExpressibleByArgument {}
 extension FlowSort: ExpressibleByArgument {}
 
 /// `pktstat flows`: the conversations in a capture file (or sniff's CSV on stdin).
@@ -48,8 +47,8 @@ struct Flows: ParsableCommand {
 
     @OptionGroup var inputs: CaptureInputs
 
-    @Option(help: "Output: table, csv or json (one object per line).")
-    var format: FlowFormat = .table
+    @Option(help: "Output: table, csv, json (one object per line) or zeek (Zeek's conn.log).")
+    var format: FlowsFormat = .table
 
     @Option(help: "Order: bytes or packets (most first), or first (earliest first packet first).")
     var sort: FlowSort?
@@ -67,7 +66,12 @@ struct Flows: ParsableCommand {
 
     @OptionGroup var bounds: FlowBoundOptions
 
+    @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
+
     func validate() throws {
+        do { _ = try format.connectionFormat(connections: model.connections) } catch {
+            throw ValidationError(error.description)
+        }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
         if inputs.input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
@@ -77,6 +81,14 @@ struct Flows: ParsableCommand {
     func run() throws { try ErrorReport.run { try flows() } }
 
     private func flows() throws {
+        if let connectionFormat = try format.connectionFormat(connections: model.connections) {
+            return try connections(connectionFormat)
+        }
+        if model.options.given {
+            throw ValidationError("--server-ports, --local-nets, --connection-timeout and --verify-checksums need "
+                + "the connection model; add --format zeek (or --connections)")
+        }
+        guard let format = format.flowFormat else { return }
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
@@ -118,5 +130,23 @@ struct Flows: ParsableCommand {
         if c.expired > 0 { Console.line("\(c.expired) flows ended idle (--flow-timeout)") }
         if c.evicted > 0 { Console.line("\(c.evicted) flows evicted (--max-flows reached)") }
         if let readError { throw readError }
+    }
+
+    /// The connection model: Zeek connection records.
+    private func connections(_ connectionFormat: ConnectionFormat) throws {
+        if filter != nil || by != nil || sort != nil || top != nil || inputs.since != nil || inputs.until != nil {
+            throw ValidationError(
+                "--filter, --by, --sort, --top, --since and --until work on flow rows; drop them with --format zeek "
+                    + "or --connections")
+        }
+        var options = model.options
+        options.maxConnections = bounds.maxFlows
+        let settings = try options.settings()
+        let stop = StopFlag()
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        let counts = try ConnectionRun.run(
+            paths: inputs.files, settings: settings, format: connectionFormat, output: .standardOutput(), stop: stop)
+        if counts.evicted > 0 { Console.line("\(counts.evicted) connections ended early (--max-flows reached)") }
     }
 }
