@@ -250,7 +250,8 @@ public enum ConnDecoder {
                 let sum = InternetChecksum.add(b, from: o, count: headerLength, to: 0)
                 guard InternetChecksum.fold(sum) == 0xFFFF else { return }
             }
-            p.ipTotalLength = UInt32(totalLength)
+            // Zeek counts the header's total length, 0 included.
+            p.ipTotalLength = UInt32(total)
             p.ipHeaderLength = UInt32(headerLength)
             let flags = try fields.flagsAndOffset
             p.fragmentID = UInt32(try fields.identification)
@@ -325,7 +326,7 @@ public enum ConnDecoder {
             p.ip.proto = next
             let headerLength = offset - o
             guard headerLength <= totalLength, headerLength <= available else { return }
-            p.ipTotalLength = UInt32(totalLength)
+            p.ipTotalLength = UInt32(payloadLength + IPv6Header.length)
             p.ipHeaderLength = UInt32(headerLength)
             if fragment {
                 if available < totalLength {

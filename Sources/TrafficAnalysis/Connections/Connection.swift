@@ -88,6 +88,8 @@ struct Connection {
     var synNanos: Int64 = -1
     var synAckSeen = false
     var rttNanos: Int64 = -1
+    /// UDP with Zeek's DNS analyzer: its expire timer's first tick (then every 10 s); .max without.
+    var dnsExpireBase = Int64.max
     // Timer bookkeeping.
     var generation: UInt32 = 0
     var scheduledAt = Int64.max

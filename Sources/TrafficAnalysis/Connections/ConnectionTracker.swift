@@ -144,6 +144,11 @@ public final class ConnectionTracker {
             flip = ports.contains(srcPort, tcp: false) && !ports.contains(dstPort, tcp: false)
         }
         if flip && !(p.ip.version == 4 && p.ip.dst.v4 == 0xFFFF_FFFF) { c.flipRoles() }
+        // Zeek's DNS analyzer, attached by the responder port when the DNS scripts are loaded
+        // (which put 53/udp among the likely server ports), ends idle UDP sessions early.
+        if transport == .udp && ports.contains(53, tcp: false) && ConnectionTracker.dnsPorts.contains(c.respPort) {
+            c.dnsExpireBase = t + ConnectionTracker.dnsSessionTimeout
+        }
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = Int(free)
@@ -229,8 +234,25 @@ public final class ConnectionTracker {
     // MARK: - Timers
 
     private func deadline(_ c: Connection) -> Int64 {
-        c.transport == .tcp ? c.tcpDeadline() : c.last &+ c.inactivityTimeout
+        if c.transport == .tcp { return c.tcpDeadline() }
+        var d = c.last &+ c.inactivityTimeout
+        if c.dnsExpireBase != .max {
+            // DNS_Analyzer::ExpireTimer: ticks every 10 s from the start; it removes the
+            // connection at the first tick 9 s or more after its last packet.
+            let due = max(c.last + ConnectionTracker.dnsSessionTimeout - 1_000_000, c.lastPacket + 1)
+            var tick = c.dnsExpireBase
+            if tick < due {
+                let steps = (due - tick + ConnectionTracker.dnsSessionTimeout - 1) / ConnectionTracker.dnsSessionTimeout
+                tick += steps * ConnectionTracker.dnsSessionTimeout
+            }
+            d = min(d, tick)
+        }
+        return d
     }
+
+    /// `dns_session_timeout`, and the UDP ports Zeek's DNS scripts attach the analyzer to.
+    static let dnsSessionTimeout: Int64 = 10_000_000
+    static let dnsPorts: [UInt16] = [53, 137, 5353, 5355]
 
     private func schedule(_ slot: Int) {
         let d = deadline(slots[slot])
