@@ -69,9 +69,11 @@ struct Flows: ParsableCommand {
     @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
 
     func validate() throws {
-        do { _ = try format.connectionFormat(connections: model.connections) } catch {
-            throw ValidationError(error.description)
-        }
+        do throws(SettingsProblem) {
+            if try format.connectionFormat(connections: model.connections) == nil && model.options.given {
+                throw SettingsProblem(ConnectionOptions.needModel)
+            }
+        } catch { throw ValidationError(error.description) }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
         if inputs.input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
@@ -83,10 +85,6 @@ struct Flows: ParsableCommand {
     private func flows() throws {
         if let connectionFormat = try format.connectionFormat(connections: model.connections) {
             return try connections(connectionFormat)
-        }
-        if model.options.given {
-            throw ValidationError("--server-ports, --local-nets, --connection-timeout and --verify-checksums need "
-                + "the connection model; add --format zeek (or --connections)")
         }
         guard let format = format.flowFormat else { return }
         let stop = StopFlag()

@@ -48,6 +48,11 @@ public struct ConnectionOptions: Sendable {
 
     public init() {}
 
+    /// The problem with giving these options to the flow model.
+    public static let needModel =
+        "--server-ports, --local-nets, --connection-timeout and --verify-checksums need the connection model; "
+        + "add --format zeek (or --connections)"
+
     /// Whether any option of the connection model was given (they need the model).
     public var given: Bool {
         serverPorts != nil || localNets != nil || !timeouts.isEmpty || verifyChecksums

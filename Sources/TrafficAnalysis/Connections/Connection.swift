@@ -11,8 +11,9 @@ struct ConnKey: Hashable {
     var version: UInt8
 
     init(src: IPAddress, srcPort: UInt16, dst: IPAddress, dstPort: UInt16, proto: UInt8, version: UInt8, oneWay: Bool) {
-        let srcFirst =
-            oneWay || src.hi < dst.hi || (src.hi == dst.hi && (src.lo < dst.lo || (src.lo == dst.lo && srcPort < dstPort)))
+        let srcLower =
+            src.hi < dst.hi || (src.hi == dst.hi && (src.lo < dst.lo || (src.lo == dst.lo && srcPort < dstPort)))
+        let srcFirst = oneWay || srcLower
         if srcFirst {
             (a1, p1, a2, p2) = (src, srcPort, dst, dstPort)
         } else {

@@ -1,6 +1,12 @@
 /// Zeek's TCP endpoint states (`TCP_ENDPOINT_*`).
 enum TCPState: UInt8 {
-    case inactive = 0, synSent, synAckSent, partial, established, closed, reset
+    case inactive = 0
+    case synSent = 1
+    case synAckSent = 2
+    case partial = 3
+    case established = 4
+    case closed = 5
+    case reset = 6
 }
 
 /// TCP flag bits.
