@@ -23,6 +23,7 @@ struct Flows: ParsableCommand {
               pktstat flows capture.pcap --by port            per protocol and destination port
               pktstat flows capture.pcap --filter 'tcp port 443'
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
+              pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
 
             A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff \
             prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP \
@@ -42,6 +43,10 @@ struct Flows: ParsableCommand {
             from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without \
             --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first \
             timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
+
+            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections \
+            with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, \
+            payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
             """
     )
 
