@@ -84,7 +84,6 @@ struct Connection {
     var expireChain0 = Int64.max
     var expireChain1 = Int64.max
     var deleteAt = Int64.max
-    var resetAt = Int64.max
     // initial_rtt, in nanoseconds.
     var synNanos: Int64 = -1
     var synAckSeen = false

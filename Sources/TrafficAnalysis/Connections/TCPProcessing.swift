@@ -7,12 +7,11 @@ extension Connection {
     static let maxInitialWindow: UInt64 = 16384
     static let maxAboveHoleWithoutAcks: UInt64 = 16384
     static let excessiveDataWithoutAcks: UInt64 = 10 * 1024 * 1024
-    /// Zeek's `tcp_connection_linger`, `tcp_session_timer`, `tcp_close_delay`, `tcp_reset_delay`
-    /// and `tcp_SYN_timeout` (microseconds).
+    /// Zeek's `tcp_connection_linger`, `tcp_session_timer`, `tcp_close_delay` and
+    /// `tcp_SYN_timeout` (microseconds).
     static let linger: Int64 = 5_000_000
     static let sessionTimer: Int64 = 6_000_000
     static let closeDelay: Int64 = 5_000_000
-    static let resetDelay: Int64 = 5_000_000
     static let synTimeout: Int64 = 5_000_000
 
     /// Processes a TCP packet from the originator (`senderIsOrig`) or the responder. Returns
@@ -325,6 +324,7 @@ extension Connection {
                     }
                     if self[pi].state == .synSent { setEndpointState(pi, .established) }
                     setEndpointState(ei, .established)
+                    if self[pi].state != .partial { connectionEstablished(settings) }
                 }
             }
             if fin {
@@ -383,15 +383,33 @@ extension Connection {
                 if peerState != .reset || peerPrev != .established { isActive = false }
             }
         case .closed:
+            // Zeek's reset timer runs only when `connection_reset` has a handler, which the
+            // default scripts do not have.
             if rst && self[pi].state != .closed {
                 setEndpointState(ei, .reset)
                 if !self[ei].didClose { doClose = true }
-                resetAt = t + Connection.resetDelay
             }
         case .reset:
             break
         }
     }
+
+    /// The `connection_established` handler of Zeek's `base/protocols/conn/inactivity.zeek`:
+    /// interactive services (21, 22, 23, 513/tcp) get an hour of inactivity.
+    mutating func connectionEstablished(_ settings: ConnectionSettings) {
+        var servicePort = respPort
+        if self[origIndex].state == .inactive && !settings.serverPorts.contains(respPort, tcp: true)
+            && settings.serverPorts.contains(origPort, tcp: true)
+        {
+            servicePort = origPort
+        }
+        if servicePort == 21 || servicePort == 22 || servicePort == 23 || servicePort == 513 {
+            inactivityTimeout = Connection.interactiveTimeout
+        }
+    }
+
+    /// `Conn::port_inactivity_timeouts` for interactive services.
+    static let interactiveTimeout: Int64 = 3_600_000_000
 
     /// `TCP_Endpoint::SetState`, with the inactivity timeout's switch from the handshake's (UDP's)
     /// to TCP's when the first side leaves the handshake.
@@ -431,7 +449,6 @@ extension Connection {
             attemptAt = .max
             expireChain0 = .max
             expireChain1 = .max
-            resetAt = .max
             deleteAt = last + Connection.closeDelay
         } else if self[ei].prevState != .inactive {
             let tick = last + Connection.sessionTimer
@@ -626,7 +643,6 @@ extension Connection {
             d = min(d, Connection.nextTick(expireChain0, after: after))
             d = min(d, Connection.nextTick(expireChain1, after: after))
         }
-        d = min(d, resetAt)
         return d
     }
 
