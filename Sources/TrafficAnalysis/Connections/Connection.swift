@@ -95,9 +95,9 @@ struct Connection {
     var scheduledAt = Int64.max
 
     subscript(i: Int) -> TCPEndpoint {
-        get { i == 0 ? e0 : e1 }
-        _modify {
-            if i == 0 { yield &e0 } else { yield &e1 }
+        @inline(__always) get { i == 0 ? e0 : e1 }
+        @inline(__always) set {
+            if i == 0 { e0 = newValue } else { e1 = newValue }
         }
     }
 

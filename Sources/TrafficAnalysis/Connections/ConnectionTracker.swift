@@ -13,7 +13,10 @@ public import PacketWire
 /// Not thread-safe.
 public final class ConnectionTracker {
     public let settings: ConnectionSettings
-    private var slots: [Connection] = []
+    /// The connections, by slot: grown by doubling, used in place (no copy per packet).
+    private var slots: UnsafeMutablePointer<Connection>
+    private var capacity = 0
+    private var used = 0
     private var freeSlots: [Int32] = []
     private var index: [ConnKey: Int32] = [:]
     private var heap = DeadlineHeap()
@@ -28,6 +31,13 @@ public final class ConnectionTracker {
     public init(settings: ConnectionSettings) {
         self.settings = settings
         uidCounter = settings.uidSeed
+        capacity = 1024
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        slots.deinitialize(count: used)
+        slots.deallocate()
     }
 
     /// The number of open connections.
@@ -155,8 +165,16 @@ public final class ConnectionTracker {
             c.generation = slots[slot].generation &+ 1
             slots[slot] = c
         } else {
-            slot = slots.count
-            slots.append(c)
+            if used == capacity {
+                let bigger = UnsafeMutablePointer<Connection>.allocate(capacity: capacity * 2)
+                bigger.moveInitialize(from: slots, count: used)
+                slots.deallocate()
+                slots = bigger
+                capacity *= 2
+            }
+            slot = used
+            (slots + slot).initialize(to: c)
+            used += 1
         }
         index[key] = Int32(slot)
         return slot
@@ -317,8 +335,8 @@ public final class ConnectionTracker {
         case .tcp:
             let o = c[c.origIndex]
             let s = c[c.respIndex]
-            r.origBytes = o.size(peer: s)
-            r.respBytes = s.size(peer: o)
+            r.origBytes = o.size(peerState: s.state)
+            r.respBytes = s.size(peerState: o.state)
             r.state = ConnectionTracker.tcpState(o, s, origBytes: r.origBytes, respBytes: r.respBytes, c.history)
             if c.rttNanos >= 0 { r.initialRTTNanos = c.rttNanos }
         case .udp:

@@ -26,8 +26,22 @@ struct RangeList {
     var upper: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     var count = 0
 
-    func lo(_ i: Int) -> UInt64 { withUnsafeBytes(of: lower) { $0.load(fromByteOffset: i * 8, as: UInt64.self) } }
-    func hi(_ i: Int) -> UInt64 { withUnsafeBytes(of: upper) { $0.load(fromByteOffset: i * 8, as: UInt64.self) } }
+    func lo(_ i: Int) -> UInt64 { RangeList.element(lower, i) }
+    func hi(_ i: Int) -> UInt64 { RangeList.element(upper, i) }
+
+    @inline(__always)
+    static func element(_ t: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64), _ i: Int) -> UInt64 {
+        switch i {
+        case 0: t.0
+        case 1: t.1
+        case 2: t.2
+        case 3: t.3
+        case 4: t.4
+        case 5: t.5
+        case 6: t.6
+        default: t.7
+        }
+    }
     mutating func set(_ i: Int, _ l: UInt64, _ u: UInt64) {
         withUnsafeMutableBytes(of: &lower) { $0.storeBytes(of: l, toByteOffset: i * 8, as: UInt64.self) }
         withUnsafeMutableBytes(of: &upper) { $0.storeBytes(of: u, toByteOffset: i * 8, as: UInt64.self) }
@@ -163,8 +177,8 @@ struct TCPEndpoint {
     }
 
     /// Zeek's `TCP_Endpoint::Size`: payload bytes by the sequence numbers.
-    func size(peer: TCPEndpoint) -> UInt64 {
-        if prevState == .synSent && state == .reset && peer.state == .inactive && !noDataAcked { return 0 }
+    func size(peerState: TCPState) -> UInt64 {
+        if prevState == .synSent && state == .reset && peerState == .inactive && !noDataAcked { return 0 }
         let last64 = TCPEndpoint.full(lastSeq, seqWraps)
         let ack64 = TCPEndpoint.full(ackSeq, ackWraps)
         var size = (last64 > ack64 ? last64 : ack64) &- UInt64(bitPattern: startSeq)

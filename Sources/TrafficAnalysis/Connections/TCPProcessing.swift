@@ -458,19 +458,18 @@ extension Connection {
 
     /// `TCP_Reassembler::DataPending`.
     func dataPending(_ i: Int) -> Bool {
-        let e = self[i]
-        if e.skipDeliveries { return false }
-        let delivered = UInt64(bitPattern: e.startSeq) &+ e.lastReassem
-        let lastSeq = TCPEndpoint.full(e.lastSeq, e.seqWraps)
+        if self[i].skipDeliveries { return false }
+        let delivered = UInt64(bitPattern: self[i].startSeq) &+ self[i].lastReassem
+        let lastSeq = TCPEndpoint.full(self[i].lastSeq, self[i].seqWraps)
         if lastSeq < delivered { return false }
         if delivered != lastSeq &- 1 && delivered != lastSeq { return true }
-        if e.state != .reset && self[1 - i].blocks.count > 0 { return true }
+        if self[i].state != .reset && self[1 - i].blocks.count > 0 { return true }
         return false
     }
 
     mutating func checkEOF(_ i: Int) {
-        let e = self[i]
-        if !e.didEOF && (e.finCount > 0 || e.state == .closed || e.state == .reset) && !dataPending(i) {
+        let state = self[i].state
+        if !self[i].didEOF && (self[i].finCount > 0 || state == .closed || state == .reset) && !dataPending(i) {
             self[i].didEOF = true
             if closeDeferred {
                 connectionClosed(i, 1 - i, genEvent: deferredGenEvent)
@@ -482,9 +481,8 @@ extension Connection {
     // MARK: - Reassembly bookkeeping
 
     mutating func dataSent(_ i: Int, seq seqIn: UInt64, len lenIn: UInt64) {
-        let e = self[i]
-        let ack = e.relative(e.ackSeq, e.ackWraps)
-        if e.skipDeliveries { return }
+        let ack = self[i].relative(self[i].ackSeq, self[i].ackWraps)
+        if self[i].skipDeliveries { return }
         var seq = seqIn
         var len = lenIn
         let upper = seq &+ len
@@ -505,10 +503,10 @@ extension Connection {
     }
 
     func undeliveredBytes(_ i: Int) -> UInt64 {
-        let e = self[i]
-        guard e.blocks.count > 0 else { return 0 }
-        let top = e.blocks.hi(e.blocks.count - 1)
-        return top > e.lastReassem ? top - e.lastReassem : 0
+        let count = self[i].blocks.count
+        guard count > 0 else { return 0 }
+        let top = self[i].blocks.hi(count - 1)
+        return top > self[i].lastReassem ? top - self[i].lastReassem : 0
     }
 
     mutating func newBlock(_ i: Int, seq seqIn: UInt64, len: UInt64) {
@@ -525,8 +523,7 @@ extension Connection {
     mutating func blockInserted(_ i: Int, seq: UInt64, upper: UInt64) {
         if seq > self[i].lastReassem || upper <= self[i].lastReassem { return }
         deliverContiguous(i)
-        let peer = self[1 - i]
-        if self[i].noDataAcked && self[i].size(peer: peer) > Connection.maxInitialWindow {
+        if self[i].noDataAcked && self[i].size(peerState: self[1 - i].state) > Connection.maxInitialWindow {
             trimToSeq(i, self[i].lastReassem)
         }
     }
@@ -628,16 +625,17 @@ extension Connection {
         var d = last &+ inactivityTimeout
         d = min(d, deleteAt)
         guard isActive else { return d }
-        let o = self[origIndex]
-        let r = self[respIndex]
-        if attemptAt != .max && (o.state == .synSent || o.state == .synAckSent) && r.state == .inactive {
+        let os = self[origIndex].state
+        let rs = self[respIndex].state
+        let oClosed = self[origIndex].didClose
+        let rClosed = self[respIndex].didClose
+        if attemptAt != .max && (os == .synSent || os == .synAckSent) && rs == .inactive {
             d = min(d, attemptAt)
         }
         let expire =
-            ((o.didClose || r.didClose)
-                && ((o.didClose && r.didClose) || o.state == .reset || r.state == .reset || o.state == .inactive
-                    || r.state == .inactive))
-            || (o.state == .inactive && r.state == .inactive)
+            ((oClosed || rClosed)
+                && ((oClosed && rClosed) || os == .reset || rs == .reset || os == .inactive || rs == .inactive))
+            || (os == .inactive && rs == .inactive)
         if expire {
             let after = max(last + Connection.linger, lastPacket)
             d = min(d, Connection.nextTick(expireChain0, after: after))
