@@ -298,6 +298,23 @@ struct ConnectionTrackerTests {
         #expect(tracker.evicted == 90)
     }
 
+    @Test func indexSurvivesChurn() {
+        var settings = ConnectionSettings()
+        settings.serverPorts = ServerPorts()
+        var frames: [(micros: Int64, bytes: [UInt8])] = []
+        // 3000 keys, each seen twice within the timeout, then again after it: two rows per key.
+        for round: Int64 in [0, 1, 70] {
+            for i in 0..<3000 {
+                let frame = Frames.udp(fromClient: true, sport: UInt16(10000 + i), dport: 9, payload: 1)
+                frames.append((t0 + round * 1_000_000 + Int64(i), frame))
+            }
+        }
+        let r = track(frames, settings: settings)
+        #expect(r.count == 6000)
+        #expect(r.filter { $0.origPackets == 2 }.count == 3000)
+        #expect(r.filter { $0.origPackets == 1 }.count == 3000)
+    }
+
     @Test func settingsParseZeekNotation() throws {
         let ports = try ServerPorts(parsing: "53/udp, 80/tcp")
         #expect(ports.contains(53, tcp: false) && ports.contains(80, tcp: true))

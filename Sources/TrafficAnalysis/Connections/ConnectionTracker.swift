@@ -18,7 +18,7 @@ public final class ConnectionTracker {
     private var capacity = 0
     private var used = 0
     private var freeSlots: [Int32] = []
-    private var index: [ConnKey: Int32] = [:]
+    private var index = SlotIndex()
     private var heap = DeadlineHeap()
     /// Zeek's network time: the largest packet time so far (microseconds).
     private var networkTime = Int64.min
@@ -38,6 +38,7 @@ public final class ConnectionTracker {
     deinit {
         slots.deinitialize(count: used)
         slots.deallocate()
+        index.release()
     }
 
     /// The number of open connections.
@@ -95,8 +96,8 @@ public final class ConnectionTracker {
             src: p.ip.src, srcPort: srcPort, dst: p.ip.dst, dstPort: dstPort, proto: proto, version: p.ip.version,
             oneWay: oneWay)
         var slot: Int
-        if let found = index[key] {
-            slot = Int(found)
+        if let found = index.find(key, in: slots) {
+            slot = found
             if transport == .tcp && slots[slot].isReuse(p) {
                 remove(slot, emit: emit)
                 slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
@@ -111,7 +112,7 @@ public final class ConnectionTracker {
 
     /// Ends every open connection (end of input), in order of their first packet.
     public func finish(emit: (ConnectionRecord) -> Void) {
-        var open: [Int] = index.values.map { Int($0) }
+        var open = index.allSlots()
         open.sort { (slots[$0].start, slots[$0].uid.hi) < (slots[$1].start, slots[$1].uid.hi) }
         for slot in open { remove(slot, emit: emit) }
         heap.removeAll()
@@ -176,7 +177,7 @@ public final class ConnectionTracker {
             (slots + slot).initialize(to: c)
             used += 1
         }
-        index[key] = Int32(slot)
+        index.insert(slot, in: slots)
         return slot
     }
 
@@ -224,8 +225,8 @@ public final class ConnectionTracker {
 
     private func remove(_ slot: Int, emit: (ConnectionRecord) -> Void) {
         let c = slots[slot]
-        guard index[c.key] == Int32(slot) else { return }
-        index[c.key] = nil
+        guard index.find(c.key, in: slots) == slot else { return }
+        index.remove(slot, in: slots)
         slots[slot].scheduledAt = .max
         slots[slot].generation &+= 1
         freeSlots.append(Int32(slot))
@@ -243,9 +244,9 @@ public final class ConnectionTracker {
             return
         }
         // No deadline left (cannot happen while connections are open): end any one.
-        if let (_, slot) = index.first {
+        if let slot = index.allSlots().first {
             evicted &+= 1
-            remove(Int(slot), emit: emit)
+            remove(slot, emit: emit)
         }
     }
 
