@@ -155,6 +155,23 @@ public enum ConnDecoder {
                 try ip(at: 0, linkLength: 0, into: &p)
             case LinkType.Number.ipv4, LinkType.Number.ipv6:
                 try ip(at: 0, linkLength: 0, into: &p)
+            case ConnLinkType.nflog:
+                try nflog(into: &p)
+            case ConnLinkType.radiotap:
+                // The radiotap header's length (little-endian) at offset 2, then 802.11.
+                let h = HeaderBytes(b, at: 0)
+                let length = Int(try h.u8(2)) | Int(try h.u8(3)) << 8
+                guard length < b.count else { throw .truncated }
+                try ieee80211(at: length, into: &p)
+            case ConnLinkType.ieee80211:
+                try ieee80211(at: 0, into: &p)
+            case ConnLinkType.ppp, ConnLinkType.pppSerial:
+                // HDLC-like framing: address 0xFF and control 0x03, then the PPP protocol.
+                let h = HeaderBytes(b, at: 0)
+                let offset = try h.u8(0) == 0xFF ? 2 : 0
+                let ppp = try h.u16be(offset)
+                guard ppp == PPPoESession.pppIPv4 || ppp == PPPoESession.pppIPv6 else { throw .unsupported }
+                try ip(at: offset + 2, linkLength: offset + 2, into: &p)
             case LinkType.Number.null:
                 try family(LoopbackHeader(b).hostOrderFamily, into: &p)
             case LinkType.Number.loop:
@@ -172,6 +189,58 @@ public enum ConnDecoder {
             default:
                 throw .unsupported
             }
+        }
+
+        /// NFLOG (Linux netfilter log): family (1), version (1), resource (2), then TLVs (length and
+        /// type in host order, little-endian here, each padded to 4 bytes) up to the payload (type 9).
+        @inlinable
+        func nflog(into p: inout ConnPacket) throws(Stop) {
+            let h = HeaderBytes(b, at: 0)
+            guard b.count > 4, try h.u8(1) == 0 else { throw .unsupported }
+            var offset = 4
+            // Every TLV advances by at least 4 bytes, so the loop ends.
+            while true {
+                guard b.count - offset > 4 else { throw .truncated }
+                let tlv = HeaderBytes(b, at: offset)
+                let length = Int(try tlv.u16le(0))
+                let type = try tlv.u16le(2)
+                if type == 9 {
+                    offset += 4
+                    break
+                }
+                guard length >= 4 else { throw .invalid }
+                let skip = (length + 3) & ~3
+                guard skip <= b.count - offset else { throw .truncated }
+                offset += skip
+            }
+            try ip(at: offset, linkLength: offset, into: &p)
+        }
+
+        /// An IEEE 802.11 data frame (not protected, not an A-MSDU) carrying LLC/SNAP, as Zeek's
+        /// 802.11 analyzer reads it.
+        @inlinable
+        func ieee80211(at start: Int, into p: inout ConnPacket) throws(Stop) {
+            let h = HeaderBytes(b, at: start)
+            let available = b.count - start
+            var length = 24
+            guard length < available else { throw .truncated }
+            let fc = try h.u8(0)
+            let flags = try h.u8(1)
+            // Data frames only; protected frames cannot be read.
+            guard (fc >> 2) & 0x02 != 0, (fc >> 4) & 0x04 == 0 else { throw .unsupported }
+            if flags & 0x03 == 0x03 { length += 6 }
+            guard length < available else { throw .truncated }
+            if (fc >> 4) & 0x08 != 0 {
+                // QoS data: an A-MSDU holds several packets, which this walk does not split.
+                if try h.u8(length) & 0x80 != 0 { throw .unsupported }
+                if flags & 0x40 != 0 { throw .unsupported }
+                length += 2
+            }
+            guard length < available else { throw .truncated }
+            // LLC/SNAP: AA AA 03, OUI (3), EtherType.
+            let llc = HeaderBytes(b, at: start + length)
+            guard try llc.u8(0) == 0xAA, try llc.u8(1) == 0xAA, try llc.u8(2) == 0x03 else { throw .unsupported }
+            try ethertype(try llc.u16be(6), at: start + length + 8, into: &p)
         }
 
         /// Follows EtherTypes from `start`: VLAN and QinQ tags, VN-Tag, PBB, PPPoE sessions, MPLS.

@@ -17,6 +17,17 @@ enum ConnEtherType {
     @inlinable static var mplsMulticast: UInt16 { 0x8848 }
 }
 
+/// Link types only the connection decoder follows (LINKTYPE_ numbers; DLT_ where they differ).
+@usableFromInline
+enum ConnLinkType {
+    /// DLT_PPP and LINKTYPE_PPP_HDLC (PPP in HDLC-like framing).
+    @inlinable static var ppp: Int32 { 9 }
+    @inlinable static var pppSerial: Int32 { 50 }
+    @inlinable static var ieee80211: Int32 { 105 }
+    @inlinable static var radiotap: Int32 { 127 }
+    @inlinable static var nflog: Int32 { 239 }
+}
+
 /// IP protocol numbers only the connection decoder names.
 public enum ConnIPProtocol {
     public static let icmp: UInt8 = 1

@@ -350,6 +350,35 @@ struct ConnectionTrackerTests {
         #expect(udp.map(\.origPackets).reduce(0, +) == 5000)
     }
 
+    @Test func decoderFollowsZeeksLinkLayers() {
+        let ip = Array(Frames.udp(fromClient: true, payload: 20).dropFirst(14))
+        let eth: [UInt8] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1]
+        let cases: [(String, Int32, [UInt8])] = [
+            ("raw", 101, ip),
+            ("vlan+qinq", 1, eth + [0x88, 0xA8, 0, 1, 0x81, 0x00, 0, 2, 0x08, 0x00] + ip),
+            ("vn-tag", 1, eth + [0x89, 0x26, 0, 0, 0, 0, 0x08, 0x00] + ip),
+            ("pbb", 1, eth + [0x88, 0xE7, 0, 0, 0, 1] + eth + [0x08, 0x00] + ip),
+            ("pppoe", 1, eth + [0x88, 0x64, 0x11, 0, 0, 1, 0, 0, 0x00, 0x21] + ip),
+            ("mpls", 1, eth + [0x88, 0x47, 0, 0, 0x11, 64] + ip),
+            ("ppp", 9, [0xFF, 0x03, 0x00, 0x21] + ip),
+            ("nflog", 239, [2, 0, 0, 0, 8, 0, 1, 0, 0, 0, 0, 0, UInt8(4 + ip.count), 0, 9, 0] + ip),
+            (
+                "radiotap+802.11", 127,
+                [0, 0, 8, 0, 0, 0, 0, 0] + [0x08, 0x01] + [UInt8](repeating: 0, count: 22)
+                    + [0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00] + ip
+            ),
+        ]
+        for (name, link, frame) in cases {
+            frame.withUnsafeBytes { raw in
+                let p = ConnDecoder.decode(
+                    Bytes(raw), length: frame.count, linkType: LinkType(link), verifyChecksums: true)
+                #expect(p.kind == .packet, "\(name)")
+                #expect(p.srcPort == 40000 && p.dstPort == 53, "\(name)")
+                #expect(p.checksum == .good, "\(name)")
+            }
+        }
+    }
+
     @Test func decoderNeverTrapsOnCutFrames() {
         let frames = [
             Frames.tcp(fromClient: true, flags: "S", seq: 1), Frames.udp(fromClient: true, payload: 20),
