@@ -243,7 +243,8 @@ public enum ConnDecoder {
             try ethertype(try llc.u16be(6), at: start + length + 8, into: &p)
         }
 
-        /// Follows EtherTypes from `start`: VLAN and QinQ tags, VN-Tag, PBB, PPPoE sessions, MPLS.
+        /// Follows EtherTypes from `start`: VLAN and QinQ tags, VN-Tag, PBB, PPPoE sessions, MPLS,
+        /// 802.3 frames with LLC/SNAP.
         @inlinable
         func ethertype(_ first: UInt16, at start: Int, into p: inout ConnPacket) throws(Stop) {
             var type = first
@@ -274,6 +275,14 @@ public enum ConnDecoder {
                 case EtherType.ipv4, EtherType.ipv6:
                     try ip(at: offset, linkLength: offset, into: &p)
                     return
+                case 0...1500:
+                    // An 802.3 length: LLC follows; SNAP (AA AA 03, OUI, EtherType) goes on.
+                    let llc = HeaderBytes(b, at: offset)
+                    guard try llc.u8(0) == 0xAA, try llc.u8(1) == 0xAA, try llc.u8(2) == 0x03 else {
+                        throw .unsupported
+                    }
+                    type = try llc.u16be(6)
+                    offset += 8
                 default:
                     throw .unsupported
                 }

@@ -361,6 +361,7 @@ struct ConnectionTrackerTests {
             ("pppoe", 1, eth + [0x88, 0x64, 0x11, 0, 0, 1, 0, 0, 0x00, 0x21] + ip),
             ("mpls", 1, eth + [0x88, 0x47, 0, 0, 0x11, 64] + ip),
             ("ppp", 9, [0xFF, 0x03, 0x00, 0x21] + ip),
+            ("802.3+snap", 1, eth + [0x00, UInt8(8 + ip.count), 0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00] + ip),
             ("nflog", 239, [2, 0, 0, 0, 8, 0, 1, 0, 0, 0, 0, 0, UInt8(4 + ip.count), 0, 9, 0] + ip),
             (
                 "radiotap+802.11", 127,
