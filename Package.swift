@@ -137,7 +137,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "pktstat-fuzz",
-            dependencies: ["PacketFile", "PacketRecords", "PacketWire", "ReaderCrossCheck"],
+            dependencies: ["PacketFile", "PacketRecords", "PacketWire", "ReaderCrossCheck", "TrafficAnalysis"],
             swiftSettings: strict
         ),
 

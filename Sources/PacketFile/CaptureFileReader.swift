@@ -128,6 +128,23 @@ public final class CaptureFileReader {
         return delivered
     }
 
+    /// Hands every packet's captured bytes to `body`, undecoded, until the end of the file or until
+    /// `body` returns false (a later call goes on with the next packet). Throws after every readable
+    /// packet was delivered when the file is damaged. For decoders other than `Decoder` (the
+    /// connection walk); the bytes are valid only during the call.
+    ///
+    /// - Returns: the number of packets delivered by this call.
+    @discardableResult
+    public func readPackets(_ body: (RawPacket) -> Bool) throws(CaptureFileError) -> UInt64 {
+        let (delivered, error) = withoutActuallyEscaping(body) { body in
+            var sink = RawSink(body: body)
+            let error = run(&sink)
+            return (sink.delivered, error)
+        }
+        if let error { throw error }
+        return delivered
+    }
+
     /// Decodes the next records into `buffer` (as many as fit; fewer at the end of the file, and
     /// from a pipe when the next read might wait). Returns how many; 0 only at the end of the
     /// file. Throws, with no records delivered, at the damage, after every readable record was.

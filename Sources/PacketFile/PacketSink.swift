@@ -1,5 +1,5 @@
 import PacketRecords
-import PacketWire
+public import PacketWire
 
 /// Where the format parsers put each packet. The parsers are generic over it and specialised for
 /// each sink, so handing a packet over is a direct, inlined call (no existential, no closure per
@@ -38,4 +38,26 @@ struct BatchSink: PacketSink {
         delivered += UInt64(n)
         return body(UnsafeBufferPointer(start: records, count: n))
     }
+}
+
+/// One packet as the file holds it: its time, length on the wire and captured bytes (valid only
+/// during the call that hands it over).
+public struct RawPacket {
+    public let timestampNs: Int64
+    public let length: UInt32
+    public let bytes: Bytes
+}
+
+/// Hands each packet's bytes to the caller's closure, undecoded.
+struct RawSink: PacketSink {
+    let body: (RawPacket) -> Bool
+    var delivered: UInt64 = 0
+
+    @inline(__always)
+    mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
+        delivered &+= 1
+        return body(RawPacket(timestampNs: timestampNs, length: length, bytes: Bytes(base: data, count: Int(captured))))
+    }
+
+    mutating func flush() -> Bool { true }
 }

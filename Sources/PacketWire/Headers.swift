@@ -54,6 +54,12 @@ struct HeaderBytes {
     }
 
     @inlinable @inline(__always)
+    func u16le(_ field: Int) throws(Stop) -> UInt16 {
+        guard let value = bytes.u16le(offset + field) else { throw .truncated }
+        return value
+    }
+
+    @inlinable @inline(__always)
     func u32le(_ field: Int) throws(Stop) -> UInt32 {
         guard let value = bytes.u32le(offset + field) else { throw .truncated }
         return value

@@ -6,7 +6,6 @@ import TrafficPipeline
 
 extension FlowGrouping: ExpressibleByArgument {}
 extension FlowReportError: CustomHintedError {}
-extension FlowFormat: ExpressibleByArgument {}
 extension FlowSort: ExpressibleByArgument {}
 
 /// `pktstat flows`: the conversations in a capture file (or sniff's CSV on stdin).
@@ -23,6 +22,7 @@ struct Flows: ParsableCommand {
               pktstat flows capture.pcap --by port            per protocol and destination port
               pktstat flows capture.pcap --filter 'tcp port 443'
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
+              pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
 
             A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff \
             prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP \
@@ -42,13 +42,17 @@ struct Flows: ParsableCommand {
             from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without \
             --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first \
             timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
+
+            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections \
+            with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, \
+            payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
             """
     )
 
     @OptionGroup var inputs: CaptureInputs
 
-    @Option(help: "Output: table, csv or json (one object per line).")
-    var format: FlowFormat = .table
+    @Option(help: "Output: table, csv, json (one object per line) or zeek (Zeek's conn.log).")
+    var format: FlowsFormat = .table
 
     @Option(help: "Order: bytes or packets (most first), or first (earliest first packet first).")
     var sort: FlowSort?
@@ -63,16 +67,31 @@ struct Flows: ParsableCommand {
 
     @OptionGroup var bounds: FlowBoundOptions
 
+    @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
+
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
+        let flowRowOptions = inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given
+        if let problem = model.options.problem(
+            format: format, connections: model.connections, flowRowOptions: flowRowOptions)
+        {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {
         try ErrorReport.run {
+            let out = ByteOutput.standardOutput()
+            if let connections = try format.connectionFormat(connections: model.connections) {
+                var options = model.options
+                options.maxConnections = bounds.maxFlows
+                return try ConnectionRun.run(
+                    paths: inputs.files, options: options, format: connections, output: out, report: Console.line)
+            }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format)
-            try run.run(try inputs.source(), out: ByteOutput.standardOutput(), report: Console.line)
+                sort: sort, top: top, format: format.flowFormat ?? .table)
+            try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }
 }

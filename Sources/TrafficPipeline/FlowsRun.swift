@@ -70,3 +70,39 @@ public struct FlowsRun {
         if let readError { throw readError }
     }
 }
+
+extension ConnectionOptions {
+    /// Why `flows` cannot run with these options in `format`, in the words of the options; nil when
+    /// it can. `flowRowOptions`: --filter, --by, --sort, --top, --since or --until was given
+    /// (the flow model's).
+    public func problem(format: FlowsFormat, connections: Bool, flowRowOptions: Bool) -> String? {
+        do throws(SettingsProblem) {
+            let model = try format.connectionFormat(connections: connections) != nil
+            if !model && given { return Self.needModel }
+            if model && flowRowOptions {
+                return "--filter, --by, --sort, --top, --since and --until work on flow rows; drop them with "
+                    + "--format zeek or --connections"
+            }
+            _ = try settings()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+}
+
+extension ConnectionRun {
+    /// `flows` with the connection model, whole: signals raise the stop flag (what was read is
+    /// written), and `report` hears how many connections a full table ended early.
+    public static func run(
+        paths: [String], options: ConnectionOptions, format: ConnectionFormat, output: ByteOutput,
+        report: (String) -> Void
+    ) throws {
+        let settings = try options.settings()
+        let stop = StopFlag()
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        let counts = try run(paths: paths, settings: settings, format: format, output: output, stop: stop)
+        if counts.evicted > 0 { report("\(counts.evicted) connections ended early (--max-flows reached)") }
+    }
+}

@@ -1,4 +1,5 @@
-// Fuzz target over the capture-file reader and the packet decoder, differential against libpcap:
+// Fuzz target over the capture-file reader, the packet decoder and the connection walk and tracker,
+// differential against libpcap for the reader:
 // an input that crashes, or that our reader and libpcap read differently (other records, or one
 // fails and the other does not; see ReaderCrossCheck), aborts, so libFuzzer keeps it.
 //
@@ -11,6 +12,7 @@ import PacketFile
 import PacketRecords
 import PacketWire
 import ReaderCrossCheck
+import TrafficAnalysis
 
 /// One input: as a capture file through our reader (every record decoded), and as a bare packet
 /// through the decoder under every link type it knows.
@@ -34,8 +36,17 @@ func exercise(_ data: UnsafeRawBufferPointer) {
     let bytes = Bytes(data)
     for link: Int32 in [0, 1, 12, 101, 108, 113, 228, 229, 276, 147] {
         blackHole(UInt64(Decoder.decode(bytes, linkType: LinkType(link)).label.rawValue))
+        // The connection walk and the tracker (twice: a packet meets its own connection).
+        for verify in [false, true] {
+            let p = ConnDecoder.decode(bytes, length: data.count, linkType: LinkType(link), verifyChecksums: verify)
+            for n: Int64 in 0..<2 { connections.process(p, timestampNs: n * 1000) { blackHole($0.origPackets) } }
+        }
     }
+    connections.finish { blackHole($0.origBytes) }
 }
+
+/// The tracker the fuzz inputs run through, emptied after each input.
+nonisolated(unsafe) let connections = ConnectionTracker(settings: ConnectionSettings())
 
 nonisolated(unsafe) var sink: UInt64 = 0
 @inline(never) func blackHole(_ v: UInt64) { sink &+= v }

@@ -1,0 +1,144 @@
+public import PacketWire
+
+/// The key Zeek looks connections up by: the address and port pair (ordered, unless the ICMP
+/// message is one-way) and the IP protocol.
+struct ConnKey: Hashable {
+    var a1: IPAddress
+    var a2: IPAddress
+    var p1: UInt16
+    var p2: UInt16
+    var proto: UInt8
+    var version: UInt8
+
+    init(src: IPAddress, srcPort: UInt16, dst: IPAddress, dstPort: UInt16, proto: UInt8, version: UInt8, oneWay: Bool) {
+        let srcLower =
+            src.hi < dst.hi || (src.hi == dst.hi && (src.lo < dst.lo || (src.lo == dst.lo && srcPort < dstPort)))
+        let srcFirst = oneWay || srcLower
+        if srcFirst {
+            (a1, p1, a2, p2) = (src, srcPort, dst, dstPort)
+        } else {
+            (a1, p1, a2, p2) = (dst, dstPort, src, srcPort)
+        }
+        self.proto = proto
+        self.version = version
+    }
+}
+
+/// History masks (Zeek's `HIST_*`): the responder's are these shifted 16 bits up.
+enum HistoryMask {
+    static let syn: UInt32 = 0x1
+    static let fin: UInt32 = 0x2
+    static let rst: UInt32 = 0x4
+    static let finRst: UInt32 = 0x8
+    static let data: UInt32 = 0x10
+    static let ack: UInt32 = 0x20
+    static let multiFlag: UInt32 = 0x40
+}
+
+/// A connection's whole state: fixed-size, no references.
+struct Connection {
+    var key: ConnKey
+    var transport: ConnTransport
+    var ipVersion: UInt8
+    var ipProto: UInt8
+    var origAddress: IPAddress
+    var respAddress: IPAddress
+    var origPort: UInt16
+    var respPort: UInt16
+    var uid: ConnUID
+    /// Microseconds.
+    var start: Int64
+    var last: Int64
+    /// The network time of the last packet that reached the connection.
+    var lastPacket: Int64
+    var history = ConnHistory()
+    var histSeen: UInt32 = 0
+    var origPackets: UInt64 = 0
+    var origIPBytes: UInt64 = 0
+    var respPackets: UInt64 = 0
+    var respIPBytes: UInt64 = 0
+    /// UDP and ICMP: payload bytes per side, -1 while the side sent nothing.
+    var requestLength: Int64 = -1
+    var replyLength: Int64 = -1
+    var requestChecksumCount: UInt32 = 0
+    var requestChecksumThreshold: UInt32 = 1
+    var replyChecksumCount: UInt32 = 0
+    var replyChecksumThreshold: UInt32 = 1
+    var missedBytes: UInt64 = 0
+    var inactivityTimeout: Int64
+    /// The TCP timeout the connection switches to after the handshake.
+    var tcpTimeout: Int64 = 300_000_000
+    // TCP.
+    var e0 = TCPEndpoint(isOrig: true)
+    var e1 = TCPEndpoint(isOrig: false)
+    /// Which of `e0`/`e1` is the originator (a flip swaps the roles, not the values).
+    var origIndex = 0
+    var isPartial = false
+    var firstPacketSeen: UInt8 = 0
+    var seenFirstACK = false
+    var isActive = true
+    var closeDeferred = false
+    var deferredGenEvent = false
+    var attemptAt = Int64.max
+    /// Zeek's `ExpireTimer` chains: first tick, then every `tcp_session_timer`.
+    var expireChain0 = Int64.max
+    var expireChain1 = Int64.max
+    var deleteAt = Int64.max
+    // initial_rtt, in nanoseconds.
+    var synNanos: Int64 = -1
+    var synAckSeen = false
+    var rttNanos: Int64 = -1
+    /// UDP with Zeek's DNS analyzer: its expire timer's first tick (then every 10 s); .max without.
+    var dnsExpireBase = Int64.max
+    // Timer bookkeeping.
+    var generation: UInt32 = 0
+    var scheduledAt = Int64.max
+
+    subscript(i: Int) -> TCPEndpoint {
+        @inline(__always) get { i == 0 ? e0 : e1 }
+        @inline(__always) set {
+            if i == 0 { e0 = newValue } else { e1 = newValue }
+        }
+    }
+
+    var respIndex: Int { 1 - origIndex }
+
+    mutating func addHistory(_ c: UInt8) { history.append(c) }
+
+    /// Zeek's `Session::CheckHistory`: adds `code` the first time `mask` is seen. Returns true if
+    /// it had been seen before.
+    mutating func checkHistory(_ mask: UInt32, _ code: UInt8) -> Bool {
+        if histSeen & mask == 0 {
+            histSeen |= mask
+            addHistory(code)
+            return false
+        }
+        return true
+    }
+
+    /// Zeek's `ScaledHistoryEntry`: the letter again at 1, 10, 100, ... occurrences.
+    mutating func scaledHistory(_ code: UInt8, _ counter: inout UInt32, _ threshold: inout UInt32) {
+        counter &+= 1
+        if counter == threshold {
+            addHistory(code)
+            let next = threshold &* 10
+            if next <= threshold { counter = 0 } else { threshold = next }
+        }
+    }
+
+    /// Zeek's `Connection::FlipRoles` with the TCP adapter's and the size counter's parts.
+    mutating func flipRoles() {
+        swap(&origAddress, &respAddress)
+        swap(&origPort, &respPort)
+        swap(&origPackets, &respPackets)
+        swap(&origIPBytes, &respIPBytes)
+        if transport == .tcp {
+            origIndex = 1 - origIndex
+            e0.isOrig.toggle()
+            e1.isOrig.toggle()
+            firstPacketSeen = (firstPacketSeen & 1 != 0 ? 2 : 0) | (firstPacketSeen & 2 != 0 ? 1 : 0)
+            isPartial = false
+        }
+        addHistory(UInt8(ascii: "^"))
+    }
+}

@@ -1,0 +1,523 @@
+public import PacketWire
+
+/// Turns packets into Zeek connections (`conn.log` records), with Zeek's semantics: who is the
+/// originator (and the flip, `^`, by the likely server ports), TCP's endpoint state machine,
+/// payload sizes from sequence numbers, gaps and missed bytes, history letters, the inactivity
+/// timeouts and TCP's timers that end connections, reuse of a key after a close.
+///
+/// Memory: one fixed-size `Connection` per open connection (no references), a hash index and a
+/// heap of deadlines; nothing is allocated per packet once the tables have grown. Connections leave
+/// as Zeek would remove them (timeouts, closes, `maxConnections`) and are handed to `emit` then;
+/// `finish` hands over the rest.
+///
+/// Not thread-safe.
+public final class ConnectionTracker {
+    public let settings: ConnectionSettings
+    /// The connections, by slot: grown by doubling, used in place (no copy per packet).
+    private var slots: UnsafeMutablePointer<Connection>
+    private var capacity = 0
+    private var used = 0
+    private var freeSlots: [Int32] = []
+    private var index = SlotIndex()
+    private var heap = DeadlineHeap()
+    /// Zeek's network time: the largest packet time so far (microseconds).
+    private var networkTime = Int64.min
+    private var uidCounter: UInt64 = 0
+    /// Connections ended early because `maxConnections` was reached.
+    public private(set) var evicted: UInt64 = 0
+    /// Packets that formed no connection (not IP, dropped by the IP layer, fragments, tunnels).
+    public private(set) var ignoredPackets: UInt64 = 0
+
+    public init(settings: ConnectionSettings) {
+        self.settings = settings
+        uidCounter = settings.uidSeed
+        capacity = 1024
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        slots.deinitialize(count: used)
+        slots.deallocate()
+        index.release()
+    }
+
+    /// The number of open connections.
+    public var count: Int { index.count }
+
+    /// Takes one packet at `timestampNs`; `emit` receives the connections that end before it.
+    public func process(_ p: ConnPacket, timestampNs: Int64, emit: (ConnectionRecord) -> Void) {
+        // Zeek reads captures at microsecond precision.
+        let t = timestampNs >= 0 ? timestampNs / 1000 : (timestampNs - 999) / 1000
+        if t > networkTime { networkTime = t }
+        expire(upTo: networkTime, emit: emit)
+        guard p.kind == .packet else {
+            ignoredPackets &+= 1
+            return
+        }
+        let proto = p.ip.proto
+        let transport: ConnTransport
+        var srcPort: UInt16 = 0
+        var dstPort: UInt16 = 0
+        var oneWay = false
+        switch proto {
+        case ConnIPProtocol.tcp:
+            transport = .tcp
+        case ConnIPProtocol.udp:
+            transport = .udp
+        case ConnIPProtocol.icmp, ConnIPProtocol.icmpv6:
+            transport = .icmp
+        case 2:
+            // IGMP has its own analyzer in Zeek and forms no connection.
+            ignoredPackets &+= 1
+            return
+        default:
+            transport = .unknown
+        }
+        switch transport {
+        case .tcp, .udp:
+            guard p.hasTransportHeader else {
+                ignoredPackets &+= 1
+                return
+            }
+            srcPort = p.srcPort
+            dstPort = p.dstPort
+        case .icmp:
+            guard p.hasTransportHeader else {
+                ignoredPackets &+= 1
+                return
+            }
+            srcPort = UInt16(p.icmpType)
+            dstPort = ConnectionTracker.icmpCounterpart(
+                type: p.icmpType, code: p.icmpCode, v6: proto == ConnIPProtocol.icmpv6, oneWay: &oneWay)
+        case .unknown:
+            break
+        }
+        let key = ConnKey(
+            src: p.ip.src, srcPort: srcPort, dst: p.ip.dst, dstPort: dstPort, proto: proto, version: p.ip.version,
+            oneWay: oneWay)
+        var slot: Int
+        if let found = index.find(key, in: slots) {
+            slot = found
+            if transport == .tcp && slots[slot].isReuse(p) {
+                remove(slot, emit: emit)
+                slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
+            }
+        } else {
+            slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
+        }
+        deliver(slot, p, srcPort: srcPort, time: t, nanos: timestampNs)
+        slots[slot].lastPacket = networkTime
+        schedule(slot)
+    }
+
+    /// Ends every open connection (end of input), in order of their first packet.
+    public func finish(emit: (ConnectionRecord) -> Void) {
+        var open = index.allSlots()
+        open.sort { (slots[$0].start, slots[$0].uid.hi) < (slots[$1].start, slots[$1].uid.hi) }
+        for slot in open { remove(slot, emit: emit) }
+        heap.removeAll()
+    }
+
+    // MARK: - Connections
+
+    private func create(
+        _ key: ConnKey, _ p: ConnPacket, _ transport: ConnTransport, _ srcPort: UInt16, _ dstPort: UInt16,
+        _ t: Int64, emit: (ConnectionRecord) -> Void
+    ) -> Int {
+        if index.count >= settings.maxConnections { evictOne(emit: emit) }
+        let timeout: Int64
+        switch transport {
+        case .tcp, .udp: timeout = settings.udpTimeout
+        case .icmp: timeout = settings.icmpTimeout
+        case .unknown: timeout = settings.otherTimeout
+        }
+        var c = Connection(
+            key: key, transport: transport, ipVersion: p.ip.version, ipProto: p.ip.proto, origAddress: p.ip.src,
+            respAddress: p.ip.dst, origPort: srcPort, respPort: dstPort, uid: nextUID(), start: t, last: t,
+            lastPacket: t, inactivityTimeout: timeout)
+        c.tcpTimeout = settings.tcpTimeout
+        if transport == .tcp { c.expireChain0 = t + Connection.synTimeout }
+        // IPBasedAnalyzer::NewConn: flip when the first packet likely came from the server.
+        var flip = false
+        let ports = settings.serverPorts
+        if transport == .tcp {
+            let flags = p.tcpFlags
+            if flags & TCPFlag.syn == 0 || flags & TCPFlag.ack != 0 {
+                if ports.contains(srcPort, tcp: true) {
+                    if ports.contains(dstPort, tcp: true) {
+                        flip = flags & TCPFlag.syn == 0 && srcPort < dstPort
+                    } else {
+                        flip = true
+                    }
+                }
+            }
+        } else if transport == .udp {
+            flip = ports.contains(srcPort, tcp: false) && !ports.contains(dstPort, tcp: false)
+        }
+        if flip && !(p.ip.version == 4 && p.ip.dst.v4 == 0xFFFF_FFFF) { c.flipRoles() }
+        // Zeek's DNS analyzer, attached by the responder port when the DNS scripts are loaded
+        // (which put 53/udp among the likely server ports), ends idle UDP sessions early.
+        if transport == .udp && ports.contains(53, tcp: false) && ConnectionTracker.dnsPorts.contains(c.respPort) {
+            c.dnsExpireBase = t + ConnectionTracker.dnsSessionTimeout
+        }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = Int(free)
+            c.generation = slots[slot].generation &+ 1
+            slots[slot] = c
+        } else {
+            if used == capacity {
+                let bigger = UnsafeMutablePointer<Connection>.allocate(capacity: capacity * 2)
+                bigger.moveInitialize(from: slots, count: used)
+                slots.deallocate()
+                slots = bigger
+                capacity *= 2
+            }
+            slot = used
+            (slots + slot).initialize(to: c)
+            used += 1
+        }
+        index.insert(slot, in: slots)
+        return slot
+    }
+
+    private func deliver(_ slot: Int, _ p: ConnPacket, srcPort: UInt16, time t: Int64, nanos: Int64) {
+        let isOrig = p.ip.src == slots[slot].origAddress && srcPort == slots[slot].origPort
+        switch slots[slot].transport {
+        case .tcp:
+            guard p.tcpHeaderComplete else { return }
+            if p.checksum == .bad {
+                slots[slot].tcpChecksumError(isOrig: isOrig)
+                return
+            }
+            let orig = slots[slot].processTCP(senderIsOrig: isOrig, p, time: t, nanos: nanos, settings: settings)
+            slots[slot].count(isOrig: orig, ipBytes: p.ipTotalLength)
+        case .udp:
+            if p.checksum == .bad {
+                slots[slot].udpChecksumError(isOrig: isOrig)
+                return
+            }
+            slots[slot].last = t
+            let length = Int64(p.udpLength) - 8
+            if isOrig {
+                _ = slots[slot].checkHistory(0x1, UInt8(ascii: "D"))
+                slots[slot].requestLength = max(slots[slot].requestLength, 0) + length
+            } else {
+                _ = slots[slot].checkHistory(0x2, UInt8(ascii: "d"))
+                slots[slot].replyLength = max(slots[slot].replyLength, 0) + length
+            }
+            slots[slot].count(isOrig: isOrig, ipBytes: p.ipTotalLength)
+        case .icmp:
+            if p.checksum == .bad { return }
+            slots[slot].last = t
+            let length = Int64(p.transportLength) - 8
+            if isOrig {
+                slots[slot].requestLength = max(slots[slot].requestLength, 0) + length
+            } else {
+                slots[slot].replyLength = max(slots[slot].replyLength, 0) + length
+            }
+            if p.transportCaptured >= p.transportLength { slots[slot].count(isOrig: isOrig, ipBytes: p.ipTotalLength) }
+        case .unknown:
+            slots[slot].last = t
+            slots[slot].count(isOrig: isOrig, ipBytes: p.ipTotalLength)
+        }
+    }
+
+    private func remove(_ slot: Int, emit: (ConnectionRecord) -> Void) {
+        let c = slots[slot]
+        guard index.find(c.key, in: slots) == slot else { return }
+        index.remove(slot, in: slots)
+        slots[slot].scheduledAt = .max
+        slots[slot].generation &+= 1
+        freeSlots.append(Int32(slot))
+        emit(record(of: c))
+    }
+
+    private func evictOne(emit: (ConnectionRecord) -> Void) {
+        while let entry = heap.pop() {
+            let slot = Int(entry.slot)
+            guard slots[slot].generation == entry.generation, slots[slot].scheduledAt == entry.deadline else {
+                continue
+            }
+            evicted &+= 1
+            remove(slot, emit: emit)
+            return
+        }
+        // No deadline left (cannot happen while connections are open): end any one.
+        if let slot = index.allSlots().first {
+            evicted &+= 1
+            remove(slot, emit: emit)
+        }
+    }
+
+    // MARK: - Timers
+
+    private func deadline(_ c: Connection) -> Int64 {
+        if c.transport == .tcp { return c.tcpDeadline() }
+        var d = c.last &+ c.inactivityTimeout
+        if c.dnsExpireBase != .max {
+            // DNS_Analyzer::ExpireTimer: ticks every 10 s from the start; it removes the
+            // connection at the first tick 9 s or more after its last packet.
+            let due = max(c.last + ConnectionTracker.dnsSessionTimeout - 1_000_000, c.lastPacket + 1)
+            var tick = c.dnsExpireBase
+            if tick < due {
+                let steps = (due - tick + ConnectionTracker.dnsSessionTimeout - 1) / ConnectionTracker.dnsSessionTimeout
+                tick += steps * ConnectionTracker.dnsSessionTimeout
+            }
+            d = min(d, tick)
+        }
+        return d
+    }
+
+    /// `dns_session_timeout`, and the UDP ports Zeek's DNS scripts attach the analyzer to.
+    static let dnsSessionTimeout: Int64 = 10_000_000
+    static let dnsPorts: [UInt16] = [53, 137, 5353, 5355]
+
+    private func schedule(_ slot: Int) {
+        let d = deadline(slots[slot])
+        if d < slots[slot].scheduledAt {
+            slots[slot].scheduledAt = d
+            heap.push(DeadlineHeap.Entry(deadline: d, slot: Int32(slot), generation: slots[slot].generation))
+        }
+    }
+
+    /// Removes every connection whose timers fire at or before `now`.
+    private func expire(upTo now: Int64, emit: (ConnectionRecord) -> Void) {
+        while let top = heap.top, top.deadline <= now {
+            _ = heap.pop()
+            let slot = Int(top.slot)
+            guard slots[slot].generation == top.generation, slots[slot].scheduledAt == top.deadline else { continue }
+            let d = deadline(slots[slot])
+            if d <= now {
+                remove(slot, emit: emit)
+            } else {
+                slots[slot].scheduledAt = d
+                heap.push(DeadlineHeap.Entry(deadline: d, slot: top.slot, generation: top.generation))
+            }
+        }
+    }
+
+    // MARK: - Records
+
+    private func nextUID() -> ConnUID {
+        uidCounter &+= 1
+        var z = uidCounter &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        var y = z &+ 0x9E37_79B9_7F4A_7C15
+        y = (y ^ (y >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        return ConnUID(hi: z, lo: UInt32(truncatingIfNeeded: y ^ (y >> 29)))
+    }
+
+    private func record(of c: Connection) -> ConnectionRecord {
+        var r = ConnectionRecord()
+        r.startMicros = c.start
+        r.durationMicros = c.last - c.start
+        r.uid = c.uid
+        r.ipVersion = c.ipVersion
+        r.origAddress = c.origAddress
+        r.respAddress = c.respAddress
+        r.origPort = c.origPort
+        r.respPort = c.respPort
+        r.transport = c.transport
+        r.ipProto = c.ipProto
+        r.history = c.history
+        r.missedBytes = c.missedBytes
+        r.origPackets = c.origPackets
+        r.origIPBytes = c.origIPBytes
+        r.respPackets = c.respPackets
+        r.respIPBytes = c.respIPBytes
+        if !settings.localNets.isEmpty {
+            r.localOrig = settings.isLocal(c.origAddress, version: c.ipVersion)
+            r.localResp = settings.isLocal(c.respAddress, version: c.ipVersion)
+        }
+        switch c.transport {
+        case .tcp:
+            let o = c[c.origIndex]
+            let s = c[c.respIndex]
+            r.origBytes = o.size(peerState: s.state)
+            r.respBytes = s.size(peerState: o.state)
+            r.state = ConnectionTracker.tcpState(o, s, origBytes: r.origBytes, respBytes: r.respBytes, c.history)
+            if c.rttNanos >= 0 { r.initialRTTNanos = c.rttNanos }
+        case .udp:
+            r.origBytes = UInt64(max(c.requestLength, 0))
+            r.respBytes = UInt64(max(c.replyLength, 0))
+            let o = c.requestLength >= 0
+            let s = c.replyLength >= 0
+            r.state = o ? (s ? .sf : .s0) : (s ? .shr : .oth)
+        case .icmp:
+            r.origBytes = UInt64(max(c.requestLength, 0))
+            r.respBytes = UInt64(max(c.replyLength, 0))
+            r.state = .oth
+        case .unknown:
+            r.state = .oth
+        }
+        return r
+    }
+
+    /// `conn_state()` of Zeek's `base/protocols/conn/main.zeek` for TCP.
+    static func tcpState(
+        _ o: TCPEndpoint, _ r: TCPEndpoint, origBytes: UInt64, respBytes: UInt64, _ history: ConnHistory
+    ) -> ConnState {
+        let os = o.state
+        let rs = r.state
+        let oInactive = os == .inactive || os == .partial
+        let rInactive = rs == .inactive || rs == .partial
+        if rs == .reset {
+            if os == .synSent || os == .synAckSent || (os == .reset && origBytes == 0 && respBytes == 0) {
+                return .rej
+            }
+            return oInactive ? .rstrh : .rstr
+        }
+        if os == .reset {
+            if rInactive { return isRSTOS0History(history) ? .rstos0 : .oth }
+            return .rsto
+        }
+        if rs == .closed && os == .closed { return .sf }
+        if os == .closed { return rInactive ? .sh : .s2 }
+        if rs == .closed { return oInactive ? .shr : .s3 }
+        if os == .synSent && rs == .inactive { return .s0 }
+        if os == .established && rs == .established { return .s1 }
+        return .oth
+    }
+
+    /// `/\^?S[^HAFGIQ]*R.*/` matched against the whole history.
+    static func isRSTOS0History(_ h: ConnHistory) -> Bool {
+        var i = 0
+        let n = Int(h.count)
+        if i < n && h[i] == UInt8(ascii: "^") { i += 1 }
+        guard i < n, h[i] == UInt8(ascii: "S") else { return false }
+        i += 1
+        while i < n {
+            let c = h[i]
+            if c == UInt8(ascii: "R") { return true }
+            if "HAFGIQ".utf8.contains(c) { return false }
+            i += 1
+        }
+        return false
+    }
+
+    /// Zeek's ICMP "responder port": the counterpart type of request/reply messages, else the code
+    /// (and the message is one-way: its key keeps its direction).
+    static func icmpCounterpart(type: UInt8, code: UInt8, v6: Bool, oneWay: inout Bool) -> UInt16 {
+        oneWay = false
+        if v6 {
+            switch type {
+            case 128: return 129
+            case 129: return 128
+            case 133: return 134
+            case 134: return 133
+            case 135: return 136
+            case 136: return 135
+            case 130: return 131
+            case 131: return 130
+            case 139: return 140
+            case 140: return 139
+            case 144: return 145
+            case 145: return 144
+            default:
+                oneWay = true
+                return UInt16(code)
+            }
+        }
+        switch type {
+        case 8: return 0
+        case 0: return 8
+        case 13: return 14
+        case 14: return 13
+        case 15: return 16
+        case 16: return 15
+        case 10: return 9
+        case 9: return 10
+        case 17: return 18
+        case 18: return 17
+        default:
+            oneWay = true
+            return UInt16(code)
+        }
+    }
+}
+
+extension Connection {
+    mutating func count(isOrig: Bool, ipBytes: UInt32) {
+        if isOrig {
+            origPackets &+= 1
+            origIPBytes &+= UInt64(ipBytes)
+        } else {
+            respPackets &+= 1
+            respIPBytes &+= UInt64(ipBytes)
+        }
+    }
+
+    mutating func tcpChecksumError(isOrig: Bool) {
+        let i = isOrig ? origIndex : respIndex
+        var count = self[i].checksumCount
+        var threshold = self[i].checksumThreshold
+        scaledHistory(self[i].isOrig ? UInt8(ascii: "C") : UInt8(ascii: "c"), &count, &threshold)
+        self[i].checksumCount = count
+        self[i].checksumThreshold = threshold
+    }
+
+    mutating func udpChecksumError(isOrig: Bool) {
+        if isOrig {
+            var count = requestChecksumCount
+            var threshold = requestChecksumThreshold
+            scaledHistory(UInt8(ascii: "C"), &count, &threshold)
+            requestChecksumCount = count
+            requestChecksumThreshold = threshold
+        } else {
+            var count = replyChecksumCount
+            var threshold = replyChecksumThreshold
+            scaledHistory(UInt8(ascii: "c"), &count, &threshold)
+            replyChecksumCount = count
+            replyChecksumThreshold = threshold
+        }
+    }
+}
+
+/// A binary min-heap of connection deadlines; stale entries are skipped when popped.
+struct DeadlineHeap {
+    struct Entry {
+        var deadline: Int64
+        var slot: Int32
+        var generation: UInt32
+    }
+
+    private var items: [Entry] = []
+
+    var top: Entry? { items.first }
+
+    mutating func removeAll() { items.removeAll() }
+
+    mutating func push(_ e: Entry) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent].deadline <= items[i].deadline { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < items.count && items[l].deadline < items[m].deadline { m = l }
+                if r < items.count && items[r].deadline < items[m].deadline { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return first
+    }
+}

@@ -1,0 +1,129 @@
+import Glibc
+public import OutputSinks
+import PacketFile
+public import PacketRecords
+import PacketWire
+public import Rendering
+public import TrafficAnalysis
+
+/// How `flows` writes: its flow rows (`FlowFormat`) or, with the connection model, Zeek
+/// connection records. `zeek` implies the connection model.
+public enum FlowsFormat: String, Sendable, CaseIterable {
+    case table, csv, json, zeek
+
+    /// The flow-model format; nil for `zeek`.
+    public var flowFormat: FlowFormat? {
+        switch self {
+        case .table: .table
+        case .csv: .csv
+        case .json: .json
+        case .zeek: nil
+        }
+    }
+
+    /// The connection-model format when the model is asked for (`connections`, or `zeek`); nil
+    /// for flow rows. Throws for a table, which the connection model does not have.
+    public func connectionFormat(connections: Bool) throws(SettingsProblem) -> ConnectionFormat? {
+        switch self {
+        case .zeek: return .zeek
+        case .csv: return connections ? .csv : nil
+        case .json: return connections ? .json : nil
+        case .table:
+            if connections {
+                throw SettingsProblem("--connections writes zeek, csv or json; add --format zeek (or csv, json)")
+            }
+            return nil
+        }
+    }
+}
+
+/// The options that only the connection model takes, as the command line gives them, checked
+/// and turned into `ConnectionSettings`.
+public struct ConnectionOptions: Sendable {
+    public var serverPorts: String?
+    public var localNets: String?
+    public var timeouts: [String] = []
+    public var verifyChecksums = false
+    public var maxConnections: Int?
+
+    public init() {}
+
+    /// The problem with giving these options to the flow model.
+    public static let needModel =
+        "--server-ports, --local-nets, --connection-timeout and --verify-checksums need the connection model; "
+        + "add --format zeek (or --connections)"
+
+    /// Whether any option of the connection model was given (they need the model).
+    public var given: Bool {
+        serverPorts != nil || localNets != nil || !timeouts.isEmpty || verifyChecksums
+    }
+
+    public func settings() throws(SettingsProblem) -> ConnectionSettings {
+        var s = ConnectionSettings()
+        if let serverPorts { s.serverPorts = try ServerPorts(parsing: serverPorts) }
+        if let localNets { try s.setLocalNets(localNets) }
+        for t in timeouts { try s.setTimeout(t) }
+        s.verifyChecksums = verifyChecksums
+        if let maxConnections { s.maxConnections = maxConnections }
+        return s
+    }
+}
+
+/// `flows` with the connection model: reads capture files in order (our reader, undecoded
+/// packets), walks each packet with `ConnDecoder`, tracks connections with `ConnectionTracker`
+/// and writes each as it ends.
+public enum ConnectionRun {
+    public struct Counts: Sendable {
+        public var connections: UInt64 = 0
+        public var evicted: UInt64 = 0
+        public var ignoredPackets: UInt64 = 0
+    }
+
+    /// Reads `paths` (files, or "-" alone), writes the log to `output`. An input that cannot be
+    /// opened throws before anything is written; damage after readable packets is thrown after
+    /// their connections are written.
+    public static func run(
+        paths: [String], settings: ConnectionSettings, format: ConnectionFormat, output: ByteOutput, stop: StopFlag
+    ) throws -> Counts {
+        var readers: [CaptureFileReader] = []
+        for path in paths { readers.append(try CaptureFileReader(path: path, readAhead: paths.count == 1)) }
+        let tracker = ConnectionTracker(settings: settings)
+        let writer = ConnectionWriter(format: format)
+        var counts = Counts()
+        writer.header(openTime: ConnectionWriter.logTime(epochSeconds: Int64(time(nil))), into: &output.buffer)
+        var outputError: OutputError?
+        var readError: (any Error)?
+        let emit: (ConnectionRecord) -> Void = { record in
+            counts.connections &+= 1
+            writer.write(record, into: &output.buffer)
+        }
+        for reader in readers {
+            let linkType = reader.linkType
+            do {
+                try reader.readPackets { packet in
+                    let p = ConnDecoder.decode(
+                        packet.bytes, length: Int(packet.length), linkType: linkType,
+                        verifyChecksums: settings.verifyChecksums)
+                    tracker.process(p, timestampNs: packet.timestampNs, emit: emit)
+                    do throws(OutputError) { try output.flushIfFull() } catch {
+                        outputError = error
+                        return false
+                    }
+                    return !stop.isRequested
+                }
+            } catch {
+                readError = error
+            }
+            reader.suspend()
+            if outputError != nil || readError != nil || stop.isRequested { break }
+        }
+        if let outputError { throw outputError }
+        tracker.finish(emit: emit)
+        writer.footer(closeTime: ConnectionWriter.logTime(epochSeconds: Int64(time(nil))), into: &output.buffer)
+        try output.flush()
+        counts.evicted = tracker.evicted
+        counts.ignoredPackets = tracker.ignoredPackets
+        if let readError { throw readError }
+        return counts
+    }
+}
