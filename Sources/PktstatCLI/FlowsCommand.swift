@@ -24,28 +24,13 @@ struct Flows: ParsableCommand {
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
               pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
 
-            A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff \
-            prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP \
-            flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's \
-            src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* \
-            counts what src sent, dst_* what the other side sent.
+            A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* counts what src sent, dst_* what the other side sent.
 
-            CSV columns: \
-            first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in \
-            the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: \
-            host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses \
-            left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: \
-            protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
+            CSV columns: first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
 
-            The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and \
-            --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted \
-            from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without \
-            --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first \
-            timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
+            The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
 
-            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections \
-            with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, \
-            payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
+            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
             """
     )
 

@@ -8,12 +8,7 @@ struct Gateways: ParsableCommand {
         commandName: "gateways",
         abstract: "Show the default gateway per family, and why, plus every default route.",
         discussion: """
-            The default gateway is chosen as the kernel does for a destination only a default \
-            route covers: the main table's default route with the lowest metric (the first one \
-            on a tie). If that route is unreachable, blackhole or prohibit, there is none. \
-            Default routes of other tables (reached only through policy rules) are listed but \
-            not chosen. JSON: {"default": {"inet": {"gateway", "dev", "metric", "reason"}, \
-            "inet6": {...}}, "reasons": {...}, "routes": [every default route, 'ip -j route' keys]}.
+            The default gateway is chosen as the kernel does for a destination only a default route covers: the main table's default route with the lowest metric (the first one on a tie). If that route is unreachable, blackhole or prohibit, there is none. Default routes of other tables (reached only through policy rules) are listed but not chosen. JSON: {"default": {"inet": {"gateway", "dev", "metric", "reason"}, "inet6": {...}}, "reasons": {...}, "routes": [every default route, 'ip -j route' keys]}.
 
             Examples:
               pktstat gateways                       default gateway of IPv4 and IPv6

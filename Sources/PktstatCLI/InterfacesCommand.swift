@@ -10,12 +10,7 @@ struct Interfaces: ParsableCommand {
         commandName: "interfaces",
         abstract: "List interfaces: flags, state, MTU, MAC, IPv4/IPv6 addresses and counters.",
         discussion: """
-            Addresses come from getifaddrs, state/MTU/counters from /sys/class/net, and address \
-            scope/flags (and broadcast vs. peer) from rtnetlink. A broadcast address is shown only \
-            when one is configured; a point-to-point peer is shown as the peer. JSON is a bare \
-            array, as 'ip -j addr' prints it, with its key names (ifindex, ifname, flags, mtu, \
-            operstate, address, addr_info: family, local, prefixlen, broadcast, address = peer, \
-            scope), plus stats.
+            Addresses come from getifaddrs, state/MTU/counters from /sys/class/net, and address scope/flags (and broadcast vs. peer) from rtnetlink. A broadcast address is shown only when one is configured; a point-to-point peer is shown as the peer. JSON is a bare array, as 'ip -j addr' prints it, with its key names (ifindex, ifname, flags, mtu, operstate, address, addr_info: family, local, prefixlen, broadcast, address = peer, scope), plus stats.
 
             Examples:
               pktstat interfaces                      every interface, like 'ip addr'

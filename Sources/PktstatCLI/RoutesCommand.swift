@@ -18,16 +18,7 @@ struct Routes: ParsableCommand {
 /// `pktstat routes [show]`: an adapter over `NetInfo.RouteReader`.
 struct RoutesShow: ParsableCommand {
     static let discussion = """
-        The default source is rtnetlink, which sees every table, route types (blackhole, \
-        unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, \
-        protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads \
-        /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath \
-        route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, \
-        prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which \
-        table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, \
-        table, type, protocol, scope, prefsrc, metric, flags, nexthops) in a bare array, as \
-        'ip -j route' prints it. 'pktstat routes get ADDRESS' shows the one route the kernel \
-        would use for an address, like 'ip route get'.
+        The default source is rtnetlink, which sees every table, route types (blackhole, unreachable, prohibit, local, broadcast, multicast), multipath next hops with weights, protocol, scope, preferred source and the linkdown/onlink flags. '--source proc' reads /proc/net/route and /proc/net/ipv6_route instead: IPv4 main table only, a multipath route shows its first next hop only, no protocol/scope/prefsrc/flags, and unreachable, prohibit and throw all show as type 'reject'; /proc/net/ipv6_route does not say which table a route is in. JSON uses the key names of 'ip -j route' (dst, gateway, dev, table, type, protocol, scope, prefsrc, metric, flags, nexthops) in a bare array, as 'ip -j route' prints it. 'pktstat routes get ADDRESS' shows the one route the kernel would use for an address, like 'ip route get'.
 
         Examples:
           pktstat routes                     IPv4 and IPv6, main table (= routes show)
@@ -82,11 +73,7 @@ struct RoutesGet: ParsableCommand {
         commandName: "get",
         abstract: "Show the route the kernel would use for an address, like 'ip route get'.",
         discussion: """
-            Asks the kernel (rtnetlink RTM_GETROUTE, policy rules included) which route a packet \
-            to ADDRESS would take: the gateway, the device and the preferred source address. \
-            --from and --oif ask as 'ip route get ADDRESS from A oif DEV' does. JSON is a bare \
-            array with the keys of 'ip -j route get' (type, dst, from, gateway, dev, table, \
-            protocol, scope, prefsrc, metric, flags, uid, cache, pref), printed by its rules.
+            Asks the kernel (rtnetlink RTM_GETROUTE, policy rules included) which route a packet to ADDRESS would take: the gateway, the device and the preferred source address. --from and --oif ask as 'ip route get ADDRESS from A oif DEV' does. JSON is a bare array with the keys of 'ip -j route get' (type, dst, from, gateway, dev, table, protocol, scope, prefsrc, metric, flags, uid, cache, pref), printed by its rules.
 
             Examples:
               pktstat routes get 192.0.2.1                    IPv4

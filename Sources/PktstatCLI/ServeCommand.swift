@@ -20,9 +20,7 @@ struct ServeCommand: ParsableCommand {
 
             \(ServeRoutes.helpText)
 
-            It listens on 127.0.0.1 unless told otherwise, and refuses any other address \
-            without --token-file or basic_auth_users. SIGTERM or Ctrl-C: requests in flight finish, streams \
-            close, the status lines print, exit 0.
+            It listens on 127.0.0.1 unless told otherwise, and refuses any other address without --token-file or basic_auth_users. SIGTERM or Ctrl-C: requests in flight finish, streams close, the status lines print, exit 0.
             """
     )
 
