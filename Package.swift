@@ -84,8 +84,8 @@ let package = Package(
         .target(
             name: "TrafficPipeline",
             dependencies: [
-                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "Rendering",
-                "OutputSinks", "CNetLinux",
+                "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "NetInfo",
+                "Rendering", "OutputSinks", "CNetLinux",
             ],
             swiftSettings: strict
         ),

@@ -1,8 +1,5 @@
 import ArgumentParser
-import OutputSinks
 import Rendering
-
-extension ChartOutputError: CustomHintedError {}
 
 /// `--title`, `--y-max`, `--log`: how a chart looks, for `analyze` (svg, gnuplot, png) and
 /// `sniff --plot`.

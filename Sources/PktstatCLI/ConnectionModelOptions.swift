@@ -1,5 +1,4 @@
 public import ArgumentParser
-import TrafficAnalysis
 import TrafficPipeline
 
 /// The options of `flows`' connection model (Zeek `conn.log` records): declarations only; the
@@ -43,4 +42,3 @@ struct ConnectionModelOptions: ParsableArguments {
 }
 
 extension FlowsFormat: ExpressibleByArgument {}
-extension SettingsProblem: CustomHintedError {}

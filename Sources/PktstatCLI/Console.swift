@@ -6,9 +6,4 @@ enum Console {
         // Best effort: a closed stderr has nobody left to tell.
         _ = try? FileDescriptor.standardError.writeAll(Array((text + "\n").utf8))
     }
-
-    /// The one line printed for a failure: the problem, then the fix.
-    static func error(_ description: String, hint: String? = nil) {
-        if let hint { line("error: \(description); \(hint)") } else { line("error: \(description)") }
-    }
 }

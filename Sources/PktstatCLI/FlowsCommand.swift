@@ -5,7 +5,6 @@ import TrafficAnalysis
 import TrafficPipeline
 
 extension FlowGrouping: ExpressibleByArgument {}
-extension FlowReportError: CustomHintedError {}
 extension FlowSort: ExpressibleByArgument {}
 
 /// `pktstat flows`: the conversations in a capture file (or sniff's CSV on stdin).

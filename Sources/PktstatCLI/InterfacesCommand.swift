@@ -2,7 +2,6 @@ public import ArgumentParser
 import NetInfo
 import OutputSinks
 import Rendering
-import SystemPackage
 
 /// `pktstat interfaces`: an adapter over `NetInfo.InterfaceReader`.
 struct Interfaces: ParsableCommand {
@@ -38,7 +37,6 @@ struct Interfaces: ParsableCommand {
 extension NetInfoTextFormat: ExpressibleByArgument {}
 extension RouteLookupFormat: ExpressibleByArgument {}
 extension RouteSource: ExpressibleByArgument {}
-extension RouteLookupFailure: CustomHintedError {}
 
 /// What the interfaces, routes and gateways commands share: warnings and output.
 enum NetInfoCLI {

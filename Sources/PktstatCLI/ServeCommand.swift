@@ -104,6 +104,3 @@ struct ServeCommand: ParsableCommand {
         dispatchMain()
     }
 }
-
-extension ServeError: CustomHintedError {}
-extension ServeFailure: CustomHintedError {}

@@ -74,6 +74,3 @@ struct CaptureInputs: ParsableArguments {
         FileSource(paths: files, window: try time.window, filter: filter, acceptsCSV: true)
     }
 }
-
-extension MultiFileError: CustomHintedError {}
-extension FileSourceError: CustomHintedError {}

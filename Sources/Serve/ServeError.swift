@@ -1,3 +1,5 @@
+public import TrafficPipeline
+
 /// Everything `serve` can refuse or fail at before it serves: one line for the problem, one for the fix.
 public enum ServeError: Error, CustomStringConvertible, Sendable {
     case badListenAddress(String)
@@ -35,3 +37,6 @@ public enum ServeError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension ServeError: HintedError {}
+extension ServeFailure: HintedError {}
