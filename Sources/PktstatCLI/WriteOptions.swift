@@ -1,26 +1,10 @@
 public import ArgumentParser
 import PacketCapture
 
-/// A size in bytes for `--rotate-size` (`WriteRequest.parseSize`: 100M, 1G, 512K, 1000000).
-struct ByteSize: ExpressibleByArgument, Equatable {
-    let bytes: Int64
-
-    init?(argument: String) {
-        guard let bytes = WriteRequest.parseSize(argument) else { return nil }
-        self.bytes = bytes
-    }
-
-    static var defaultCompletionKind: CompletionKind { .list(["100M", "1G"]) }
-}
-
-/// tcpdump's `-C`: millions of bytes (`WriteRequest.parseMillions`).
-struct MillionBytes: ExpressibleByArgument, Equatable {
-    let bytes: Int64
-
-    init?(argument: String) {
-        guard let bytes = WriteRequest.parseMillions(argument) else { return nil }
-        self.bytes = bytes
-    }
+/// A size for `--rotate-size` or `-C`, parsed by `WriteRequest`; nil is the parser's error.
+private func size(_ bytes: Int64?, _ expected: String) throws -> Int64 {
+    guard let bytes else { throw ValidationError(expected) }
+    return bytes
 }
 
 extension WritePlan.Compression: ExpressibleByArgument {}
@@ -46,13 +30,15 @@ struct WriteOptions: ParsableArguments {
 
     @Option(
         name: .customLong("rotate-size"),
-        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"))
-    var rotateSize: ByteSize?
+        help: ArgumentHelp("Start a new -w file before it passes SIZE (100M, 1G; powers of 1024).", valueName: "size"),
+        transform: { try size(WriteRequest.parseSize($0), "give bytes, or K, M or G of them: 100M, 1G") })
+    var rotateSize: Int64?
 
     @Option(
         name: .customShort("C"), parsing: .unconditional,
-        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"))
-    var rotateMillions: MillionBytes?
+        help: ArgumentHelp("As tcpdump -C: --rotate-size in millions of bytes.", valueName: "millions"),
+        transform: { try size(WriteRequest.parseMillions($0), "give millions of bytes: 100, 0.5") })
+    var rotateMillions: Int64?
 
     @Option(
         name: [.customLong("rotate-files"), .customShort("W")], parsing: .unconditional,
@@ -71,8 +57,8 @@ struct WriteOptions: ParsableArguments {
         r.path = write
         r.pcapng = pcapng
         r.rotateSeconds = rotateSeconds
-        r.rotateSize = rotateSize?.bytes
-        r.rotateMillions = rotateMillions?.bytes
+        r.rotateSize = rotateSize
+        r.rotateMillions = rotateMillions
         r.rotateFiles = rotateFiles
         r.compression = compress
         return r
