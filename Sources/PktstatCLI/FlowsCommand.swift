@@ -75,8 +75,13 @@ struct Flows: ParsableCommand {
 
     func validate() throws {
         do throws(SettingsProblem) {
-            if try format.connectionFormat(connections: model.connections) == nil && model.options.given {
-                throw SettingsProblem(ConnectionOptions.needModel)
+            let model = try format.connectionFormat(connections: model.connections) != nil
+            if !model && self.model.options.given { throw SettingsProblem(ConnectionOptions.needModel) }
+            if model && (filter != nil || by != nil || sort != nil || top != nil) {
+                throw SettingsProblem(ConnectionOptions.flowRowsOnly)
+            }
+            if model && (inputs.since != nil || inputs.until != nil) {
+                throw SettingsProblem(ConnectionOptions.flowRowsOnly)
             }
         } catch { throw ValidationError(error.description) }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
@@ -137,11 +142,6 @@ struct Flows: ParsableCommand {
 
     /// The connection model: Zeek connection records.
     private func connections(_ connectionFormat: ConnectionFormat) throws {
-        if filter != nil || by != nil || sort != nil || top != nil || inputs.since != nil || inputs.until != nil {
-            throw ValidationError(
-                "--filter, --by, --sort, --top, --since and --until work on flow rows; drop them with --format zeek "
-                    + "or --connections")
-        }
         var options = model.options
         options.maxConnections = bounds.maxFlows
         let settings = try options.settings()

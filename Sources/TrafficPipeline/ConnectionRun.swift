@@ -53,6 +53,11 @@ public struct ConnectionOptions: Sendable {
         "--server-ports, --local-nets, --connection-timeout and --verify-checksums need the connection model; "
         + "add --format zeek (or --connections)"
 
+    /// The problem with giving options of flow rows to the connection model.
+    public static let flowRowsOnly =
+        "--filter, --by, --sort, --top, --since and --until work on flow rows, not on connections; "
+        + "leave them out with --format zeek or --connections"
+
     /// Whether any option of the connection model was given (they need the model).
     public var given: Bool {
         serverPorts != nil || localNets != nil || !timeouts.isEmpty || verifyChecksums
