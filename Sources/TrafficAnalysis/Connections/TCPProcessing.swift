@@ -17,7 +17,7 @@ extension Connection {
     /// Processes a TCP packet from the originator (`senderIsOrig`) or the responder. Returns
     /// whether the sender is the originator afterwards (a flip can change it).
     mutating func processTCP(
-        senderIsOrig: Bool, _ p: ConnPacket, time t: Int64, nanos: Int64, settings: ConnectionSettings
+        senderIsOrig: Bool, _ p: borrowing ConnPacket, time t: Int64, nanos: Int64, settings: borrowing ConnectionSettings
     ) -> Bool {
         let ei = senderIsOrig ? origIndex : respIndex
         let pi = 1 - ei
@@ -297,7 +297,7 @@ extension Connection {
 
     mutating func updateStateMachine(
         _ t: Int64, _ ei: Int, _ pi: Int, baseSeq: UInt32, ackSeq: UInt32, len: Int, deltaLast: Int32,
-        flags: UInt8, doClose: inout Bool, genEvent: inout Bool, settings: ConnectionSettings
+        flags: UInt8, doClose: inout Bool, genEvent: inout Bool, settings: borrowing ConnectionSettings
     ) {
         let syn = flags & TCPFlag.syn != 0
         let fin = flags & TCPFlag.fin != 0
@@ -396,7 +396,7 @@ extension Connection {
 
     /// The `connection_established` handler of Zeek's `base/protocols/conn/inactivity.zeek`:
     /// interactive services (21, 22, 23, 513/tcp) get an hour of inactivity.
-    mutating func connectionEstablished(_ settings: ConnectionSettings) {
+    mutating func connectionEstablished(_ settings: borrowing ConnectionSettings) {
         var servicePort = respPort
         if self[origIndex].state == .inactive && !settings.serverPorts.contains(respPort, tcp: true)
             && settings.serverPorts.contains(origPort, tcp: true)
