@@ -17,7 +17,8 @@ extension Connection {
     /// Processes a TCP packet from the originator (`senderIsOrig`) or the responder. Returns
     /// whether the sender is the originator afterwards (a flip can change it).
     mutating func processTCP(
-        senderIsOrig: Bool, _ p: borrowing ConnPacket, time t: Int64, nanos: Int64, settings: borrowing ConnectionSettings
+        senderIsOrig: Bool, _ p: borrowing ConnPacket, time t: Int64, nanos: Int64,
+        settings: borrowing ConnectionSettings
     ) -> Bool {
         let ei = senderIsOrig ? origIndex : respIndex
         let pi = 1 - ei
