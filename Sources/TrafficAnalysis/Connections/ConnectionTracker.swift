@@ -328,6 +328,7 @@ public final class ConnectionTracker {
         r.origIPBytes = c.origIPBytes
         r.respPackets = c.respPackets
         r.respIPBytes = c.respIPBytes
+        // Community ID: r.communityID = CommunityID(...) of the original 5-tuple, once it exists.
         if !settings.localNets.isEmpty {
             r.localOrig = settings.isLocal(c.origAddress, version: c.ipVersion)
             r.localResp = settings.isLocal(c.respAddress, version: c.ipVersion)
