@@ -87,8 +87,11 @@ extension Connection {
 
         var doClose = false
         var genEvent = false
+        // Zeek hands the state machine the sender's role as it was when the packet arrived, even
+        // when the history flipped the connection on the way.
         updateStateMachine(
-            t, ei, pi, baseSeq: baseSeq, ackSeq: ackSeq, len: len, deltaLast: deltaLast, flags: flags,
+            t, ei, pi, isOrig: senderIsOrig, baseSeq: baseSeq, ackSeq: ackSeq, len: len, deltaLast: deltaLast,
+            flags: flags,
             doClose: &doClose, genEvent: &genEvent, settings: settings)
 
         if ackFlag { ackReceived(pi, relAck) }
@@ -297,7 +300,7 @@ extension Connection {
     // MARK: - The state machine
 
     mutating func updateStateMachine(
-        _ t: Int64, _ ei: Int, _ pi: Int, baseSeq: UInt32, ackSeq: UInt32, len: Int, deltaLast: Int32,
+        _ t: Int64, _ ei: Int, _ pi: Int, isOrig: Bool, baseSeq: UInt32, ackSeq: UInt32, len: Int, deltaLast: Int32,
         flags: UInt8, doClose: inout Bool, genEvent: inout Bool, settings: borrowing ConnectionSettings
     ) {
         let syn = flags & TCPFlag.syn != 0
@@ -306,7 +309,6 @@ extension Connection {
         let ack = flags & TCPFlag.ack != 0
         switch self[ei].state {
         case .inactive:
-            let isOrig = self[ei].isOrig
             if syn {
                 if isOrig {
                     setEndpointState(ei, ack ? .synAckSent : .synSent)
@@ -336,7 +338,7 @@ extension Connection {
             if rst {
                 setEndpointState(ei, .reset)
                 var isReject = false
-                if self[ei].isOrig {
+                if isOrig {
                     if self[pi].state == .established { isReject = true }
                 } else if self[pi].state == .synSent || self[pi].state == .synAckSent {
                     isReject = true
@@ -345,12 +347,12 @@ extension Connection {
                 genEvent = !isReject
             }
             if self[ei].state == .inactive {
-                if !self[ei].isOrig && len == 0 && self[origIndex].state == .synSent {
+                if !isOrig && len == 0 && self[origIndex].state == .synSent {
                     // An ack of the SYN before the SYN-ACK: not a partial connection.
                 } else if ack && self[pi].state == .established {
                     setEndpointState(ei, .established)
                     isPartial = false
-                    setFirstPacketSeen(isOrig: self[ei].isOrig)
+                    setFirstPacketSeen(isOrig: isOrig)
                 } else {
                     setEndpointState(ei, .partial)
                 }
