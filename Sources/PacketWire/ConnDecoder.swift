@@ -470,7 +470,13 @@ public enum ConnDecoder {
                 // zero checksum means none.
                 if verify && captured >= length && wireLength <= b.count {
                     let sum = try udp.checksum
-                    if p.ip.version == 6 || sum != 0 { p.checksum = checksum(at: o, length: length, p) }
+                    // VXLAN (4789/udp, I flag set) with no checksum is not checked, over IPv6 too.
+                    let flags = b.u8(o + UDPHeader.length) ?? 0
+                    let vxlan =
+                        p.dstPort == 4789 && length > UDPHeader.length + 8 + EthernetHeader.length && flags & 0x08 != 0
+                    if (p.ip.version == 6 && !(vxlan && sum == 0)) || sum != 0 {
+                        p.checksum = checksum(at: o, length: length, p)
+                    }
                 }
             case ConnIPProtocol.icmp, ConnIPProtocol.icmpv6:
                 guard length >= ICMPHeader.length, captured >= ICMPHeader.length else { return }
