@@ -13,13 +13,22 @@ public struct ConnIP: Sendable, Equatable {
 }
 
 /// An outer connection a packet arrived through (a tunnel level): addresses, ports and protocol
-/// of the encapsulating packet. Reserved for the tunnel decoders; the walk records none yet.
+/// of the encapsulating packet, and what the tracker needs to count it as a packet of its own
+/// connection (Zeek logs the outer UDP flow of VXLAN, Geneve, Teredo, AYIYA and GTP as a row; the
+/// outer packets of IP-in-IP, GRE and ERSPAN form no row but name the parent). Reserved for the
+/// tunnel decoders; the walk records none yet.
 public struct ConnTunnelKey: Sendable, Equatable {
     public var ip = ConnIP()
     public var srcPort: UInt16 = 0
     public var dstPort: UInt16 = 0
     /// Which encapsulation (0 none; the tunnel decoders number them).
     public var kind: UInt8 = 0
+    /// The outer IP total length (Zeek's `*_ip_bytes` of the outer connection).
+    public var ipTotalLength: UInt32 = 0
+    /// The outer UDP length field, for UDP encapsulations.
+    public var udpLength: UInt16 = 0
+    /// The outer transport checksum, when verified.
+    public var checksum: ConnChecksum = .unchecked
 
     @inlinable
     public init() {}
@@ -91,7 +100,10 @@ public struct ConnPacket: Sendable {
     public var icmpCode: UInt8 = 0
     /// The transport checksum, when verification was asked for and the segment captured whole.
     public var checksum: ConnChecksum = .unchecked
-    /// Tunnel levels the packet came through, outermost first (none yet; see `ConnTunnelKey`).
+    /// Tunnel levels the packet came through, outermost first (none yet; see `ConnTunnelKey`). A
+    /// tunnel step fills `tunnels[tunnelDepth]`, increments `tunnelDepth` (at most 3: deeper is
+    /// Zeek's `exceeded_tunnel_max_depth`), and walks the inner packet with `ip(at:)`, which
+    /// overwrites the fields above with the inner packet's.
     public var tunnelDepth: UInt8 = 0
     public var tunnels: (ConnTunnelKey, ConnTunnelKey, ConnTunnelKey) = (.init(), .init(), .init())
 
@@ -458,7 +470,13 @@ public enum ConnDecoder {
                 // zero checksum means none.
                 if verify && captured >= length && wireLength <= b.count {
                     let sum = try udp.checksum
-                    if p.ip.version == 6 || sum != 0 { p.checksum = checksum(at: o, length: length, p) }
+                    // VXLAN (4789/udp, I flag set) with no checksum is not checked, over IPv6 too.
+                    let flags = b.u8(o + UDPHeader.length) ?? 0
+                    let vxlan =
+                        p.dstPort == 4789 && length > UDPHeader.length + 8 + EthernetHeader.length && flags & 0x08 != 0
+                    if (p.ip.version == 6 && !(vxlan && sum == 0)) || sum != 0 {
+                        p.checksum = checksum(at: o, length: length, p)
+                    }
                 }
             case ConnIPProtocol.icmp, ConnIPProtocol.icmpv6:
                 guard length >= ICMPHeader.length, captured >= ICMPHeader.length else { return }

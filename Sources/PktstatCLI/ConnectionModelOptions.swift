@@ -31,12 +31,18 @@ struct ConnectionModelOptions: ParsableArguments {
         help: "Ignore packets with bad IPv4, TCP, UDP or ICMP checksums, as Zeek does without -C.")
     var verifyChecksums = false
 
+    @Option(
+        name: .customLong("community-id-seed"),
+        help: ArgumentHelp("The Community ID seed, 0 to 65535 (default 0), as Zeek's and Suricata's.", valueName: "n"))
+    var communityIDSeed: String?
+
     var options: ConnectionOptions {
         var o = ConnectionOptions()
         o.serverPorts = serverPorts
         o.localNets = localNets
         o.timeouts = connectionTimeout
         o.verifyChecksums = verifyChecksums
+        o.communityIDSeed = communityIDSeed
         return o
     }
 }

@@ -120,7 +120,7 @@ public struct ConnectionWriter: Sendable {
         out.append(sep)
         out.append(decimal: UInt64(r.ipProto))
         out.append(sep)
-        unset()  // community_id
+        if let id = r.communityID { out.append(contentsOf: id.utf8) } else { unset() }
         out.append(sep)
         if let rtt = r.initialRTTNanos { micros(rtt / 1000, into: &out) } else { unset() }
         out.append(UInt8(ascii: "\n"))
@@ -177,6 +177,10 @@ public struct ConnectionWriter: Sendable {
         out.append(decimal: r.respIPBytes)
         out.append(ascii: ",\"ip_proto\":")
         out.append(decimal: UInt64(r.ipProto))
+        if let id = r.communityID {
+            out.append(ascii: ",\"community_id\":")
+            out.append(jsonString: id)
+        }
         if let rtt = r.initialRTTNanos {
             out.append(ascii: ",\"initial_rtt\":")
             micros(rtt / 1000, into: &out)

@@ -44,18 +44,25 @@ public struct ConnectionOptions: Sendable {
     public var localNets: String?
     public var timeouts: [String] = []
     public var verifyChecksums = false
+    public var communityIDSeed: String?
     public var maxConnections: Int?
 
     public init() {}
 
     /// The problem with giving these options to the flow model.
     public static let needModel =
-        "--server-ports, --local-nets, --connection-timeout and --verify-checksums need the connection model; "
+        "--server-ports, --local-nets, --connection-timeout, --verify-checksums and --community-id-seed need the "
+        + "connection model; "
         + "add --format zeek (or --connections)"
+
+    /// The problem with giving options of flow rows to the connection model.
+    public static let flowRowsOnly =
+        "--filter, --by, --sort, --top, --since and --until work on flow rows, not on connections; "
+        + "leave them out with --format zeek or --connections"
 
     /// Whether any option of the connection model was given (they need the model).
     public var given: Bool {
-        serverPorts != nil || localNets != nil || !timeouts.isEmpty || verifyChecksums
+        serverPorts != nil || localNets != nil || !timeouts.isEmpty || verifyChecksums || communityIDSeed != nil
     }
 
     public func settings() throws(SettingsProblem) -> ConnectionSettings {
@@ -64,6 +71,12 @@ public struct ConnectionOptions: Sendable {
         if let localNets { try s.setLocalNets(localNets) }
         for t in timeouts { try s.setTimeout(t) }
         s.verifyChecksums = verifyChecksums
+        if let communityIDSeed {
+            switch CommunityID.seed(option: communityIDSeed) {
+            case .success(let seed): s.communityID = CommunityID(seed: seed)
+            case .failure(let problem): throw SettingsProblem(problem.description)
+            }
+        }
         if let maxConnections { s.maxConnections = maxConnections }
         return s
     }

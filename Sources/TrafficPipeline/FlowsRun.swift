@@ -79,10 +79,7 @@ extension ConnectionOptions {
         do throws(SettingsProblem) {
             let model = try format.connectionFormat(connections: connections) != nil
             if !model && given { return Self.needModel }
-            if model && flowRowOptions {
-                return "--filter, --by, --sort, --top, --since and --until work on flow rows; drop them with "
-                    + "--format zeek or --connections"
-            }
+            if model && flowRowOptions { return Self.flowRowsOnly }
             _ = try settings()
             return nil
         } catch {

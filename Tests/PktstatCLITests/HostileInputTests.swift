@@ -88,6 +88,12 @@ struct HostileInputTests {
         let a = try pktstat(["analyze", file.path, "--format", "csv"], timeout: 20)
         #expect(a.noCrash)
         #expect(a.status == status)
+        // The connection walk and tracker, with and without checksum verification.
+        for extra in [[], ["--verify-checksums"]] {
+            let z = try pktstat(["flows", "--format", "zeek", file.path] + extra, timeout: 20)
+            #expect(z.noCrash, "\(z.stderr)")
+            #expect(z.status == status, "\(z.stderr)")
+        }
     }
 
     @Test(arguments: pcapngCases.map { $0.0 })

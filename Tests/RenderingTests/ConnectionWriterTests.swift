@@ -149,6 +149,21 @@ struct ConnectionWriterTests {
         #expect(lines[1].split(separator: ",", omittingEmptySubsequences: false).count == 24)
     }
 
+    @Test func communityIDWhenSet() throws {
+        var r = sample()
+        r.communityID = "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+        var out: [UInt8] = []
+        let w = ConnectionWriter(format: .zeek)
+        w.header(openTime: "x", into: &out)
+        w.write(r, into: &out)
+        w.footer(closeTime: "x", into: &out)
+        let log = try ZeekLogReader(String(decoding: out, as: UTF8.self))
+        #expect(log.rows[0]["community_id"] == "1:LQU9qZlK+B5F3KDmev6m5PMibrg=")
+        var json: [UInt8] = []
+        ConnectionWriter(format: .json).write(r, into: &json)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\""))
+    }
+
     @Test func logTimeIsZeekStyle() {
         #expect(ConnectionWriter.logTime(epochSeconds: 0) == "1970-01-01-00-00-00")
         #expect(ConnectionWriter.logTime(epochSeconds: 1_700_000_000) == "2023-11-14-22-13-20")

@@ -315,6 +315,11 @@ struct ConnectionTrackerTests {
         #expect(r.filter { $0.origPackets == 1 }.count == 3000)
     }
 
+    @Test func connectionStateIsFixedSize() {
+        // No references in the per-connection state: its size is its whole cost.
+        #expect(MemoryLayout<Connection>.stride <= 1024, "\(MemoryLayout<Connection>.stride)")
+    }
+
     @Test func settingsParseZeekNotation() throws {
         let ports = try ServerPorts(parsing: "53/udp, 80/tcp")
         #expect(ports.contains(53, tcp: false) && ports.contains(80, tcp: true))

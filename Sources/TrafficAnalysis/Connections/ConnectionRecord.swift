@@ -135,6 +135,9 @@ public struct ConnectionRecord: Sendable {
     public var respIPBytes: UInt64 = 0
     /// The number of encapsulating connections (tunnels are not followed yet: 0).
     public var tunnelParents: Int = 0
+    /// The Community ID (`1:...`), nil until it is computed: set it where the record is made
+    /// (`ConnectionTracker.record(of:)`), every writer prints it.
+    public var communityID: String?
     /// The three-way handshake's time (SYN to the ACK that completes it), in nanoseconds; nil
     /// without a complete handshake.
     public var initialRTTNanos: Int64?

@@ -138,6 +138,8 @@ public struct ConnectionSettings: Sendable {
     public var verifyChecksums = false
     /// Seeds the uid generator (uids are deterministic for a given input and seed).
     public var uidSeed: UInt64 = 0
+    /// The Community ID hash of every record (seed 0 unless `--community-id-seed` says otherwise).
+    public var communityID = CommunityID(seed: 0)
 
     public init() {}
 

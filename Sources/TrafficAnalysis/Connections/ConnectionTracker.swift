@@ -328,6 +328,10 @@ public final class ConnectionTracker {
         r.origIPBytes = c.origIPBytes
         r.respPackets = c.respPackets
         r.respIPBytes = c.respIPBytes
+        // Of the endpoints as logged (ICMP: type and code as the ports, as Zeek logs and hashes them).
+        r.communityID = settings.communityID.id(
+            source: c.origAddress, sourcePort: c.origPort, destination: c.respAddress, destinationPort: c.respPort,
+            protocolNumber: c.ipProto, ipVersion: c.ipVersion)
         if !settings.localNets.isEmpty {
             r.localOrig = settings.isLocal(c.origAddress, version: c.ipVersion)
             r.localResp = settings.isLocal(c.respAddress, version: c.ipVersion)

@@ -17,7 +17,8 @@ extension Connection {
     /// Processes a TCP packet from the originator (`senderIsOrig`) or the responder. Returns
     /// whether the sender is the originator afterwards (a flip can change it).
     mutating func processTCP(
-        senderIsOrig: Bool, _ p: ConnPacket, time t: Int64, nanos: Int64, settings: ConnectionSettings
+        senderIsOrig: Bool, _ p: borrowing ConnPacket, time t: Int64, nanos: Int64,
+        settings: borrowing ConnectionSettings
     ) -> Bool {
         let ei = senderIsOrig ? origIndex : respIndex
         let pi = 1 - ei
@@ -86,8 +87,11 @@ extension Connection {
 
         var doClose = false
         var genEvent = false
+        // Zeek hands the state machine the sender's role as it was when the packet arrived, even
+        // when the history flipped the connection on the way.
         updateStateMachine(
-            t, ei, pi, baseSeq: baseSeq, ackSeq: ackSeq, len: len, deltaLast: deltaLast, flags: flags,
+            t, ei, pi, isOrig: senderIsOrig, baseSeq: baseSeq, ackSeq: ackSeq, len: len, deltaLast: deltaLast,
+            flags: flags,
             doClose: &doClose, genEvent: &genEvent, settings: settings)
 
         if ackFlag { ackReceived(pi, relAck) }
@@ -296,8 +300,8 @@ extension Connection {
     // MARK: - The state machine
 
     mutating func updateStateMachine(
-        _ t: Int64, _ ei: Int, _ pi: Int, baseSeq: UInt32, ackSeq: UInt32, len: Int, deltaLast: Int32,
-        flags: UInt8, doClose: inout Bool, genEvent: inout Bool, settings: ConnectionSettings
+        _ t: Int64, _ ei: Int, _ pi: Int, isOrig: Bool, baseSeq: UInt32, ackSeq: UInt32, len: Int, deltaLast: Int32,
+        flags: UInt8, doClose: inout Bool, genEvent: inout Bool, settings: borrowing ConnectionSettings
     ) {
         let syn = flags & TCPFlag.syn != 0
         let fin = flags & TCPFlag.fin != 0
@@ -305,7 +309,6 @@ extension Connection {
         let ack = flags & TCPFlag.ack != 0
         switch self[ei].state {
         case .inactive:
-            let isOrig = self[ei].isOrig
             if syn {
                 if isOrig {
                     setEndpointState(ei, ack ? .synAckSent : .synSent)
@@ -335,7 +338,7 @@ extension Connection {
             if rst {
                 setEndpointState(ei, .reset)
                 var isReject = false
-                if self[ei].isOrig {
+                if isOrig {
                     if self[pi].state == .established { isReject = true }
                 } else if self[pi].state == .synSent || self[pi].state == .synAckSent {
                     isReject = true
@@ -344,12 +347,12 @@ extension Connection {
                 genEvent = !isReject
             }
             if self[ei].state == .inactive {
-                if !self[ei].isOrig && len == 0 && self[origIndex].state == .synSent {
+                if !isOrig && len == 0 && self[origIndex].state == .synSent {
                     // An ack of the SYN before the SYN-ACK: not a partial connection.
                 } else if ack && self[pi].state == .established {
                     setEndpointState(ei, .established)
                     isPartial = false
-                    setFirstPacketSeen(isOrig: self[ei].isOrig)
+                    setFirstPacketSeen(isOrig: isOrig)
                 } else {
                     setEndpointState(ei, .partial)
                 }
@@ -396,7 +399,7 @@ extension Connection {
 
     /// The `connection_established` handler of Zeek's `base/protocols/conn/inactivity.zeek`:
     /// interactive services (21, 22, 23, 513/tcp) get an hour of inactivity.
-    mutating func connectionEstablished(_ settings: ConnectionSettings) {
+    mutating func connectionEstablished(_ settings: borrowing ConnectionSettings) {
         var servicePort = respPort
         if self[origIndex].state == .inactive && !settings.serverPorts.contains(respPort, tcp: true)
             && settings.serverPorts.contains(origPort, tcp: true)
