@@ -208,7 +208,8 @@ public enum ConnTunnels {
         guard n >= 8, let flags = b.u8(o) else { return .violation(type) }
         if flags & 0x08 == 0 { return .violation(type) }
         if n == 8 { return .none }
-        return .inner(ConnTunnelPayload(type: type, layer: .ethernet, offset: o + 8, captured: n - 8, wireEnd: o + n + excess))
+        return .inner(
+            ConnTunnelPayload(type: type, layer: .ethernet, offset: o + 8, captured: n - 8, wireEnd: o + n + excess))
     }
 
     /// Geneve (RFC 8926): version and option length (1), flags (1), protocol type (2), VNI (3),
@@ -282,7 +283,8 @@ public enum ConnTunnels {
         case .tooSmall, .badProtocol:
             return .violation(type)
         }
-        return .inner(ConnTunnelPayload(type: type, layer: .ip, offset: offset, captured: left, wireEnd: o + n + excess))
+        return .inner(
+            ConnTunnelPayload(type: type, layer: .ip, offset: offset, captured: left, wireEnd: o + n + excess))
     }
 
     /// Teredo's protocol detection (on UDP ports without an analyzer of their own).
@@ -290,11 +292,11 @@ public enum ConnTunnels {
     static func teredoDetected(_ b: Bytes, at o: Int, length n: Int) -> Bool {
         guard n >= 40, let b0 = b.u8(o), let b1 = b.u8(o + 1) else { return false }
         if n > 8 && b0 >> 4 != 6 && (b0 != 0 || (b1 != 0 && b1 != 1)) { return false }
-        // The old DPD signature: IPv6 (0x6X) with 2001:0000 as the source (offset 8) or the
-        // destination (offset 24) prefix, and the rest of a 40-byte header after it.
+        // The old DPD signature, matched from the start (a prefix: Zeek's `Match` accepts at the
+        // first accepting state; '.' matches any byte, the matcher being multi-line): IPv6 (0x6X)
+        // with 2001:0000 as the source (offset 8) or the destination (offset 24) prefix, 40 bytes.
         if b0 >> 4 == 6 {
-            if b.u32be(o + 8) == 0x2001_0000 && n == 40 { return true }
-            if b.u32be(o + 24) == 0x2001_0000 && n == 40 { return true }
+            if b.u32be(o + 8) == 0x2001_0000 || b.u32be(o + 24) == 0x2001_0000 { return true }
         }
         var at = o
         var left = n
@@ -340,7 +342,8 @@ public enum ConnTunnels {
         // The next header picks the IP analyzer (4, 41); nothing else is followed.
         guard next == 4 || next == 41 else { return .none }
         return .inner(
-            ConnTunnelPayload(type: type, layer: .ip, offset: o + header, captured: n - header, wireEnd: o + n + excess))
+            ConnTunnelPayload(type: type, layer: .ip, offset: o + header, captured: n - header, wireEnd: o + n + excess)
+        )
     }
 
     /// AYIYA's protocol detection.

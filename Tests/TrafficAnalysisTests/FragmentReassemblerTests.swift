@@ -115,7 +115,8 @@ struct FragmentReassemblerTests {
     @Test func inOrderFragmentsMakeOneDatagram() {
         var settings = ConnectionSettings()
         settings.verifyChecksums = true
-        check(walk(Self.pieces([0, 1, 2]).enumerated().map { (t0 + Int64($0.offset), $0.element) }, settings: settings))
+        check(
+            walk(Self.pieces([0, 1, 2]).enumerated().map { (t0 + Int64($0.offset), $0.element) }, settings: settings))
     }
 
     @Test func outOfOrderFragmentsMakeOneDatagram() {

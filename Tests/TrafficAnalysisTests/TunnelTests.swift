@@ -11,7 +11,9 @@ enum ZeekPairs {
     static let directory = TestPaths.packageRoot.deletingLastPathComponent()
         .appendingPathComponent("shared/conformance/zeek")
 
-    static var available: Bool { FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) }
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path)
+    }
 
     struct Pair {
         var name: String
@@ -117,7 +119,8 @@ struct TunnelTraceTests {
 
 /// A UDP datagram (no checksum) from `src`:`sport` to `dst`:`dport` in IPv4, as an IP packet.
 func ipv4UDP(src: [UInt8], dst: [UInt8], sport: UInt16, dport: UInt16, payload: [UInt8]) -> [UInt8] {
-    let frame = Frames.ipv4(src: src, dst: dst, proto: 17, payload: Fragments.udpSegment(payload: payload, sport: sport, dport: dport))
+    let frame = Frames.ipv4(
+        src: src, dst: dst, proto: 17, payload: Fragments.udpSegment(payload: payload, sport: sport, dport: dport))
     return Array(frame[14...])
 }
 
@@ -126,14 +129,16 @@ struct TunnelStepTests {
     let t0: Int64 = 1_700_000_000_000_000
     static let outerA: [UInt8] = [198, 51, 100, 1]
     static let outerB: [UInt8] = [198, 51, 100, 2]
-    static let innerDNS = ipv4UDP(src: [10, 1, 0, 1], dst: [10, 1, 0, 2], sport: 33000, dport: 53, payload: [1, 2, 3, 4])
+    static let innerDNS = ipv4UDP(
+        src: [10, 1, 0, 1], dst: [10, 1, 0, 2], sport: 33000, dport: 53, payload: [1, 2, 3, 4])
 
     /// VXLAN (flags, VNI) + Ethernet + `inner` in UDP to 4789.
     static func vxlan(_ inner: [UInt8], flags: UInt8 = 0x08, sport: UInt16 = 40000) -> [UInt8] {
         let ethernet: [UInt8] = [0x02, 0, 0, 0, 0, 4, 0x02, 0, 0, 0, 0, 3, 0x08, 0x00]
         let payload = [flags, 0, 0, 0, 0, 0, 42, 0] + ethernet + inner
         return Frames.ipv4(
-            src: outerA, dst: outerB, proto: 17, payload: Fragments.udpSegment(payload: payload, sport: sport, dport: 4789))
+            src: outerA, dst: outerB, proto: 17,
+            payload: Fragments.udpSegment(payload: payload, sport: sport, dport: 4789))
     }
 
     @Test func vxlanGivesTheOuterAndTheInnerConnection() {

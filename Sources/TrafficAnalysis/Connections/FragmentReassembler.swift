@@ -61,8 +61,9 @@ public final class FragmentReassembler {
     private var index: [Key: Int32] = [:]
     private var freeEntries: [Int32] = []
     private var pool: [UnsafeMutableRawBufferPointer] = []
-    /// Bytes of the buffers of pending datagrams.
+    /// Bytes of the buffers of pending datagrams, and of the pool.
     public private(set) var bytesInUse = 0
+    private var poolBytes = 0
     /// The earliest creation time among pending datagrams (a lower bound).
     private var oldest = Int64.max
 
@@ -90,8 +91,8 @@ public final class FragmentReassembler {
 
     /// Pending datagrams.
     public var pending: Int { index.count }
-    /// Bytes held: pending datagrams' buffers and the pool of free ones.
-    public var bytesHeld: Int { bytesInUse + pool.reduce(0) { $0 + $1.count } }
+    /// Bytes held: pending datagrams' buffers and the pool of free ones (at most `maxBytes`).
+    public var bytesHeld: Int { bytesInUse + poolBytes }
 
     /// Adds the fragment `p` (kind `.fragment`, walked from `b`) at time `now` (microseconds).
     /// When it completes its datagram, the datagram is written to `out` from its IP header and its
@@ -212,23 +213,33 @@ public final class FragmentReassembler {
         if needed <= have { return true }
         var size = max(have, 2048)
         while size < needed { size *= 2 }
-        let grow = size - have
-        while bytesInUse + grow > maxBytes, index.count > 1, evictOldest(sparing: slot) {}
-        guard bytesInUse + grow <= maxBytes else { return false }
-        var fresh: UnsafeMutableRawBufferPointer
+        let fresh: UnsafeMutableRawBufferPointer
         if let i = pool.lastIndex(where: { $0.count >= size }) {
             fresh = pool.remove(at: i)
+            poolBytes -= fresh.count
         } else {
+            // Room for the new buffer beside the old one: free pooled buffers first, then drop
+            // the oldest groups (whose buffers go to the pool, and are freed on the next turn).
+            while bytesHeld + size > maxBytes {
+                if let spare = pool.popLast() {
+                    poolBytes -= spare.count
+                    spare.deallocate()
+                } else if !evictOldest(sparing: slot) {
+                    break
+                }
+            }
+            guard bytesHeld + size <= maxBytes else { return false }
             fresh = .allocate(byteCount: size, alignment: 8)
         }
+        bytesInUse += fresh.count
         let old = entries[slot].buffer
         if old.count > 0 {
             // Only the header and the received ranges matter; copying the whole old buffer is
             // simplest.
             fresh.copyMemory(from: UnsafeRawBufferPointer(old))
+            bytesInUse -= old.count
             recycle(old)
         }
-        bytesInUse += fresh.count - old.count
         entries[slot].buffer = fresh
         return true
     }
@@ -236,6 +247,7 @@ public final class FragmentReassembler {
     private func recycle(_ buffer: UnsafeMutableRawBufferPointer) {
         if pool.count < 16 && bytesHeld + buffer.count <= maxBytes {
             pool.append(buffer)
+            poolBytes += buffer.count
         } else {
             buffer.deallocate()
         }
