@@ -125,7 +125,8 @@ public final class ConnectionTracker {
         slots[slot].lastPacket = networkTime
         schedule(slot)
         return ConnHandle(
-            slot: Int32(slot), uid: slots[slot].uid, respPort: slots[slot].respPort, transport: slots[slot].transport)
+            slot: Int32(slot), uid: slots[slot].uid, respPort: slots[slot].respPort, transport: slots[slot].transport,
+            created: created)
     }
 
     /// Ends every open connection (end of input), in order of their first packet.

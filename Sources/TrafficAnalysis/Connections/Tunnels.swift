@@ -70,6 +70,8 @@ public struct ConnHandle: Sendable {
     public var uid: ConnUID
     public var respPort: UInt16
     public var transport: ConnTransport
+    /// The packet created the connection.
+    public var created: Bool
 }
 
 /// The tunnel state of one connection.
@@ -117,6 +119,11 @@ extension ConnectionTracker {
         }
         state.stack = stack
         tunnelStates[Int32(slot)] = state
+    }
+
+    /// Sets the encapsulation a connection compares the next packet's with (no change counted).
+    func replaceEncapsulation(_ slot: Int32, _ stack: EncapsulationStack) {
+        tunnelStates[slot, default: ConnTunnelState()].stack = stack
     }
 
     /// The tunnel analyzers the connection violated.
@@ -190,57 +197,69 @@ public final class ConnectionDecapsulator {
     /// Ends the connections (end of input).
     public func finish(emit: (ConnectionRecord) -> Void) { tracker.finish(emit: emit) }
 
+    /// Walks `p` (from `b`) and what it encapsulates; returns the deepest encapsulation reached.
+    @discardableResult
     private func walk(
         _ b: Bytes, _ p: ConnPacket, wireEnd: Int, stack: EncapsulationStack, level: Int, time: Int64,
         emit: (ConnectionRecord) -> Void
-    ) {
+    ) -> EncapsulationStack {
         switch p.kind {
         case .fragment:
             // The tracker sees the fragment (network time advances, timers fire) but forms nothing.
             tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit)
-            guard level < ConnectionDecapsulator.maxDatagramLevels else { return }
+            guard level < ConnectionDecapsulator.maxDatagramLevels else { return stack }
             let out = datagram(level)
             let now = time >= 0 ? time / 1000 : (time - 999) / 1000
-            guard let n = reassembler.add(b, p, now: now, into: out) else { return }
+            guard let n = reassembler.add(b, p, now: now, into: out) else { return stack }
             let d = Bytes(UnsafeRawBufferPointer(start: out.baseAddress, count: n))
             let q = ConnDecoder.decodeReassembled(d, verifyChecksums: verify)
-            walk(d, q, wireEnd: n, stack: stack, level: level + 1, time: time, emit: emit)
+            return walk(d, q, wireEnd: n, stack: stack, level: level + 1, time: time, emit: emit)
         case .tunnel:
             tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit)
-            guard case .inner(let payload) = ConnTunnels.ip(b, p, depth: stack.depth) else { return }
+            guard case .inner(let payload) = ConnTunnels.ip(b, p, depth: stack.depth) else { return stack }
             let outer = EncapsulatingConn(uid: ipTunnel(p.ip.src, p.ip.dst, time: time), type: payload.type)
-            inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
+            return inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
         case .packet:
-            guard let c = tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit) else { return }
-            guard c.transport == .udp, p.checksum != .bad else { return }
+            guard let c = tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit) else {
+                return stack
+            }
+            guard c.transport == .udp, p.checksum != .bad else { return stack }
             let outcome = ConnTunnels.udp(
                 b, payload: Int(p.transportOffset) + 8, captured: Int(p.transportCaptured) - 8, end: b.count,
                 wireEnd: wireEnd, respPort: c.respPort, violated: tracker.violatedTunnels(c.slot),
                 depth: stack.depth, lastType: stack.lastType)
             switch outcome {
             case .none:
-                return
+                return stack
             case .violation(let type):
                 tracker.markViolated(c.slot, type)
+                return stack
             case .depthExceeded:
                 tracker.analyzerLimitReached(c.slot)
+                return stack
             case .inner(let payload):
                 // GRE over UDP is an IP tunnel between the outer addresses; the others are the
                 // UDP connection.
                 let uid = payload.type == .gre ? ipTunnel(p.ip.src, p.ip.dst, time: time) : c.uid
                 let outer = EncapsulatingConn(uid: uid, type: payload.type)
-                inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
+                let deepest = inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
+                // Zeek keeps a new connection's encapsulation as a pointer to its packet's stack,
+                // which the levels inside then grow: it ends up as the deepest one (so the next
+                // packet, one level up, is a change).
+                if c.created && stack.depth > 0 { tracker.replaceEncapsulation(c.slot, deepest) }
+                return deepest
             }
         case .notIP, .dropped:
             tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit)
+            return stack
         }
     }
 
     private func inner(
         _ b: Bytes, _ payload: ConnTunnelPayload, stack: EncapsulationStack, level: Int, time: Int64,
         emit: (ConnectionRecord) -> Void
-    ) {
-        guard stack.depth <= ConnTunnels.maxDepth else { return }
+    ) -> EncapsulationStack {
+        guard stack.depth <= ConnTunnels.maxDepth else { return stack }
         if payload.layer == .ieee80211 {
             var cursor = 0
             // Each subframe consumes bytes, so this ends.
@@ -250,10 +269,11 @@ public final class ConnectionDecapsulator {
                     b.prefix(sub.offset + sub.captured), q, wireEnd: sub.wireEnd, stack: stack, level: level,
                     time: time, emit: emit)
             }
-            return
+            // Zeek pops the levels of each subframe.
+            return stack
         }
         let q = ConnDecoder.decodeInner(b, payload, verifyChecksums: verify)
-        walk(
+        return walk(
             b.prefix(payload.offset + payload.captured), q, wireEnd: payload.wireEnd, stack: stack, level: level,
             time: time, emit: emit)
     }
