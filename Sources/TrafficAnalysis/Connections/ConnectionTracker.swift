@@ -118,7 +118,7 @@ public final class ConnectionTracker {
         }
         if created {
             if encapsulation.depth > 0 { startEncapsulation(slot, encapsulation) }
-        } else if encapsulation.depth > 0 || tunnelStates[Int32(slot)] != nil {
+        } else if encapsulation.depth > 0 || (!tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil) {
             checkEncapsulation(slot, encapsulation)
         }
         deliver(slot, p, srcPort: srcPort, time: t, nanos: timestampNs)

@@ -127,7 +127,7 @@ extension ConnectionTracker {
     }
 
     /// The tunnel analyzers the connection violated.
-    func violatedTunnels(_ slot: Int32) -> UInt16 { tunnelStates[slot]?.violated ?? 0 }
+    func violatedTunnels(_ slot: Int32) -> UInt16 { tunnelStates.isEmpty ? 0 : tunnelStates[slot]?.violated ?? 0 }
 
     /// A tunnel analyzer met a damaged header on this connection: it ignores the connection from
     /// now on.
