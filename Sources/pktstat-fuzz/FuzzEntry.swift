@@ -32,6 +32,18 @@ func exercise(_ data: UnsafeRawBufferPointer) {
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             abort()
         }
+        // A capture file's packets through the connection walk with fragments and tunnels, so that
+        // mutations of real tunnelled and fragmented captures reach the tunnel steps.
+        if let reader = try? CaptureFileReader(path: path, readAhead: false) {
+            let linkType = reader.linkType
+            _ = try? reader.readPackets { packet in
+                decapsulators[0].process(
+                    packet.bytes, length: Int(packet.length), linkType: linkType, timestampNs: packet.timestampNs
+                ) { blackHole($0.origPackets) }
+                return true
+            }
+            decapsulators[0].finish { blackHole($0.origBytes) }
+        }
     }
     let bytes = Bytes(data)
     for link: Int32 in [0, 1, 12, 101, 108, 113, 228, 229, 276, 147] {

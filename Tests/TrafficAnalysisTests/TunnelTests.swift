@@ -115,6 +115,49 @@ struct TunnelTraceTests {
         let pair = try ZeekPairs.pair(name)
         #expect(try ZeekPairs.rows(pair) == ZeekPairs.expected(name))
     }
+
+    /// Every packet of the tunnel traces, cut at every length and with bytes of its tunnel headers
+    /// damaged, through the whole walk: nothing traps (overflow, bounds), the tables stay bounded.
+    @Test(arguments: [
+        "erspanI.pcap", "erspanIII.pcap", "tunnels_Teredo.pcap", "tunnels_geneve.pcap",
+        "tunnels_geneve-vxlan-dns-truncated.pcap", "tunnels_gre-aruba-amsdu.pcap", "tunnels_gre-over-udp-4754.pcap",
+        "tunnels_gre-sample.pcap", "tunnels_gtp_gtp1_gn_normal_incl_fragmentation.pcap",
+        "tunnels_gtp_gtp6_gtp_0x32.pcap",
+    ])
+    func damagedTracePacketsNeverTrap(_ trace: String) throws {
+        let fixture = try PcapFixture(contentsOf: ZeekPairs.directory.appendingPathComponent(trace).path)
+        var settings = ConnectionSettings()
+        settings.verifyChecksums = true
+        let reassembler = FragmentReassembler(capacity: 8, maxBytes: 1 << 19, maxRanges: 16)
+        let walker = ConnectionDecapsulator(tracker: ConnectionTracker(settings: settings), reassembler: reassembler)
+        var rng = SplitMix(state: UInt64(trace.utf8.count))
+        for (n, packet) in fixture.packets.prefix(40).enumerated() {
+            var variants: [[UInt8]] = []
+            for cut in stride(from: 0, through: packet.bytes.count, by: max(1, packet.bytes.count / 64)) {
+                variants.append(Array(packet.bytes[0..<cut]))
+            }
+            for _ in 0..<64 {
+                var damaged = packet.bytes
+                // Mostly the headers (the first 120 bytes), sometimes anywhere.
+                let span = min(damaged.count, rng.next() % 4 == 0 ? damaged.count : 120)
+                if span == 0 { continue }
+                for _ in 0..<(1 + Int(rng.next() % 3)) {
+                    damaged[Int(rng.next() % UInt64(span))] = UInt8(truncatingIfNeeded: rng.next())
+                }
+                variants.append(damaged)
+            }
+            for bytes in variants {
+                bytes.withUnsafeBytes { raw in
+                    walker.process(
+                        Bytes(raw), length: max(bytes.count, packet.origLen), linkType: LinkType(packet.linkType),
+                        timestampNs: Int64(n) * 1_000_000
+                    ) { _ in }
+                }
+            }
+            #expect(reassembler.pending <= 8 && reassembler.bytesHeld <= 1 << 19)
+        }
+        walker.finish { _ in }
+    }
 }
 
 /// A UDP datagram (no checksum) from `src`:`sport` to `dst`:`dport` in IPv4, as an IP packet.
