@@ -46,7 +46,9 @@ struct Flows: ParsableCommand {
 
             --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections \
             with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, \
-            payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
+            payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts, IP fragments reassembled, \
+            tunnels followed (IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, Teredo, AYIYA, GTP) with tunnel_parents; see \
+            docs/flows-and-top.md.
             """
     )
 

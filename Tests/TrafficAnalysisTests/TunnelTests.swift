@@ -225,6 +225,23 @@ struct TunnelStepTests {
         #expect(walk([(t0, three)]).count == 1)
     }
 
+    /// Found by the fuzzer: a damaged capture's timestamp near Int64.min overflowed the
+    /// microsecond rounding.
+    @Test func extremeTimestampsNeverTrap() {
+        let walker = ConnectionDecapsulator(tracker: ConnectionTracker(settings: ConnectionSettings()))
+        let frames = [Self.vxlan(Self.innerDNS), Fragments.v4(data: [1, 2, 3, 4, 5, 6, 7, 8], offset: 0, more: true)]
+        for t in [Int64.min, Int64.min + 1, -1, 0, Int64.max - 1, Int64.max] {
+            for frame in frames {
+                frame.withUnsafeBytes { raw in
+                    walker.process(Bytes(raw), length: frame.count, linkType: .ethernet, timestampNs: t) { _ in }
+                }
+            }
+        }
+        var records: [ConnectionRecord] = []
+        walker.finish { records.append($0) }
+        #expect(!records.isEmpty)
+    }
+
     @Test func damagedTunnelHeadersNeverTrap() {
         let frames = [
             Self.vxlan(Self.innerDNS),

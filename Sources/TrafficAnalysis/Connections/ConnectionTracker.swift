@@ -55,7 +55,8 @@ public final class ConnectionTracker {
         emit: (ConnectionRecord) -> Void
     ) -> ConnHandle? {
         // Zeek reads captures at microsecond precision.
-        let t = timestampNs >= 0 ? timestampNs / 1000 : (timestampNs - 999) / 1000
+        // Floor division (no overflow near Int64.min, which damaged captures can hold).
+        let t = timestampNs / 1000 - (timestampNs % 1000 < 0 ? 1 : 0)
         if t > networkTime { networkTime = t }
         expire(upTo: networkTime, emit: emit)
         guard p.kind == .packet else {

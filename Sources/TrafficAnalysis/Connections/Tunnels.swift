@@ -209,7 +209,7 @@ public final class ConnectionDecapsulator {
             tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit)
             guard level < ConnectionDecapsulator.maxDatagramLevels else { return stack }
             let out = datagram(level)
-            let now = time >= 0 ? time / 1000 : (time - 999) / 1000
+            let now = time / 1000 - (time % 1000 < 0 ? 1 : 0)
             guard let n = reassembler.add(b, p, now: now, into: out) else { return stack }
             let d = Bytes(UnsafeRawBufferPointer(start: out.baseAddress, count: n))
             let q = ConnDecoder.decodeReassembled(d, verifyChecksums: verify)
