@@ -13,10 +13,8 @@ public struct ConnIP: Sendable, Equatable {
 }
 
 /// An outer connection a packet arrived through (a tunnel level): addresses, ports and protocol
-/// of the encapsulating packet, and what the tracker needs to count it as a packet of its own
-/// connection (Zeek logs the outer UDP flow of VXLAN, Geneve, Teredo, AYIYA and GTP as a row; the
-/// outer packets of IP-in-IP, GRE and ERSPAN form no row but name the parent). Reserved for the
-/// tunnel decoders; the walk records none yet.
+/// of the encapsulating packet. Not filled by the walk: the encapsulation stack of a packet is kept
+/// by the caller that follows the tunnels (`ConnTunnels`, TrafficAnalysis' `ConnectionDecapsulator`).
 public struct ConnTunnelKey: Sendable, Equatable {
     public var ip = ConnIP()
     public var srcPort: UInt16 = 0
@@ -43,10 +41,12 @@ public enum ConnPacketKind: UInt8, Sendable {
     /// (when verified), lengths that contradict each other or the wire length, no next header,
     /// ESP, mobility headers.
     case dropped
-    /// An IP fragment that needs reassembly first (not done yet: ignored).
+    /// An IP fragment that needs reassembly first: its payload is `transportOffset`,
+    /// `transportLength` bytes (all captured), at byte `fragmentOffset` of the datagram.
     case fragment
-    /// IP-in-IP or GRE: an encapsulation whose inner packet the tunnel decoders will follow (not
-    /// done yet: ignored, as Zeek forms no connection from the outer packet).
+    /// IP-in-IP or GRE (IP protocol 4, 41, 47): an encapsulation whose inner packet
+    /// `ConnTunnels.ip` finds (Zeek forms no connection from the outer packet). The IP payload is
+    /// described by the transport fields.
     case tunnel
     /// A TCP, UDP, ICMP or other IP packet for a connection.
     case packet
@@ -70,6 +70,11 @@ public struct ConnPacket: Sendable {
     public var ipTotalLength: UInt32 = 0
     /// The IP header's length, IPv6 extension headers included.
     public var ipHeaderLength: UInt32 = 0
+    /// Where the (innermost) IP header starts in the captured bytes.
+    public var ipOffset: Int32 = 0
+    /// IPv6: where the fragment header starts, from the IP header (what precedes it is the
+    /// unfragmentable part a reassembled datagram keeps); 0 without one.
+    public var fragmentHeaderOffset: Int32 = 0
     /// Fragment fields (IPv4: identification, offset in bytes, MF; IPv6: from the fragment header).
     public var fragmentID: UInt32 = 0
     public var fragmentOffset: UInt32 = 0
@@ -100,10 +105,7 @@ public struct ConnPacket: Sendable {
     public var icmpCode: UInt8 = 0
     /// The transport checksum, when verification was asked for and the segment captured whole.
     public var checksum: ConnChecksum = .unchecked
-    /// Tunnel levels the packet came through, outermost first (none yet; see `ConnTunnelKey`). A
-    /// tunnel step fills `tunnels[tunnelDepth]`, increments `tunnelDepth` (at most 3: deeper is
-    /// Zeek's `exceeded_tunnel_max_depth`), and walks the inner packet with `ip(at:)`, which
-    /// overwrites the fields above with the inner packet's.
+    /// Tunnel levels the packet came through (set by the caller that follows tunnels).
     public var tunnelDepth: UInt8 = 0
     public var tunnels: (ConnTunnelKey, ConnTunnelKey, ConnTunnelKey) = (.init(), .init(), .init())
 
@@ -132,7 +134,7 @@ public enum ConnDecoder {
     @inlinable
     public static func decode(_ b: Bytes, length: Int, linkType: LinkType, verifyChecksums: Bool) -> ConnPacket {
         var p = ConnPacket()
-        var walk = Walk(bytes: b, wireLength: length, verify: verifyChecksums)
+        let walk = Walk(bytes: b, wireLength: length, verify: verifyChecksums)
         do throws(Stop) {
             try walk.link(linkType.rawValue, into: &p)
         } catch {
@@ -146,12 +148,16 @@ public enum ConnDecoder {
         @usableFromInline let b: Bytes
         @usableFromInline let wireLength: Int
         @usableFromInline let verify: Bool
+        /// Verify IPv4 header checksums (off for a reassembled datagram, whose fragments' headers
+        /// were checked, as Zeek does).
+        @usableFromInline let verifyIPHeader: Bool
 
         @inlinable
-        init(bytes: Bytes, wireLength: Int, verify: Bool) {
+        init(bytes: Bytes, wireLength: Int, verify: Bool, verifyIPHeader: Bool = true) {
             b = bytes
             self.wireLength = wireLength
             self.verify = verify
+            self.verifyIPHeader = verify && verifyIPHeader
         }
 
         @inlinable
@@ -323,6 +329,8 @@ public enum ConnDecoder {
             let headerLength = try header.headerLength
             let total = Int(try fields.totalLength)
             p.ip.version = 4
+            p.ipOffset = Int32(truncatingIfNeeded: o)
+            p.fragmentHeaderOffset = 0
             p.ip.proto = try header.protocolNumber
             p.ip.src = IPAddress(v4: try header.source)
             p.ip.dst = IPAddress(v4: try header.destination)
@@ -336,7 +344,7 @@ public enum ConnDecoder {
             }
             guard wireLength >= totalLength + linkLength else { return }
             guard headerLength <= totalLength, headerLength <= available, headerLength >= 20 else { return }
-            if verify {
+            if verifyIPHeader {
                 let sum = InternetChecksum.add(b, from: o, count: headerLength, to: 0)
                 guard InternetChecksum.fold(sum) == 0xFFFF else { return }
             }
@@ -353,7 +361,7 @@ public enum ConnDecoder {
                     // which it analyses as it is.
                     if p.fragmentOffset != 0 { return }
                 } else {
-                    p.kind = .fragment
+                    fragmentPayload(at: o + headerLength, length: totalLength - headerLength, into: &p)
                     return
                 }
             }
@@ -371,6 +379,8 @@ public enum ConnDecoder {
             let src = try header.source
             let dst = try header.destination
             p.ip.version = 6
+            p.ipOffset = Int32(truncatingIfNeeded: o)
+            p.fragmentHeaderOffset = 0
             p.ip.src = IPAddress(hi: src.0, lo: src.1)
             p.ip.dst = IPAddress(hi: dst.0, lo: dst.1)
             let available = b.count - o
@@ -405,9 +415,11 @@ public enum ConnDecoder {
                     p.fragmentOffset = UInt32(flags >> 3) * 8
                     p.moreFragments = flags & 1 != 0
                     fragment = p.moreFragments || p.fragmentOffset != 0
+                    p.fragmentHeaderOffset = Int32(truncatingIfNeeded: offset - o)
                     next = try IPv6ExtensionHeader(b, at: offset).nextHeader
                     offset += IPv6FragmentHeader.length
-                    continue
+                    // Zeek's header chain ends at a fragment header: what follows is payload.
+                    break
                 default:
                     break
                 }
@@ -422,13 +434,22 @@ public enum ConnDecoder {
                 if available < totalLength {
                     if p.fragmentOffset != 0 { return }
                 } else {
-                    p.kind = .fragment
+                    fragmentPayload(at: offset, length: totalLength - headerLength, into: &p)
                     return
                 }
             }
             if next == ConnIPProtocol.esp || next == ConnIPProtocol.mobility || next == ConnIPProtocol.noNext { return }
             let payload = totalLength - headerLength
             try transport(at: offset, length: payload, captured: min(available - headerLength, payload), into: &p)
+        }
+
+        /// A fragment, captured whole: its payload is handed to reassembly.
+        @inlinable
+        func fragmentPayload(at o: Int, length: Int, into p: inout ConnPacket) {
+            p.kind = .fragment
+            p.transportOffset = Int32(truncatingIfNeeded: o)
+            p.transportLength = Int32(truncatingIfNeeded: length)
+            p.transportCaptured = Int32(truncatingIfNeeded: length)
         }
 
         /// The transport header at `o`: `length` bytes by the IP header, `captured` of them here.
@@ -470,11 +491,13 @@ public enum ConnDecoder {
                 // zero checksum means none.
                 if verify && captured >= length && wireLength <= b.count {
                     let sum = try udp.checksum
-                    // VXLAN (4789/udp, I flag set) with no checksum is not checked, over IPv6 too.
-                    let flags = b.u8(o + UDPHeader.length) ?? 0
-                    let vxlan =
-                        p.dstPort == 4789 && length > UDPHeader.length + 8 + EthernetHeader.length && flags & 0x08 != 0
-                    if (p.ip.version == 6 && !(vxlan && sum == 0)) || sum != 0 {
+                    // VXLAN on its port (a payload with the I flag and room for VXLAN and
+                    // Ethernet): a zero checksum is accepted, as over IPv4
+                    // (`Tunnel::validate_vxlan_checksums` checks any other).
+                    let vxlanZero =
+                        sum == 0 && p.dstPort == ConnTunnels.vxlanPort && length > UDPHeader.length + 8 + 14
+                        && (b.u8(o + UDPHeader.length) ?? 0) & 0x08 != 0
+                    if (p.ip.version == 6 && !vxlanZero) || sum != 0 {
                         p.checksum = checksum(at: o, length: length, p)
                     }
                 }

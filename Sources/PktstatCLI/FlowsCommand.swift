@@ -29,7 +29,7 @@ struct Flows: ParsableCommand {
 
             The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
 
-            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts; see docs/flows-and-top.md.
+            --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts, IP fragments reassembled, tunnels followed (IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, Teredo, AYIYA, GTP) with tunnel_parents, Community ID; see docs/flows-and-top.md.
             """
     )
 

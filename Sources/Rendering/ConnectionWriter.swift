@@ -116,7 +116,15 @@ public struct ConnectionWriter: Sendable {
         out.append(sep)
         out.append(decimal: r.respIPBytes)
         out.append(sep)
-        unset()  // tunnel_parents
+        if r.tunnelParentUIDs.isEmpty {
+            unset()  // tunnel_parents
+        } else {
+            // Zeek's set separator in TSV; a space in CSV, whose separator is the comma.
+            for (i, uid) in r.tunnelParentUIDs.enumerated() {
+                if i > 0 { out.append(tsv ? UInt8(ascii: ",") : UInt8(ascii: " ")) }
+                out.append(contentsOf: uid.text.utf8)
+            }
+        }
         out.append(sep)
         out.append(decimal: UInt64(r.ipProto))
         out.append(sep)
@@ -175,6 +183,14 @@ public struct ConnectionWriter: Sendable {
         out.append(decimal: r.respPackets)
         out.append(ascii: ",\"resp_ip_bytes\":")
         out.append(decimal: r.respIPBytes)
+        if !r.tunnelParentUIDs.isEmpty {
+            out.append(ascii: ",\"tunnel_parents\":[")
+            for (i, uid) in r.tunnelParentUIDs.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(jsonString: uid.text)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
         out.append(ascii: ",\"ip_proto\":")
         out.append(decimal: UInt64(r.ipProto))
         if let id = r.communityID {

@@ -83,8 +83,9 @@ public struct ConnectionOptions: Sendable {
 }
 
 /// `flows` with the connection model: reads capture files in order (our reader, undecoded
-/// packets), walks each packet with `ConnDecoder`, tracks connections with `ConnectionTracker`
-/// and writes each as it ends.
+/// packets), walks each packet with `ConnDecoder` through fragments and tunnels
+/// (`ConnectionDecapsulator`), tracks connections with `ConnectionTracker` and writes each as it
+/// ends.
 public enum ConnectionRun {
     public struct Counts: Sendable {
         public var connections: UInt64 = 0
@@ -101,6 +102,7 @@ public enum ConnectionRun {
         var readers: [CaptureFileReader] = []
         for path in paths { readers.append(try CaptureFileReader(path: path, readAhead: paths.count == 1)) }
         let tracker = ConnectionTracker(settings: settings)
+        let walker = ConnectionDecapsulator(tracker: tracker)
         let writer = ConnectionWriter(format: format)
         var counts = Counts()
         writer.header(openTime: ConnectionWriter.logTime(epochSeconds: Int64(time(nil))), into: &output.buffer)
@@ -114,10 +116,9 @@ public enum ConnectionRun {
             let linkType = reader.linkType
             do {
                 try reader.readPackets { packet in
-                    let p = ConnDecoder.decode(
+                    walker.process(
                         packet.bytes, length: Int(packet.length), linkType: linkType,
-                        verifyChecksums: settings.verifyChecksums)
-                    tracker.process(p, timestampNs: packet.timestampNs, emit: emit)
+                        timestampNs: packet.timestampNs, emit: emit)
                     do throws(OutputError) { try output.flushIfFull() } catch {
                         outputError = error
                         return false

@@ -32,6 +32,18 @@ func exercise(_ data: UnsafeRawBufferPointer) {
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             abort()
         }
+        // A capture file's packets through the connection walk with fragments and tunnels, so that
+        // mutations of real tunnelled and fragmented captures reach the tunnel steps.
+        if let reader = try? CaptureFileReader(path: path, readAhead: false) {
+            let linkType = reader.linkType
+            _ = try? reader.readPackets { packet in
+                decapsulators[0].process(
+                    packet.bytes, length: Int(packet.length), linkType: linkType, timestampNs: packet.timestampNs
+                ) { blackHole($0.origPackets) }
+                return true
+            }
+            decapsulators[0].finish { blackHole($0.origBytes) }
+        }
     }
     let bytes = Bytes(data)
     for link: Int32 in [0, 1, 12, 101, 108, 113, 228, 229, 276, 147] {
@@ -41,12 +53,58 @@ func exercise(_ data: UnsafeRawBufferPointer) {
             let p = ConnDecoder.decode(bytes, length: data.count, linkType: LinkType(link), verifyChecksums: verify)
             for n: Int64 in 0..<2 { connections.process(p, timestampNs: n * 1000) { blackHole($0.origPackets) } }
         }
+        // The whole walk through fragments and tunnels (twice, so that a fragment meets its
+        // group).
+        for walker in decapsulators {
+            for n: Int64 in 0..<2 {
+                walker.process(bytes, length: data.count, linkType: LinkType(link), timestampNs: n * 1000) {
+                    blackHole($0.origPackets &+ UInt64($0.tunnelParents))
+                }
+            }
+        }
     }
+    // Every UDP tunnel step on the input as a UDP payload, and the input as a reassembled
+    // datagram.
+    for port in tunnelPorts {
+        for depth in [0, ConnTunnels.maxDepth] {
+            let outcome = ConnTunnels.udp(
+                bytes, payload: 0, captured: bytes.count, end: bytes.count, wireEnd: bytes.count, respPort: port,
+                violated: 0, depth: depth, lastType: .none)
+            if case .inner(let payload) = outcome {
+                var cursor = 0
+                if payload.layer == .ieee80211 {
+                    while let sub = ConnTunnels.ieee80211Subframe(bytes, frame: payload, cursor: &cursor) {
+                        blackHole(UInt64(ConnDecoder.decodeInner(bytes, sub, verifyChecksums: true).ipTotalLength))
+                    }
+                } else {
+                    blackHole(UInt64(ConnDecoder.decodeInner(bytes, payload, verifyChecksums: true).ipTotalLength))
+                }
+            }
+        }
+    }
+    blackHole(UInt64(ConnDecoder.decodeReassembled(bytes, verifyChecksums: true).ipTotalLength))
     connections.finish { blackHole($0.origBytes) }
+    for walker in decapsulators { walker.finish { blackHole($0.origBytes) } }
 }
 
 /// The tracker the fuzz inputs run through, emptied after each input.
 nonisolated(unsafe) let connections = ConnectionTracker(settings: ConnectionSettings())
+
+/// The walk through fragments and tunnels, checksums unverified and verified; a small fragment
+/// table, so that inputs reach its bounds.
+nonisolated(unsafe) let decapsulators: [ConnectionDecapsulator] = [false, true].map { verify in
+    var settings = ConnectionSettings()
+    settings.verifyChecksums = verify
+    return ConnectionDecapsulator(
+        tracker: ConnectionTracker(settings: settings),
+        reassembler: FragmentReassembler(capacity: 4, maxBytes: 1 << 18, maxRanges: 8))
+}
+
+/// The UDP ports with a tunnel analyzer, and one without (protocol detection).
+let tunnelPorts: [UInt16] = [
+    ConnTunnels.vxlanPort, ConnTunnels.genevePort, ConnTunnels.teredoPort, ConnTunnels.ayiyaPort,
+    ConnTunnels.gtpUserPort, ConnTunnels.gtpControlPort, ConnTunnels.greOverUDPPort, 9,
+]
 
 nonisolated(unsafe) var sink: UInt64 = 0
 @inline(never) func blackHole(_ v: UInt64) { sink &+= v }

@@ -133,11 +133,16 @@ public struct ConnectionRecord: Sendable {
     public var origIPBytes: UInt64 = 0
     public var respPackets: UInt64 = 0
     public var respIPBytes: UInt64 = 0
-    /// The number of encapsulating connections (tunnels are not followed yet: 0).
+    /// The number of encapsulating connections (`tunnelParentUIDs.count`).
     public var tunnelParents: Int = 0
     /// The Community ID (`1:...`), nil until it is computed: set it where the record is made
     /// (`ConnectionTracker.record(of:)`), every writer prints it.
     public var communityID: String?
+    /// Zeek's `tunnel_parents`: the uids of the innermost encapsulating connections the
+    /// connection's packets came through (UDP tunnels: the outer connection's uid; IP-in-IP and
+    /// GRE: the uid of the IP tunnel between the two outer addresses), up to
+    /// `Tunnel::max_changes_per_connection` changes.
+    public var tunnelParentUIDs: [ConnUID] = []
     /// The three-way handshake's time (SYN to the ACK that completes it), in nanoseconds; nil
     /// without a complete handshake.
     public var initialRTTNanos: Int64?

@@ -14,12 +14,15 @@ public import PacketWire
 public final class ConnectionTracker {
     public let settings: ConnectionSettings
     /// The connections, by slot: grown by doubling, used in place (no copy per packet).
-    private var slots: UnsafeMutablePointer<Connection>
+    var slots: UnsafeMutablePointer<Connection>
     private var capacity = 0
     private var used = 0
     private var freeSlots: [Int32] = []
     private var index = SlotIndex()
     private var heap = DeadlineHeap()
+    /// Tunnel state of connections that have any (encapsulation, violated tunnel analyzers), by
+    /// slot: see Tunnels.swift.
+    var tunnelStates: [Int32: ConnTunnelState] = [:]
     /// Zeek's network time: the largest packet time so far (microseconds).
     private var networkTime = Int64.min
     private var uidCounter: UInt64 = 0
@@ -44,15 +47,22 @@ public final class ConnectionTracker {
     /// The number of open connections.
     public var count: Int { index.count }
 
-    /// Takes one packet at `timestampNs`; `emit` receives the connections that end before it.
-    public func process(_ p: ConnPacket, timestampNs: Int64, emit: (ConnectionRecord) -> Void) {
+    /// Takes one packet at `timestampNs` that came through `encapsulation` (the tunnels around it,
+    /// outermost first); `emit` receives the connections that end before it. Returns the packet's
+    /// connection, nil when it formed none.
+    @discardableResult
+    public func process(
+        _ p: ConnPacket, timestampNs: Int64, encapsulation: EncapsulationStack = EncapsulationStack(),
+        emit: (ConnectionRecord) -> Void
+    ) -> ConnHandle? {
         // Zeek reads captures at microsecond precision.
-        let t = timestampNs >= 0 ? timestampNs / 1000 : (timestampNs - 999) / 1000
+        // Floor division (no overflow near Int64.min, which damaged captures can hold).
+        let t = timestampNs / 1000 - (timestampNs % 1000 < 0 ? 1 : 0)
         if t > networkTime { networkTime = t }
         expire(upTo: networkTime, emit: emit)
         guard p.kind == .packet else {
             ignoredPackets &+= 1
-            return
+            return nil
         }
         let proto = p.ip.proto
         let transport: ConnTransport
@@ -69,7 +79,7 @@ public final class ConnectionTracker {
         case 2:
             // IGMP has its own analyzer in Zeek and forms no connection.
             ignoredPackets &+= 1
-            return
+            return nil
         default:
             transport = .unknown
         }
@@ -77,14 +87,14 @@ public final class ConnectionTracker {
         case .tcp, .udp:
             guard p.hasTransportHeader else {
                 ignoredPackets &+= 1
-                return
+                return nil
             }
             srcPort = p.srcPort
             dstPort = p.dstPort
         case .icmp:
             guard p.hasTransportHeader else {
                 ignoredPackets &+= 1
-                return
+                return nil
             }
             srcPort = UInt16(p.icmpType)
             dstPort = ConnectionTracker.icmpCounterpart(
@@ -96,18 +106,29 @@ public final class ConnectionTracker {
             src: p.ip.src, srcPort: srcPort, dst: p.ip.dst, dstPort: dstPort, proto: proto, version: p.ip.version,
             oneWay: oneWay)
         var slot: Int
+        var created = true
         if let found = index.find(key, in: slots) {
             slot = found
+            created = false
             if transport == .tcp && slots[slot].isReuse(p) {
                 remove(slot, emit: emit)
                 slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
+                created = true
             }
         } else {
             slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
         }
+        if created {
+            if encapsulation.depth > 0 { startEncapsulation(slot, encapsulation) }
+        } else if encapsulation.depth > 0 || (!tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil) {
+            checkEncapsulation(slot, encapsulation)
+        }
         deliver(slot, p, srcPort: srcPort, time: t, nanos: timestampNs)
         slots[slot].lastPacket = networkTime
         schedule(slot)
+        return ConnHandle(
+            slot: Int32(slot), uid: slots[slot].uid, respPort: slots[slot].respPort, transport: slots[slot].transport,
+            created: created)
     }
 
     /// Ends every open connection (end of input), in order of their first packet.
@@ -230,7 +251,12 @@ public final class ConnectionTracker {
         slots[slot].scheduledAt = .max
         slots[slot].generation &+= 1
         freeSlots.append(Int32(slot))
-        emit(record(of: c))
+        var r = record(of: c)
+        if let state = tunnelStates.removeValue(forKey: Int32(slot)) {
+            r.tunnelParentUIDs = state.parents
+            r.tunnelParents = state.parents.count
+        }
+        emit(r)
     }
 
     private func evictOne(emit: (ConnectionRecord) -> Void) {
@@ -299,7 +325,7 @@ public final class ConnectionTracker {
 
     // MARK: - Records
 
-    private func nextUID() -> ConnUID {
+    func nextUID() -> ConnUID {
         uidCounter &+= 1
         var z = uidCounter &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
