@@ -97,7 +97,7 @@ import Testing
 
     @Test(arguments: [WritePlan.Compression.gzip, .zstd])
     func closedFilesAreCompressed(_ compression: WritePlan.Compression) throws {
-        let tool = try #require(TestPaths.tool(compression.rawValue))
+        let tool = try requireTool(compression.rawValue)
         let (path, records) = try source()
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -29,7 +29,7 @@ struct AnyInterfaceLiveTests {
         #expect(named, "\(r.stdout)")
         #expect(rows.allSatisfy { $0["protocol"] == "UDP" && $0["dport"] == "\(port)" })
         // The -w file is SLL2 too, and tcpdump sees the same interface.
-        let tcpdump = try #require(TestPaths.tool("tcpdump"))
+        let tcpdump = try requireTool("tcpdump")
         let t = try run(tcpdump, ["-nr", file.path])
         #expect(t.stderr.contains("link-type LINUX_SLL2"))
         #expect(t.stdoutLines.count == 10)

@@ -4,7 +4,7 @@ import Testing
 
 /// What capinfos says about a file, line by line (`Name = vrcv0`, `Number of packets:   20`).
 func capinfos(_ path: String) throws -> String {
-    let tool = try #require(TestPaths.tool("capinfos"))
+    let tool = try requireTool("capinfos")
     let r = try run(tool, [path])
     #expect(r.status == 0, "capinfos \(path): \(r.stderr)")
     return r.stdout
@@ -12,7 +12,7 @@ func capinfos(_ path: String) throws -> String {
 
 /// Each packet's interface name and UDP destination port, as tshark reads them.
 func tsharkInterfaces(_ path: String) throws -> [(interface: String, port: String)] {
-    let tool = try #require(TestPaths.tool("tshark"))
+    let tool = try requireTool("tshark")
     let r = try run(tool, ["-r", path, "-T", "fields", "-e", "frame.interface_name", "-e", "udp.dstport"])
     #expect(r.status == 0, "tshark -r \(path): \(r.stderr)")
     return r.stdoutLines.map { line in
@@ -129,7 +129,7 @@ struct PcapngOutputTests {
         #expect(fixture.error == nil && fixture.packets.count > 100, "\(String(describing: fixture.error))")
         let t = try tcpdumpRead(path)
         #expect(t.status == 0 && t.packets == fixture.packets.count, "\(t.stderr)")
-        let exact = try run(try #require(TestPaths.tool("capinfos")), ["-M", "-c", path])
+        let exact = try run(try requireTool("capinfos"), ["-M", "-c", path])
         #expect(exact.stdout.contains("Number of packets:   \(fixture.packets.count)\n"), "\(exact.stdout)")
     }
 

@@ -164,7 +164,7 @@ struct RotationTests {
     /// tcpdump's -C (millions of bytes) and -W (a ring), with --compress gzip: exactly 3 files,
     /// each compressed once closed (the last one too, before pktstat exits), each at most 10^6 bytes.
     @Test func tcpdumpSizeRingCompressed() throws {
-        let gzip = try #require(TestPaths.tool("gzip"))
+        let gzip = try requireTool("gzip")
         let pair = try VethPair(tag: "rot-ring")
         defer { pair.destroy() }
         let dir = TestPaths.temporaryDirectory()

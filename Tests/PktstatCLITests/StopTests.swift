@@ -49,7 +49,7 @@ struct StatusLines {
 
 /// What tcpdump makes of a file: its packet count, and whether it complained.
 func tcpdumpRead(_ path: String) throws -> (status: Int32, packets: Int, stderr: String) {
-    let tcpdump = try #require(TestPaths.tool("tcpdump"))
+    let tcpdump = try requireTool("tcpdump")
     let r = try run(tcpdump, ["-nr", path], timeout: 30)
     return (r.status, r.stdoutLines.count, r.stderr)
 }
@@ -71,7 +71,7 @@ struct StopTests {
     }
 
     @Test func timeoutWithSIGINTLeavesACompleteFile() throws {
-        let timeout = try #require(TestPaths.tool("timeout"))
+        let timeout = try requireTool("timeout")
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         for round in 0..<4 {
