@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Rendering
+import TrafficAnalysis
 
 /// One route of `serve`: what the router registers, what the OpenAPI document lists, what the
 /// authorization allows and what `serve --help` prints all come from this.
@@ -115,14 +116,18 @@ public enum ServeRoutes {
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
-            response: "rows as pktstat flows --format json prints them",
+            response: "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object(["packets": .integer(minimum: 0), "bytes": .integer(minimum: 0)])),
+                    of: .object([
+                        "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
+                        "initial_rtt": Schema.number.nullable,
+                    ])),
             ]),
             parameters: [
                 .init(

@@ -390,18 +390,24 @@ public final class ConnectionTracker {
     static func tcpState(
         _ o: TCPEndpoint, _ r: TCPEndpoint, origBytes: UInt64, respBytes: UInt64, _ history: ConnHistory
     ) -> ConnState {
-        let os = o.state
-        let rs = r.state
+        tcpState(os: o.state, rs: r.state, noPayload: origBytes == 0 && respBytes == 0, isRSTOS0History(history))
+    }
+
+    /// The same from the endpoint states, whether neither side sent payload, and whether the
+    /// history matches `/\^?S[^HAFGIQ]*R.*/` (asked only when it matters).
+    static func tcpState(
+        os: TCPState, rs: TCPState, noPayload: Bool, _ rstos0: @autoclosure () -> Bool
+    ) -> ConnState {
         let oInactive = os == .inactive || os == .partial
         let rInactive = rs == .inactive || rs == .partial
         if rs == .reset {
-            if os == .synSent || os == .synAckSent || (os == .reset && origBytes == 0 && respBytes == 0) {
+            if os == .synSent || os == .synAckSent || (os == .reset && noPayload) {
                 return .rej
             }
             return oInactive ? .rstrh : .rstr
         }
         if os == .reset {
-            if rInactive { return isRSTOS0History(history) ? .rstos0 : .oth }
+            if rInactive { return rstos0() ? .rstos0 : .oth }
             return .rsto
         }
         if rs == .closed && os == .closed { return .sf }
