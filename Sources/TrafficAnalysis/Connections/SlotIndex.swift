@@ -30,7 +30,7 @@ struct SlotIndex {
 
     /// The slot holding `key`, or nil.
     @inline(__always)
-    func find(_ key: ConnKey, in slots: UnsafeMutablePointer<Connection>) -> Int? {
+    func find(_ key: ConnKey, in slots: ConnectionSlots) -> Int? {
         var i = SlotIndex.hash(key) & mask
         while true {
             let s = table[i]
@@ -41,7 +41,7 @@ struct SlotIndex {
     }
 
     /// Adds `slot` under its connection's key (not present).
-    mutating func insert(_ slot: Int, in slots: UnsafeMutablePointer<Connection>) {
+    mutating func insert(_ slot: Int, in slots: ConnectionSlots) {
         if (count + 1) * 2 > mask + 1 { grow(slots) }
         var i = SlotIndex.hash(slots[slot].key) & mask
         while table[i] >= 0 { i = (i + 1) & mask }
@@ -50,7 +50,7 @@ struct SlotIndex {
     }
 
     /// Removes `slot` (indexed under its connection's key).
-    mutating func remove(_ slot: Int, in slots: UnsafeMutablePointer<Connection>) {
+    mutating func remove(_ slot: Int, in slots: ConnectionSlots) {
         var i = SlotIndex.hash(slots[slot].key) & mask
         while table[i] != Int32(slot) {
             if table[i] < 0 { return }
@@ -82,7 +82,7 @@ struct SlotIndex {
         return out
     }
 
-    private mutating func grow(_ slots: UnsafeMutablePointer<Connection>) {
+    private mutating func grow(_ slots: ConnectionSlots) {
         let old = table
         let oldSize = mask + 1
         mask = oldSize * 2 - 1
