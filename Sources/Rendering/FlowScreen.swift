@@ -1,4 +1,4 @@
-import PacketWire
+public import PacketWire
 public import TrafficAnalysis
 
 /// What `top`'s header says besides the rows.
@@ -185,4 +185,9 @@ public enum FlowScreen {
         if case .flow(let f) = r.identity { row += FlowWriter.tcpCells(f) }
         return row
     }
+}
+
+/// An address as text (dotted quad, or RFC 5952 IPv6), for callers outside Rendering.
+public enum AddressText {
+    public static func string(_ a: IPAddress, version: UInt8) -> String { FlowScreen.address(a, version) }
 }
