@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Serve",
             dependencies: [
-                "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo", "TrafficPipeline",
+                "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo", "TrafficPipeline", "History",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

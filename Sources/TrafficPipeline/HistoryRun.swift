@@ -61,6 +61,9 @@ public final class HistoryRecorder {
         }
     }
 
+    /// The end (epoch ns) of the minute being gathered, nil before the first packet.
+    public var minuteEndNs: Int64? { minute.map { ($0 + 60) * 1_000_000_000 } }
+
     /// Hands the current minute to the store.
     public func flush() throws(HistoryError) {
         guard let m = minute, total.packets > 0 else { return }
@@ -71,6 +74,7 @@ public final class HistoryRecorder {
         for (p, c) in ports { out.add(.port, "\(p.label.name)/\(p.port)", c) }
         try store.add(out)
         minutesWritten += 1
+        minute = nil
         total = HistoryCounts()
         protocols.removeAll(keepingCapacity: true)
         hosts.removeAll(keepingCapacity: true)

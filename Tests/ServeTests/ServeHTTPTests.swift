@@ -86,6 +86,9 @@ struct ServeHTTPTests {
         let hosts = try server.request("/api/v1/flows?view=host").json as? [String: Any]
         #expect((hosts?["rows"] as? [[String: Any]])?.first?["host"] as? String == "127.0.0.1")
         #expect(try server.request("/api/v1/flows?by=first").status == 400)
+        // No --history: the history route says how to get one.
+        let history = try server.request("/api/v1/history")
+        #expect(history.status == 503 && history.body.contains("--history"), "\(history.body)")
         #expect(try server.request("/api/v1/flows?view=talkers").status == 400)
         let metrics = try server.request("/metrics").body
         #expect(sample(metrics, "pktstat_active_flows") == 3)
