@@ -5,16 +5,71 @@ public import TrafficAnalysis
 /// table itself belongs to that thread), ordered and aggregated per request.
 public struct FlowSnapshot: Sendable {
     public var flows: [Flow] = []
+    /// The local processes at each flow's src and dst ends (empty without attribution).
+    public var owners: [(src: ProcessOwner?, dst: ProcessOwner?)] = []
     public var counters = FlowTableCounters()
     /// Capture time of the copy (CLOCK_REALTIME ns); 0 before the first.
     public var takenNs: Int64 = 0
 
     public init() {}
 
-    public init(flows: [Flow], counters: FlowTableCounters, takenNs: Int64) {
+    public init(
+        flows: [Flow], owners: [(src: ProcessOwner?, dst: ProcessOwner?)] = [], counters: FlowTableCounters,
+        takenNs: Int64
+    ) {
         self.flows = flows
+        self.owners = owners
         self.counters = counters
         self.takenNs = takenNs
+    }
+
+    /// Totals per local process over the flows in the table: `{"by":…,"active_flows":N,
+    /// "taken":T,"rows":[{pid,process,unit,flows,packets,bytes,sent_*,received_*}]}`.
+    public func processesJSON(by: FlowSort, top: Int) -> String {
+        var at: [ProcessOwner: Int] = [:]
+        var rows: [(owner: ProcessOwner, totals: HostTotals)] = []
+        for (i, f) in flows.enumerated() where i < owners.count {
+            let (s, d) = owners[i]
+            func add(_ o: ProcessOwner, sent: (UInt64, UInt64), received: (UInt64, UInt64)) {
+                let share = HostTotals(
+                    address: .zero, ipVersion: 0, flows: 1, sentPackets: sent.0, sentBytes: sent.1,
+                    receivedPackets: received.0, receivedBytes: received.1, packets: f.packets, bytes: f.bytes,
+                    first: f.first)
+                if let j = at[o] {
+                    rows[j].totals.add(share)
+                } else {
+                    at[o] = rows.count
+                    rows.append((o, share))
+                }
+            }
+            let fromSrc = (f.srcPackets, f.srcBytes)
+            let fromDst = (f.dstPackets, f.dstBytes)
+            if let s, let d, s == d {
+                add(s, sent: (f.packets, f.bytes), received: (f.packets, f.bytes))
+                continue
+            }
+            if let s { add(s, sent: fromSrc, received: fromDst) }
+            if let d { add(d, sent: fromDst, received: fromSrc) }
+        }
+        let sorted = FlowViews.sorted(
+            rows, by: by, top: top, packets: \.totals.packets, bytes: \.totals.bytes, first: \.totals.first)
+        let columns = [
+            "pid", "process", "unit", "flows", "packets", "bytes", "sent_packets", "sent_bytes", "received_packets",
+            "received_bytes",
+        ]
+        let writer = FlowWriter(format: .json, columns: columns)
+        var out: [UInt8] = []
+        for (o, t) in sorted {
+            let cells: [FlowCell] =
+                FlowScreen.ownerCells(o) + [
+                    .count(t.flows), .count(t.packets), .count(t.bytes), .count(t.sentPackets), .count(t.sentBytes),
+                    .count(t.receivedPackets), .count(t.receivedBytes),
+                ]
+            writer.write(cells, into: &out)
+        }
+        let text = String(decoding: out, as: UTF8.self).split(separator: "\n").joined(separator: ",")
+        return "{\"by\":\"\(by.rawValue)\",\"active_flows\":\(flows.count),"
+            + "\"taken\":\(takenNs == 0 ? "null" : ServeJSON.seconds(takenNs)),\"rows\":[\(text)]}"
     }
 
     public enum View: String, Sendable, CaseIterable { case flow, host, port }
@@ -24,8 +79,12 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns)
-            for i in FlowViews.order(flows, by: by, top: top) { writer.write(FlowWriter.cells(flows[i]), into: &out) }
+            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowScreen.ownerColumns)
+            for i in FlowViews.order(flows, by: by, top: top) {
+                let o = i < owners.count ? owners[i] : (nil, nil)
+                let cells = FlowWriter.cells(flows[i]) + FlowScreen.ownerCells(o.src) + FlowScreen.ownerCells(o.dst)
+                writer.write(cells, into: &out)
+            }
         case .host:
             let writer = FlowWriter(format: .json, columns: FlowWriter.hostColumns)
             let rows = FlowViews.sorted(

@@ -1,4 +1,5 @@
 public import PacketRecords
+public import SocketOwners
 public import TrafficAnalysis
 public import TrafficPipeline
 
@@ -15,17 +16,20 @@ public final class ServeConsumer: LiveConsumer {
     private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
+    private let owners: SocketOwners?
 
     /// - Parameter startNs: where interval 0 begins until the capture starts (`start` moves it
     ///   to the capture's start).
     public init(
         metrics: ServeMetrics, feed: LiveFeed, startNs: Int64 = LivePipeline.realtimeNow(),
-        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits
+        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits, owners: SocketOwners? = nil
     ) {
         self.metrics = metrics
         self.feed = feed
+        self.owners = owners
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
+        if let owners { flows.onNewFlow = { owners.flowStarted($0) } }
         flowIdleNs = flowLimits.idleTimeoutNs
     }
 
@@ -61,7 +65,9 @@ public final class ServeConsumer: LiveConsumer {
     private func copyFlows(nowNs: Int64) {
         lastFlowCopyNs = nowNs
         if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
-        feed.flows = FlowSnapshot(flows: Array(flows), counters: flows.counters, takenNs: nowNs)
+        let copy = Array(flows)
+        let ends = owners.map { o in o.withOwners { lookup in copy.map { lookup.owners(of: $0) } } } ?? []
+        feed.flows = FlowSnapshot(flows: copy, owners: ends, counters: flows.counters, takenNs: nowNs)
         metrics.setFlows(active: flows.count, counters: flows.counters)
     }
 
@@ -72,6 +78,7 @@ public final class ServeConsumer: LiveConsumer {
         session.analyzer.recordDrops(cumulative: drops, atTimeNs: session.analyzer.summary.lastNs ?? 0)
         feed.update(summary: session.analyzer.summary)
         copyFlows(nowNs: session.analyzer.summary.lastNs ?? lastFlowCopyNs)
+        owners?.stop()
     }
 
     public var summary: Summary { session.analyzer.summary }

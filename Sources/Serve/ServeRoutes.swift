@@ -114,7 +114,9 @@ public enum ServeRoutes {
         ) { api, _ in try api.stream() },
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
-            details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
+            details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min); "
+                + "flow rows name the local process at each end (src_pid, src_process, src_unit, dst_pid, "
+                + "dst_process, dst_unit; null where the end is not a local socket or was not found)",
             response: "rows as pktstat flows --format json prints them",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
@@ -122,7 +124,12 @@ public enum ServeRoutes {
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object(["packets": .integer(minimum: 0), "bytes": .integer(minimum: 0)])),
+                    of: .object([
+                        "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
+                        "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
+                        "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,
+                    ], required: ["packets", "bytes"])),
             ]),
             parameters: [
                 .init(
@@ -136,6 +143,34 @@ public enum ServeRoutes {
                     schema: .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue), default: "flow")),
             ], errors: [400]
         ) { api, request in try api.flows(request) },
+        ServeRoute(
+            "/api/v1/processes", summary: "traffic per local process, unit or container",
+            details: "Totals per local process over the flows in the table (the process that owns the socket at "
+                + "a flow's end, found through sock_diag and /proc as ss -p does, in every network namespace; "
+                + "pid null when several processes of that name share the socket; unit: the systemd unit or "
+                + "container from /proc/PID/cgroup); empty with --no-processes",
+            response: "rows, most bytes first",
+            schema: .object([
+                "by": .string(oneOf: ["bytes", "packets"]),
+                "active_flows": .integer(minimum: 0),
+                "taken": Schema.number.nullable,
+                "rows": .array(
+                    of: .object([
+                        "pid": Schema.integer(minimum: 1).nullable, "process": .string, "unit": Schema.string.nullable,
+                        "flows": .integer(minimum: 0), "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "sent_packets": .integer(minimum: 0), "sent_bytes": .integer(minimum: 0),
+                        "received_packets": .integer(minimum: 0), "received_bytes": .integer(minimum: 0),
+                    ])),
+            ]),
+            parameters: [
+                .init(
+                    name: "top", description: "how many rows (default 10)",
+                    schema: .integer(minimum: 1, maximum: 10_000, default: 10)),
+                .init(
+                    name: "by", description: "the order (default bytes)",
+                    schema: .string(oneOf: ["bytes", "packets"], default: "bytes")),
+            ], errors: [400]
+        ) { api, request in try api.processes(request) },
         ServeRoute(
             "/api/v1/openapi.json", summary: "this API's OpenAPI 3 document", details: "This document",
             response: "OpenAPI 3", schema: .anyObject

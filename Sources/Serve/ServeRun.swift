@@ -3,6 +3,8 @@ import Glibc
 import Hummingbird
 public import Logging
 import NIOCore
+public import SocketOwners
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 public import TrafficAnalysis
@@ -18,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var flowLimits = ServeConsumer.defaultFlowLimits
     /// `pktstat_build_info`'s labels.
     public var versions: [(String, String)] = []
+    /// Attribution of flows to local processes (nil: `--no-processes`).
+    public var owners: SocketOwners?
 
     public init() {}
 }
@@ -49,7 +53,8 @@ public enum ServeRun {
     ) async throws {
         let metrics = ServeMetrics(interface: capture.interface, versions: options.versions)
         let feed = LiveFeed(intervalNs: options.intervalNs, windowCapacity: options.window, metrics: metrics)
-        let consumer = ServeConsumer(metrics: metrics, feed: feed, flowLimits: options.flowLimits)
+        let consumer = ServeConsumer(
+            metrics: metrics, feed: feed, flowLimits: options.flowLimits, owners: options.owners)
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(
