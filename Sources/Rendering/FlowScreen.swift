@@ -178,16 +178,17 @@ public enum FlowScreen {
     public static let ownerColumns = ["src_pid", "src_process", "src_unit", "dst_pid", "dst_process", "dst_unit"]
 
     public static func columns(_ view: RateView) -> [String] {
+        if view == .processes {
+            return [
+                "time", "pid", "process", "unit", "sent_packets", "sent_bytes", "received_packets", "received_bytes",
+                "bits_per_second", "total_bytes",
+            ]
+        }
         let key: [String] =
             switch view {
             case .flows: ["protocol", "src", "sport", "dst", "dport"]
             case .hosts: ["host"]
-            case .ports: ["protocol", "port"]
-            case .processes:
-                return [
-                    "time", "pid", "process", "unit", "sent_packets", "sent_bytes", "received_packets",
-                    "received_bytes", "bits_per_second", "total_bytes",
-                ]
+            case .ports, .processes: ["protocol", "port"]
             }
         let counts = ["packets", "bytes", "bits_per_second", "total_packets", "total_bytes"]
         return ["time"] + key + counts + (view == .flows ? ownerColumns : [])

@@ -24,23 +24,37 @@ public struct FlowSnapshot: Sendable {
     }
 
     /// Totals per local process over the flows in the table: `{"by":…,"active_flows":N,
-    /// "taken":T,"rows":[{pid,process,unit,flows,packets,bytes,sent_*,received_*}]}`.
+    /// "taken":T,"rows":[{pid,process,unit,flows,packets,bytes,sent_*,received_*}]}`. A process
+    /// sent what the end it owns sent; a flow between two sockets of one process counts whole, both
+    /// ways.
     public func processesJSON(by: FlowSort, top: Int) -> String {
+        struct Totals {
+            var owner: ProcessOwner
+            var flows: UInt64 = 0
+            var packets: UInt64 = 0
+            var bytes: UInt64 = 0
+            var sent: (packets: UInt64, bytes: UInt64) = (0, 0)
+            var received: (packets: UInt64, bytes: UInt64) = (0, 0)
+            var first: Int64 = .max
+        }
         var at: [ProcessOwner: Int] = [:]
-        var rows: [(owner: ProcessOwner, totals: HostTotals)] = []
+        var rows: [Totals] = []
         for (i, f) in flows.enumerated() where i < owners.count {
             let (s, d) = owners[i]
             func add(_ o: ProcessOwner, sent: (UInt64, UInt64), received: (UInt64, UInt64)) {
-                let share = HostTotals(
-                    address: .zero, ipVersion: 0, flows: 1, sentPackets: sent.0, sentBytes: sent.1,
-                    receivedPackets: received.0, receivedBytes: received.1, packets: f.packets, bytes: f.bytes,
-                    first: f.first)
-                if let j = at[o] {
-                    rows[j].totals.add(share)
-                } else {
-                    at[o] = rows.count
-                    rows.append((o, share))
+                let j = at[o] ?? rows.count
+                if j == rows.count {
+                    at[o] = j
+                    rows.append(Totals(owner: o))
                 }
+                rows[j].flows += 1
+                rows[j].packets += f.packets
+                rows[j].bytes += f.bytes
+                rows[j].sent.packets += sent.0
+                rows[j].sent.bytes += sent.1
+                rows[j].received.packets += received.0
+                rows[j].received.bytes += received.1
+                rows[j].first = min(rows[j].first, f.first)
             }
             let fromSrc = (f.srcPackets, f.srcBytes)
             let fromDst = (f.dstPackets, f.dstBytes)
@@ -51,19 +65,18 @@ public struct FlowSnapshot: Sendable {
             if let s { add(s, sent: fromSrc, received: fromDst) }
             if let d { add(d, sent: fromDst, received: fromSrc) }
         }
-        let sorted = FlowViews.sorted(
-            rows, by: by, top: top, packets: \.totals.packets, bytes: \.totals.bytes, first: \.totals.first)
+        let sorted = FlowViews.sorted(rows, by: by, top: top, packets: \.packets, bytes: \.bytes, first: \.first)
         let columns = [
             "pid", "process", "unit", "flows", "packets", "bytes", "sent_packets", "sent_bytes", "received_packets",
             "received_bytes",
         ]
         let writer = FlowWriter(format: .json, columns: columns)
         var out: [UInt8] = []
-        for (o, t) in sorted {
+        for t in sorted {
             let cells: [FlowCell] =
-                FlowScreen.ownerCells(o) + [
-                    .count(t.flows), .count(t.packets), .count(t.bytes), .count(t.sentPackets), .count(t.sentBytes),
-                    .count(t.receivedPackets), .count(t.receivedBytes),
+                FlowScreen.ownerCells(t.owner) + [
+                    .count(t.flows), .count(t.packets), .count(t.bytes), .count(t.sent.packets), .count(t.sent.bytes),
+                    .count(t.received.packets), .count(t.received.bytes),
                 ]
             writer.write(cells, into: &out)
         }
@@ -81,8 +94,8 @@ public struct FlowSnapshot: Sendable {
         case .flow:
             let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowScreen.ownerColumns)
             for i in FlowViews.order(flows, by: by, top: top) {
-                let o = i < owners.count ? owners[i] : (nil, nil)
-                let cells = FlowWriter.cells(flows[i]) + FlowScreen.ownerCells(o.src) + FlowScreen.ownerCells(o.dst)
+                let (src, dst) = i < owners.count ? owners[i] : (nil, nil)
+                let cells = FlowWriter.cells(flows[i]) + FlowScreen.ownerCells(src) + FlowScreen.ownerCells(dst)
                 writer.write(cells, into: &out)
             }
         case .host:

@@ -29,8 +29,8 @@ public final class ServeConsumer: LiveConsumer {
         self.owners = owners
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
-        if let owners { flows.onNewFlow = { owners.flowStarted($0) } }
         flowIdleNs = flowLimits.idleTimeoutNs
+        if let owners { flows.onNewFlow = { owners.flowStarted($0) } }
     }
 
     private static func session(intervalNs: Int64, startNs: Int64) -> SeriesSession {

@@ -22,14 +22,15 @@ enum ProcFiles {
         guard let dir = opendir(path) else { return }
         defer { closedir(dir) }
         let dfd = dirfd(dir)
-        var link = [CChar](repeating: 0, count: 64)
+        let linkSize = 64
+        var link = [CChar](repeating: 0, count: linkSize)
         while let entry = readdir(dir) {
             if entry.pointee.d_type != UInt8(DT_LNK) && entry.pointee.d_type != UInt8(DT_UNKNOWN) { continue }
             let n = withUnsafePointer(to: entry.pointee.d_name) { name in
-                name.withMemoryRebound(to: CChar.self, capacity: 256) { readlinkat(dfd, $0, &link, link.count) }
+                name.withMemoryRebound(to: CChar.self, capacity: 256) { readlinkat(dfd, $0, &link, linkSize) }
             }
             // "socket:[12345]"
-            guard n > 9, n < link.count else { continue }
+            guard n > 9, n < linkSize else { continue }
             let inode = link.withUnsafeBytes { raw -> UInt32? in
                 guard raw.starts(with: "socket:[".utf8), raw[n - 1] == UInt8(ascii: "]") else { return nil }
                 var v: UInt64 = 0

@@ -48,7 +48,8 @@ struct DiagSocket: Equatable {
 final class SockDiag {
     let fd: Int32
     private var seq: UInt32 = 0
-    private var buffer = [UInt8](repeating: 0, count: 65_536)
+    private static let bufferSize = 65_536
+    private var buffer = [UInt8](repeating: 0, count: SockDiag.bufferSize)
 
     static let sockDiagByFamily: UInt16 = 20
     static let tcpListen: UInt8 = 10
@@ -108,7 +109,7 @@ final class SockDiag {
             seq: nextSeq(), dump: true, family: family, proto: proto, states: states, .zero, 0, .zero, 0)
         guard sendRequest(request) else { return false }
         while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
+            let n = recv(fd, &buffer, Self.bufferSize, 0)
             guard n > 0 else { return false }
             var done = false
             let ok = walk(n) { type, payload in
@@ -140,7 +141,7 @@ final class SockDiag {
         guard sendRequest(request) else { return nil }
         // Read until the answer to this request (an earlier, timed-out answer may come first).
         for _ in 0..<4 {
-            let n = recv(fd, &buffer, buffer.count, 0)
+            let n = recv(fd, &buffer, Self.bufferSize, 0)
             guard n > 0 else { return nil }
             var found: DiagSocket?
             var answered = false

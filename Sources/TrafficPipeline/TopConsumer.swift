@@ -47,7 +47,6 @@ public final class TopConsumer: LiveConsumer {
         self.terminal = terminal
         self.owners = owners
         table = FlowTable(limits: settings.flowLimits)
-        if let owners { table.onNewFlow = { owners.flowStarted($0) } }
         rates = FlowRates(intervalNs: settings.intervalNs)
         status = TopStatus(interface: "", filter: settings.filter)
         status.view = settings.view
@@ -55,6 +54,7 @@ public final class TopConsumer: LiveConsumer {
         status.windowNs = rates.windowNs
         status.processes = owners != nil
         writer = FlowWriter(format: settings.format, columns: FlowScreen.columns(settings.view))
+        if let owners { table.onNewFlow = { owners.flowStarted($0) } }
     }
 
     /// The screen (or the CSV header) before the first packet.
