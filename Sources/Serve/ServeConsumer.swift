@@ -66,6 +66,7 @@ public final class ServeConsumer: LiveConsumer {
         lastFlowCopyNs = nowNs
         if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
         let copy = Array(flows)
+        owners?.settle()
         let ends = owners.map { o in o.withOwners { lookup in copy.map { lookup.owners(of: $0) } } } ?? []
         feed.flows = FlowSnapshot(flows: copy, owners: ends, counters: flows.counters, takenNs: nowNs)
         metrics.setFlows(active: flows.count, counters: flows.counters)

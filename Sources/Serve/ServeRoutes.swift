@@ -124,12 +124,13 @@ public enum ServeRoutes {
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object([
-                        "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
-                        "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
-                        "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
-                        "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,
-                    ], required: ["packets", "bytes"])),
+                    of: .object(
+                        [
+                            "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                            "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
+                            "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
+                            "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,
+                        ], required: ["packets", "bytes"])),
             ]),
             parameters: [
                 .init(

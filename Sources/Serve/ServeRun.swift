@@ -3,9 +3,8 @@ import Glibc
 import Hummingbird
 public import Logging
 import NIOCore
-public import SocketOwners
-import NIOCore
 import ServiceLifecycle
+public import SocketOwners
 import Synchronization
 public import TrafficAnalysis
 public import TrafficPipeline

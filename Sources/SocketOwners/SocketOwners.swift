@@ -56,11 +56,17 @@ public final class SocketOwners: @unchecked Sendable {
     private let settings: SocketOwnersSettings
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when the worker has answered a round (for `settle`).
+    private let answered = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Shared, under `mutex`.
     private var queue: [SocketEnd] = []
     private var answers: [SocketEnd: Answer] = [:]
     private var stopping = false
     private var ready = false
+    /// The worker holds requests it has taken but not yet answered.
+    private var busy = false
+    /// Ends the worker still retries that were first asked about moments ago.
+    private var young = 0
     private var shared = SocketOwnersCounters()
     private var thread = pthread_t()
     private var started = false
@@ -79,11 +85,17 @@ public final class SocketOwners: @unchecked Sendable {
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         pthread_cond_init(cond, &attributes)
+        pthread_cond_init(answered, &attributes)
         pthread_condattr_destroy(&attributes)
         let worker = Worker(settings: settings)
         let box = Unmanaged.passRetained(WorkerStart(owners: self, worker: worker)).toOpaque()
         var id = pthread_t()
-        if pthread_create(&id, nil, { Unmanaged<WorkerStart>.fromOpaque($0!).takeRetainedValue().run(); return nil }, box)
+        if pthread_create(
+            &id, nil,
+            {
+                Unmanaged<WorkerStart>.fromOpaque($0!).takeRetainedValue().run()
+                return nil
+            }, box)
             == 0
         {
             thread = id
@@ -99,8 +111,10 @@ public final class SocketOwners: @unchecked Sendable {
     deinit {
         stop()
         pthread_cond_destroy(cond)
+        pthread_cond_destroy(answered)
         pthread_mutex_destroy(mutex)
         cond.deallocate()
+        answered.deallocate()
         mutex.deallocate()
     }
 
@@ -142,9 +156,26 @@ public final class SocketOwners: @unchecked Sendable {
         let s = f.src
         let d = f.dst
         return (
-            SocketEnd(proto: proto, version: v, local: s.address, localPort: s.port, remote: d.address, remotePort: d.port),
-            SocketEnd(proto: proto, version: v, local: d.address, localPort: d.port, remote: s.address, remotePort: s.port)
+            SocketEnd(
+                proto: proto, version: v, local: s.address, localPort: s.port, remote: d.address, remotePort: d.port),
+            SocketEnd(
+                proto: proto, version: v, local: d.address, localPort: d.port, remote: s.address, remotePort: s.port)
         )
+    }
+
+    /// Waits (at most `timeoutNs`) until every flow handed over so far has had its first lookup
+    /// and the ends still being retried were first asked about longer ago than the first few
+    /// retries: called before an interval's rows are read, so that a flow that started just
+    /// before the interval ended is not shown without its processes for want of a millisecond.
+    public func settle(timeoutNs: Int64 = 30_000_000) {
+        let deadline = Self.monotonicNow() + timeoutNs
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while (!queue.isEmpty || busy || young > 0) && started && !stopping {
+            if Self.monotonicNow() >= deadline { break }
+            var t = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            _ = pthread_cond_timedwait(answered, mutex, &t)
+        }
     }
 
     /// Reads the answers under the lock (once per interval, for every row).
@@ -222,13 +253,19 @@ public final class SocketOwners: @unchecked Sendable {
         if stopping { return nil }
         let taken = queue
         queue.removeAll(keepingCapacity: true)
+        busy = true
         return taken
     }
 
-    fileprivate func publish(_ found: [(SocketEnd, ProcessOwner)], ambiguous: Int, counters w: WorkerCounters) {
+    fileprivate func publish(
+        _ found: [(SocketEnd, ProcessOwner)], ambiguous: Int, young: Int, counters w: WorkerCounters
+    ) {
         let now = Self.monotonicNow()
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        busy = false
+        self.young = young
+        pthread_cond_broadcast(answered)
         for (end, owner) in found where answers.count < settings.maxAnswers || answers[end] != nil {
             answers[end] = Answer(owner: owner, touchedNs: now)
         }
@@ -303,7 +340,11 @@ private final class Worker {
             let now = SocketOwners.monotonicNow()
             for e in requests { pending[e] = Pending(attempt: 0, dueNs: now) }
             let due = pending.filter { $0.value.dueNs <= now }.map(\.key)
-            if !due.isEmpty { resolve(due, now: now, owners) }
+            if due.isEmpty {
+                owners.publish([], ambiguous: 0, young: youngCount, counters: counters)
+            } else {
+                resolve(due, now: now, owners)
+            }
             if now - lastPruneNs > 10_000_000_000 {
                 lastPruneNs = now
                 owners.prune(nowNs: now)
@@ -357,8 +398,11 @@ private final class Worker {
                 }
             }
         }
-        owners.publish(found, ambiguous: ambiguous, counters: counters)
+        owners.publish(found, ambiguous: ambiguous, young: youngCount, counters: counters)
     }
+
+    /// Ends in their first few retries (the server end of a connection being accepted).
+    var youngCount: Int { pending.values.count { $0.attempt <= 3 } }
 
     /// The namespaces to ask about an end: loopback traffic is only ever this namespace's.
     func spacesFor(_ e: SocketEnd) -> [UInt64] {
@@ -427,7 +471,11 @@ private final class Worker {
             scan.append(p)
         }
         for p in hot.keys where !scan.contains(p) { scan.append(p) }
-        for p in scan { ProcFiles.socketInodes(p) { holders[$0, default: []].append(p) } }
+        for p in scan {
+            ProcFiles.socketInodes(p) { inode in
+                if !(holders[inode]?.contains(p) ?? false) { holders[inode, default: []].append(p) }
+            }
+        }
         // A pid seen anew may live in a namespace not asked yet.
         var newSpaces = false
         for p in scan {
@@ -490,7 +538,8 @@ private final class Worker {
                     _ = diag.dump(proto: proto, family: family) { s in
                         guard s.inode != 0 else { return }
                         for (addr, version) in Self.forms(s.local, family: s.family) {
-                            let (remote, _) = Self.forms(s.remote, family: s.family).first(where: { $0.1 == version })
+                            let (remote, _) =
+                                Self.forms(s.remote, family: s.family).first(where: { $0.1 == version })
                                 ?? (.zero, version)
                             let e = SocketEnd(
                                 proto: proto, version: version, local: addr, localPort: s.localPort, remote: remote,

@@ -156,6 +156,7 @@ public final class TopConsumer: LiveConsumer {
 
     /// Puts the owners attribution found on the flow rows.
     public static func attribute(_ rows: inout [RateRow], _ owners: SocketOwners) {
+        owners.settle()
         owners.withOwners { lookup in
             for i in rows.indices {
                 guard case .flow(let f) = rows[i].identity else { continue }

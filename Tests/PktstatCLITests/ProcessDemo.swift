@@ -4,7 +4,7 @@ import Testing
 
 /// A small C program the attribution tests compile with cc and copy under the names they want
 /// (so each process's `comm` is known): a TCP echo server, a TCP client that sends for a while, a
-/// UDP sender and a UDP echo sink, and a maker of short connections (a child process each).
+/// UDP sender and a UDP echo sink, and a maker of short connections (a child process each, open about 30 ms).
 /// Every mode is bounded in time; each prints its pid and its local port(s) on stdout.
 enum ProcessDemo {
     static let source = #"""
@@ -118,7 +118,7 @@ enum ProcessDemo {
                         int fd = connected(host, port);
                         int lp = localport(fd);
                         if (write(fd, buf, 200) < 0) {}
-                        usleep(20000);
+                        usleep(30000);
                         close(fd);
                         printf("pid %d port %d ms %.1f\n", getpid(), lp, (now() - t0) * 1000);
                         _exit(0);
