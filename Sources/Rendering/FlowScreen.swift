@@ -74,7 +74,7 @@ public enum FlowScreen {
         let unitWidth = max(4, w - 8 - 16 - numbers)
         out.append(
             lpad("PID", 7) + " " + pad("PROCESS", 15) + " " + pad("UNIT", unitWidth) + lpad("SENT", 8) + lpad("RECV", 8)
-                + windows.map { lpad(seconds(s.windowNs[$0]), 8) }.joined() + lpad("TX TOTAL", 8) + lpad("RX TOTAL", 8))
+                + windows.map { lpad(seconds(s.windowNs[$0]), 8) }.joined() + lpad("TOT TX", 8) + lpad("TOT RX", 8))
         for r in rows.prefix(max(0, height - 4)) {
             guard case .process(let o) = r.identity else { continue }
             var line = lpad(o.pid == 0 ? "-" : "\(o.pid)", 7) + " " + pad(o.name, 15) + " "
