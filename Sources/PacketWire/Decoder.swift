@@ -44,6 +44,10 @@ public struct Decoded: Sendable, Equatable {
     public var ifIndex: UInt32 = 0
     /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
     public var direction: PacketDirection = .unknown
+    /// TCP: the flags byte of the outermost TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08,
+    /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise. It lies in what would
+    /// be padding, so a record is no larger for it.
+    public var tcpFlags: UInt8 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
@@ -230,5 +234,6 @@ public enum Decoder {
         d.hasPorts = true
         d.srcPort = source
         d.dstPort = destination
+        if d.label == .tcp, let flags = try? TCPHeader(b, at: o).flags { d.tcpFlags = flags }
     }
 }

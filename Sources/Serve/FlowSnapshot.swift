@@ -92,10 +92,13 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowScreen.ownerColumns)
+            let columns = FlowWriter.flowColumns + FlowWriter.tcpColumns + FlowScreen.ownerColumns
+            let writer = FlowWriter(format: .json, columns: columns)
             for i in FlowViews.order(flows, by: by, top: top) {
                 let (src, dst) = i < owners.count ? owners[i] : (nil, nil)
-                let cells = FlowWriter.cells(flows[i]) + FlowScreen.ownerCells(src) + FlowScreen.ownerCells(dst)
+                let cells =
+                    FlowWriter.cells(flows[i]) + FlowWriter.tcpCells(flows[i]) + FlowScreen.ownerCells(src)
+                    + FlowScreen.ownerCells(dst)
                 writer.write(cells, into: &out)
             }
         case .host:

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Rendering
+import TrafficAnalysis
 
 /// One route of `serve`: what the router registers, what the OpenAPI document lists, what the
 /// authorization allows and what `serve --help` prints all come from this.
@@ -117,7 +118,7 @@ public enum ServeRoutes {
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min); "
                 + "flow rows name the local process at each end (src_pid, src_process, src_unit, dst_pid, "
                 + "dst_process, dst_unit; null where the end is not a local socket or was not found)",
-            response: "rows as pktstat flows --format json prints them",
+            response: "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
@@ -127,6 +128,8 @@ public enum ServeRoutes {
                     of: .object(
                         [
                             "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                            "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
+                            "initial_rtt": Schema.number.nullable,
                             "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
                             "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
                             "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,

@@ -98,7 +98,7 @@ import Testing
         let rows = csv(topResult.stdout)
         #expect(
             topResult.stdout.hasPrefix(
-                "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,"
+                "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,tcp_state,initial_rtt,"
                     + "src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit\n"))
         func flowRows(_ proto: String, _ sport: Int, _ dport: Int) -> [[String: String]] {
             rows.filter { $0["protocol"] == proto && $0["sport"] == "\(sport)" && $0["dport"] == "\(dport)" }
