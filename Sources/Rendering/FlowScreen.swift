@@ -237,7 +237,9 @@ public enum FlowScreen {
             ]
         }
         row += [.count(r.lastPackets), .count(last), .count(bps), .count(r.totalPackets), .count(r.totalBytes)]
-        if case .flow(let f) = r.identity { row += FlowWriter.tcpCells(f) + ownerCells(r.srcOwner) + ownerCells(r.dstOwner) }
+        if case .flow(let f) = r.identity {
+            row += FlowWriter.tcpCells(f) + ownerCells(r.srcOwner) + ownerCells(r.dstOwner)
+        }
         return row
     }
 

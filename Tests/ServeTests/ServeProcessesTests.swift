@@ -8,7 +8,8 @@ import Testing
 @Suite struct ServeProcessesTests {
     @Test func flowsAndProcessesNameTheLocalProcesses() throws {
         try #require(TestPaths.isRoot, "needs root: other processes' /proc/PID/fd")
-        let python = try requireTool("python3")
+        // The interpreter itself, not a symlink to it (a copied relative link would dangle).
+        let python = URL(fileURLWithPath: try requireTool("python3")).resolvingSymlinksInPath().path
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let sinkExe = dir.appendingPathComponent("pkt-serve-snk").path
