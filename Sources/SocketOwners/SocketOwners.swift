@@ -16,13 +16,15 @@ public struct SocketOwnersCounters: Sendable, Equatable {
     public var overflowed: UInt64 = 0
     /// Full scans of /proc.
     public var fullScans: UInt64 = 0
+    /// Rounds answered with sock_diag dumps (many ends due at once) instead of exact lookups.
+    public var dumps: UInt64 = 0
     /// Network namespaces queried.
     public var namespaces: Int = 0
     public init() {}
 
     /// The closing line of a run.
     public var summaryLine: String {
-        "\(attributed) of \(requested) flow ends attributed to processes (\(ambiguous) ambiguous, \(overflowed) not looked up: queue full)"
+        "\(attributed) of \(requested) flow ends attributed to processes (\(ambiguous) ambiguous, \(overflowed) not looked up: queue full; \(dumps) dump rounds, \(fullScans) full scans of /proc)"
     }
 }
 
@@ -272,6 +274,7 @@ public final class SocketOwners: @unchecked Sendable {
         shared.attributed &+= UInt64(found.count)
         shared.ambiguous &+= UInt64(ambiguous)
         shared.fullScans = w.fullScans
+        shared.dumps = w.dumps
         shared.namespaces = w.namespaces
     }
 
@@ -295,6 +298,7 @@ private final class WorkerStart {
 
 struct WorkerCounters {
     var fullScans: UInt64 = 0
+    var dumps: UInt64 = 0
     var namespaces = 0
 }
 
@@ -367,6 +371,7 @@ private final class Worker {
         var ambiguous = 0
         let sockets: [SocketEnd: [(UInt64, UInt32)]]
         if due.count > settings.dumpThreshold {
+            counters.dumps &+= 1
             sockets = dumpLookup(due)
         } else {
             var s: [SocketEnd: [(UInt64, UInt32)]] = [:]

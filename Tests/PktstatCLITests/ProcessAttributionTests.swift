@@ -209,6 +209,46 @@ import Testing
         #expect(sum(u.pid, "sent_bytes") > 0 && sum(u.pid, "sent_bytes") == sum(k.pid, "received_bytes"))
     }
 
+    /// Many flows new at once (more than the worker asks about one by one): one sock_diag dump
+    /// per namespace answers them all.
+    @Test func manyNewFlowsAtOnceAreAttributedThroughDumps() throws {
+        try #require(TestPaths.isRoot, "needs root to capture")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let python = URL(fileURLWithPath: try requireTool("python3")).resolvingSymlinksInPath().path
+        let exe = dir.appendingPathComponent("pkt-burst").path
+        try FileManager.default.copyItem(atPath: python, toPath: exe)
+        let top = try Spawned(
+            TestPaths.binary, ["top", "-i", "lo", "--batch", "--duration", "2.5", "udp and portrange 47231-47330"])
+        defer { _ = top.finish(timeout: 5) }
+        try #require(waitLine(top, "listening"))
+        // 100 sockets, each sending one datagram to its own port in one burst, then kept open a
+        // while (bounded) so that they can be found.
+        let burst = try Spawned(
+            exe,
+            [
+                "-c",
+                """
+                import os, socket, time
+                socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(100)]
+                for i, s in enumerate(socks): s.sendto(b"b" * 64, ("127.0.0.1", 47231 + i))
+                print("pid", os.getpid(), flush=True)
+                time.sleep(2)
+                """,
+            ])
+        let b = burst.finish(timeout: 10)
+        let r = top.finish(timeout: 10)
+        let pid = try #require(
+            b.stdout.split(separator: " ").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        let rows = csv(r.stdout).filter { $0["protocol"] == "UDP" }
+        #expect(rows.count == 100, "\(r.stdout)")
+        let named = rows.filter { $0["src_pid"] == "\(pid)" && $0["src_process"] == "pkt-burst" }
+        #expect(named.count == rows.count, "\(rows.filter { $0["src_pid"] != "\(pid)" })")
+        #expect(rows.allSatisfy { ($0["dst_pid"] ?? "x").isEmpty }, "no socket listens on those ports")
+        let summary = r.stderr.split(separator: "\n").first { $0.contains("attributed to processes") } ?? ""
+        #expect(summary.contains("100 of 200 flow ends") && !summary.contains(" 0 dump rounds"), "\(r.stderr)")
+    }
+
     @Test func noProcessesLeavesTheColumnsEmpty() throws {
         try #require(TestPaths.isRoot, "needs root to capture")
         let dir = TestPaths.temporaryDirectory()
