@@ -37,8 +37,11 @@ public struct SocketOwnersSettings: Sendable {
     public var retryDelaysMs: [Int64] = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000]
     /// More due lookups than this at once: one dump per namespace instead of exact lookups.
     public var dumpThreshold = 64
-    /// Flow ends waiting to be looked up, at most.
+    /// Flow ends handed over and not yet taken by the worker, at most.
     public var maxQueued = 16_384
+    /// Flow ends the worker retries at once, at most (a flood of new flows to remote hosts):
+    /// beyond it, new ends get their first lookup only.
+    public var maxPending = 65_536
     /// Answers kept, at most; one not asked for in `keepNs` leaves.
     public var maxAnswers = 262_144
     public var keepNs: Int64 = 300_000_000_000
@@ -342,7 +345,11 @@ private final class Worker {
             let nextDue = pending.values.map(\.dueNs).min()
             guard let requests = owners.take(untilNs: nextDue) else { break }
             let now = SocketOwners.monotonicNow()
-            for e in requests { pending[e] = Pending(attempt: 0, dueNs: now) }
+            for e in requests {
+                // Full: first lookup only (the attempt count says it is the last).
+                let attempt = pending.count < settings.maxPending ? 0 : settings.retryDelaysMs.count
+                pending[e] = Pending(attempt: attempt, dueNs: now)
+            }
             let due = pending.filter { $0.value.dueNs <= now }.map(\.key)
             if due.isEmpty {
                 owners.publish([], ambiguous: 0, young: youngCount, counters: counters)
