@@ -183,6 +183,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "SocketOwnersTests", dependencies: ["SocketOwners"], swiftSettings: strict),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(
