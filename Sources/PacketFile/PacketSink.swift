@@ -20,14 +20,19 @@ struct BatchSink: PacketSink {
     let capacity: Int
     let linkType: LinkType
     let body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    /// Reads names from the payloads as they are decoded; its events are cleared after each batch.
+    var sniffer: NameSniffer? = nil
     var count = 0
     var delivered: UInt64 = 0
 
     @inline(__always)
     mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
-        let decoded = Decoder.decode(Bytes(base: data, count: Int(captured)), linkType: linkType)
+        let bytes = Bytes(base: data, count: Int(captured))
+        let decoded = Decoder.decode(bytes, linkType: linkType)
+        if let sniffer { sniffer.take(bytes, decoded, timestampNs: timestampNs, index: count) }
         records[count] = PacketRecord(timestampNs: timestampNs, length: length, captured: captured, decoded: decoded)
         count &+= 1
+        if let sniffer, sniffer.events.needsFlush { return flush() }
         return count < capacity || flush()
     }
 
@@ -36,7 +41,9 @@ struct BatchSink: PacketSink {
         let n = count
         count = 0
         delivered += UInt64(n)
-        return body(UnsafeBufferPointer(start: records, count: n))
+        let more = body(UnsafeBufferPointer(start: records, count: n))
+        sniffer?.events.clear()
+        return more
     }
 }
 

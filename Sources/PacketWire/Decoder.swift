@@ -44,6 +44,12 @@ public struct Decoded: Sendable, Equatable {
     public var ifIndex: UInt32 = 0
     /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
     public var direction: PacketDirection = .unknown
+    /// Where the outermost IP header starts in the captured bytes; 0 when not decoded or past
+    /// 255 (these two fields fill what was padding: the value stays 48 bytes).
+    public var ipOffset: UInt8 = 0
+    /// Where the transport header (TCP, UDP, ...) starts; 0 when `hasPorts` is false. For the
+    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports.
+    public var transportOffset: UInt16 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
@@ -170,6 +176,7 @@ public enum Decoder {
         let src = try ip.source
         let dst = try ip.destination
         d.ipVersion = 4
+        d.ipOffset = UInt8(truncatingIfNeeded: o <= 255 ? o : 0)
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
         guard IPProtocol.carriesPorts(proto) else { return }
@@ -187,6 +194,7 @@ public enum Decoder {
         let valid = version == 6
         if valid, let src = try? ip.source, let dst = try? ip.destination {
             d.ipVersion = 6
+            d.ipOffset = UInt8(truncatingIfNeeded: o <= 255 ? o : 0)
             d.src = IPAddress(hi: src.0, lo: src.1)
             d.dst = IPAddress(hi: dst.0, lo: dst.1)
         }
@@ -230,5 +238,6 @@ public enum Decoder {
         d.hasPorts = true
         d.srcPort = source
         d.dstPort = destination
+        d.transportOffset = UInt16(truncatingIfNeeded: o <= 0xFFFF ? o : 0)
     }
 }

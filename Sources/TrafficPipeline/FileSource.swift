@@ -24,6 +24,10 @@ public struct FileSource {
     public var limits: RunLimits
     /// Whether standard input may hold sniff's CSV instead of a capture (`analyze -`).
     public var acceptsCSV: Bool
+    /// Reads names from the payloads as one capture is read (`flows`); each batch's events are
+    /// there during the call that hands it over. Not used for sniff's CSV, a filter or -w
+    /// (libpcap reads then), or several files or a time window (merged).
+    public var sniffer: NameSniffer?
 
     public init(
         path: String, filter: String? = nil, copyPath: String? = nil, limits: RunLimits = RunLimits(),
@@ -145,7 +149,7 @@ public struct FileSource {
                 linkTypeName: names.name, linkTypeDescription: names.description, snapLength: reader.snapLength,
                 isCSV: false))
         var remaining = limits.count ?? .max
-        try reader.read { batch in Self.deliver(batch, remaining: &remaining, stop: stop, body) }
+        try reader.read(sniffer: sniffer) { batch in Self.deliver(batch, remaining: &remaining, stop: stop, body) }
     }
 
     /// Hands `batch` to `body`, cut at the count limit; false ends the stream.
