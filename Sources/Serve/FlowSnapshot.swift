@@ -8,13 +8,32 @@ public struct FlowSnapshot: Sendable {
     public var counters = FlowTableCounters()
     /// Capture time of the copy (CLOCK_REALTIME ns); 0 before the first.
     public var takenNs: Int64 = 0
+    /// The names the flows' name ids stood for when the copy was taken.
+    public var names: [UInt32: String] = [:]
 
     public init() {}
 
-    public init(flows: [Flow], counters: FlowTableCounters, takenNs: Int64) {
+    public init(flows: [Flow], counters: FlowTableCounters, takenNs: Int64, names: [UInt32: String] = [:]) {
         self.flows = flows
         self.counters = counters
         self.takenNs = takenNs
+        self.names = names
+    }
+
+    /// A copy of `table`, with the names of its flows read from `nameTable` (on the thread that
+    /// owns both).
+    public init(_ table: FlowTable, takenNs: Int64, nameTable: NameTable?) {
+        var names: [UInt32: String] = [:]
+        var flows: [Flow] = []
+        flows.reserveCapacity(table.count)
+        for f in table {
+            flows.append(f)
+            guard let nameTable else { continue }
+            for id in [f.srcName, f.dstName, f.serverName] where id != 0 && names[id] == nil {
+                names[id] = nameTable.string(id)
+            }
+        }
+        self.init(flows: flows, counters: table.counters, takenNs: takenNs, names: names)
     }
 
     public enum View: String, Sendable, CaseIterable { case flow, host, port }
@@ -24,8 +43,10 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns)
-            for i in FlowViews.order(flows, by: by, top: top) { writer.write(FlowWriter.cells(flows[i]), into: &out) }
+            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowWriter.nameColumns)
+            for i in FlowViews.order(flows, by: by, top: top) {
+                writer.write(FlowWriter.cells(flows[i]) { names[$0] ?? "" }, into: &out)
+            }
         case .host:
             let writer = FlowWriter(format: .json, columns: FlowWriter.hostColumns)
             let rows = FlowViews.sorted(

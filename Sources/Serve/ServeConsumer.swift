@@ -12,6 +12,9 @@ public final class ServeConsumer: LiveConsumer {
     /// Flows for `/api/v1/flows`, bounded by `flowLimits` (by default idle ones leave after 5
     /// minutes, at most 100,000).
     private let flows: FlowTable
+    /// The names learned from the wire for the flows (DNS answers, ClientHellos), and each batch's.
+    private let names = NameTable()
+    public let nameEvents: NameEvents? = NameEvents()
     private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
@@ -26,6 +29,7 @@ public final class ServeConsumer: LiveConsumer {
         self.feed = feed
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
+        flows.names = names
         flowIdleNs = flowLimits.idleTimeoutNs
     }
 
@@ -42,7 +46,7 @@ public final class ServeConsumer: LiveConsumer {
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         metrics.add(batch)
-        flows.add(batch)
+        if let nameEvents { flows.add(batch, events: nameEvents) } else { flows.add(batch) }
         let feed = self.feed
         session.add(batch) { feed.publish($0) }
     }
@@ -61,7 +65,7 @@ public final class ServeConsumer: LiveConsumer {
     private func copyFlows(nowNs: Int64) {
         lastFlowCopyNs = nowNs
         if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
-        feed.flows = FlowSnapshot(flows: Array(flows), counters: flows.counters, takenNs: nowNs)
+        feed.flows = FlowSnapshot(flows, takenNs: nowNs, nameTable: names)
         metrics.setFlows(active: flows.count, counters: flows.counters)
     }
 

@@ -115,14 +115,19 @@ public enum ServeRoutes {
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
-            response: "rows as pktstat flows --format json prints them",
+            response: "rows as pktstat flows --format json prints them (flow rows with src_name, dst_name, server_name)",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object(["packets": .integer(minimum: 0), "bytes": .integer(minimum: 0)])),
+                    of: .object(
+                        [
+                            "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                            "src_name": Schema.string.nullable, "dst_name": Schema.string.nullable,
+                            "server_name": Schema.string.nullable,
+                        ], required: ["packets", "bytes"])),
             ]),
             parameters: [
                 .init(

@@ -182,6 +182,13 @@ public final class NameTable {
         return (nameIds[Int(e)], learnedNs[Int(e)])
     }
 
+    /// The name id an address has now (0 when none), without marking it used (for display).
+    public func peek(_ a: IPAddress, version v: UInt8) -> UInt32 {
+        guard counters.entries > 0, v != 0 else { return 0 }
+        let e = find(a, v).entry
+        return e >= 0 ? nameIds[Int(e)] : 0
+    }
+
     /// Records that `a` is known as `name` from `timeNs` on.
     public func learn(_ a: IPAddress, version v: UInt8, name: UnsafeRawBufferPointer, at timeNs: Int64) {
         let id = intern(name)

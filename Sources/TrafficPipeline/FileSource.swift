@@ -25,8 +25,8 @@ public struct FileSource {
     /// Whether standard input may hold sniff's CSV instead of a capture (`analyze -`).
     public var acceptsCSV: Bool
     /// Reads names from the payloads as one capture is read (`flows`); each batch's events are
-    /// there during the call that hands it over. Not used for sniff's CSV, a filter or -w
-    /// (libpcap reads then), or several files or a time window (merged).
+    /// there during the call that hands it over. Not used for sniff's CSV, or for several files
+    /// or a time window (merged).
     public var sniffer: NameSniffer?
 
     public init(
@@ -179,7 +179,7 @@ public struct FileSource {
         if let copyPath { try capture.startWriting(to: copyPath) }
         var failure: CaptureError?
         do throws(CaptureError) {
-            _ = try capture.run(limits: limits, stop: stop, batchSize: 512, onBatch: body)
+            _ = try capture.run(limits: limits, stop: stop, batchSize: 512, sniffer: sniffer, onBatch: body)
         } catch {
             failure = error
         }
