@@ -245,7 +245,8 @@ public final class NameSniffer {
 
     private func emitServerName(_ b: Bytes, start: Int, count: Int, index: Int) {
         events.append(kind: .serverName, version: 0, address: .zero, index: index) { to in
-            NameText.write(b, at: start, count: min(count, DNSMessage.maxNameLength), to: to, capacity: DNSMessage.maxNameLength)
+            NameText.write(
+                b, at: start, count: min(count, DNSMessage.maxNameLength), to: to, capacity: DNSMessage.maxNameLength)
         }
     }
 

@@ -82,10 +82,11 @@ public struct FlowWriter {
 
     /// A flow's cells with its names, each name id read by `nameOf` ("" for none).
     public static func cells(_ f: Flow, nameOf: (UInt32) -> String) -> [FlowCell] {
-        cells(f) + [f.srcName, f.dstName, f.serverName].map { id in
-            let s = nameOf(id)
-            return s.isEmpty ? .none : .text(s)
-        }
+        cells(f)
+            + [f.srcName, f.dstName, f.serverName].map { id in
+                let s = nameOf(id)
+                return s.isEmpty ? .none : .text(s)
+            }
     }
 
     static func nameCell(_ id: UInt32, _ names: NameTable) -> FlowCell {

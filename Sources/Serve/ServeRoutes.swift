@@ -115,7 +115,8 @@ public enum ServeRoutes {
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
-            response: "rows as pktstat flows --format json prints them (flow rows with src_name, dst_name, server_name)",
+            response:
+                "rows as pktstat flows --format json prints them (flow rows with src_name, dst_name, server_name)",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),

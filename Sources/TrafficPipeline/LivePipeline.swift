@@ -108,7 +108,9 @@ public struct LivePipeline: ~Copyable, @unchecked Sendable {
             while try ring.drain(
                 timeoutMs: 50,
                 { batch, position in
-                    if let names, let nameRing { nameRing.take(from: position, to: position + batch.count, into: names) }
+                    if let names, let nameRing {
+                        nameRing.take(from: position, to: position + batch.count, into: names)
+                    }
                     try consumer(.batch(batch))
                 })
             {

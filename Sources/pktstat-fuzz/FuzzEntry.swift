@@ -55,7 +55,8 @@ func exercise(_ data: UnsafeRawBufferPointer) {
                 return true
             }
             if names.counters.entries > names.capacity || sniffer.pendingHellos > NameSniffer.maxPending {
-                let line = Array("pktstat-fuzz: the name table or the pending ClientHellos grew past their bound\n".utf8)
+                let line = Array(
+                    "pktstat-fuzz: the name table or the pending ClientHellos grew past their bound\n".utf8)
                 _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
                 abort()
             }
@@ -101,8 +102,11 @@ func exercise(_ data: UnsafeRawBufferPointer) {
     blackHole(UInt64(ConnDecoder.decodeReassembled(bytes, verifyChecksums: true).ipTotalLength))
     // The input as a DNS message and as the start of a TLS record.
     blackHole(
-        UInt64(DNSMessage.answers(bytes, from: 0, to: bytes.count, name: nameScratch) { n, _, _ in blackHole(UInt64(n)) }))
-    if case .serverName(_, let count) = TLSClientHello.parse(bytes, from: 0, to: bytes.count) { blackHole(UInt64(count)) }
+        UInt64(
+            DNSMessage.answers(bytes, from: 0, to: bytes.count, name: nameScratch) { n, _, _ in blackHole(UInt64(n)) }))
+    if case .serverName(_, let count) = TLSClientHello.parse(bytes, from: 0, to: bytes.count) {
+        blackHole(UInt64(count))
+    }
     connections.finish { blackHole($0.origBytes) }
     for walker in decapsulators { walker.finish { blackHole($0.origBytes) } }
 }

@@ -49,7 +49,8 @@ struct NamePayloadsTests {
     }
 
     @Test func queriesAndResponsesWithoutAddressesReportNothing() {
-        #expect(answers(P.dns(question: "a.example", answers: [P.a(P.pointer(12), [1, 2, 3, 4])], response: false)).isEmpty)
+        #expect(
+            answers(P.dns(question: "a.example", answers: [P.a(P.pointer(12), [1, 2, 3, 4])], response: false)).isEmpty)
         #expect(answers(P.dns(question: "a.example", answers: [P.cname(P.pointer(12), "b.example")])).isEmpty)
     }
 
@@ -69,10 +70,13 @@ struct NamePayloadsTests {
         selfLoop[5] = 1
         #expect(answers(selfLoop).isEmpty)
         let header = P.be16(1) + P.be16(0x8180) + P.be16(1) + P.be16(1) + P.be16(0) + P.be16(0)
-        let pingPong = header + P.pointer(14) + P.pointer(12) + P.be16(1) + P.be16(1) + P.a(P.pointer(12), [1, 2, 3, 4])
+        let pingPong =
+            header + P.pointer(14) + P.pointer(12) + P.be16(1) + P.be16(1) + P.a(P.pointer(12), [1, 2, 3, 4])
         #expect(answers(pingPong).isEmpty)
         // 65,535 answers announced, one present; an rdlength past the end.
-        #expect(answers(P.dns(question: "a.example", answers: [P.a(P.pointer(12), [1, 2, 3, 4])], answerCount: 65535)).count == 1)
+        #expect(
+            answers(P.dns(question: "a.example", answers: [P.a(P.pointer(12), [1, 2, 3, 4])], answerCount: 65535)).count
+                == 1)
         var long = P.dns(question: "a.example", answers: [P.a(P.pointer(12), [1, 2, 3, 4])])
         long[long.count - 5] = 0xFF
         #expect(answers(long).isEmpty)

@@ -33,7 +33,7 @@ struct FlowsTests {
         #expect(
             r.stdoutLines.first
                 == "first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes,"
-                    + "src_name,dst_name,server_name")
+                + "src_name,dst_name,server_name")
         #expect(rows.count == 3)
         #expect(rows[0]["src"] == "192.0.2.1" && rows[0]["sport"] == "40000" && rows[0]["dport"] == "53")
         #expect(rows[0]["packets"] == "3" && rows[0]["src_packets"] == "2" && rows[0]["dst_bytes"] == "142")
@@ -69,7 +69,10 @@ struct FlowsTests {
         #expect(table.count == 4 && table[0].hasPrefix("FIRST"))
         // Numbers are right-aligned: the last count (DST_BYTES) of every row ends where its title does.
         let end = try #require(table[0].range(of: "DST_BYTES")).upperBound.utf16Offset(in: table[0])
-        #expect(table.allSatisfy { Array($0.utf8).count > end && Array($0.utf8)[end - 1] != 32 && Array($0.utf8)[end] == 32 })
+        #expect(
+            table.allSatisfy {
+                Array($0.utf8).count > end && Array($0.utf8)[end - 1] != 32 && Array($0.utf8)[end] == 32
+            })
         #expect(table[3].contains(" - "))
     }
 
@@ -90,7 +93,8 @@ struct FlowsTests {
     private func withoutNames(_ csv: String) -> String {
         csv.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { i, line in
             guard i > 0, !line.isEmpty else { return String(line) }
-            return line.split(separator: ",", omittingEmptySubsequences: false).dropLast(3).joined(separator: ",") + ",,,"
+            return line.split(separator: ",", omittingEmptySubsequences: false).dropLast(3).joined(separator: ",")
+                + ",,,"
         }.joined(separator: "\n")
     }
 

@@ -142,8 +142,12 @@ struct HostileInputTests {
         }
         let header = P.be16(1) + P.be16(0x8180) + P.be16(1) + P.be16(1) + P.be16(0) + P.be16(0)
         // A question that points at itself; two names that point at each other; a label past the end.
-        add(P.udp(resolver, client, 53, 40000, header + P.pointer(12) + [0, 1, 0, 1] + P.a(P.pointer(12), [1, 1, 1, 1])))
-        add(P.udp(resolver, client, 53, 40000, header + P.pointer(14) + P.pointer(12) + P.a(P.pointer(12), [1, 1, 1, 2])))
+        add(
+            P.udp(
+                resolver, client, 53, 40000, header + P.pointer(12) + [0, 1, 0, 1] + P.a(P.pointer(12), [1, 1, 1, 1])))
+        add(
+            P.udp(
+                resolver, client, 53, 40000, header + P.pointer(14) + P.pointer(12) + P.a(P.pointer(12), [1, 1, 1, 2])))
         add(P.udp(resolver, client, 53, 40000, header + [63, 0x61, 0x62]))
         // 65,535 answers announced, rdlength past the end, a UDP length past the end.
         add(P.udp(resolver, client, 53, 40000, P.dns(question: "a.example", answers: [], answerCount: 65535)))

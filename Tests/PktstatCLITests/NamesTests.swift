@@ -47,35 +47,60 @@ private func namedCapture() throws -> URL {
     frames.append(P.tcp(Net.client, Net.web, 50000, 443, seq: 1100, Array(hello[100...])))
     frames.append(P.tcp(Net.client6, Net.web6, 50001, 443, seq: 1, flags: 0x02))
 
-    frames.append(P.udp(Net.resolver, Net.client, 53, 40001, P.dns(question: "shop.example.org", answers: [
-        P.a(P.pointer(12), Net.first)
-    ])))
+    frames.append(
+        P.udp(
+            Net.resolver, Net.client, 53, 40001,
+            P.dns(
+                question: "shop.example.org",
+                answers: [
+                    P.a(P.pointer(12), Net.first)
+                ])))
     frames.append(P.tcp(Net.client, Net.first, 50002, 80, seq: 1, flags: 0x02))
-    frames.append(P.udp(Net.resolver, Net.client, 53, 40002, P.dns(question: "shop.example.org", answers: [
-        P.a(P.pointer(12), Net.second)
-    ])))
+    frames.append(
+        P.udp(
+            Net.resolver, Net.client, 53, 40002,
+            P.dns(
+                question: "shop.example.org",
+                answers: [
+                    P.a(P.pointer(12), Net.second)
+                ])))
     frames.append(P.tcp(Net.client, Net.second, 50003, 80, seq: 1, flags: 0x02))
     frames.append(P.tcp(Net.client, Net.first, 50004, 80, seq: 1, flags: 0x02))
 
     frames.append(P.tcp(Net.client, Net.late, 50005, 443, seq: 1, flags: 0x02))
-    frames.append(P.udp(Net.resolver, Net.client, 53, 40003, P.dns(question: "late.example.com", answers: [
-        P.a(P.pointer(12), Net.late)
-    ])))
+    frames.append(
+        P.udp(
+            Net.resolver, Net.client, 53, 40003,
+            P.dns(
+                question: "late.example.com",
+                answers: [
+                    P.a(P.pointer(12), Net.late)
+                ])))
     frames.append(P.tcp(Net.client, Net.late, 50005, 443, seq: 2, flags: 0x10))
     frames.append(P.tcp(Net.client, Net.late, 50006, 443, seq: 1, flags: 0x02))
 
-    frames.append(P.udp(Net.printer, [224, 0, 0, 251], 5353, 5353, P.dns(question: nil, answers: [
-        P.a(P.dnsName("printer.local"), Net.printer)
-    ])))
+    frames.append(
+        P.udp(
+            Net.printer, [224, 0, 0, 251], 5353, 5353,
+            P.dns(
+                question: nil,
+                answers: [
+                    P.a(P.dnsName("printer.local"), Net.printer)
+                ])))
     frames.append(P.udp(Net.client, Net.printer, 40010, 631, [1, 2, 3, 4]))
 
     let tcpDNS = P.dns(question: "tcp.example.com", answers: [P.a(P.pointer(12), Net.overTCP)])
     frames.append(P.tcp(Net.resolver, Net.client, 53, 40020, seq: 1, P.be16(UInt16(tcpDNS.count)) + tcpDNS))
     frames.append(P.tcp(Net.client, Net.overTCP, 50007, 22, seq: 1, flags: 0x02))
 
-    frames.append(P.udp(Net.client, Net.resolver, 40030, 53, P.dns(question: "query.example", answers: [
-        P.a(P.pointer(12), [192, 0, 2, 99])
-    ], response: false)))
+    frames.append(
+        P.udp(
+            Net.client, Net.resolver, 40030, 53,
+            P.dns(
+                question: "query.example",
+                answers: [
+                    P.a(P.pointer(12), [192, 0, 2, 99])
+                ], response: false)))
     frames.append(P.tcp(Net.client, [192, 0, 2, 99], 50008, 443, seq: 1, P.clientHello(serverName: nil)))
 
     var b = PcapBuilder()
