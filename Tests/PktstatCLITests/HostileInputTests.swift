@@ -159,10 +159,11 @@ struct HostileInputTests {
         add(udp)
         // DNS over TCP whose length prefix says more than the segment holds.
         add(P.tcp(resolver, client, 53, 40001, seq: 1, P.be16(0xFFFF) + P.dns(question: "d.example", answers: [])))
-        // 4,000 ClientHellos announcing 16 KiB, each only its first 200 bytes.
+        // 4,000 ClientHellos announcing 16 KiB, each only its first 60 bytes (the server name
+        // comes later): each waits for a rest that never comes.
         let hello = P.clientHello(serverName: "never.example", padding: 16_000)
         for n in 0..<4_000 {
-            add(P.tcp(client, [10, 1, UInt8(n >> 8), UInt8(n & 0xFF)], 50000, 443, seq: 1, Array(hello.prefix(200))))
+            add(P.tcp(client, [10, 1, UInt8(n >> 8), UInt8(n & 0xFF)], 50000, 443, seq: 1, Array(hello.prefix(60))))
         }
         // 20 responses of 4,000 answers each: 80,000 addresses, more than the name table holds.
         for r in 0..<20 {
