@@ -285,16 +285,15 @@ public final class PcapCapture {
             switch code {
             case 1:
                 guard let h = header else { continue }
-                let r = record(h, data, sniffer: sniffer, index: filled)
+                var full = false
+                let r = record(h, data, sniffer: sniffer, index: filled, full: &full)
                 writer?.append(h, data, timestampNs: r.timestampNs)
                 if filled == 0 { batchStarted = now }
                 (batch + filled).initialize(to: r)
                 filled += 1
                 packetsCaptured += 1
                 lastPacket = now
-                if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs)
-                    || sniffer?.events.needsFlush == true
-                {
+                if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs) || full {
                     guard try flush() else { return .consumerStopped }
                 }
             case 0:
@@ -335,7 +334,8 @@ extension PcapCapture {
     /// One packet as a record: the timestamp in nanoseconds, the lengths and the decoded headers.
     @inline(__always)
     fileprivate func record(
-        _ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, sniffer: NameSniffer?, index: Int
+        _ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, sniffer: NameSniffer?, index: Int,
+        full: inout Bool
     ) -> PacketRecord {
         var seconds = Int64(h.pointee.ts.tv_sec)
         // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
@@ -346,7 +346,7 @@ extension PcapCapture {
         let caplen = h.pointee.caplen
         let bytes = Bytes(base: UnsafeRawPointer(data), count: Int(caplen))
         let decoded = Decoder.decode(bytes, linkType: linkType)
-        if let sniffer { sniffer.take(bytes, decoded, timestampNs: ts, index: index) }
+        if let sniffer { full = sniffer.take(bytes, decoded, timestampNs: ts, index: index) }
         return PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded)
     }
 }

@@ -158,10 +158,18 @@ public final class NameSniffer {
         var active: Bool
     }
     private var pending: [Pending]
-    private var pendingCount = 0
+    /// How many ClientHellos wait, behind a pointer: the per-packet test reads it without the
+    /// exclusivity check a stored `var` of a class costs.
+    @usableFromInline let waiting: UnsafeMutablePointer<Int>
+    private var pendingCount: Int {
+        get { waiting.pointee }
+        set { waiting.pointee = newValue }
+    }
 
     public init() {
         scratch = .allocate(byteCount: DNSMessage.maxNameLength + 1, alignment: 8)
+        waiting = .allocate(capacity: 1)
+        waiting.initialize(to: 0)
         pending = Array(
             repeating: Pending(
                 src: .zero, dst: .zero, srcPort: 0, dstPort: 0, nextSequence: 0, have: 0, need: 0, startedNs: 0,
@@ -171,28 +179,43 @@ public final class NameSniffer {
 
     deinit {
         scratch.deallocate()
+        waiting.deallocate()
         for p in pending { p.buffer?.deallocate() }
     }
 
     /// How many ClientHellos wait for their next segment now.
     public var pendingHellos: Int { pendingCount }
 
-    /// Looks at one decoded packet (`index`: its position in the batch being built).
-    @inline(__always)
-    public func take(_ b: Bytes, _ d: Decoded, timestampNs: Int64, index: Int) {
-        guard d.transportOffset != 0 else { return }
-        if d.label == .udp {
-            guard Self.isDNSPort(d.srcPort) || Self.isDNSPort(d.dstPort) else { return }
-        } else if d.label != .tcp {
-            return
+    /// Looks at one decoded packet (`index`: its position in the batch being built). Returns
+    /// whether the batch should be handed over now (`NameEvents.needsFlush`). Inlined: what is not
+    /// DNS, and TCP whose first payload byte is not a TLS handshake record's while no ClientHello
+    /// waits, costs a few comparisons and one read.
+    @inlinable @inline(__always)
+    public func take(_ b: Bytes, _ d: Decoded, timestampNs: Int64, index: Int) -> Bool {
+        let t = Int(d.transportOffset)
+        guard t != 0 else { return false }
+        let dns = Self.isDNSPort(d.srcPort) || Self.isDNSPort(d.dstPort)
+        if d.label == .tcp {
+            if !dns && waiting.pointee == 0 {
+                guard let offset = b.u8(t &+ 12), b.u8(t &+ Int(offset >> 4) &* 4) == 22 else { return false }
+            }
+        } else if d.label != .udp || !dns {
+            return false
         }
-        inspect(b, d, timestampNs: timestampNs, index: index)
+        return inspect(b, d, timestampNs: timestampNs, index: index)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 }
 
-    private func inspect(_ b: Bytes, _ d: Decoded, timestampNs: Int64, index: Int) {
+    /// The packet past the quick tests; whether the batch should be handed over now.
+    @usableFromInline
+    func inspect(_ b: Bytes, _ d: Decoded, timestampNs: Int64, index: Int) -> Bool {
+        look(b, d, timestampNs: timestampNs, index: index)
+        return events.needsFlush
+    }
+
+    private func look(_ b: Bytes, _ d: Decoded, timestampNs: Int64, index: Int) {
         guard let payload = TransportPayload.locate(b, d), payload.count > 0 else { return }
         if d.label == .udp {
             dns(b, from: payload.start, to: payload.end, index: index)

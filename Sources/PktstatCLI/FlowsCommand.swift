@@ -52,13 +52,19 @@ struct Flows: ParsableCommand {
     )
     var by: FlowGrouping?
 
+    @Flag(
+        name: .customLong("no-names"),
+        help: "Leave out src_name, dst_name and server_name (no DNS or TLS payload is read; a little faster).")
+    var noNames = false
+
     @OptionGroup var bounds: FlowBoundOptions
 
     @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        let flowRowOptions = inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given
+        let flowRowOptions =
+            inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given || noNames
         if let problem = model.options.problem(
             format: format, connections: model.connections, flowRowOptions: flowRowOptions)
         {
@@ -77,7 +83,7 @@ struct Flows: ParsableCommand {
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format.flowFormat ?? .table)
+                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames)
             try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }

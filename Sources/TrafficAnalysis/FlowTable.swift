@@ -185,15 +185,17 @@ public final class FlowTable: RandomAccessCollection {
         let n = events.count
         guard let names, n > 0 else { return add(batch) }
         var e = 0
-        for i in 0..<batch.count {
+        var done = 0
+        while e < n {
+            // The packets before the next one with names go through the plain loop.
+            let i = Swift.min(Int(events.event(e).index), batch.count)
+            if i > done { add(UnsafeBufferPointer(rebasing: batch[done..<i])) }
+            guard i < batch.count else { break }
             let r = batch[i]
-            guard e < n, Int(events.event(e).index) == i else {
-                add(r)
-                continue
-            }
             let first = e
             e = names.apply(events, from: e, through: i, at: r.timestampNs)
             add(r)
+            done = i + 1
             for j in first..<e {
                 let event = events.event(j)
                 guard event.kind == .serverName, let at = position(of: FlowKey.of(r.decoded).key) else { continue }
@@ -203,6 +205,7 @@ public final class FlowTable: RandomAccessCollection {
                 f.pointee.serverName = id == 0 ? NameTable.helloWithoutName : id
             }
         }
+        if done < batch.count { add(UnsafeBufferPointer(rebasing: batch[done...])) }
     }
 
     @inline(__always)

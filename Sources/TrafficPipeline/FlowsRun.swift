@@ -15,10 +15,14 @@ public struct FlowsRun {
     public var sort: FlowSort?
     public var top: Int?
     public var format: FlowFormat
+    /// Whether flow rows name their ends and servers (DNS answers, ClientHellos in the capture).
+    public var names: Bool
 
     public init(
-        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat
+        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat,
+        names: Bool = true
     ) {
+        self.names = names
         self.limits = limits
         self.bounded = bounded
         self.grouping = grouping
@@ -33,7 +37,7 @@ public struct FlowsRun {
         var source = source
         // Flow rows name their ends and servers from what the capture holds (DNS answers, TLS
         // ClientHellos); hosts, ports and protocols rows have no names.
-        let names = grouping == nil ? NameTable() : nil
+        let names = grouping == nil && self.names ? NameTable() : nil
         let sniffer = names == nil ? nil : NameSniffer()
         source.sniffer = sniffer
         let stop = StopFlag()
