@@ -44,11 +44,13 @@ public struct Decoded: Sendable, Equatable {
     public var ifIndex: UInt32 = 0
     /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
     public var direction: PacketDirection = .unknown
-    /// Where the outermost IP header starts in the captured bytes; 0 when not decoded or past
-    /// 255 (these two fields fill what was padding: the value stays 48 bytes).
-    public var ipOffset: UInt8 = 0
+    /// TCP: the flags byte of the outermost TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08,
+    /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise. It lies in what would
+    /// be padding, so a record is no larger for it.
+    public var tcpFlags: UInt8 = 0
     /// Where the transport header (TCP, UDP, ...) starts; 0 when `hasPorts` is false. For the
-    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports.
+    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports. Also in what
+    /// was padding: the value stays 48 bytes.
     public var transportOffset: UInt16 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
@@ -176,7 +178,6 @@ public enum Decoder {
         let src = try ip.source
         let dst = try ip.destination
         d.ipVersion = 4
-        d.ipOffset = UInt8(truncatingIfNeeded: o <= 255 ? o : 0)
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
         guard IPProtocol.carriesPorts(proto) else { return }
@@ -194,7 +195,6 @@ public enum Decoder {
         let valid = version == 6
         if valid, let src = try? ip.source, let dst = try? ip.destination {
             d.ipVersion = 6
-            d.ipOffset = UInt8(truncatingIfNeeded: o <= 255 ? o : 0)
             d.src = IPAddress(hi: src.0, lo: src.1)
             d.dst = IPAddress(hi: dst.0, lo: dst.1)
         }
@@ -239,5 +239,6 @@ public enum Decoder {
         d.srcPort = source
         d.dstPort = destination
         d.transportOffset = UInt16(truncatingIfNeeded: o <= 0xFFFF ? o : 0)
+        if d.label == .tcp, let flags = try? TCPHeader(b, at: o).flags { d.tcpFlags = flags }
     }
 }

@@ -33,13 +33,14 @@ public struct TransportPayload: Sendable, Equatable {
     public static func locate(_ b: Bytes, _ d: Decoded) -> TransportPayload? {
         guard d.hasPorts, d.transportOffset != 0, d.label == .tcp || d.label == .udp else { return nil }
         let t = Int(d.transportOffset)
-        // The end of the IP datagram (Ethernet padding cut), when the IP header is where it says.
+        // The end of the IP datagram (Ethernet padding cut), when its header is found: the IPv4
+        // header just before the transport header (IHL 5 to 15), or the IPv6 header before it
+        // and its extension headers (multiples of 8 bytes), its addresses the decoded ones.
         var end = b.count
-        let ip = Int(d.ipOffset)
-        if ip != 0 || t >= 20 {
-            if d.ipVersion == 4, let v = b.u8(ip), v >> 4 == 4, let total = b.u16be(ip + 2), total != 0 {
+        if let ip = ipHeader(b, d, before: t) {
+            if d.ipVersion == 4, let total = b.u16be(ip + 2), total != 0 {
                 end = min(end, ip + Int(total))
-            } else if d.ipVersion == 6, let v = b.u8(ip), v >> 4 == 6, let payload = b.u16be(ip + 4), payload != 0 {
+            } else if d.ipVersion == 6, let payload = b.u16be(ip + 4), payload != 0 {
                 end = min(end, ip + 40 + Int(payload))
             }
         }
@@ -53,6 +54,32 @@ public struct TransportPayload: Sendable, Equatable {
         let start = t + Int(offsetByte >> 4) * 4
         guard offsetByte >> 4 >= 5, start <= end else { return nil }
         return TransportPayload(start: start, end: end, sequence: seq, syn: flags & 0x02 != 0)
+    }
+}
+
+extension TransportPayload {
+    /// Where the IP header of a decoded packet starts, found back from its transport header.
+    static func ipHeader(_ b: Bytes, _ d: Decoded, before t: Int) -> Int? {
+        if d.ipVersion == 4 {
+            for words in 5...15 {
+                let ip = t - words * 4
+                guard ip >= 0 else { return nil }
+                if b.u8(ip) == 0x40 | UInt8(words), b.u32be(ip + 12) == d.src.v4, b.u32be(ip + 16) == d.dst.v4 {
+                    return ip
+                }
+            }
+        } else if d.ipVersion == 6 {
+            for units in 0..<64 {
+                let ip = t - 40 - units * 8
+                guard ip >= 0 else { return nil }
+                if let v = b.u8(ip), v >> 4 == 6, let src = b.u128be(ip + 8), src.0 == d.src.hi, src.1 == d.src.lo,
+                    let dst = b.u128be(ip + 24), dst.0 == d.dst.hi, dst.1 == d.dst.lo
+                {
+                    return ip
+                }
+            }
+        }
+        return nil
     }
 }
 

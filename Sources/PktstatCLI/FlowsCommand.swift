@@ -63,8 +63,7 @@ struct Flows: ParsableCommand {
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        let flowRowOptions =
-            inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given || noNames
+        let flowRowOptions = by != nil || sort != nil || top != nil || noNames
         if let problem = model.options.problem(
             format: format, connections: model.connections, flowRowOptions: flowRowOptions)
         {
@@ -79,7 +78,8 @@ struct Flows: ParsableCommand {
                 var options = model.options
                 options.maxConnections = bounds.maxFlows
                 return try ConnectionRun.run(
-                    paths: inputs.files, options: options, format: connections, output: out, report: Console.line)
+                    paths: inputs.files, options: options, format: connections, output: out, filter: inputs.filter,
+                    window: try inputs.time.window, report: Console.line)
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,

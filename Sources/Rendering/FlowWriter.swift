@@ -14,6 +14,8 @@ public enum FlowCell: Sendable, Equatable {
     case time(Int64)
     /// An address (version 4 or 6).
     case address(IPAddress, UInt8)
+    /// A length of time in nanoseconds, printed in seconds with 6 decimals (as Zeek's intervals).
+    case seconds(Int64)
     /// Absent: empty in CSV, null in JSON, `-` in tables.
     case none
 }
@@ -56,6 +58,16 @@ public struct FlowWriter {
     ]
     /// Appended to `flowColumns` when flows have names.
     public static let nameColumns = ["src_name", "dst_name", "server_name"]
+
+    /// The live views' flow rows (`top --batch`, serve's `/api/v1/flows`) end with these: Zeek's
+    /// `conn_state` and the handshake's round trip as the TCP flags tell them (`Flow.tcpState`).
+    public static let tcpColumns = ["tcp_state", "initial_rtt"]
+
+    /// The `tcpColumns` cells of a flow (empty for other protocols, and while unknown).
+    public static func tcpCells(_ f: Flow) -> [FlowCell] {
+        [f.tcpState.map { .text($0.name) } ?? .none, f.initialRTTNanos.map { .seconds($0) } ?? .none]
+    }
+
     public static let hostColumns = [
         "host", "flows", "packets", "bytes", "sent_packets", "sent_bytes", "received_packets", "received_bytes",
     ]
@@ -82,11 +94,15 @@ public struct FlowWriter {
 
     /// A flow's cells with its names, each name id read by `nameOf` ("" for none).
     public static func cells(_ f: Flow, nameOf: (UInt32) -> String) -> [FlowCell] {
-        cells(f)
-            + [f.srcName, f.dstName, f.serverName].map { id in
-                let s = nameOf(id)
-                return s.isEmpty ? .none : .text(s)
-            }
+        cells(f) + nameCells(f, nameOf: nameOf)
+    }
+
+    /// The `nameColumns` cells of a flow, each name id read by `nameOf` ("" for none).
+    public static func nameCells(_ f: Flow, nameOf: (UInt32) -> String) -> [FlowCell] {
+        [f.srcName, f.dstName, f.serverName].map { id in
+            let s = nameOf(id)
+            return s.isEmpty ? .none : .text(s)
+        }
     }
 
     static func nameCell(_ id: UInt32, _ names: NameTable) -> FlowCell {
@@ -249,8 +265,10 @@ public struct FlowWriter {
     }
 
     static func isNumeric(_ c: FlowCell) -> Bool {
-        if case .count = c { return true }
-        return false
+        switch c {
+        case .count, .seconds: true
+        default: false
+        }
     }
 }
 
@@ -289,6 +307,12 @@ extension RowBytes {
             if json { byte(UInt8(ascii: "\"")) }
         case .count(let n): decimal(n)
         case .time(let t): timestamp(t)
+        case .seconds(let ns):
+            if ns < 0 { byte(UInt8(ascii: "-")) }
+            let us = ns.magnitude / 1000
+            decimal(us / 1_000_000)
+            byte(UInt8(ascii: "."))
+            decimal(us % 1_000_000, width: 6)
         case .address(let a, let v):
             if json { byte(UInt8(ascii: "\"")) }
             address(a, version: v)

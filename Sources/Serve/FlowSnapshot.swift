@@ -43,9 +43,12 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowWriter.nameColumns)
+            let writer = FlowWriter(
+                format: .json, columns: FlowWriter.flowColumns + FlowWriter.tcpColumns + FlowWriter.nameColumns)
             for i in FlowViews.order(flows, by: by, top: top) {
-                writer.write(FlowWriter.cells(flows[i]) { names[$0] ?? "" }, into: &out)
+                let f = flows[i]
+                let cells = FlowWriter.cells(f) + FlowWriter.tcpCells(f) + FlowWriter.nameCells(f) { names[$0] ?? "" }
+                writer.write(cells, into: &out)
             }
         case .host:
             let writer = FlowWriter(format: .json, columns: FlowWriter.hostColumns)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Rendering
+import TrafficAnalysis
 
 /// One route of `serve`: what the router registers, what the OpenAPI document lists, what the
 /// authorization allows and what `serve --help` prints all come from this.
@@ -116,7 +117,8 @@ public enum ServeRoutes {
             "/api/v1/flows", summary: "top talkers from the flow table",
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
             response:
-                "rows as pktstat flows --format json prints them (flow rows with src_name, dst_name, server_name)",
+                "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt, then "
+                + "src_name, dst_name and server_name",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
@@ -126,6 +128,8 @@ public enum ServeRoutes {
                     of: .object(
                         [
                             "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                            "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
+                            "initial_rtt": Schema.number.nullable,
                             "src_name": Schema.string.nullable, "dst_name": Schema.string.nullable,
                             "server_name": Schema.string.nullable,
                         ], required: ["packets", "bytes"])),
