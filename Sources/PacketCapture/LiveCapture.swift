@@ -50,9 +50,10 @@ public struct LiveCapture: ~Copyable {
         limits: RunLimits = RunLimits(),
         stop: StopFlag,
         onStats: ((KernelStats) -> Void)? = nil,
+        sniffer: NameSniffer? = nil,
         onBatch: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws(CaptureError) -> RunEnd {
-        try capture.run(limits: limits, stop: stop, onStats: onStats, onBatch: onBatch)
+        try capture.run(limits: limits, stop: stop, onStats: onStats, sniffer: sniffer, onBatch: onBatch)
     }
 }
 
@@ -79,10 +80,14 @@ public final class CaptureThread: Sendable {
     /// Wakes the capture loop; safe to call at any time, also after the handle closed.
     public let interrupter: Interrupter
 
-    /// Starts the thread; `capture` is moved into it.
-    public init?(capture: consuming sending LiveCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag) {
+    /// Starts the thread; `capture` is moved into it. With `names`, the thread reads names from
+    /// the payloads (a `NameSniffer` of its own) and hands them over there, beside the records.
+    public init?(
+        capture: consuming sending LiveCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag,
+        names: NameRing? = nil
+    ) {
         interrupter = capture.interrupter
-        shared = Shared(capture: capture, ring: ring, limits: limits, stop: stop)
+        shared = Shared(capture: capture, ring: ring, limits: limits, stop: stop, names: names)
         var id = pthread_t()
         let started = pthread_create(
             &id, nil,
@@ -113,12 +118,17 @@ public final class CaptureThread: Sendable {
         let handoff: Mutex<LiveCapture?>
         let outcome = Mutex(CaptureOutcome())
         let ring: RecordRing
+        let names: NameRing?
         let limits: RunLimits
         let stop: StopFlag
 
-        init(capture: consuming sending LiveCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag) {
+        init(
+            capture: consuming sending LiveCapture, ring: RecordRing, limits: RunLimits, stop: StopFlag,
+            names: NameRing?
+        ) {
             handoff = Mutex(Optional(capture))
             self.ring = ring
+            self.names = names
             self.limits = limits
             self.stop = stop
         }
@@ -140,14 +150,19 @@ public final class CaptureThread: Sendable {
         private func runToEnd(_ capture: consuming LiveCapture) {
             var end: RunEnd?
             var failure: CaptureError?
+            // Made on this thread and used only here.
+            let sniffer = names == nil ? nil : NameSniffer()
             do throws(CaptureError) {
                 end = try capture.run(
                     limits: limits, stop: stop,
                     onStats: { s in
                         self.outcome.withLock { $0.stats = s }
-                    }
+                    },
+                    sniffer: sniffer
                 ) { batch in
-                    ring.push(batch)
+                    let base = ring.nextPosition
+                    let accepted = ring.push(batch)
+                    if let names, let sniffer { names.push(sniffer.events, recordBase: base, accepted: accepted) }
                     let n = UInt64(batch.count)
                     outcome.withLock { $0.captured &+= n }
                     return true

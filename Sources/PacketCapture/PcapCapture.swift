@@ -249,6 +249,7 @@ public final class PcapCapture {
         batchSize: Int = 256,
         maxBatchDelayNs: Int64 = 20_000_000,
         onStats: ((KernelStats) -> Void)? = nil,
+        sniffer: NameSniffer? = nil,
         onBatch: (UnsafeBufferPointer<PacketRecord>) -> Bool
     ) throws(CaptureError) -> RunEnd {
         let batch = UnsafeMutablePointer<PacketRecord>.allocate(capacity: max(1, batchSize))
@@ -270,6 +271,7 @@ public final class PcapCapture {
             if filled > 0 {
                 ok = onBatch(UnsafeBufferPointer(start: batch, count: filled))
                 filled = 0
+                sniffer?.events.clear()
             }
             if let writeError { throw writeError }
             return ok
@@ -283,14 +285,15 @@ public final class PcapCapture {
             switch code {
             case 1:
                 guard let h = header else { continue }
-                let r = record(h, data)
+                var full = false
+                let r = record(h, data, sniffer: sniffer, index: filled, full: &full)
                 writer?.append(h, data, timestampNs: r.timestampNs)
                 if filled == 0 { batchStarted = now }
                 (batch + filled).initialize(to: r)
                 filled += 1
                 packetsCaptured += 1
                 lastPacket = now
-                if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs) {
+                if filled == batchSize || (isLive && now - batchStarted >= maxBatchDelayNs) || full {
                     guard try flush() else { return .consumerStopped }
                 }
             case 0:
@@ -330,7 +333,10 @@ public final class PcapCapture {
 extension PcapCapture {
     /// One packet as a record: the timestamp in nanoseconds, the lengths and the decoded headers.
     @inline(__always)
-    fileprivate func record(_ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?) -> PacketRecord {
+    fileprivate func record(
+        _ h: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>?, sniffer: NameSniffer?, index: Int,
+        full: inout Bool
+    ) -> PacketRecord {
         var seconds = Int64(h.pointee.ts.tv_sec)
         // pcap stores seconds as unsigned 32 bits; libpcap 1.10 sign-extends from 2038 on.
         if unsignedSeconds && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
@@ -338,7 +344,9 @@ extension PcapCapture {
         if fraction < 0 { fraction &+= fractionWrapNs }
         let ts = Timestamp.nanoseconds(seconds: seconds, fraction: fraction, fractionScale: fractionScale)
         let caplen = h.pointee.caplen
-        let decoded = Decoder.decode(Bytes(base: UnsafeRawPointer(data), count: Int(caplen)), linkType: linkType)
+        let bytes = Bytes(base: UnsafeRawPointer(data), count: Int(caplen))
+        let decoded = Decoder.decode(bytes, linkType: linkType)
+        if let sniffer { full = sniffer.take(bytes, decoded, timestampNs: ts, index: index) }
         return PacketRecord(timestampNs: ts, length: h.pointee.len, captured: caplen, decoded: decoded)
     }
 }

@@ -114,13 +114,18 @@ public final class CaptureFileReader {
     /// might wait, so a live writer's packets are not held back.
     ///
     /// - Returns: the number of records delivered by this call.
+    /// With a `sniffer`, it reads the names in the payloads as the records are decoded; each batch's
+    /// events are there during the call that hands it over.
     @discardableResult
-    public func read(_ body: (UnsafeBufferPointer<PacketRecord>) -> Bool) throws(CaptureFileError) -> UInt64 {
+    public func read(
+        sniffer: NameSniffer? = nil, _ body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    ) throws(CaptureFileError) -> UInt64 {
         let records = self.records ?? .allocate(capacity: CaptureFileReader.batchCapacity)
         self.records = records
         let (delivered, error) = withoutActuallyEscaping(body) { body in
             var sink = BatchSink(
-                records: records, capacity: CaptureFileReader.batchCapacity, linkType: linkType, body: body)
+                records: records, capacity: CaptureFileReader.batchCapacity, linkType: linkType, body: body,
+                sniffer: sniffer)
             let error = run(&sink)
             return (sink.delivered, error)
         }

@@ -20,15 +20,30 @@ struct BatchSink: PacketSink {
     let capacity: Int
     let linkType: LinkType
     let body: (UnsafeBufferPointer<PacketRecord>) -> Bool
+    /// Reads names from the payloads as they are decoded; its events are cleared after each batch.
+    let sniffer: NameSniffer?
     var count = 0
     var delivered: UInt64 = 0
 
+    init(
+        records: UnsafeMutablePointer<PacketRecord>, capacity: Int, linkType: LinkType,
+        body: @escaping (UnsafeBufferPointer<PacketRecord>) -> Bool, sniffer: NameSniffer? = nil
+    ) {
+        self.records = records
+        self.capacity = capacity
+        self.linkType = linkType
+        self.body = body
+        self.sniffer = sniffer
+    }
+
     @inline(__always)
     mutating func take(timestampNs: Int64, length: UInt32, captured: UInt32, data: UnsafeRawPointer) -> Bool {
-        let decoded = Decoder.decode(Bytes(base: data, count: Int(captured)), linkType: linkType)
+        let bytes = Bytes(base: data, count: Int(captured))
+        let decoded = Decoder.decode(bytes, linkType: linkType)
+        let full = sniffer?.take(bytes, decoded, timestampNs: timestampNs, index: count) ?? false
         records[count] = PacketRecord(timestampNs: timestampNs, length: length, captured: captured, decoded: decoded)
         count &+= 1
-        return count < capacity || flush()
+        return (count < capacity && !full) || flush()
     }
 
     mutating func flush() -> Bool {
@@ -36,7 +51,9 @@ struct BatchSink: PacketSink {
         let n = count
         count = 0
         delivered += UInt64(n)
-        return body(UnsafeBufferPointer(start: records, count: n))
+        let more = body(UnsafeBufferPointer(start: records, count: n))
+        sniffer?.events.clear()
+        return more
     }
 }
 

@@ -39,6 +39,9 @@ public final class RecordRing: @unchecked Sendable {
 
     // MARK: producer side
 
+    /// The position the next pushed record takes (producer side only).
+    public var nextPosition: Int { tail.load(ordering: .relaxed) }
+
     /// Copies as many records as fit, counts the rest as dropped, and wakes the consumer.
     /// Returns the number accepted. Never blocks.
     @discardableResult
@@ -73,6 +76,14 @@ public final class RecordRing: @unchecked Sendable {
     /// empty: nothing more will come.
     public func drain(timeoutMs: Int = 50, _ body: (UnsafeBufferPointer<PacketRecord>) throws -> Void) rethrows -> Bool
     {
+        try drain(timeoutMs: timeoutMs) { slice, _ in try body(slice) }
+    }
+
+    /// `drain`, also handing over the position of each slice's first record (`nextPosition` when
+    /// it was pushed), to match the records with what travelled beside them (`NameRing`).
+    public func drain(
+        timeoutMs: Int = 50, _ body: (UnsafeBufferPointer<PacketRecord>, _ position: Int) throws -> Void
+    ) rethrows -> Bool {
         var h = head.load(ordering: .relaxed)
         var t = tail.load(ordering: .acquiring)
         if t == h {
@@ -89,7 +100,7 @@ public final class RecordRing: @unchecked Sendable {
         while h != t {
             let start = h & mask
             let n = min(t - h, capacity - start)
-            try body(UnsafeBufferPointer(start: slots + start, count: n))
+            try body(UnsafeBufferPointer(start: slots + start, count: n), h)
             h += n
             head.store(h, ordering: .releasing)
         }

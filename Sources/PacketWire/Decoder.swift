@@ -48,6 +48,10 @@ public struct Decoded: Sendable, Equatable {
     /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise. It lies in what would
     /// be padding, so a record is no larger for it.
     public var tcpFlags: UInt8 = 0
+    /// Where the transport header (TCP, UDP, ...) starts; 0 when `hasPorts` is false. For the
+    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports. Also in what
+    /// was padding: the value stays 48 bytes.
+    public var transportOffset: UInt16 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
@@ -234,6 +238,7 @@ public enum Decoder {
         d.hasPorts = true
         d.srcPort = source
         d.dstPort = destination
+        d.transportOffset = UInt16(truncatingIfNeeded: o <= 0xFFFF ? o : 0)
         if d.label == .tcp, let flags = try? TCPHeader(b, at: o).flags { d.tcpFlags = flags }
     }
 }

@@ -22,10 +22,13 @@ struct Flows: ParsableCommand {
               pktstat flows capture.pcap --filter 'tcp port 443'
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
               pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
+              pktstat flows capture.pcap --format csv | cut -d, -f4,6,14-   who by name
 
             A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* counts what src sent, dst_* what the other side sent.
 
-            CSV columns: first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
+            CSV columns: first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes,src_name,dst_name,server_name, rows in the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
+
+            Names come from the capture, never from lookups (pktstat sends nothing): src_name and dst_name are the question name of the latest DNS response (UDP/TCP port 53, mDNS 5353) read before the flow's first packet that answered the end's address with an A or AAAA record (with a CNAME chain, the name asked for); server_name is the SNI of the flow's first TLS ClientHello (reassembled over segments). Empty when none; bounded (65,536 addresses, least recently used forgotten). Read from one file with pktstat's own reader (not with a filter, -w, several files or --since/--until); see docs/flows-and-top.md.
 
             The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
 
@@ -49,13 +52,18 @@ struct Flows: ParsableCommand {
     )
     var by: FlowGrouping?
 
+    @Flag(
+        name: .customLong("no-names"),
+        help: "Leave out src_name, dst_name and server_name (no DNS or TLS payload is read; a little faster).")
+    var noNames = false
+
     @OptionGroup var bounds: FlowBoundOptions
 
     @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
-        let flowRowOptions = by != nil || sort != nil || top != nil
+        let flowRowOptions = by != nil || sort != nil || top != nil || noNames
         if let problem = model.options.problem(
             format: format, connections: model.connections, flowRowOptions: flowRowOptions)
         {
@@ -75,7 +83,7 @@ struct Flows: ParsableCommand {
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format.flowFormat ?? .table)
+                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames)
             try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }

@@ -8,6 +8,8 @@ public struct TopStatus: Sendable {
     public var view: RateView = .flows
     public var sort: RateSort = .last
     public var paused = false
+    /// Names in place of addresses where they are known (`n` toggles).
+    public var showNames = true
     public var packets: UInt64 = 0
     public var bytes: UInt64 = 0
     /// Bytes in the last interval, all flows.
@@ -31,7 +33,12 @@ public struct TopStatus: Sendable {
 /// a header with totals, rows with the rate over the last interval and over 2 s, 10 s and 40 s,
 /// the total, and a key line at the bottom). Pure: the terminal code only draws the lines.
 public enum FlowScreen {
-    public static func lines(_ s: TopStatus, rows: [RateRow], width: Int, height: Int) -> [String] {
+    /// With `names`, an address with a name shows the name instead (when `s.showNames`): a flow's
+    /// ends by the names it took when it began, a host by the name its address has now.
+    public static func lines(
+        _ s: TopStatus, rows: [RateRow], width: Int, height: Int, names: NameTable? = nil
+    ) -> [String] {
+        let shownNames = s.showNames ? names : nil
         let w = max(20, width)
         var out: [String] = []
         var title = "pktstat top on \(s.interface)"
@@ -56,7 +63,7 @@ public enum FlowScreen {
                 pad("PROTO", 7) + " " + pad(keyTitle(s.view), keyWidth) + (tcp ? pad("STATE", 7) + lpad("RTT", 8) : "")
                     + rateColumns.map { lpad($0, 8) }.joined() + lpad("TOTAL", 8))
             for r in rows.prefix(max(0, height - 4)) {
-                let (proto, key) = describe(r)
+                let (proto, key) = describe(r, names: shownNames)
                 var columns = ""
                 if tcp, case .flow(let f) = r.identity {
                     columns = pad(f.tcpState?.name ?? "", 7) + lpad(f.initialRTTNanos.map(milliseconds) ?? "", 8)
@@ -68,7 +75,9 @@ public enum FlowScreen {
         }
         while out.count < height - 1 { out.append("") }
         let views = s.processes ? "flows, hosts, ports, processes" : "flows, hosts, ports"
-        out.append("q quit  s sort (last, 2s, 10s, 40s, total, rtt)  v view (\(views))  p pause")
+        out.append(
+            "q quit  s sort (last, 2s, 10s, 40s, total, rtt)  v view (\(views))  p pause"
+                + (names == nil ? "" : "  n names (\(s.showNames ? "on" : "off"))"))
         return out.prefix(max(1, height)).map { String($0.prefix(w)) }
     }
 
@@ -103,14 +112,18 @@ public enum FlowScreen {
         }
     }
 
-    static func describe(_ r: RateRow) -> (String, String) {
+    static func describe(_ r: RateRow, names: NameTable? = nil) -> (String, String) {
         switch r.identity {
         case .flow(let f):
             let v = f.key.ipVersion
-            let src = endpoint(f.src.address, v, f.key.hasPorts ? f.src.port : nil) + owner(r.srcOwner)
-            let dst = endpoint(f.dst.address, v, f.key.hasPorts ? f.dst.port : nil) + owner(r.dstOwner)
+            let srcName = names?.string(f.srcName) ?? ""
+            let dstName = names?.string(f.dstName) ?? ""
+            let src = endpoint(f.src.address, v, f.key.hasPorts ? f.src.port : nil, name: srcName) + owner(r.srcOwner)
+            let dst = endpoint(f.dst.address, v, f.key.hasPorts ? f.dst.port : nil, name: dstName) + owner(r.dstOwner)
             return (f.key.label.name, "\(src) <=> \(dst)")
-        case .host(let a, let v): return ("", address(a, v))
+        case .host(let a, let v):
+            if let name = names?.string(names?.peek(a, version: v) ?? 0), !name.isEmpty { return ("", name) }
+            return ("", address(a, v))
         case .port(let l, let hasPort, let p): return (l.name, hasPort ? "\(p)" : "-")
         case .process(let o): return ("", "\(o.pid) \(o.name) \(o.unit)")
         }
@@ -122,8 +135,9 @@ public enum FlowScreen {
         return o.pid == 0 ? " [\(o.name)]" : " [\(o.name) \(o.pid)]"
     }
 
-    static func endpoint(_ a: IPAddress, _ v: UInt8, _ port: UInt16?) -> String {
+    static func endpoint(_ a: IPAddress, _ v: UInt8, _ port: UInt16?, name: String = "") -> String {
         guard v != 0 else { return "-" }
+        if !name.isEmpty { return port.map { "\(name):\($0)" } ?? name }
         let text = address(a, v)
         guard let port else { return text }
         return v == 6 ? "[\(text)]:\(port)" : "\(text):\(port)"
@@ -197,7 +211,8 @@ public enum FlowScreen {
     /// socket of a local process).
     public static let ownerColumns = ["src_pid", "src_process", "src_unit", "dst_pid", "dst_process", "dst_unit"]
 
-    public static func columns(_ view: RateView) -> [String] {
+    /// The snapshot columns of a view; the flows view with `names` ends with the name columns.
+    public static func columns(_ view: RateView, names: Bool = false) -> [String] {
         if view == .processes {
             return [
                 "time", "pid", "process", "unit", "sent_packets", "sent_bytes", "received_packets", "received_bytes",
@@ -211,11 +226,15 @@ public enum FlowScreen {
             case .ports, .processes: ["protocol", "port"]
             }
         let counts = ["packets", "bytes", "bits_per_second", "total_packets", "total_bytes"]
-        return ["time"] + key + counts + (view == .flows ? FlowWriter.tcpColumns + ownerColumns : [])
+        let tail = view == .flows ? FlowWriter.tcpColumns + ownerColumns : []
+        let nameColumns = names && view == .flows ? FlowWriter.nameColumns : []
+        return ["time"] + key + counts + tail + nameColumns
     }
 
-    /// A snapshot row stamped with its interval's start.
-    public static func cells(_ r: RateRow, intervalStartNs: Int64, intervalNs: Int64) -> [FlowCell] {
+    /// A snapshot row stamped with its interval's start; a flow's names after it with `names`.
+    public static func cells(
+        _ r: RateRow, intervalStartNs: Int64, intervalNs: Int64, names: NameTable? = nil
+    ) -> [FlowCell] {
         var row: [FlowCell] = [.time(intervalStartNs)]
         let last = r.windowBytes.first ?? 0
         let bps = UInt64((UInt128(last) * 8 * 1_000_000_000) / UInt128(max(1, intervalNs)))
@@ -239,6 +258,9 @@ public enum FlowScreen {
         row += [.count(r.lastPackets), .count(last), .count(bps), .count(r.totalPackets), .count(r.totalBytes)]
         if case .flow(let f) = r.identity {
             row += FlowWriter.tcpCells(f) + ownerCells(r.srcOwner) + ownerCells(r.dstOwner)
+        }
+        if let names, case .flow(let f) = r.identity {
+            row += [f.srcName, f.dstName, f.serverName].map { FlowWriter.nameCell($0, names) }
         }
         return row
     }

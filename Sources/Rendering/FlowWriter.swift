@@ -23,22 +23,29 @@ public enum FlowCell: Sendable, Equatable {
 /// Writes rows of cells as CSV (header line), JSON (an object per line) or an aligned table
 /// (numbers right-aligned). The flow rows of `flows --format csv` (the conformance path, up to
 /// millions of rows) go through `FlowWriter.csvRow`, which formats into stack scratch space.
-public struct FlowWriter: Sendable {
+public struct FlowWriter {
     public let format: FlowFormat
     public let columns: [String]
     /// Whether group rows have a port column (`flows --by port`).
     public let withPort: Bool
+    /// Where flow rows take `src_name`, `dst_name` and `server_name` from (then appended after
+    /// `flowColumns`); nil: flow rows have no name columns.
+    public let names: NameTable?
 
-    public init(format: FlowFormat, columns: [String]) {
+    public init(format: FlowFormat, columns: [String], names: NameTable? = nil) {
         self.format = format
         self.columns = columns
         withPort = columns == Self.portColumns
+        self.names = names
     }
 
-    /// A writer of `flows` rows: a row per flow, or per host, port or protocol.
-    public init(format: FlowFormat, grouping: FlowGrouping?) {
+    /// A writer of `flows` rows: a row per flow (with the name columns when `names` is given), or
+    /// per host, port or protocol.
+    public init(format: FlowFormat, grouping: FlowGrouping?, names: NameTable? = nil) {
         switch grouping {
-        case nil: self.init(format: format, columns: Self.flowColumns)
+        case nil:
+            self.init(
+                format: format, columns: Self.flowColumns + (names == nil ? [] : Self.nameColumns), names: names)
         case .host: self.init(format: format, columns: Self.hostColumns)
         case .port: self.init(format: format, columns: Self.portColumns)
         case .byProtocol: self.init(format: format, columns: Self.protocolColumns)
@@ -49,6 +56,9 @@ public struct FlowWriter: Sendable {
         "first", "last", "protocol", "src", "sport", "dst", "dport", "packets", "bytes",
         "src_packets", "src_bytes", "dst_packets", "dst_bytes",
     ]
+    /// Appended to `flowColumns` when flows have names.
+    public static let nameColumns = ["src_name", "dst_name", "server_name"]
+
     /// The live views' flow rows (`top --batch`, serve's `/api/v1/flows`) end with these: Zeek's
     /// `conn_state` and the handshake's round trip as the TCP flags tell them (`Flow.tcpState`).
     public static let tcpColumns = ["tcp_state", "initial_rtt"]
@@ -77,6 +87,29 @@ public struct FlowWriter: Sendable {
         ]
     }
 
+    /// A flow's cells with its names (`.none` where it has none) after them.
+    public static func cells(_ f: Flow, names: NameTable) -> [FlowCell] {
+        cells(f, nameOf: names.string)
+    }
+
+    /// A flow's cells with its names, each name id read by `nameOf` ("" for none).
+    public static func cells(_ f: Flow, nameOf: (UInt32) -> String) -> [FlowCell] {
+        cells(f) + nameCells(f, nameOf: nameOf)
+    }
+
+    /// The `nameColumns` cells of a flow, each name id read by `nameOf` ("" for none).
+    public static func nameCells(_ f: Flow, nameOf: (UInt32) -> String) -> [FlowCell] {
+        [f.srcName, f.dstName, f.serverName].map { id in
+            let s = nameOf(id)
+            return s.isEmpty ? .none : .text(s)
+        }
+    }
+
+    static func nameCell(_ id: UInt32, _ names: NameTable) -> FlowCell {
+        let s = names.string(id)
+        return s.isEmpty ? .none : .text(s)
+    }
+
     public static func cells(_ h: HostTotals) -> [FlowCell] {
         [
             .address(h.address, h.ipVersion), .count(h.flows), .count(h.packets), .count(h.bytes),
@@ -93,7 +126,7 @@ public struct FlowWriter: Sendable {
     /// The cells of a report row.
     public func cells(_ row: FlowReportRow) -> [FlowCell] {
         switch row {
-        case .flow(let f): Self.cells(f)
+        case .flow(let f): if let names { Self.cells(f, names: names) } else { Self.cells(f) }
         case .host(let h): Self.cells(h)
         case .group(let g): Self.cells(g, withPort: withPort)
         }
@@ -101,7 +134,7 @@ public struct FlowWriter: Sendable {
 
     /// A report row as CSV (flows through `csvRow`) or JSON.
     public func write(_ row: FlowReportRow, into out: inout [UInt8]) {
-        if case .flow(let f) = row, format == .csv { return Self.csvRow(f, into: &out) }
+        if case .flow(let f) = row, format == .csv { return Self.csvRow(f, names: names, into: &out) }
         write(cells(row), into: &out)
     }
 
@@ -145,14 +178,19 @@ public struct FlowWriter: Sendable {
                 out.append(UInt8(ascii: "\""))
                 out.append(contentsOf: columns[i].utf8)
                 out.append(contentsOf: "\":".utf8)
+                if case .text(let s) = cell {
+                    out.append(jsonString: s)
+                    continue
+                }
             }
             RowBytes.append(to: &out) { $0.cell(cell, json: json) }
         }
         out.append(contentsOf: (json ? "}\n" : "\n").utf8)
     }
 
-    /// A flow as a CSV row, without building cells (millions of rows).
-    public static func csvRow(_ f: Flow, into out: inout [UInt8]) {
+    /// A flow as a CSV row, without building cells (millions of rows); with `names`, its three
+    /// names after (escaped as `NameText` writes them: never a comma or a quote).
+    public static func csvRow(_ f: Flow, names: NameTable? = nil, into out: inout [UInt8]) {
         RowBytes.append(to: &out) { r in
             let v = f.key.ipVersion
             let src = f.src
@@ -174,8 +212,14 @@ public struct FlowWriter: Sendable {
                 r.byte(UInt8(ascii: ","))
                 r.decimal(n)
             }
-            r.byte(UInt8(ascii: "\n"))
+            if names == nil { r.byte(UInt8(ascii: "\n")) }
         }
+        guard let names else { return }
+        for id in [f.srcName, f.dstName, f.serverName] {
+            out.append(UInt8(ascii: ","))
+            if let bytes = names.name(id) { out.append(contentsOf: bytes) }
+        }
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// An aligned table: upper-case titles, every column as wide as its widest cell, numbers

@@ -10,17 +10,36 @@ public struct FlowSnapshot: Sendable {
     public var counters = FlowTableCounters()
     /// Capture time of the copy (CLOCK_REALTIME ns); 0 before the first.
     public var takenNs: Int64 = 0
+    /// The names the flows' name ids stood for when the copy was taken.
+    public var names: [UInt32: String] = [:]
 
     public init() {}
 
     public init(
         flows: [Flow], owners: [(src: ProcessOwner?, dst: ProcessOwner?)] = [], counters: FlowTableCounters,
-        takenNs: Int64
+        takenNs: Int64, names: [UInt32: String] = [:]
     ) {
         self.flows = flows
         self.owners = owners
         self.counters = counters
         self.takenNs = takenNs
+        self.names = names
+    }
+
+    /// A copy of `table`, with the names of its flows read from `nameTable` (on the thread that
+    /// owns both).
+    public init(_ table: FlowTable, takenNs: Int64, nameTable: NameTable?) {
+        var names: [UInt32: String] = [:]
+        var flows: [Flow] = []
+        flows.reserveCapacity(table.count)
+        for f in table {
+            flows.append(f)
+            guard let nameTable else { continue }
+            for id in [f.srcName, f.dstName, f.serverName] where id != 0 && names[id] == nil {
+                names[id] = nameTable.string(id)
+            }
+        }
+        self.init(flows: flows, counters: table.counters, takenNs: takenNs, names: names)
     }
 
     /// Totals per local process over the flows in the table: `{"by":…,"active_flows":N,
@@ -92,13 +111,16 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let columns = FlowWriter.flowColumns + FlowWriter.tcpColumns + FlowScreen.ownerColumns
+            let columns =
+                FlowWriter.flowColumns + FlowWriter.tcpColumns + FlowScreen.ownerColumns + FlowWriter.nameColumns
             let writer = FlowWriter(format: .json, columns: columns)
             for i in FlowViews.order(flows, by: by, top: top) {
+                let f = flows[i]
                 let (src, dst) = i < owners.count ? owners[i] : (nil, nil)
                 let cells =
-                    FlowWriter.cells(flows[i]) + FlowWriter.tcpCells(flows[i]) + FlowScreen.ownerCells(src)
+                    FlowWriter.cells(f) + FlowWriter.tcpCells(f) + FlowScreen.ownerCells(src)
                     + FlowScreen.ownerCells(dst)
+                    + FlowWriter.nameCells(f) { names[$0] ?? "" }
                 writer.write(cells, into: &out)
             }
         case .host:

@@ -14,6 +14,9 @@ public final class ServeConsumer: LiveConsumer {
     /// Flows for `/api/v1/flows`, bounded by `flowLimits` (by default idle ones leave after 5
     /// minutes, at most 100,000).
     private let flows: FlowTable
+    /// The names learned from the wire for the flows (DNS answers, ClientHellos), and each batch's.
+    private let names = NameTable()
+    public let nameEvents: NameEvents? = NameEvents()
     private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
@@ -39,6 +42,7 @@ public final class ServeConsumer: LiveConsumer {
         self.owners = owners
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
+        flows.names = names
         flowIdleNs = flowLimits.idleTimeoutNs
         if let owners { flows.onNewFlow = { owners.flowStarted($0) } }
     }
@@ -65,7 +69,7 @@ public final class ServeConsumer: LiveConsumer {
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         metrics.add(batch)
-        flows.add(batch)
+        if let nameEvents { flows.add(batch, events: nameEvents) } else { flows.add(batch) }
         history { r throws(HistoryError) in try r.add(batch) }
         let feed = self.feed
         session.add(batch) { feed.publish($0) }
@@ -86,10 +90,13 @@ public final class ServeConsumer: LiveConsumer {
     private func copyFlows(nowNs: Int64) {
         lastFlowCopyNs = nowNs
         if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
-        let copy = Array(flows)
+        var snapshot = FlowSnapshot(flows, takenNs: nowNs, nameTable: names)
         owners?.settle()
-        let ends = owners.map { o in o.withOwners { lookup in copy.map { lookup.owners(of: $0) } } } ?? []
-        feed.flows = FlowSnapshot(flows: copy, owners: ends, counters: flows.counters, takenNs: nowNs)
+        if let owners {
+            let copy = snapshot.flows
+            snapshot.owners = owners.withOwners { lookup in copy.map { lookup.owners(of: $0) } }
+        }
+        feed.flows = snapshot
         metrics.setFlows(active: flows.count, counters: flows.counters)
     }
 

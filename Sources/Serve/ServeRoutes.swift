@@ -119,7 +119,9 @@ public enum ServeRoutes {
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min); "
                 + "flow rows name the local process at each end (src_pid, src_process, src_unit, dst_pid, "
                 + "dst_process, dst_unit; null where the end is not a local socket or was not found)",
-            response: "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt",
+            response:
+                "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt, the "
+                + "processes, then src_name, dst_name and server_name",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
@@ -134,6 +136,8 @@ public enum ServeRoutes {
                             "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
                             "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
                             "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,
+                            "src_name": Schema.string.nullable, "dst_name": Schema.string.nullable,
+                            "server_name": Schema.string.nullable,
                         ], required: ["packets", "bytes"])),
             ]),
             parameters: [

@@ -58,8 +58,9 @@ public struct FlowKey: Hashable, Sendable {
 }
 
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
-/// smallest and largest timestamps, what each side sent and, for TCP, the flags each side sent
-/// and the handshake's round trip. 96 bytes.
+/// smallest and largest timestamps, what each side sent, for TCP the flags each side sent and the
+/// handshake's round trip, and the ids of its names in the flow table's `NameTable` (0: none).
+/// 108 bytes.
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
@@ -79,6 +80,11 @@ public struct Flow: Sendable, Equatable {
     public var srcBytes: UInt64
     public var dstPackets: UInt64
     public var dstBytes: UInt64
+    /// Name ids (`NameTable`): what DNS had answered for each end's address when the flow began,
+    /// and the server name of its first ClientHello (`NameTable.helloWithoutName` when it had none).
+    public var srcName: UInt32 = 0
+    public var dstName: UInt32 = 0
+    public var serverName: UInt32 = 0
 
     public var packets: UInt64 { srcPackets &+ dstPackets }
     public var bytes: UInt64 { srcBytes &+ dstBytes }
@@ -151,6 +157,9 @@ public final class FlowTable: RandomAccessCollection {
     public var onNewFlow: ((Flow) -> Void)?
     /// The newest packet time seen (ns), the clock of the idle timeout.
     public private(set) var newestNs: Int64 = .min
+    /// Where new flows take their `srcName` and `dstName` from, and the names their ids refer
+    /// to; nil: flows get no names.
+    public var names: NameTable?
 
     static let chunkShift = 12
     static let chunkSize = 1 << chunkShift
@@ -185,6 +194,37 @@ public final class FlowTable: RandomAccessCollection {
         for r in batch { add(r) }
     }
 
+    /// Adds a batch with the names its payloads held (`NameSniffer.events`): before each packet the names its DNS answers
+    /// taught are learned (so they name the flows that begin with it or later, never earlier
+    /// ones), after it the server name of a ClientHello it completed goes to its flow (if that
+    /// flow has none yet). Without `names`, the events are ignored.
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>, events: NameEvents) {
+        let n = events.count
+        guard let names, n > 0 else { return add(batch) }
+        var e = 0
+        var done = 0
+        while e < n {
+            // The packets before the next one with names go through the plain loop.
+            let i = Swift.min(Int(events.event(e).index), batch.count)
+            if i > done { add(UnsafeBufferPointer(rebasing: batch[done..<i])) }
+            guard i < batch.count else { break }
+            let r = batch[i]
+            let first = e
+            e = names.apply(events, from: e, through: i, at: r.timestampNs)
+            add(r)
+            done = i + 1
+            for j in first..<e {
+                let event = events.event(j)
+                guard event.kind == .serverName, let at = position(of: FlowKey.of(r.decoded).key) else { continue }
+                let f = pointer(at)
+                guard f.pointee.serverName == 0 else { continue }
+                let id = names.intern(events.name(of: event))
+                f.pointee.serverName = id == 0 ? NameTable.helloWithoutName : id
+            }
+        }
+        if done < batch.count { add(UnsafeBufferPointer(rebasing: batch[done...])) }
+    }
+
     @inline(__always)
     public func add(_ r: PacketRecord) {
         let (key, senderIsB) = FlowKey.of(r.decoded)
@@ -211,6 +251,21 @@ public final class FlowTable: RandomAccessCollection {
                 if nextSweepNs != .min { expire(olderThan: ts &- timeout) }
                 nextSweepNs = ts &+ Swift.max(1, timeout / 4)
             }
+        }
+    }
+
+    /// The dense position of the flow with this key, nil when it is not in the table.
+    public func position(of key: FlowKey) -> Int? {
+        let tag = key.hash64 >> 32
+        var s = Int(truncatingIfNeeded: tag) & mask
+        while true {
+            let v = slots[s]
+            if v == 0 { return nil }
+            if v >> 32 == tag {
+                let i = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) &- 1
+                if pointer(i).pointee.key == key { return i }
+            }
+            s = (s &+ 1) & mask
         }
     }
 
@@ -248,10 +303,17 @@ public final class FlowTable: RandomAccessCollection {
         let i = count
         if i >> Self.chunkShift == chunks.count { chunks.append(.allocate(capacity: Self.chunkSize)) }
         pointer(i).initialize(to: Flow(key: key, senderIsB: senderIsB, at: ts))
+        if let names, key.ipVersion != 0 { name(pointer(i), names) }
         count += 1
         place(tag: tag, index: i)
         if let onNewFlow { onNewFlow(pointer(i).pointee) }
         return i
+    }
+
+    private func name(_ f: UnsafeMutablePointer<Flow>, _ names: NameTable) {
+        let v = f.pointee.key.ipVersion
+        f.pointee.srcName = names.lookup(f.pointee.src.address, version: v).id
+        f.pointee.dstName = names.lookup(f.pointee.dst.address, version: v).id
     }
 
     private func place(tag: UInt64, index: Int) {

@@ -24,6 +24,10 @@ public struct FileSource {
     public var limits: RunLimits
     /// Whether standard input may hold sniff's CSV instead of a capture (`analyze -`).
     public var acceptsCSV: Bool
+    /// Reads names from the payloads as one capture is read (`flows`); each batch's events are
+    /// there during the call that hands it over. Not used for sniff's CSV, or for several files
+    /// or a time window (merged).
+    public var sniffer: NameSniffer?
 
     public init(
         path: String, filter: String? = nil, copyPath: String? = nil, limits: RunLimits = RunLimits(),
@@ -145,7 +149,7 @@ public struct FileSource {
                 linkTypeName: names.name, linkTypeDescription: names.description, snapLength: reader.snapLength,
                 isCSV: false))
         var remaining = limits.count ?? .max
-        try reader.read { batch in Self.deliver(batch, remaining: &remaining, stop: stop, body) }
+        try reader.read(sniffer: sniffer) { batch in Self.deliver(batch, remaining: &remaining, stop: stop, body) }
     }
 
     /// Hands `batch` to `body`, cut at the count limit; false ends the stream.
@@ -175,7 +179,7 @@ public struct FileSource {
         if let copyPath { try capture.startWriting(to: copyPath) }
         var failure: CaptureError?
         do throws(CaptureError) {
-            _ = try capture.run(limits: limits, stop: stop, batchSize: 512, onBatch: body)
+            _ = try capture.run(limits: limits, stop: stop, batchSize: 512, sniffer: sniffer, onBatch: body)
         } catch {
             failure = error
         }

@@ -15,10 +15,14 @@ public struct FlowsRun {
     public var sort: FlowSort?
     public var top: Int?
     public var format: FlowFormat
+    /// Whether flow rows name their ends and servers (DNS answers, ClientHellos in the capture).
+    public var names: Bool
 
     public init(
-        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat
+        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat,
+        names: Bool = true
     ) {
+        self.names = names
         self.limits = limits
         self.bounded = bounded
         self.grouping = grouping
@@ -30,20 +34,27 @@ public struct FlowsRun {
     /// Reads `source` to its end (or Ctrl-C) and writes the rows to `out`; `report` gets the
     /// warnings and the counts of flows that ended idle or were evicted.
     public func run(_ source: FileSource, out: ByteOutput, report: (String) -> Void) throws {
+        var source = source
+        // Flow rows name their ends and servers from what the capture holds (DNS answers, TLS
+        // ClientHellos); hosts, ports and protocols rows have no names.
+        let names = grouping == nil && self.names ? NameTable() : nil
+        let sniffer = names == nil ? nil : NameSniffer()
+        source.sniffer = sniffer
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
         let table = FlowTable(limits: limits, keepsRetired: bounded)
+        table.names = names
         let rows = FlowReport(
             grouping: grouping, sort: sort, top: top, bounded: bounded, inRetireOrder: format != .table)
-        let writer = FlowWriter(format: format, grouping: grouping)
+        let writer = FlowWriter(format: format, grouping: grouping, names: names)
         if rows.streams { writer.header(into: &out.buffer) }
         var readError: (any Error)?
         var opened = false
         var outputError: OutputError?
         do {
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
-                table.add(batch)
+                if let sniffer { table.add(batch, events: sniffer.events) } else { table.add(batch) }
                 rows.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
                 do throws(OutputError) { try out.flushIfFull() } catch {
                     outputError = error
@@ -67,6 +78,9 @@ public struct FlowsRun {
         let c = table.counters
         if c.expired > 0 { report("\(c.expired) flows ended idle (--flow-timeout)") }
         if c.evicted > 0 { report("\(c.evicted) flows evicted (--max-flows reached)") }
+        if let n = names?.counters, n.evictions > 0 || n.resets > 0 {
+            report("name table full: \(n.evictions) addresses and \(n.resets) name stores forgotten, oldest first")
+        }
         if let readError { throw readError }
     }
 }

@@ -83,23 +83,37 @@ public struct LivePipeline: ~Copyable, @unchecked Sendable {
     ///
     /// Static, taking the pipeline as `sending`: its handle moves to the capture thread, and the
     /// compiler checks that nothing here keeps a reference to it.
+    ///
+    /// With `names`, the capture thread reads names from the payloads (DNS answers, ClientHellos)
+    /// and, before each batch is handed over, `names` holds that batch's (see `NameEvents`).
     public static func run(
         _ pipeline: consuming sending LivePipeline, limits: RunLimits, stop: StopFlag, ringCapacity: Int = 1 << 16,
-        tickNs: Int64 = 100_000_000, ended: (Outcome) -> Void = { _ in }, _ consumer: (Event) throws -> Void
+        tickNs: Int64 = 100_000_000, names: NameEvents? = nil, ended: (Outcome) -> Void = { _ in },
+        _ consumer: (Event) throws -> Void
     ) throws -> Outcome {
         let ring = RecordRing(capacity: ringCapacity)
+        let nameRing = names == nil ? nil : NameRing()
         let interrupter = pipeline.capture.interrupter
         let interface = pipeline.interface
         // Packets reach us up to this long after their timestamp (kernel timeout + batching).
         let deliveryDelayNs = Int64(pipeline.options.timeoutMs) * 1_000_000 + 400_000_000
         let capture = pipeline.capture
-        guard let thread = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop) else {
+        guard let thread = CaptureThread(capture: capture, ring: ring, limits: limits, stop: stop, names: nameRing)
+        else {
             throw CaptureError.captureFailed(interface: interface, detail: "cannot start the capture thread")
         }
         var consumerError: (any Error)?
         var lastTick: Int64 = 0
         do {
-            while try ring.drain(timeoutMs: 50, { batch in try consumer(.batch(batch)) }) {
+            while try ring.drain(
+                timeoutMs: 50,
+                { batch, position in
+                    if let names, let nameRing {
+                        nameRing.take(from: position, to: position + batch.count, into: names)
+                    }
+                    try consumer(.batch(batch))
+                })
+            {
                 let now = Self.realtimeNow()
                 if now - lastTick >= tickNs {
                     lastTick = now

@@ -60,10 +60,13 @@ public protocol LiveConsumer: AnyObject {
     func finish(drops: DropCounters) throws
     /// Lines printed after the status lines (late packets, flows that ended).
     var closingLines: [String] { get }
+    /// Where the names of each batch go before `add` (nil: names are not read).
+    var nameEvents: NameEvents? { get }
 }
 
 extension LiveConsumer {
     public var closingLines: [String] { [] }
+    public var nameEvents: NameEvents? { nil }
 }
 
 /// The one live run every live command composes. `open` does, in this order: hand over to the
@@ -127,7 +130,10 @@ public struct LiveRun: ~Copyable, Sendable {
         var consumerError: (any Error)?
         var outcome: LivePipeline.Outcome?
         do {
-            _ = try LivePipeline.run(pipeline, limits: limits, stop: stop, tickNs: tickNs, ended: { outcome = $0 }) {
+            _ = try LivePipeline.run(
+                pipeline, limits: limits, stop: stop, tickNs: tickNs, names: consumer.nameEvents,
+                ended: { outcome = $0 }
+            ) {
                 event in
                 switch event {
                 case .batch(let batch): try consumer.add(batch)

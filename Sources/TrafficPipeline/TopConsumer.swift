@@ -26,6 +26,9 @@ public struct TopSettings: Sendable {
 /// a snapshot. Keys (q, s, v, p) and resizes are read on every tick.
 public final class TopConsumer: LiveConsumer {
     public let table: FlowTable
+    /// The names learned from the wire (DNS answers, ClientHellos), and each batch's.
+    public let names = NameTable()
+    public let nameEvents: NameEvents? = NameEvents()
     private let terminal: TopTerminal?
     private let settings: TopSettings
     private var rates: FlowRates
@@ -47,13 +50,14 @@ public final class TopConsumer: LiveConsumer {
         self.terminal = terminal
         self.owners = owners
         table = FlowTable(limits: settings.flowLimits)
+        table.names = names
         rates = FlowRates(intervalNs: settings.intervalNs)
         status = TopStatus(interface: "", filter: settings.filter)
         status.view = settings.view
         status.sort = settings.sort
         status.windowNs = rates.windowNs
         status.processes = owners != nil
-        writer = FlowWriter(format: settings.format, columns: FlowScreen.columns(settings.view))
+        writer = FlowWriter(format: settings.format, columns: FlowScreen.columns(settings.view, names: true))
         if let owners { table.onNewFlow = { owners.flowStarted($0) } }
     }
 
@@ -73,7 +77,9 @@ public final class TopConsumer: LiveConsumer {
         if let outputError { throw outputError }
     }
 
-    public func add(_ batch: UnsafeBufferPointer<PacketRecord>) throws { table.add(batch) }
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>) throws {
+        if let nameEvents { table.add(batch, events: nameEvents) } else { table.add(batch) }
+    }
 
     /// Closes the interval when it is due, then applies keys and resizes.
     public func tick(nowNs now: Int64, settledNs: Int64, drops: DropCounters) throws {
@@ -131,7 +137,9 @@ public final class TopConsumer: LiveConsumer {
         let intervalNs = settings.intervalNs
         let spanNs = last ? min(intervalNs, max(1, now - intervalStartNs)) : intervalNs
         for r in shown.prefix(settings.top ?? .max) {
-            writer.write(FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: spanNs), into: &out.buffer)
+            writer.write(
+                FlowScreen.cells(r, intervalStartNs: intervalStartNs, intervalNs: spanNs, names: names),
+                into: &out.buffer)
         }
         flush()
     }
@@ -147,6 +155,7 @@ public final class TopConsumer: LiveConsumer {
                 status.view = status.view.next
                 if status.view == .processes && !status.processes { status.view = status.view.next }
             case UInt8(ascii: "p"), UInt8(ascii: " "): status.paused.toggle()
+            case UInt8(ascii: "n"): status.showNames.toggle()
             default: continue
             }
             redraw = true
@@ -169,7 +178,7 @@ public final class TopConsumer: LiveConsumer {
         guard let terminal else { return }
         let size = terminal.size()
         let shown = FlowRates.sorted(FlowRates.aggregate(rows, as: status.view), by: status.sort)
-        terminal.draw(FlowScreen.lines(status, rows: shown, width: size.width, height: size.height))
+        terminal.draw(FlowScreen.lines(status, rows: shown, width: size.width, height: size.height, names: names))
     }
 
     private func flush() {

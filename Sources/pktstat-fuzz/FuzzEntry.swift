@@ -1,4 +1,5 @@
-// Fuzz target over the capture-file reader, the packet decoder and the connection walk and tracker,
+// Fuzz target over the capture-file reader, the packet decoder, the connection walk and tracker, and
+// the name parsers (DNS answers, TLS ClientHellos, the name sniffer and table),
 // differential against libpcap for the reader:
 // an input that crashes, or that our reader and libpcap read differently (other records, or one
 // fails and the other does not; see ReaderCrossCheck), aborts, so libFuzzer keeps it.
@@ -44,6 +45,22 @@ func exercise(_ data: UnsafeRawBufferPointer) {
             }
             decapsulators[0].finish { blackHole($0.origBytes) }
         }
+        // The capture's packets through the name sniffer into a flow table with a small name
+        // table: the bounds must hold whatever the packets say.
+        if let reader = try? CaptureFileReader(path: path, readAhead: false) {
+            let table = FlowTable()
+            table.names = names
+            _ = try? reader.read(sniffer: sniffer) { batch in
+                table.add(batch, events: sniffer.events)
+                return true
+            }
+            if names.counters.entries > names.capacity || sniffer.pendingHellos > NameSniffer.maxPending {
+                let line = Array(
+                    "pktstat-fuzz: the name table or the pending ClientHellos grew past their bound\n".utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                abort()
+            }
+        }
     }
     let bytes = Bytes(data)
     for link: Int32 in [0, 1, 12, 101, 108, 113, 228, 229, 276, 147] {
@@ -83,6 +100,13 @@ func exercise(_ data: UnsafeRawBufferPointer) {
         }
     }
     blackHole(UInt64(ConnDecoder.decodeReassembled(bytes, verifyChecksums: true).ipTotalLength))
+    // The input as a DNS message and as the start of a TLS record.
+    blackHole(
+        UInt64(
+            DNSMessage.answers(bytes, from: 0, to: bytes.count, name: nameScratch) { n, _, _ in blackHole(UInt64(n)) }))
+    if case .serverName(_, let count) = TLSClientHello.parse(bytes, from: 0, to: bytes.count) {
+        blackHole(UInt64(count))
+    }
     connections.finish { blackHole($0.origBytes) }
     for walker in decapsulators { walker.finish { blackHole($0.origBytes) } }
 }
@@ -99,6 +123,12 @@ nonisolated(unsafe) let decapsulators: [ConnectionDecapsulator] = [false, true].
         tracker: ConnectionTracker(settings: settings),
         reassembler: FragmentReassembler(capacity: 4, maxBytes: 1 << 18, maxRanges: 8))
 }
+
+/// The name parsers' state, kept across inputs (as a long capture would) and bounded.
+nonisolated(unsafe) let names = NameTable(capacity: 64, maxNames: 32, maxNameBytes: 4_096)
+nonisolated(unsafe) let sniffer = NameSniffer()
+nonisolated(unsafe) let nameScratch = UnsafeMutableRawBufferPointer.allocate(
+    byteCount: DNSMessage.maxNameLength, alignment: 8)
 
 /// The UDP ports with a tunnel analyzer, and one without (protocol detection).
 let tunnelPorts: [UInt16] = [

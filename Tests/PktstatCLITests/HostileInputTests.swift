@@ -125,6 +125,75 @@ struct HostileInputTests {
         }
     }
 
+    /// DNS and TLS payloads written to hurt the name parsers: compression pointer loops, counts and
+    /// lengths past the end, ClientHellos that announce 16 KiB and never complete (4,000 of them,
+    /// so the pending ones must be dropped), and more answers than the name table holds. `flows`
+    /// reads them all, names what is sound, and its memory stays bounded.
+    @Test func hostileNamePayloads() throws {
+        typealias P = NamePackets
+        let time = try requireTool("time")
+        let client: [UInt8] = [10, 0, 0, 1]
+        let resolver: [UInt8] = [10, 0, 0, 53]
+        var b = PcapBuilder()
+        var i: UInt32 = 0
+        func add(_ frame: [UInt8]) {
+            b.add(seconds: 1_700_000_000 + i / 1000, fraction: (i % 1000) * 1000, bytes: frame)
+            i += 1
+        }
+        let header = P.be16(1) + P.be16(0x8180) + P.be16(1) + P.be16(1) + P.be16(0) + P.be16(0)
+        // A question that points at itself; two names that point at each other; a label past the end.
+        add(
+            P.udp(
+                resolver, client, 53, 40000, header + P.pointer(12) + [0, 1, 0, 1] + P.a(P.pointer(12), [1, 1, 1, 1])))
+        add(
+            P.udp(
+                resolver, client, 53, 40000, header + P.pointer(14) + P.pointer(12) + P.a(P.pointer(12), [1, 1, 1, 2])))
+        add(P.udp(resolver, client, 53, 40000, header + [63, 0x61, 0x62]))
+        // 65,535 answers announced, rdlength past the end, a UDP length past the end.
+        add(P.udp(resolver, client, 53, 40000, P.dns(question: "a.example", answers: [], answerCount: 65535)))
+        var long = P.dns(question: "b.example", answers: [P.a(P.pointer(12), [1, 1, 1, 3])])
+        long[long.count - 5] = 0xFF
+        add(P.udp(resolver, client, 53, 40000, long))
+        var udp = P.udp(resolver, client, 53, 40000, P.dns(question: "c.example", answers: []))
+        udp[38] = 0xFF
+        add(udp)
+        // DNS over TCP whose length prefix says more than the segment holds.
+        add(P.tcp(resolver, client, 53, 40001, seq: 1, P.be16(0xFFFF) + P.dns(question: "d.example", answers: [])))
+        // 4,000 ClientHellos announcing 16 KiB, each only its first 60 bytes (the server name
+        // comes later): each waits for a rest that never comes.
+        let hello = P.clientHello(serverName: "never.example", padding: 16_000)
+        for n in 0..<4_000 {
+            add(P.tcp(client, [10, 1, UInt8(n >> 8), UInt8(n & 0xFF)], 50000, 443, seq: 1, Array(hello.prefix(60))))
+        }
+        // 20 responses of 4,000 answers each: 80,000 addresses, more than the name table holds.
+        for r in 0..<20 {
+            let answers = (0..<4_000).map { k in
+                P.a(P.pointer(12), [100, UInt8(r), UInt8(k >> 8), UInt8(k & 0xFF)])
+            }
+            add(P.udp(resolver, client, 53, 40002, P.dns(question: "many\(r).example", answers: answers)))
+        }
+        // A flow to a surviving address, and one to an evicted one.
+        add(P.tcp(client, [100, 19, 0, 1], 50001, 80, seq: 1, flags: 0x02))
+        add(P.tcp(client, [100, 0, 0, 1], 50002, 80, seq: 1, flags: 0x02))
+        let file = TestPaths.temporaryDirectory().appendingPathComponent("hostile-names.pcap")
+        try b.write(to: file)
+        let r = try run(
+            time, ["-f", "maxrss_kb=%M", TestPaths.binary, "flows", file.path, "--format", "csv"], timeout: 30)
+        #expect(r.noCrash, "\(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csvRows(r.stdout)
+        #expect(rows.count > 4_000)
+        #expect(rows.first { $0["dst"] == "100.19.0.1" }?["dst_name"] == "many19.example")
+        #expect(rows.first { $0["dst"] == "100.0.0.1" }?["dst_name"] == "")
+        #expect(rows.allSatisfy { $0["server_name"] == "" })
+        #expect(!rows.contains { ["1.1.1.1", "1.1.1.2", "1.1.1.3"].contains($0["dst"] ?? "") })
+        #expect(r.stderr.contains("name table full"), "\(r.stderr)")
+        let kb =
+            r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("maxrss_kb=") ? Int($0.dropFirst(10)) : nil }
+            .first ?? .max
+        #expect(kb < 128 * 1024, "peak RSS \(kb) KiB")
+    }
+
     @Test func hugeClaimedLengthsDoNotAllocate() throws {
         let time = try requireTool("time")
         // 2,000 records each claiming 0x7FFFFFF0 bytes of which 16 are present.

@@ -194,7 +194,8 @@ struct TopTests {
         #expect(
             r.stdoutLines.first
                 == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,"
-                + "tcp_state,initial_rtt,src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit")
+                + "tcp_state,initial_rtt,src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit,"
+                + "src_name,dst_name,server_name")
         let times = Array(Set(rows.compactMap { $0["time"] })).sorted()
         #expect(times.count >= 4, "\(r.stdout)")
         let ns = times.map { t -> Int64 in
@@ -211,6 +212,56 @@ struct TopTests {
         let full = rows.filter { $0["dport"] == "47131" }.compactMap { Int($0["bytes"]!) }
         #expect(full.dropFirst().dropLast().allSatisfy { $0 >= 20 * 1028 }, "\(full)")
         #expect(r.stderr.contains("0 flows evicted"))
+    }
+
+    /// A DNS answer and then a TLS connection over loopback (python3; nothing leaves the host: the
+    /// answer goes to 127.0.0.1:53, the connection to a listener on 127.0.0.2): top's snapshots
+    /// name the connection's server by the answer and by its ClientHello, sent in two segments.
+    @Test func batchNamesFromDNSAndClientHello() throws {
+        let python = try requireTool("python3")
+        let dir = TestPaths.temporaryDirectory()
+        let answer = NamePackets.dns(
+            question: "live.example.test", answers: [NamePackets.a(NamePackets.pointer(12), [127, 0, 0, 2])])
+        let hello = NamePackets.clientHello(serverName: "api.live.test", padding: 500)
+        try Data(answer).write(to: dir.appendingPathComponent("answer"))
+        try Data(hello).write(to: dir.appendingPathComponent("hello"))
+        let top = try Spawned(
+            TestPaths.binary,
+            [
+                "top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "4",
+                "host 127.0.0.2 or udp dst port 53",
+            ])
+        #expect(top.waitFor(timeout: 10) { $0.stderr.contains("listening on") })
+        usleep(300_000)
+        let script = """
+            import socket, threading, time
+            d = '\(dir.path)/'
+            answer, hello = open(d + 'answer', 'rb').read(), open(d + 'hello', 'rb').read()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.sendto(answer, ('127.0.0.1', 53))
+            time.sleep(0.3)
+            srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(('127.0.0.2', 47161)); srv.listen(1)
+            def drain():
+                c, _ = srv.accept(); c.settimeout(5)
+                try:
+                    while c.recv(65536): pass
+                except OSError: pass
+            t = threading.Thread(target=drain); t.start()
+            c = socket.create_connection(('127.0.0.2', 47161)); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.sendall(hello[:100]); time.sleep(0.2); c.sendall(hello[100:])
+            for _ in range(30):
+                c.sendall(b'x' * 500); time.sleep(0.05)
+            c.close(); t.join(10)
+            """
+        let sender = try run(python, ["-c", script], timeout: 20)
+        #expect(sender.status == 0, "\(sender.stderr)")
+        let r = top.finish(timeout: 15)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csvRows(r.stdout).filter { $0["dst"] == "127.0.0.2" && $0["dport"] == "47161" }
+        #expect(!rows.isEmpty, "\(r.stdout)")
+        #expect(rows.allSatisfy { $0["dst_name"] == "live.example.test" && $0["src_name"] == "" }, "\(rows)")
+        #expect(rows.contains { $0["server_name"] == "api.live.test" }, "\(rows)")
     }
 
     @Test func batchJSONHostsAndEvictions() throws {
