@@ -99,7 +99,7 @@ import Testing
         #expect(
             topResult.stdout.hasPrefix(
                 "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,tcp_state,initial_rtt,"
-                    + "src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit\n"))
+                    + "src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit,src_name,dst_name,server_name\n"))
         func flowRows(_ proto: String, _ sport: Int, _ dport: Int) -> [[String: String]] {
             rows.filter { $0["protocol"] == proto && $0["sport"] == "\(sport)" && $0["dport"] == "\(dport)" }
         }
@@ -244,9 +244,14 @@ import Testing
         #expect(rows.count == 100, "\(r.stdout)")
         let named = rows.filter { $0["src_pid"] == "\(pid)" && $0["src_process"] == "pkt-burst" }
         #expect(named.count == rows.count, "\(rows.filter { $0["src_pid"] != "\(pid)" })")
-        #expect(rows.allSatisfy { ($0["dst_pid"] ?? "x").isEmpty }, "no socket listens on those ports")
+        // No socket of the test listens on those ports; a socket of another test running beside
+        // this one may hold one of them (an ephemeral port): never the burst itself.
+        #expect(rows.allSatisfy { $0["dst_process"] != "pkt-burst" }, "\(rows)")
         let summary = r.stderr.split(separator: "\n").first { $0.contains("attributed to processes") } ?? ""
-        #expect(summary.contains("100 of 200 flow ends") && !summary.contains(" 0 dump rounds"), "\(r.stderr)")
+        let attributed = Int(summary.split(separator: " ").first ?? "") ?? 0
+        #expect(
+            (100...103).contains(attributed) && summary.contains(" of 200 flow ends")
+                && !summary.contains(" 0 dump rounds"), "\(r.stderr)")
     }
 
     @Test func noProcessesLeavesTheColumnsEmpty() throws {
