@@ -44,6 +44,11 @@ public struct Decoded: Sendable, Equatable {
     public var ifIndex: UInt32 = 0
     /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
     public var direction: PacketDirection = .unknown
+    /// The outermost IP header's length field as captured: IPv4's total length, IPv6's payload
+    /// length (without the 40-byte header); 0 when there is no IP header (or the field says 0,
+    /// as TSO captures and jumbograms do). `PacketRecord.ipBytes` turns it into IP-layer bytes.
+    /// Kept in the padding before `src`: `Decoded` stays 48 bytes.
+    public var ipLengthField: UInt16 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
@@ -169,6 +174,7 @@ public enum Decoder {
         guard version == 4, headerLength >= IPv4Header.minimumLength else { throw .invalid }
         let src = try ip.source
         let dst = try ip.destination
+        d.ipLengthField = try ip.totalLength
         d.ipVersion = 4
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
@@ -186,6 +192,7 @@ public enum Decoder {
         var next = try ip.nextHeader
         let valid = version == 6
         if valid, let src = try? ip.source, let dst = try? ip.destination {
+            d.ipLengthField = (try? ip.payloadLength) ?? 0
             d.ipVersion = 6
             d.src = IPAddress(hi: src.0, lo: src.1)
             d.dst = IPAddress(hi: dst.0, lo: dst.1)

@@ -22,12 +22,17 @@ struct Flows: ParsableCommand {
               pktstat flows capture.pcap --filter 'tcp port 443'
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
               pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
+              pktstat flows capture.pcap --format csv --ipfix 127.0.0.1:4739 > /dev/null
+                                                              the flows to an IPFIX collector (UDP)
+              pktstat flows capture.pcap --ipfix tcp://collector:4739 --biflow
 
             A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* counts what src sent, dst_* what the other side sent.
 
             CSV columns: first,last,protocol,src,sport,dst,dport,packets,bytes,src_packets,src_bytes,dst_packets,dst_bytes, rows in the order of each flow's first packet (--sort bytes|packets|first to change it). --by host: host,flows,packets,bytes,sent_packets,sent_bytes,received_packets,received_bytes (flows without addresses left out); --by port: protocol,port (the flow's dport),flows,packets,bytes; --by protocol: protocol,flows,packets,bytes; these are sorted by bytes unless --sort says otherwise.
 
             The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
+
+            --ipfix sends each flow to an IPFIX collector (RFC 7011; nfcapd, nfacctd, goflow2, ...) as well as writing the rows: one record per direction that carried packets (--biflow: one RFC 5103 record per flow), with the flow's own first and last times to the millisecond, packets, and bytes counted at the IP layer (IP header and payload, as routers count them; the CSV counts frame bytes, also sent as layer2OctetDeltaCount). Over UDP the send buffer is raised to 16 MB; --ipfix-rate paces a collector that cannot keep up. See docs/fleet.md.
 
             --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts, IP fragments reassembled, tunnels followed (IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, Teredo, AYIYA, GTP) with tunnel_parents, Community ID; see docs/flows-and-top.md.
             """
@@ -53,9 +58,14 @@ struct Flows: ParsableCommand {
 
     @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
 
+    @OptionGroup(title: "IPFIX export") var ipfix: IPFIXExportOptions
+
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
         let flowRowOptions = inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given
+        if ipfix.destination != nil, format == .zeek || model.connections {
+            throw ValidationError("--ipfix exports pktstat's flows, not Zeek connections; drop --format zeek")
+        }
         if let problem = model.options.problem(
             format: format, connections: model.connections, flowRowOptions: flowRowOptions)
         {
@@ -74,7 +84,7 @@ struct Flows: ParsableCommand {
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format.flowFormat ?? .table)
+                sort: sort, top: top, format: format.flowFormat ?? .table, ipfix: ipfix.options)
             try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }

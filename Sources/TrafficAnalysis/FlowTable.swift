@@ -57,18 +57,36 @@ public struct FlowKey: Hashable, Sendable {
     }
 }
 
+/// Why a flow left the table (IPFIX's `flowEndReason` is made from it).
+public enum FlowEnd: UInt8, Sendable {
+    /// Still in the table, or ended by the end of the input.
+    case open
+    /// Idle longer than the timeout.
+    case idle
+    /// A slice of a long flow cut by the active timeout.
+    case active
+    /// Evicted from a full table.
+    case evicted
+}
+
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
-/// smallest and largest timestamps and what each side sent. 88 bytes.
+/// smallest and largest timestamps and what each side sent (frame bytes, and IP-layer bytes for
+/// IPFIX). 104 bytes.
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
     public var srcIsB: Bool
+    /// Why it left the table (`open` while it is there). Kept in padding.
+    public var end: FlowEnd = .open
     public var first: Int64
     public var last: Int64
     public var srcPackets: UInt64
     public var srcBytes: UInt64
     public var dstPackets: UInt64
     public var dstBytes: UInt64
+    /// IP-layer bytes (`PacketRecord.ipBytes`) each side sent.
+    public var srcIPBytes: UInt64
+    public var dstIPBytes: UInt64
 
     public var packets: UInt64 { srcPackets &+ dstPackets }
     public var bytes: UInt64 { srcBytes &+ dstBytes }
@@ -86,6 +104,8 @@ public struct Flow: Sendable, Equatable {
         srcBytes = 0
         dstPackets = 0
         dstBytes = 0
+        srcIPBytes = 0
+        dstIPBytes = 0
     }
 }
 
@@ -174,12 +194,15 @@ public final class FlowTable: RandomAccessCollection {
         let ts = r.timestampNs
         let f = pointer(findOrInsert(key, senderIsB: senderIsB, at: ts))
         let bytes = UInt64(r.length)
+        let ipBytes = UInt64(r.ipBytes)
         if senderIsB == f.pointee.srcIsB {
             f.pointee.srcPackets &+= 1
             f.pointee.srcBytes &+= bytes
+            f.pointee.srcIPBytes &+= ipBytes
         } else {
             f.pointee.dstPackets &+= 1
             f.pointee.dstBytes &+= bytes
+            f.pointee.dstIPBytes &+= ipBytes
         }
         if ts < f.pointee.first { f.pointee.first = ts }
         if ts > f.pointee.last { f.pointee.last = ts }
@@ -199,7 +222,7 @@ public final class FlowTable: RandomAccessCollection {
         var i = count - 1
         while i >= 0 {
             if pointer(i).pointee.last < cutoffNs {
-                remove(at: i)
+                remove(at: i, end: .idle)
                 counters.expired &+= 1
             }
             i -= 1
@@ -258,8 +281,11 @@ public final class FlowTable: RandomAccessCollection {
     }
 
     /// Removes the flow at `i` (retiring it): backward-shift its slot out, move the last flow in.
-    private func remove(at i: Int) {
-        if keepsRetired { retired.append(pointer(i).pointee) }
+    private func remove(at i: Int, end: FlowEnd) {
+        if keepsRetired {
+            pointer(i).pointee.end = end
+            retired.append(pointer(i).pointee)
+        }
         var hole = slot(of: i)
         var j = hole
         while true {
@@ -298,7 +324,7 @@ public final class FlowTable: RandomAccessCollection {
                 victim = i
             }
         }
-        remove(at: victim)
+        remove(at: victim, end: .evicted)
         counters.evicted &+= 1
     }
 }

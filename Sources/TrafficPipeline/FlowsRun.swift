@@ -15,10 +15,14 @@ public struct FlowsRun {
     public var sort: FlowSort?
     public var top: Int?
     public var format: FlowFormat
+    /// Where the flows also go as IPFIX (`--ipfix`), with their own timestamps.
+    public var ipfix: IPFIXOptions?
 
     public init(
-        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat
+        limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat,
+        ipfix: IPFIXOptions? = nil
     ) {
+        self.ipfix = ipfix
         self.limits = limits
         self.bounded = bounded
         self.grouping = grouping
@@ -36,6 +40,7 @@ public struct FlowsRun {
         let table = FlowTable(limits: limits, keepsRetired: bounded)
         let rows = FlowReport(
             grouping: grouping, sort: sort, top: top, bounded: bounded, inRetireOrder: format != .table)
+        let exporter = try ipfix.map { options throws(IPFIXError) in try IPFIXExporter(options: options) }
         let writer = FlowWriter(format: format, grouping: grouping)
         if rows.streams { writer.header(into: &out.buffer) }
         var readError: (any Error)?
@@ -44,6 +49,9 @@ public struct FlowsRun {
         do {
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 table.add(batch)
+                if let exporter {
+                    for f in table.retired { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+                }
                 rows.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
                 do throws(OutputError) { try out.flushIfFull() } catch {
                     outputError = error
@@ -56,6 +64,12 @@ public struct FlowsRun {
             readError = error
         }
         if let outputError { throw outputError }
+        if let exporter {
+            for f in table.retired { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+            for f in table { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+            exporter.finish()
+            report(exporter.summary)
+        }
         try rows.finish(table)
         if !rows.streams { writer.header(into: &out.buffer) }
         try writer.rows(of: rows) { line in

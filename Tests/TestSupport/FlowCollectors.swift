@@ -1,0 +1,132 @@
+public import Foundation
+
+/// A UDP port on 127.0.0.1 that was free a moment ago (bound to 0, read back, closed).
+public func freeUDPPort() -> Int {
+    let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(s) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    a.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) }
+    }
+    return Int(UInt16(bigEndian: a.sin_port))
+}
+
+/// One direction of traffic between two endpoints, as a collector stores it.
+public struct DirectedKey: Hashable, Sendable, CustomStringConvertible {
+    public var src: String
+    public var sport: Int
+    public var dst: String
+    public var dport: Int
+    public init(src: String, sport: Int, dst: String, dport: Int) {
+        self.src = src
+        self.sport = sport
+        self.dst = dst
+        self.dport = dport
+    }
+    public var description: String { "\(src):\(sport) > \(dst):\(dport)" }
+}
+
+/// What a collector holds for a directed key, summed over its records.
+public struct DirectedTotals: Equatable, Sendable {
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
+    /// Milliseconds since the epoch.
+    public var firstMs: Int64 = .max
+    public var lastMs: Int64 = .min
+    public var records = 0
+    public init() {}
+
+    public mutating func add(packets: UInt64, bytes: UInt64, firstMs: Int64, lastMs: Int64) {
+        self.packets += packets
+        self.bytes += bytes
+        self.firstMs = min(self.firstMs, firstMs)
+        self.lastMs = max(self.lastMs, lastMs)
+        records += 1
+    }
+}
+
+/// nfdump's `nfcapd` listening on 127.0.0.1 at a free port, writing into its own temporary
+/// folder; `stop()` ends it (SIGTERM: it writes its file) and `records()` reads what it stored
+/// with `nfdump`.
+public final class NfcapdCollector: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    private let process: Spawned
+    private let nfdump: String
+
+    public init(bufferBytes: Int = 8 << 20) throws {
+        let nfcapd = try requireTool("nfcapd", package: "nfdump")
+        nfdump = try requireTool("nfdump", package: "nfdump")
+        directory = TestPaths.temporaryDirectory()
+        port = freeUDPPort()
+        process = try Spawned(
+            nfcapd, ["-w", directory.path, "-b", "127.0.0.1", "-p", String(port), "-t", "3600", "-B", String(bufferBytes)])
+        // Ready when its socket is bound.
+        let ready = process.waitFor(timeout: 10) { _ in
+            ((try? shell("ss -Hlun 'sport = :\(self.port)'").stdout) ?? "").contains(":\(self.port)")
+        }
+        if !ready { throw NSError(domain: "nfcapd", code: 1, userInfo: [NSLocalizedDescriptionKey: "nfcapd did not start: \(process.stderr)"]) }
+    }
+
+    /// Ends nfcapd (it flushes its file) and returns its stderr.
+    @discardableResult
+    public func stop() -> String {
+        process.signal(SIGTERM)
+        return process.finish(timeout: 20).stderr
+    }
+
+    deinit {
+        if process.process.isRunning { _ = stop() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The stored records, summed per directed key (addresses, ports; ICMP: nfdump's port 0 and
+    /// type.code as the destination port, which pktstat sends as 0).
+    public func totals() throws -> [DirectedKey: DirectedTotals] {
+        // %tsr/%ter: start and end as seconds.milliseconds since the epoch.
+        let r = try run(
+            nfdump, ["-q", "-N", "-R", directory.path, "-o", "fmt:%tsr|%ter|%sa|%sp|%da|%dp|%pkt|%byt"],
+            timeout: 120, environment: ["TZ": "UTC"])
+        guard r.status == 0 else {
+            throw NSError(domain: "nfdump", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr])
+        }
+        var out: [DirectedKey: DirectedTotals] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let f = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard f.count == 8, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { continue }
+            let key = DirectedKey(src: f[2], sport: Self.port(f[3]), dst: f[4], dport: Self.port(f[5]))
+            out[key, default: DirectedTotals()].add(
+                packets: packets, bytes: bytes, firstMs: Self.milliseconds(f[0]), lastMs: Self.milliseconds(f[1]))
+        }
+        return out
+    }
+
+    /// The number of records nfdump reads back.
+    public func recordCount() throws -> Int {
+        let r = try run(nfdump, ["-q", "-N", "-R", directory.path, "-o", "fmt:%pkt"], timeout: 300)
+        return r.stdout.split(separator: "\n").count
+    }
+
+    static func port(_ s: String) -> Int {
+        if let p = Int(s) { return p }
+        // ICMP: type.code
+        let parts = s.split(separator: ".")
+        return parts.count == 2 ? (Int(parts[0]) ?? 0) * 256 + (Int(parts[1]) ?? 0) : -1
+    }
+
+    /// "1700000000.123" -> 1700000000123.
+    public static func milliseconds(_ s: String) -> Int64 {
+        let parts = s.split(separator: ".")
+        let seconds = Int64(parts.first ?? "") ?? 0
+        var fraction = parts.count > 1 ? String(parts[1]) : "0"
+        while fraction.count < 3 { fraction += "0" }
+        return seconds * 1000 + (Int64(fraction.prefix(3)) ?? 0)
+    }
+}
