@@ -45,7 +45,9 @@ struct IPFIXExportOptions: ParsableArguments {
 
     func validate() throws {
         if let options {
-            do { _ = try options.checked() } catch { throw ValidationError(error.description + "; " + (error.hint ?? "")) }
+            do { _ = try options.checked() } catch {
+                throw ValidationError(error.description + "; " + (error.hint ?? ""))
+            }
         } else if biflow || mtu != IPFIXOptions.defaultMTU || rate != 0 {
             throw ValidationError("--biflow, --ipfix-mtu and --ipfix-rate need --ipfix HOST:PORT")
         }

@@ -147,7 +147,8 @@ public struct IPFIXEncoder: Sendable {
     /// (seconds since the epoch). Its sequence number is the count of data records sent so far.
     public func templateMessage(exportTime: UInt32) -> [UInt8] {
         var m: [UInt8] = []
-        Self.header(into: &m, exportTime: exportTime, sequence: UInt32(truncatingIfNeeded: records),
+        Self.header(
+            into: &m, exportTime: exportTime, sequence: UInt32(truncatingIfNeeded: records),
             domain: observationDomain)
         let setAt = m.count
         m.append(be16: 2)
@@ -280,7 +281,8 @@ public struct IPFIXEncoder: Sendable {
             try flush(emit: emit)
         }
         if buffer.isEmpty {
-            Self.header(into: &buffer, exportTime: exportTime, sequence: UInt32(truncatingIfNeeded: records),
+            Self.header(
+                into: &buffer, exportTime: exportTime, sequence: UInt32(truncatingIfNeeded: records),
                 domain: observationDomain)
             setStart = -1
         }

@@ -131,6 +131,8 @@ public struct FlowTableCounters: Sendable, Equatable {
     public var expired: UInt64 = 0
     /// Flows evicted because the table was full (`maxFlows`).
     public var evicted: UInt64 = 0
+    /// Flows cut by the active timeout (`expireActive`).
+    public var sliced: UInt64 = 0
     public init() {}
 }
 
@@ -224,6 +226,19 @@ public final class FlowTable: RandomAccessCollection {
             if pointer(i).pointee.last < cutoffNs {
                 remove(at: i, end: .idle)
                 counters.expired &+= 1
+            }
+            i -= 1
+        }
+    }
+
+    /// Removes the flows whose first packet is older than `cutoffNs` (the active timeout: a long
+    /// flow leaves in slices; its next packet starts a new flow). Counted as `sliced`.
+    public func expireActive(startedBefore cutoffNs: Int64) {
+        var i = count - 1
+        while i >= 0 {
+            if pointer(i).pointee.first < cutoffNs {
+                remove(at: i, end: .active)
+                counters.sliced &+= 1
             }
             i -= 1
         }

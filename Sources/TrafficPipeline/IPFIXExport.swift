@@ -100,7 +100,9 @@ public struct IPFIXOptions: Sendable, Equatable {
         guard range.contains(mtu) else {
             throw IPFIXError(
                 "--ipfix-mtu \(mtu) is out of range",
-                hint: "give a message size from \(range.lowerBound) to \(range.upperBound) bytes (default \(Self.defaultMTU))")
+                hint:
+                    "give a message size from \(range.lowerBound) to \(range.upperBound) bytes (default \(Self.defaultMTU))"
+            )
         }
         guard rate >= 0 else {
             throw IPFIXError("--ipfix-rate \(rate) is negative", hint: "give records per second, or 0 for no limit")
@@ -208,7 +210,8 @@ public final class IPFIXExporter {
         let s = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else {
             throw IPFIXError(
-                "cannot open a UDP socket for IPFIX: \(String(cString: strerror(errno)))", hint: "check the system limits")
+                "cannot open a UDP socket for IPFIX: \(String(cString: strerror(errno)))",
+                hint: "check the system limits")
         }
         // A large send buffer: bursts of messages wait here rather than fail. SO_SNDBUFFORCE
         // (root, or CAP_NET_ADMIN) passes net.core.wmem_max; otherwise SO_SNDBUF up to it.

@@ -16,6 +16,28 @@ public func freeUDPPort() -> Int {
     return Int(UInt16(bigEndian: a.sin_port))
 }
 
+/// A python3 that runs `sys.argv[1:]` with no signal blocked: the test runner blocks SIGTERM and
+/// others in its threads, and a child inherits the mask, so a collector would never hear the
+/// SIGTERM that tells it to write its file. Returns the path of the wrapper (arguments: the
+/// program and its arguments).
+public func unblockingSignals() throws -> String {
+    let python = try requireTool("python3")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("pktstat-test-unblock-signals")
+    let script = """
+        #!\(python)
+        import os, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.execv(sys.argv[1], sys.argv[1:])
+        """
+    if (try? String(contentsOf: url, encoding: .utf8)) != script {
+        let tmp = url.appendingPathExtension("\(getpid())")
+        try script.write(to: tmp, atomically: false, encoding: .utf8)
+        chmod(tmp.path, 0o755)
+        rename(tmp.path, url.path)
+    }
+    return url.path
+}
+
 /// One direction of traffic between two endpoints, as a collector stores it.
 public struct DirectedKey: Hashable, Sendable, CustomStringConvertible {
     public var src: String
@@ -65,12 +87,20 @@ public final class NfcapdCollector: @unchecked Sendable {
         directory = TestPaths.temporaryDirectory()
         port = freeUDPPort()
         process = try Spawned(
-            nfcapd, ["-w", directory.path, "-b", "127.0.0.1", "-p", String(port), "-t", "3600", "-B", String(bufferBytes)])
+            try unblockingSignals(),
+            [
+                nfcapd, "-w", directory.path, "-b", "127.0.0.1", "-p", String(port), "-t", "3600", "-B",
+                String(bufferBytes),
+            ])
         // Ready when its socket is bound.
         let ready = process.waitFor(timeout: 10) { _ in
             ((try? shell("ss -Hlun 'sport = :\(self.port)'").stdout) ?? "").contains(":\(self.port)")
         }
-        if !ready { throw NSError(domain: "nfcapd", code: 1, userInfo: [NSLocalizedDescriptionKey: "nfcapd did not start: \(process.stderr)"]) }
+        if !ready {
+            throw NSError(
+                domain: "nfcapd", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "nfcapd did not start: \(process.stderr)"])
+        }
     }
 
     /// Ends nfcapd (it flushes its file) and returns its stderr.
@@ -88,9 +118,10 @@ public final class NfcapdCollector: @unchecked Sendable {
     /// The stored records, summed per directed key (addresses, ports; ICMP: nfdump's port 0 and
     /// type.code as the destination port, which pktstat sends as 0).
     public func totals() throws -> [DirectedKey: DirectedTotals] {
-        // %tsr/%ter: start and end as seconds.milliseconds since the epoch.
+        // %tsr: the start as seconds.milliseconds since the epoch; %td the duration in seconds
+        // with milliseconds (nfdump 1.7.1's %ter prints the start's milliseconds, so it is not used).
         let r = try run(
-            nfdump, ["-q", "-N", "-R", directory.path, "-o", "fmt:%tsr|%ter|%sa|%sp|%da|%dp|%pkt|%byt"],
+            nfdump, ["-q", "-N", "-6", "-R", directory.path, "-o", "fmt:%tsr|%td|%sa|%sp|%da|%dp|%pkt|%byt"],
             timeout: 120, environment: ["TZ": "UTC"])
         guard r.status == 0 else {
             throw NSError(domain: "nfdump", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr])
@@ -102,8 +133,9 @@ public final class NfcapdCollector: @unchecked Sendable {
             }
             guard f.count == 8, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { continue }
             let key = DirectedKey(src: f[2], sport: Self.port(f[3]), dst: f[4], dport: Self.port(f[5]))
+            let first = Self.milliseconds(f[0])
             out[key, default: DirectedTotals()].add(
-                packets: packets, bytes: bytes, firstMs: Self.milliseconds(f[0]), lastMs: Self.milliseconds(f[1]))
+                packets: packets, bytes: bytes, firstMs: first, lastMs: first + Self.milliseconds(f[1]))
         }
         return out
     }
