@@ -74,7 +74,11 @@ public final class LiveFlowsConsumer: LiveConsumer {
         if nowNs >= nextSweepNs {
             nextSweepNs = nowNs + min(250_000_000, settings.idleTimeoutNs / 4)
             table.expire(olderThan: settledNs - settings.idleTimeoutNs)
-            table.expireActive(startedBefore: settledNs - settings.activeTimeoutNs)
+            // By the realtime clock, a little early (the next sweep is up to 250 ms and a tick
+            // away), so that no slice spans more than the active timeout; packets still on their
+            // way when a flow is cut start its next slice.
+            let margin = min(settings.activeTimeoutNs / 2, 400_000_000)
+            table.expireActive(startedBefore: nowNs - settings.activeTimeoutNs + margin)
             drain()
         }
         // Records do not wait in a half-full message for more than a second.

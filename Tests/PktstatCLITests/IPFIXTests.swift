@@ -156,3 +156,80 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
             r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("error: cannot resolve"), "\(r.stderr)")
     }
 }
+
+/// `flows -i` on a veth pair in namespaces the test makes, exporting to nfcapd in the receiver's
+/// namespace: known UDP (70 datagrams of 100 bytes, 100 ms apart: 7 s, so the 3 s active timeout
+/// cuts it into slices) and a TCP connection still sending when SIGTERM arrives (its open flow
+/// must be flushed into the collector).
+@Suite(.serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
+struct IPFIXLiveTests {
+    @Test func liveFlowsAreSlicedAndFlushedIntoNfcapd() throws {
+        _ = try requireTool("nfcapd", package: "nfdump")
+        let python = try requireTool("python3")
+        let net = try VethPair(tag: "ipfix")
+        defer { net.destroy() }
+        let collector = try NfcapdCollector(namespace: net.receiver)
+        let (exe, args) = VethPair.exec(
+            in: net.receiver,
+            [
+                TestPaths.binary, "flows", "-i", net.receiverInterface, "--active-timeout", "3s", "--flow-timeout",
+                "2s",
+                "--ipfix", "127.0.0.1:\(collector.port)", "udp", "or", "tcp",
+            ])
+        let p = try Spawned(exe, args)
+        #expect(p.waitFor(timeout: 15) { $0.stderr.contains("listening on") })
+        // A TCP server in the receiver's namespace, and a client that sends 200 bytes every 100 ms
+        // for up to 12 s (it is still sending when pktstat is stopped).
+        let server = """
+            import socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(('\(net.receiverAddress)', 7100)); s.listen(1); s.settimeout(20)
+            c, _ = s.accept(); c.settimeout(20)
+            while c.recv(65536): pass
+            """
+        let (sExe, sArgs) = VethPair.exec(in: net.receiver, [python, "-c", server])
+        let serverProcess = try Spawned(sExe, sArgs)
+        usleep(300_000)
+        let client = """
+            import socket, time
+            c = socket.create_connection(('\(net.receiverAddress)', 7100), timeout=10)
+            for i in range(120):
+                c.sendall(bytes(200)); time.sleep(0.1)
+            """
+        let (cExe, cArgs) = VethPair.exec(in: net.sender, [python, "-c", client])
+        let clientProcess = try Spawned(cExe, cArgs)
+        try net.sendUDP(count: 70, port: 7000, size: 100, gapMs: 100)
+        // `ip netns exec` forwards no signals: signal pktstat itself.
+        let pid = try shell("pgrep -f 'flows -i \(net.receiverInterface) --active-timeout' | head -1").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!pid.isEmpty)
+        _ = try shell("kill -TERM \(pid)")
+        let r = p.finish(timeout: 20)
+        clientProcess.signal(SIGKILL)
+        serverProcess.signal(SIGKILL)
+        _ = clientProcess.finish(timeout: 5)
+        _ = serverProcess.finish(timeout: 5)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains(" 0 dropped, 0 send errors"), "\(r.stderr)")
+        usleep(200_000)
+        collector.stop()
+        let got = try collector.totals()
+        // UDP: every datagram and byte (20 + 8 + 100 per packet), in slices of at most 3 s.
+        let udp = DirectedKey(src: net.senderAddress, sport: -1, dst: net.receiverAddress, dport: 7000)
+        let udpRecords = got.filter { $0.key.src == udp.src && $0.key.dst == udp.dst && $0.key.dport == 7000 }
+        #expect(udpRecords.values.reduce(0) { $0 + $1.packets } == 70)
+        #expect(udpRecords.values.reduce(0) { $0 + $1.bytes } == 70 * 128)
+        let slices = try collector.records().filter { $0.key.dport == 7000 }
+        #expect(slices.count >= 2, "7 s of UDP in 3 s slices")
+        #expect(slices.allSatisfy { $0.lastMs - $0.firstMs <= 3000 }, "\(slices.map { $0.lastMs - $0.firstMs })")
+        // TCP: what pktstat wrote (its CSV rows, the flushed open flow included) is what nfcapd got.
+        let written = csvTotals(r.stdout)
+        let tcp = DirectedKey(src: net.senderAddress, sport: 0, dst: net.receiverAddress, dport: 7100)
+        let wroteTCP = written.filter { $0.key.src == tcp.src && $0.key.dport == 7100 }.values.reduce(0) {
+            $0 + $1.packets
+        }
+        let gotTCP = got.filter { $0.key.src == tcp.src && $0.key.dport == 7100 }.values.reduce(0) { $0 + $1.packets }
+        #expect(wroteTCP > 20 && gotTCP == wroteTCP, "TCP packets: wrote \(wroteTCP), collector \(gotTCP)")
+        #expect(r.stderr.contains("ipfix: ") && r.stderr.contains("the rest open at the end"), "\(r.stderr)")
+    }
+}

@@ -81,20 +81,26 @@ public final class NfcapdCollector: @unchecked Sendable {
     private let process: Spawned
     private let nfdump: String
 
-    public init(bufferBytes: Int = 8 << 20) throws {
+    /// `namespace`: run it inside that network namespace (its own 127.0.0.1).
+    public init(bufferBytes: Int = 8 << 20, namespace: String? = nil) throws {
         let nfcapd = try requireTool("nfcapd", package: "nfdump")
         nfdump = try requireTool("nfdump", package: "nfdump")
         directory = TestPaths.temporaryDirectory()
         port = freeUDPPort()
-        process = try Spawned(
-            try unblockingSignals(),
-            [
-                nfcapd, "-w", directory.path, "-b", "127.0.0.1", "-p", String(port), "-t", "3600", "-B",
-                String(bufferBytes),
-            ])
+        let command = [
+            try unblockingSignals(), nfcapd, "-w", directory.path, "-b", "127.0.0.1", "-p", String(port), "-t", "3600",
+            "-B", String(bufferBytes),
+        ]
+        let inNamespace = namespace.map { "ip netns exec \($0) " } ?? ""
+        if let namespace {
+            let (exe, args) = VethPair.exec(in: namespace, command)
+            process = try Spawned(exe, args)
+        } else {
+            process = try Spawned(command[0], Array(command.dropFirst()))
+        }
         // Ready when its socket is bound.
         let ready = process.waitFor(timeout: 10) { _ in
-            ((try? shell("ss -Hlun 'sport = :\(self.port)'").stdout) ?? "").contains(":\(self.port)")
+            ((try? shell("\(inNamespace)ss -Hlun 'sport = :\(self.port)'").stdout) ?? "").contains(":\(self.port)")
         }
         if !ready {
             throw NSError(
@@ -138,6 +144,26 @@ public final class NfcapdCollector: @unchecked Sendable {
                 packets: packets, bytes: bytes, firstMs: first, lastMs: first + Self.milliseconds(f[1]))
         }
         return out
+    }
+
+    /// Every stored record: its directed key, packets, bytes, first and last (ms).
+    public func records() throws -> [(key: DirectedKey, packets: UInt64, bytes: UInt64, firstMs: Int64, lastMs: Int64)]
+    {
+        let r = try run(
+            nfdump, ["-q", "-N", "-6", "-R", directory.path, "-o", "fmt:%tsr|%td|%sa|%sp|%da|%dp|%pkt|%byt"],
+            timeout: 120, environment: ["TZ": "UTC"])
+        return r.stdout.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard f.count == 8, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { return nil }
+            let first = Self.milliseconds(f[0])
+            return (
+                DirectedKey(src: f[2], sport: Self.port(f[3]), dst: f[4], dport: Self.port(f[5])), packets, bytes,
+                first,
+                first + Self.milliseconds(f[1])
+            )
+        }
     }
 
     /// The number of records nfdump reads back.
