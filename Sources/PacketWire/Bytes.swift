@@ -19,6 +19,10 @@ public struct Bytes {
         self.count = base == nil ? 0 : max(0, count)
     }
 
+    /// The bytes as a buffer (for a C function that reads a whole packet, such as a BPF filter).
+    @inlinable
+    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
     /// True when `n` bytes starting at `offset` were captured.
     @inlinable
     public func has(_ n: Int, at offset: Int) -> Bool {

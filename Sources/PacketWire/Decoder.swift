@@ -44,10 +44,14 @@ public struct Decoded: Sendable, Equatable {
     public var ifIndex: UInt32 = 0
     /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
     public var direction: PacketDirection = .unknown
+    /// TCP: the flags byte of the outermost TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08,
+    /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise. It lies in what would
+    /// be padding, so a record is no larger for it.
+    public var tcpFlags: UInt8 = 0
     /// The outermost IP header's length field as captured: IPv4's total length, IPv6's payload
     /// length (without the 40-byte header); 0 when there is no IP header (or the field says 0,
     /// as TSO captures and jumbograms do). `PacketRecord.ipBytes` turns it into IP-layer bytes.
-    /// Kept in the padding before `src`: `Decoded` stays 48 bytes.
+    /// Kept in the padding before `src` (with `tcpFlags`): `Decoded` stays 48 bytes.
     public var ipLengthField: UInt16 = 0
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
@@ -237,5 +241,6 @@ public enum Decoder {
         d.hasPorts = true
         d.srcPort = source
         d.dstPort = destination
+        if d.label == .tcp, let flags = try? TCPHeader(b, at: o).flags { d.tcpFlags = flags }
     }
 }

@@ -123,7 +123,7 @@ struct Flows: ParsableCommand {
         }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
         let format = self.format ?? .table
-        let flowRowOptions = inputs.filter != nil || by != nil || sort != nil || top != nil || inputs.time.given
+        let flowRowOptions = by != nil || sort != nil || top != nil
         if ipfix.destination != nil, format == .zeek || model.connections {
             throw ValidationError("--ipfix exports pktstat's flows, not Zeek connections; drop --format zeek")
         }
@@ -143,7 +143,8 @@ struct Flows: ParsableCommand {
                 var options = model.options
                 options.maxConnections = bounds.maxFlows
                 return try ConnectionRun.run(
-                    paths: inputs.files, options: options, format: connections, output: out, report: Console.line)
+                    paths: inputs.files, options: options, format: connections, output: out, filter: inputs.filter,
+                    window: try inputs.time.window, report: Console.line)
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,

@@ -15,6 +15,7 @@ public struct Pktstat: ParsableCommand {
               sudo pktstat serve -i eth0                 /metrics, a JSON API and a dashboard
               pktstat interfaces                         addresses, MACs, counters (ip addr)
               pktstat routes                             routing table (ip route)
+              pktstat history --db traffic.sqlite        traffic by day (import captures first)
 
             Shell completions: pktstat --generate-completion-script bash|zsh|fish.
             The guides: docs/ in the source tree, /usr/share/doc/pktstat/docs once installed; 'man pktstat'.
@@ -22,7 +23,7 @@ public struct Pktstat: ParsableCommand {
         version: Version.text,
         subcommands: [
             Sniff.self, Analyze.self, Flows.self, Top.self, ServeCommand.self, Interfaces.self, Routes.self,
-            Gateways.self,
+            Gateways.self, HistoryCommand.self,
         ]
     )
     public init() {}

@@ -55,6 +55,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("window"), help: "Closed intervals kept for /api/v1/series.")
     var window: Int = 3600
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the traffic history to this SQLite file every minute (read it with pktstat history).",
+            valueName: "path"))
+    var history: String?
+
     @OptionGroup var live: LiveCaptureOptions
 
     func validate() throws {
@@ -66,6 +72,7 @@ struct ServeCommand: ParsableCommand {
         var options = ServeOptions()
         options.intervalNs = interval?.nanoseconds ?? 1_000_000_000
         options.window = window
+        options.historyPath = history
         let defaults = ServeConsumer.defaultFlowLimits
         options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
         return options

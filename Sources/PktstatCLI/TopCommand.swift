@@ -15,6 +15,7 @@ enum TopSortOption: String, CaseIterable, ExpressibleByArgument {
     case medium = "10s"
     case long = "40s"
     case total
+    case rtt
 }
 
 /// `pktstat top`: who is using the network, live; a full-screen view on a terminal, CSV or JSON
@@ -29,10 +30,11 @@ struct Top: ParsableCommand {
               sudo pktstat top -i eth0 port 443            a BPF filter, as tcpdump
               sudo pktstat top -i eth0 --batch --duration 10 > flows.csv
               sudo pktstat top -i any --view hosts --format json | jq .
+              sudo pktstat top -i eth0 tcp --sort rtt      slowest TCP handshakes first
 
-            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as iftop), and the total bytes. Keys: q quit, s sort (last, 2s, 10s, 40s, total), v view (flows, hosts, ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, SIGTERM, SIGHUP, or a crash signal.
+            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as iftop), and the total bytes. The flows view shows each TCP flow's state (Zeek's conn_state: S0 a SYN unanswered, S1 established, SF closed, REJ refused, RSTO/RSTR reset...) and its handshake's round trip, from the TCP flags seen. Keys: q quit, s sort (last, 2s, 10s, 40s, total, rtt: slowest handshake first), v view (flows, hosts, ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, SIGTERM, SIGHUP, or a crash signal.
 
-            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that moved anything in it, most bytes first, each stamped with the interval's start: time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes (hosts: time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however short.
+            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that moved anything in it, most bytes first, each stamped with the interval's start: time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,tcp_state,initial_rtt (hosts: time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however short.
 
             Memory is bounded: a flow idle longer than --flow-timeout leaves the table, and a full table (--max-flows) evicts one of the least recently seen; both counts are in the header and the status lines.
             """
@@ -50,7 +52,7 @@ struct Top: ParsableCommand {
     @Option(help: "Rows: flows, hosts or ports (on the screen, v switches).")
     var view: RateView = .flows
 
-    @Option(help: "Order: last, 2s, 10s, 40s (rate over that window) or total (on the screen, s switches).")
+    @Option(help: "Order: last, 2s, 10s, 40s (rate over that window), total, or rtt (on the screen, s switches).")
     var sort: TopSortOption = .last
 
     @Option(help: ArgumentHelp("At most this many rows per snapshot.", valueName: "n"))

@@ -1,4 +1,4 @@
-import PacketWire
+public import PacketWire
 public import TrafficAnalysis
 
 /// What `top`'s header says besides the rows.
@@ -42,17 +42,24 @@ public enum FlowScreen {
             "total \(size(s.bytes)) in \(s.packets) packets  now \(rate)  flows \(s.flows)  expired \(s.expired)"
                 + "  evicted \(s.evicted)  dropped \(s.droppedByKernel) kernel, \(s.droppedByRing) ring")
         let rateColumns = (0..<4).map { i in i < s.windowNs.count ? (i == 0 ? "last" : seconds(s.windowNs[i])) : "" }
-        let keyWidth = max(10, w - 8 * 5 - 8)
+        // The flows view adds the TCP state (Zeek's conn_state) and the handshake's round trip.
+        let tcp = s.view == .flows
+        let keyWidth = max(10, w - 8 * 5 - 8 - (tcp ? 15 : 0))
         out.append(
-            pad("PROTO", 7) + " " + pad(keyTitle(s.view), keyWidth) + rateColumns.map { lpad($0, 8) }.joined()
-                + lpad("TOTAL", 8))
+            pad("PROTO", 7) + " " + pad(keyTitle(s.view), keyWidth) + (tcp ? pad("STATE", 7) + lpad("RTT", 8) : "")
+                + rateColumns.map { lpad($0, 8) }.joined() + lpad("TOTAL", 8))
         for r in rows.prefix(max(0, height - 4)) {
             let (proto, key) = describe(r.identity)
+            var columns = ""
+            if tcp, case .flow(let f) = r.identity {
+                columns = pad(f.tcpState?.name ?? "", 7) + lpad(f.initialRTTNanos.map(milliseconds) ?? "", 8)
+            }
             let rates = r.windowBytes.indices.map { i in lpad(bitsPerSecond(r.windowBytes[i], s.windowNs[i]), 8) }
-            out.append(pad(proto, 7) + " " + pad(key, keyWidth) + rates.joined() + lpad(size(r.totalBytes), 8))
+            out.append(
+                pad(proto, 7) + " " + pad(key, keyWidth) + columns + rates.joined() + lpad(size(r.totalBytes), 8))
         }
         while out.count < height - 1 { out.append("") }
-        out.append("q quit  s sort (last, 2s, 10s, 40s, total)  v view (flows, hosts, ports)  p pause")
+        out.append("q quit  s sort (last, 2s, 10s, 40s, total, rtt)  v view (flows, hosts, ports)  p pause")
         return out.prefix(max(1, height)).map { String($0.prefix(w)) }
     }
 
@@ -93,12 +100,25 @@ public enum FlowScreen {
         switch s {
         case .last: "last"
         case .total: "total"
+        case .rtt: "rtt"
         default: s.rawValue < windows.count ? seconds(windows[s.rawValue]) : "?"
         }
     }
 
     static func seconds(_ ns: Int64) -> String {
         ns % 1_000_000_000 == 0 ? "\(ns / 1_000_000_000)s" : "\(ns / 1_000_000)ms"
+    }
+
+    /// A round trip for the screen: `0.084ms`, `12.3ms`, `1.25s`.
+    public static func milliseconds(_ ns: Int64) -> String {
+        var text: [UInt8] = []
+        if ns >= 1_000_000_000 {
+            text.appendFixed(Double(ns) / 1e9, decimals: 2)
+            return String(decoding: text, as: UTF8.self) + "s"
+        }
+        let ms = Double(ns) / 1e6
+        text.appendFixed(ms, decimals: ms < 1 ? 3 : ms < 10 ? 2 : 1)
+        return String(decoding: text, as: UTF8.self) + "ms"
     }
 
     /// Bits per second with an SI prefix, iftop style: `0b`, `840b`, `1.23Kb`, `45.6Mb`.
@@ -141,7 +161,8 @@ public enum FlowScreen {
             case .hosts: ["host"]
             case .ports: ["protocol", "port"]
             }
-        return ["time"] + key + ["packets", "bytes", "bits_per_second", "total_packets", "total_bytes"]
+        let tail = view == .flows ? FlowWriter.tcpColumns : []
+        return ["time"] + key + ["packets", "bytes", "bits_per_second", "total_packets", "total_bytes"] + tail
     }
 
     /// A snapshot row stamped with its interval's start.
@@ -160,6 +181,13 @@ public enum FlowScreen {
         }
         let last = r.windowBytes.first ?? 0
         let bps = UInt64((UInt128(last) * 8 * 1_000_000_000) / UInt128(max(1, intervalNs)))
-        return row + [.count(r.lastPackets), .count(last), .count(bps), .count(r.totalPackets), .count(r.totalBytes)]
+        row += [.count(r.lastPackets), .count(last), .count(bps), .count(r.totalPackets), .count(r.totalBytes)]
+        if case .flow(let f) = r.identity { row += FlowWriter.tcpCells(f) }
+        return row
     }
+}
+
+/// An address as text (dotted quad, or RFC 5952 IPv6), for callers outside Rendering.
+public enum AddressText {
+    public static func string(_ a: IPAddress, version: UInt8) -> String { FlowScreen.address(a, version) }
 }

@@ -14,6 +14,8 @@ public enum FlowCell: Sendable, Equatable {
     case time(Int64)
     /// An address (version 4 or 6).
     case address(IPAddress, UInt8)
+    /// A length of time in nanoseconds, printed in seconds with 6 decimals (as Zeek's intervals).
+    case seconds(Int64)
     /// Absent: empty in CSV, null in JSON, `-` in tables.
     case none
 }
@@ -47,6 +49,15 @@ public struct FlowWriter: Sendable {
         "first", "last", "protocol", "src", "sport", "dst", "dport", "packets", "bytes",
         "src_packets", "src_bytes", "dst_packets", "dst_bytes",
     ]
+    /// The live views' flow rows (`top --batch`, serve's `/api/v1/flows`) end with these: Zeek's
+    /// `conn_state` and the handshake's round trip as the TCP flags tell them (`Flow.tcpState`).
+    public static let tcpColumns = ["tcp_state", "initial_rtt"]
+
+    /// The `tcpColumns` cells of a flow (empty for other protocols, and while unknown).
+    public static func tcpCells(_ f: Flow) -> [FlowCell] {
+        [f.tcpState.map { .text($0.name) } ?? .none, f.initialRTTNanos.map { .seconds($0) } ?? .none]
+    }
+
     public static let hostColumns = [
         "host", "flows", "packets", "bytes", "sent_packets", "sent_bytes", "received_packets", "received_bytes",
     ]
@@ -210,8 +221,10 @@ public struct FlowWriter: Sendable {
     }
 
     static func isNumeric(_ c: FlowCell) -> Bool {
-        if case .count = c { return true }
-        return false
+        switch c {
+        case .count, .seconds: true
+        default: false
+        }
     }
 }
 
@@ -250,6 +263,12 @@ extension RowBytes {
             if json { byte(UInt8(ascii: "\"")) }
         case .count(let n): decimal(n)
         case .time(let t): timestamp(t)
+        case .seconds(let ns):
+            if ns < 0 { byte(UInt8(ascii: "-")) }
+            let us = ns.magnitude / 1000
+            decimal(us / 1_000_000)
+            byte(UInt8(ascii: "."))
+            decimal(us % 1_000_000, width: 6)
         case .address(let a, let v):
             if json { byte(UInt8(ascii: "\"")) }
             address(a, version: v)

@@ -229,11 +229,10 @@ public struct IPFIXEncoder: Sendable {
     }()
 
     /// The records of a flow: one per direction that carried packets, or one biflow record.
-    /// Flows without IP addresses (ARP, other) give none. `tcpFlags` are the OR of each
-    /// direction's TCP flags (src, dst), 0 when unknown.
+    /// Flows without IP addresses (ARP, other) give none. tcpControlBits are the OR of the TCP
+    /// flags each direction sent (the flow table keeps them).
     public static func records(
-        of flow: Flow, biflow: Bool, reason: EndReason, ingressInterface: UInt32 = 0,
-        tcpFlags: (UInt16, UInt16) = (0, 0), into body: (Record) -> Void
+        of flow: Flow, biflow: Bool, reason: EndReason, ingressInterface: UInt32 = 0, into body: (Record) -> Void
     ) {
         let key = flow.key
         guard key.ipVersion == 4 || key.ipVersion == 6 else { return }
@@ -248,14 +247,14 @@ public struct IPFIXEncoder: Sendable {
         var forward = Record(
             kind: kind, startMs: startMs, endMs: endMs, src: src.address, dst: dst.address,
             srcPort: key.hasPorts ? src.port : 0, dstPort: key.hasPorts ? dst.port : 0, icmpTypeCode: 0,
-            protocolNumber: proto, tcpFlags: tcpFlags.0, endReason: reason.rawValue,
+            protocolNumber: proto, tcpFlags: UInt16(flow.srcTCPFlags), endReason: reason.rawValue,
             ingressInterface: ingressInterface, octets: flow.srcIPBytes, packets: flow.srcPackets,
             layer2Octets: flow.srcBytes)
         if biflow {
             forward.reverseOctets = flow.dstIPBytes
             forward.reversePackets = flow.dstPackets
             forward.reverseLayer2Octets = flow.dstBytes
-            forward.reverseTCPFlags = tcpFlags.1
+            forward.reverseTCPFlags = UInt16(flow.dstTCPFlags)
             body(forward)
             return
         }
@@ -265,7 +264,7 @@ public struct IPFIXEncoder: Sendable {
                 Record(
                     kind: kind, startMs: startMs, endMs: endMs, src: dst.address, dst: src.address,
                     srcPort: forward.dstPort, dstPort: forward.srcPort, icmpTypeCode: 0, protocolNumber: proto,
-                    tcpFlags: tcpFlags.1, endReason: reason.rawValue, ingressInterface: ingressInterface,
+                    tcpFlags: UInt16(flow.dstTCPFlags), endReason: reason.rawValue, ingressInterface: ingressInterface,
                     octets: flow.dstIPBytes, packets: flow.dstPackets, layer2Octets: flow.dstBytes))
         }
     }

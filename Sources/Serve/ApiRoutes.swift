@@ -1,5 +1,6 @@
 import Glibc
 import HTTPTypes
+import History
 import Hummingbird
 import NIOCore
 import NetInfo
@@ -11,6 +12,8 @@ import TrafficAnalysis
 struct ApiRoutes: Sendable {
     let metrics: ServeMetrics
     let feed: LiveFeed
+    /// `--history PATH`, read (never written) by `/api/v1/history`.
+    var historyPath: String?
 
     func register(on router: Router<BasicRequestContext>) {
         for route in ServeRoutes.table {
@@ -93,6 +96,66 @@ struct ApiRoutes: Sendable {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
+    /// `?by=&resolution=&since=&until=&top=&percentile=95` from the history file (`pktstat history`'s
+    /// rows, in a document).
+    func history(_ request: Request) throws -> Response {
+        guard let historyPath else {
+            throw HTTPError(.serviceUnavailable, message: "no history: start serve with --history PATH")
+        }
+        var query = HistoryQuery()
+        var percentile = false
+        let nowNs = Self.nowNs()
+        for (name, value) in request.uri.queryParameters {
+            let v = String(value)
+            switch name {
+            case "by":
+                guard let d = HistoryDimension(rawValue: v) else {
+                    throw HTTPError(.badRequest, message: "by='\(v)' is not interface, protocol, host, port or process")
+                }
+                query.dimension = d
+            case "resolution":
+                guard let r = HistoryResolution(rawValue: v) else {
+                    throw HTTPError(.badRequest, message: "resolution='\(v)' is not 5m, hour, day or month")
+                }
+                query.resolution = r
+            case "since": query.since = try Self.since(v, nowNs: nowNs) / 1_000_000_000
+            case "until": query.until = try Self.since(v, nowNs: nowNs) / 1_000_000_000
+            case "top":
+                guard let n = Int(v), (1...10_000).contains(n) else {
+                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
+                }
+                query.top = n
+            case "percentile":
+                guard v == "95" else { throw HTTPError(.badRequest, message: "percentile='\(v)' is not 95") }
+                percentile = true
+            default:
+                throw HTTPError(
+                    .badRequest,
+                    message: "unknown parameter '\(name)'; history takes by, resolution, since, until, top, percentile")
+            }
+        }
+        do throws(HistoryError) {
+            let store = try HistoryStore(path: historyPath, writable: false)
+            let (resolution, rows) = try query.run(store)
+            var lines: [UInt8] = []
+            HistoryWriter.write(rows, dimension: query.dimension, resolution: resolution, format: .json, into: &lines)
+            let rowText = String(decoding: lines, as: UTF8.self).split(separator: "\n").joined(separator: ",")
+            var doc =
+                "{\"resolution\":\"\(resolution.rawValue)\",\"by\":\"\(query.dimension.rawValue)\",\"rows\":[\(rowText)]"
+            if percentile {
+                var p: [UInt8] = []
+                HistoryWriter.write(try query.percentile95(store), format: .json, into: &p)
+                doc += ",\"percentile_95\":" + String(decoding: p, as: UTF8.self).trimmingSuffix()
+            }
+            return Self.json(doc + "}")
+        } catch .missing {
+            throw HTTPError(
+                .serviceUnavailable, message: "the history has no file yet: its first minute is not written")
+        } catch {
+            throw HTTPError(.internalServerError, message: "\(error.description); \(error.hint ?? "")")
+        }
+    }
+
     /// `?top=N&by=bytes|packets&view=flow|host|port` over the latest copy of the flow table.
     func flows(_ request: Request) throws -> Response {
         var top = 10
@@ -148,5 +211,13 @@ struct ApiRoutes: Sendable {
 
     static func bytes(_ bytes: [UInt8]) -> Response {
         Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix() -> String {
+        var s = self
+        while s.last == "\n" { s.removeLast() }
+        return s
     }
 }

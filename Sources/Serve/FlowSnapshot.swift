@@ -24,8 +24,10 @@ public struct FlowSnapshot: Sendable {
         var out: [UInt8] = []
         switch view {
         case .flow:
-            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns)
-            for i in FlowViews.order(flows, by: by, top: top) { writer.write(FlowWriter.cells(flows[i]), into: &out) }
+            let writer = FlowWriter(format: .json, columns: FlowWriter.flowColumns + FlowWriter.tcpColumns)
+            for i in FlowViews.order(flows, by: by, top: top) {
+                writer.write(FlowWriter.cells(flows[i]) + FlowWriter.tcpCells(flows[i]), into: &out)
+            }
         case .host:
             let writer = FlowWriter(format: .json, columns: FlowWriter.hostColumns)
             let rows = FlowViews.sorted(

@@ -1,3 +1,4 @@
+public import History
 public import PacketRecords
 public import TrafficAnalysis
 public import TrafficPipeline
@@ -15,15 +16,23 @@ public final class ServeConsumer: LiveConsumer {
     private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
+    /// `--history`: the store, and the minute being gathered (written when the capture has surely
+    /// passed its end, one transaction a minute).
+    private let historyStore: HistoryStore?
+    private var recorder: HistoryRecorder?
+    /// Minutes the history could not take (a full disk): counted, the capture goes on.
+    public private(set) var historyFailures = 0
+    private var lastHistoryFailure: String?
 
     /// - Parameter startNs: where interval 0 begins until the capture starts (`start` moves it
     ///   to the capture's start).
     public init(
         metrics: ServeMetrics, feed: LiveFeed, startNs: Int64 = LivePipeline.realtimeNow(),
-        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits
+        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits, history: HistoryStore? = nil
     ) {
         self.metrics = metrics
         self.feed = feed
+        historyStore = history
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
         flowIdleNs = flowLimits.idleTimeoutNs
@@ -38,11 +47,21 @@ public final class ServeConsumer: LiveConsumer {
     /// Interval 0 begins when the capture starts.
     public func start(_ capture: LiveStart) {
         session = Self.session(intervalNs: feed.intervalNs, startNs: capture.startNs)
+        if let historyStore { recorder = HistoryRecorder(store: historyStore, interface: capture.interface) }
+    }
+
+    private func history(_ body: (HistoryRecorder) throws(HistoryError) -> Void) {
+        guard let recorder else { return }
+        do throws(HistoryError) { try body(recorder) } catch {
+            historyFailures += 1
+            lastHistoryFailure = error.description
+        }
     }
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         metrics.add(batch)
         flows.add(batch)
+        history { r throws(HistoryError) in try r.add(batch) }
         let feed = self.feed
         session.add(batch) { feed.publish($0) }
     }
@@ -55,6 +74,7 @@ public final class ServeConsumer: LiveConsumer {
         session.close(through: settledNs) { feed.publish($0) }
         feed.update(summary: session.analyzer.summary)
         if nowNs - lastFlowCopyNs >= 1_000_000_000 { copyFlows(nowNs: nowNs) }
+        if let end = recorder?.minuteEndNs, settledNs >= end { history { r throws(HistoryError) in try r.flush() } }
     }
 
     /// Expires idle flows, publishes a copy of the table and the flow metrics (once a second).
@@ -72,6 +92,15 @@ public final class ServeConsumer: LiveConsumer {
         session.analyzer.recordDrops(cumulative: drops, atTimeNs: session.analyzer.summary.lastNs ?? 0)
         feed.update(summary: session.analyzer.summary)
         copyFlows(nowNs: session.analyzer.summary.lastNs ?? lastFlowCopyNs)
+        history { r throws(HistoryError) in
+            try r.flush()
+            try r.store.finish()
+        }
+    }
+
+    public var closingLines: [String] {
+        guard historyFailures > 0, let lastHistoryFailure else { return [] }
+        return ["warning: \(historyFailures) history writes failed, the last: \(lastHistoryFailure)"]
     }
 
     public var summary: Summary { session.analyzer.summary }

@@ -1,6 +1,8 @@
 import HTTPTypes
+import History
 import Hummingbird
 import Rendering
+import TrafficAnalysis
 
 /// One route of `serve`: what the router registers, what the OpenAPI document lists, what the
 /// authorization allows and what `serve --help` prints all come from this.
@@ -115,14 +117,18 @@ public enum ServeRoutes {
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
             details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
-            response: "rows as pktstat flows --format json prints them",
+            response: "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
                 "by": .string(oneOf: ["bytes", "packets"]),
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object(["packets": .integer(minimum: 0), "bytes": .integer(minimum: 0)])),
+                    of: .object([
+                        "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
+                        "initial_rtt": Schema.number.nullable,
+                    ])),
             ]),
             parameters: [
                 .init(
@@ -136,6 +142,34 @@ public enum ServeRoutes {
                     schema: .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue), default: "flow")),
             ], errors: [400]
         ) { api, request in try api.flows(request) },
+        ServeRoute(
+            "/api/v1/history", summary: "the --history file",
+            details: "The --history file's rows, as pktstat history prints them (503 without --history)",
+            response: "rows as pktstat history --format json prints them",
+            schema: .object([
+                "resolution": .string(oneOf: HistoryResolution.allCases.map(\.rawValue)),
+                "by": .string(oneOf: HistoryDimension.allCases.map(\.rawValue)),
+                "rows": .array(
+                    of: .object([
+                        "time": .integer(minimum: 0), "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "bits_per_second": .integer(minimum: 0),
+                    ])),
+            ]),
+            parameters: [
+                .init(
+                    name: "by", description: "interface, protocol, host, port or process (default interface)",
+                    schema: .string(oneOf: HistoryDimension.allCases.map(\.rawValue), default: "interface")),
+                .init(
+                    name: "resolution", description: "5m, hour, day or month (default: by the span)",
+                    schema: .string(oneOf: HistoryResolution.allCases.map(\.rawValue), default: "day")),
+                .init(
+                    name: "top", description: "names per bucket, the rest as other (default 10)",
+                    schema: .integer(minimum: 1, maximum: 10_000, default: 10)),
+                .init(
+                    name: "percentile", description: "95: add the 95th percentile of the 5-minute rates",
+                    schema: .string(oneOf: ["95"], default: "95")),
+            ], errors: [400, 500, 503]
+        ) { api, request in try api.history(request) },
         ServeRoute(
             "/api/v1/openapi.json", summary: "this API's OpenAPI 3 document", details: "This document",
             response: "OpenAPI 3", schema: .anyObject

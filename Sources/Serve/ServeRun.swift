@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import History
 import Hummingbird
 public import Logging
 import NIOCore
@@ -18,6 +19,8 @@ public struct ServeOptions: Sendable {
     public var flowLimits = ServeConsumer.defaultFlowLimits
     /// `pktstat_build_info`'s labels.
     public var versions: [(String, String)] = []
+    /// `--history PATH`: the SQLite history written every minute.
+    public var historyPath: String?
 
     public init() {}
 }
@@ -49,11 +52,16 @@ public enum ServeRun {
     ) async throws {
         let metrics = ServeMetrics(interface: capture.interface, versions: options.versions)
         let feed = LiveFeed(intervalNs: options.intervalNs, windowCapacity: options.window, metrics: metrics)
-        let consumer = ServeConsumer(metrics: metrics, feed: feed, flowLimits: options.flowLimits)
+        // Opened before anything is served: a second writer, a foreign file fail the start.
+        let history = try options.historyPath.map { path throws(HistoryError) in
+            try HistoryStore(path: path, writable: true)
+        }
+        let consumer = ServeConsumer(
+            metrics: metrics, feed: feed, flowLimits: options.flowLimits, history: history)
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(
-            settings: settings, metrics: metrics, feed: feed, logger: logger,
+            settings: settings, metrics: metrics, feed: feed, logger: logger, historyPath: options.historyPath,
             onRunning: { port in report("serving on \(scheme)://\(host):\(port)/") })
         let service = CaptureService(capture: capture, consumer: consumer)
         var config = ServiceGroupConfiguration(

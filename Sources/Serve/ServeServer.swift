@@ -35,7 +35,7 @@ public struct ServeSettings: Sendable {
 /// The HTTP side of `serve`: routes, middleware, TLS, limits; run under a ServiceGroup.
 public enum ServeServer {
     public static func makeApplication(
-        settings: ServeSettings, metrics: ServeMetrics, feed: LiveFeed, logger: Logger,
+        settings: ServeSettings, metrics: ServeMetrics, feed: LiveFeed, logger: Logger, historyPath: String? = nil,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(ServeError) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
@@ -44,7 +44,7 @@ public enum ServeServer {
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: AuthMiddleware(auth: settings.authenticator, metricsPaths: ServeRoutes.metricsPaths))
         router.add(middleware: RequestLimitsMiddleware(allow: ServeRoutes.allow))
-        ApiRoutes(metrics: metrics, feed: feed).register(on: router)
+        ApiRoutes(metrics: metrics, feed: feed, historyPath: historyPath).register(on: router)
         let headerTimeout = TimeAmount.seconds(settings.headerTimeoutSeconds)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [HeaderTimeoutHandler(timeout: headerTimeout)],

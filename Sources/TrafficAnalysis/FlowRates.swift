@@ -13,10 +13,11 @@ public enum RateView: String, Sendable, CaseIterable {
     }
 }
 
-/// The order of `top`'s rows: a rate window (most first) or the total bytes.
+/// The order of `top`'s rows: a rate window (most first), the total bytes, or the TCP handshake's
+/// round trip (slowest first; rows without one after, by total).
 public enum RateSort: Int, Sendable, CaseIterable {
     case last = 0
-    case short, medium, long, total
+    case short, medium, long, total, rtt
 
     public var next: RateSort { RateSort(rawValue: (rawValue + 1) % RateSort.allCases.count) ?? .last }
 }
@@ -136,6 +137,13 @@ public struct FlowRates {
 
     /// Rows sorted by a window's bytes (or total bytes), most first; ties by total.
     public static func sorted(_ rows: [RateRow], by sort: RateSort) -> [RateRow] {
+        if sort == .rtt {
+            func rtt(_ r: RateRow) -> Int64 {
+                if case .flow(let f) = r.identity { return f.initialRTTNanos ?? -1 }
+                return -1
+            }
+            return rows.sorted { rtt($0) != rtt($1) ? rtt($0) > rtt($1) : $0.totalBytes > $1.totalBytes }
+        }
         func value(_ r: RateRow) -> UInt64 {
             sort == .total ? r.totalBytes : r.windowBytes[min(sort.rawValue, r.windowBytes.count - 1)]
         }

@@ -70,14 +70,23 @@ public enum FlowEnd: UInt8, Sendable {
 }
 
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
-/// smallest and largest timestamps and what each side sent (frame bytes, and IP-layer bytes for
-/// IPFIX). 104 bytes.
+/// smallest and largest timestamps, what each side sent (frame bytes, and IP-layer bytes for
+/// IPFIX) and, for TCP, the flags each side sent and the handshake's round trip. 112 bytes.
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
     public var srcIsB: Bool
     /// Why it left the table (`open` while it is there). Kept in padding.
     public var end: FlowEnd = .open
+    /// TCP: every flag the src sent (the OR of its packets' flag bytes); 0 for other protocols.
+    public var srcTCPFlags: UInt8
+    /// TCP: every flag the dst sent.
+    public var dstTCPFlags: UInt8
+    /// The handshake as the flags tell it (`Handshake` bits).
+    var handshake: UInt8
+    /// Microseconds: while the handshake is pending, the time of the src's last SYN after
+    /// `first`; once it completed, the round trip (`initialRTTNanos`).
+    var handshakeMicros: UInt32
     public var first: Int64
     public var last: Int64
     public var srcPackets: UInt64
@@ -98,6 +107,10 @@ public struct Flow: Sendable, Equatable {
     init(key: FlowKey, senderIsB: Bool, at ts: Int64) {
         self.key = key
         srcIsB = senderIsB
+        srcTCPFlags = 0
+        dstTCPFlags = 0
+        handshake = 0
+        handshakeMicros = 0
         first = ts
         last = ts
         srcPackets = 0
@@ -197,7 +210,8 @@ public final class FlowTable: RandomAccessCollection {
         let f = pointer(findOrInsert(key, senderIsB: senderIsB, at: ts))
         let bytes = UInt64(r.length)
         let ipBytes = UInt64(r.ipBytes)
-        if senderIsB == f.pointee.srcIsB {
+        let fromSrc = senderIsB == f.pointee.srcIsB
+        if fromSrc {
             f.pointee.srcPackets &+= 1
             f.pointee.srcBytes &+= bytes
             f.pointee.srcIPBytes &+= ipBytes
@@ -206,7 +220,9 @@ public final class FlowTable: RandomAccessCollection {
             f.pointee.dstBytes &+= bytes
             f.pointee.dstIPBytes &+= ipBytes
         }
-        if ts < f.pointee.first { f.pointee.first = ts }
+        let flags = r.decoded.tcpFlags
+        if flags != 0 { f.pointee.sawTCP(flags, fromSrc: fromSrc, at: ts) }
+        if ts < f.pointee.first { f.pointee.moveFirst(to: ts) }
         if ts > f.pointee.last { f.pointee.last = ts }
         counters.packets &+= 1
         counters.bytes &+= bytes

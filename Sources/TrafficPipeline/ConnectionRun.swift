@@ -1,5 +1,6 @@
 import Glibc
 public import OutputSinks
+import PacketCapture
 import PacketFile
 public import PacketRecords
 import PacketWire
@@ -57,7 +58,7 @@ public struct ConnectionOptions: Sendable {
 
     /// The problem with giving options of flow rows to the connection model.
     public static let flowRowsOnly =
-        "--filter, --by, --sort, --top, --since and --until work on flow rows, not on connections; "
+        "--by, --sort and --top work on flow rows, not on connections; "
         + "leave them out with --format zeek or --connections"
 
     /// Whether any option of the connection model was given (they need the model).
@@ -97,10 +98,16 @@ public enum ConnectionRun {
     /// opened throws before anything is written; damage after readable packets is thrown after
     /// their connections are written.
     public static func run(
-        paths: [String], settings: ConnectionSettings, format: ConnectionFormat, output: ByteOutput, stop: StopFlag
+        paths: [String], settings: ConnectionSettings, format: ConnectionFormat, output: ByteOutput, stop: StopFlag,
+        filter: String? = nil, window: TimeWindow = TimeWindow()
     ) throws -> Counts {
         var readers: [CaptureFileReader] = []
         for path in paths { readers.append(try CaptureFileReader(path: path, readAhead: paths.count == 1)) }
+        // A BPF filter per file (each has its link type), compiled before anything is written.
+        var filters: [PacketFilter?] = []
+        for r in readers {
+            filters.append(try filter.map { e throws(CaptureError) in try PacketFilter(e, linkType: r.linkType) })
+        }
         let tracker = ConnectionTracker(settings: settings)
         let walker = ConnectionDecapsulator(tracker: tracker)
         let writer = ConnectionWriter(format: format)
@@ -108,20 +115,34 @@ public enum ConnectionRun {
         writer.header(openTime: ConnectionWriter.logTime(epochSeconds: Int64(time(nil))), into: &output.buffer)
         var outputError: OutputError?
         var readError: (any Error)?
+        // Records end at some packets only: the output is looked at after those (a check per
+        // packet of the class's buffer was 3% of the run).
+        var emitted = false
         let emit: (ConnectionRecord) -> Void = { record in
             counts.connections &+= 1
             writer.write(record, into: &output.buffer)
+            emitted = true
         }
-        for reader in readers {
+        for (reader, bpf) in zip(readers, filters) {
             let linkType = reader.linkType
+            let everything = window.isEverything
             do {
                 try reader.readPackets { packet in
+                    // Packets outside the window or the filter are not there, as if the capture
+                    // had been cut (editcap -A/-B) or filtered (tcpdump -w) first.
+                    if !everything && !window.contains(packet.timestampNs) { return !stop.isRequested }
+                    if let bpf, !bpf.matches(packet.bytes.buffer, length: Int(packet.length)) {
+                        return !stop.isRequested
+                    }
                     walker.process(
                         packet.bytes, length: Int(packet.length), linkType: linkType,
                         timestampNs: packet.timestampNs, emit: emit)
-                    do throws(OutputError) { try output.flushIfFull() } catch {
-                        outputError = error
-                        return false
+                    if emitted {
+                        emitted = false
+                        do throws(OutputError) { try output.flushIfFull() } catch {
+                            outputError = error
+                            return false
+                        }
                     }
                     return !stop.isRequested
                 }

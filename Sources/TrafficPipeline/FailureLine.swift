@@ -1,3 +1,4 @@
+public import History
 public import NetInfo
 public import OutputSinks
 public import PacketCapture
@@ -21,6 +22,8 @@ extension MultiFileError: HintedError {}
 extension FileSourceError: HintedError {}
 extension SettingsProblem: HintedError {}
 extension FlowReportError: HintedError {}
+extension HistoryError: HintedError {}
+extension HistoryImportError: HintedError {}
 
 /// What a command prints for a failure: `error: PROBLEM; FIX`, nothing for a closed output pipe
 /// (`| head`: the reader went away, a quiet end), or nil for an error that is not pktstat's own

@@ -87,8 +87,7 @@ public struct FlowsRun {
 
 extension ConnectionOptions {
     /// Why `flows` cannot run with these options in `format`, in the words of the options; nil when
-    /// it can. `flowRowOptions`: --filter, --by, --sort, --top, --since or --until was given
-    /// (the flow model's).
+    /// it can. `flowRowOptions`: --by, --sort or --top was given (the flow model's).
     public func problem(format: FlowsFormat, connections: Bool, flowRowOptions: Bool) -> String? {
         do throws(SettingsProblem) {
             let model = try format.connectionFormat(connections: connections) != nil
@@ -107,13 +106,15 @@ extension ConnectionRun {
     /// written), and `report` hears how many connections a full table ended early.
     public static func run(
         paths: [String], options: ConnectionOptions, format: ConnectionFormat, output: ByteOutput,
-        report: (String) -> Void
+        filter: String? = nil, window: TimeWindow = TimeWindow(), report: (String) -> Void
     ) throws {
         let settings = try options.settings()
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let counts = try run(paths: paths, settings: settings, format: format, output: output, stop: stop)
+        let counts = try run(
+            paths: paths, settings: settings, format: format, output: output, stop: stop, filter: filter, window: window
+        )
         if counts.evicted > 0 { report("\(counts.evicted) connections ended early (--max-flows reached)") }
     }
 }

@@ -40,6 +40,44 @@ struct ConnectionsTests {
         #expect(json.stdoutLines.allSatisfy { $0.contains("\"local_orig\":true") })
     }
 
+    /// `--filter` and `--since/--until` with the connection model: the same records as on a copy
+    /// that tcpdump filtered (`-w`) or editcap cut (`-A`, `-B`) first. uids differ by position,
+    /// so rows are compared from `id.orig_h` on.
+    @Test func filterAndTimeWindowAsOnACopyCutFirst() throws {
+        let corpus = try #require(TestPaths.conformanceCaptures, "../shared/conformance/captures is missing")
+        let capture = corpus.appendingPathComponent("pcpp_650HttpResponses.pcap").path
+        let tcpdump = try requireTool("tcpdump")
+        let editcap = try requireTool("editcap")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func rows(_ r: RunResult) -> [String] {
+            r.stdoutLines.filter { !$0.hasPrefix("#") }.map {
+                $0.split(separator: "\t").dropFirst(2).joined(separator: "\t")
+            }
+            .sorted()
+        }
+        let filtered = dir.appendingPathComponent("filtered.pcap").path
+        let filter = "tcp port 80 and (host 10.0.0.1 or net 172.16.0.0/12) and not tcp[13] == 0x18"
+        #expect(try run(tcpdump, ["-r", capture, "-w", filtered, filter]).status == 0)
+        let ours = try pktstat(["flows", "--format", "zeek", "--filter", filter, capture])
+        #expect(ours.status == 0, "\(ours.stderr)")
+        let reference = rows(try pktstat(["flows", "--format", "zeek", filtered]))
+        #expect(!reference.isEmpty && rows(ours) == reference)
+        let cut = dir.appendingPathComponent("cut.pcap").path
+        let cutting = try run(
+            editcap, ["-A", "2014-10-19 19:18:00", "-B", "2014-10-19 19:20:00", capture, cut],
+            environment: ["TZ": "UTC"])
+        #expect(cutting.status == 0, "\(cutting.stderr)")
+        let window = try pktstat([
+            "flows", "--format", "zeek", "--since", "2014-10-19T19:18:00Z", "--until", "2014-10-19T19:20:00Z", capture,
+        ])
+        let all = rows(try pktstat(["flows", "--format", "zeek", capture]))
+        let inWindow = rows(try pktstat(["flows", "--format", "zeek", cut]))
+        #expect(!inWindow.isEmpty && inWindow.count < all.count && rows(window) == inWindow)
+        let bad = try pktstat(["flows", "--format", "zeek", "--filter", "tcp and", capture])
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("error: bad filter expression") && bad.stdout.isEmpty)
+    }
+
     /// Every public Zeek conformance pair passes (`../shared/conformance/check-zeek`: tunnels,
     /// fragments and link layers included); the test fails when the checker or python3 is missing.
     @Test func zeekConformancePairs() throws {

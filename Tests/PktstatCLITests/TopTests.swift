@@ -193,7 +193,8 @@ struct TopTests {
         let rows = csvRows(r.stdout)
         #expect(
             r.stdoutLines.first
-                == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes")
+                == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,"
+                + "tcp_state,initial_rtt")
         let times = Array(Set(rows.compactMap { $0["time"] })).sorted()
         #expect(times.count >= 4, "\(r.stdout)")
         let ns = times.map { t -> Int64 in
@@ -230,5 +231,88 @@ struct TopTests {
         // Three flows through a one-flow table: evictions, counted.
         let evicted = r.stderr.split(separator: "\n").first { $0.hasSuffix("flows evicted (--max-flows reached)") }
         #expect((evicted.flatMap { Int($0.split(separator: " ")[0]) } ?? 0) > 10, "\(r.stderr)")
+    }
+
+    /// Real kernel TCP on loopback: five connections closed (SF), one refused (REJ), one still open
+    /// (S1). The handshake round trips equal tshark's `tcp.analysis.initial_rtt` on tcpdump's copy
+    /// of the same packets within 5 µs (ours is to the µs, and two packet sockets may each stamp a
+    /// packet with its own clock reading when the kernel did not stamp it first: a few hundred ns
+    /// apart, more on a loaded machine; half the round trip, the SYN-ACK's time, is ~15 µs off), and
+    /// `--sort rtt` puts the slowest first.
+    @Test func tcpStateAndHandshakeRoundTripAgreeWithTshark() throws {
+        let tcpdump = try requireTool("tcpdump")
+        let tshark = try requireTool("tshark")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("copy.pcap")
+        let filter = "tcp and portrange 47150-47151"
+        // Foundation's Process starts children with most signals blocked: tcpdump (which, unlike
+        // pktstat, does not unblock them) runs through a python3 exec that clears the mask.
+        let unblocked =
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        let dump = try Spawned(
+            "/usr/bin/python3",
+            [
+                "-c", unblocked, tcpdump, "-i", "lo", "-n", "-U", "--time-stamp-precision", "nano", "-w", copy.path,
+                filter,
+            ])
+        defer { dump.signal(SIGKILL) }
+        let top = try Spawned(
+            TestPaths.binary,
+            ["top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "3", "--sort", "rtt", filter])
+        let listening = { (p: Spawned) in p.stderr.contains("listening on") }
+        #expect(dump.waitFor(timeout: 10, listening) && top.waitFor(timeout: 10, listening))
+        let script = """
+            import socket, threading, time
+            time.sleep(0.5)  # tcpdump says "listening" a moment before it sees packets
+            srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(('127.0.0.1', 47150)); srv.listen(16)
+            def serve():
+                for _ in range(6):
+                    c, _ = srv.accept()
+                    threading.Thread(target=lambda c=c: (c.recv(100), c.sendall(b'pong'), c.recv(100), c.close())).start()
+            threading.Thread(target=serve, daemon=True).start()
+            for _ in range(5):
+                c = socket.create_connection(('127.0.0.1', 47150)); c.sendall(b'ping'); c.recv(10); c.close()
+                time.sleep(0.05)
+            try: socket.create_connection(('127.0.0.1', 47151))
+            except ConnectionRefusedError: pass
+            held = socket.create_connection(('127.0.0.1', 47150)); held.sendall(b'ping'); held.recv(10)
+            time.sleep(3.5)
+            """
+        let traffic = try Spawned("/usr/bin/python3", ["-c", script])
+        let r = top.finish(timeout: 20)
+        _ = traffic.finish(timeout: 10)
+        dump.signal(SIGTERM)
+        _ = dump.finish(timeout: 10)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csvRows(r.stdout)
+        let last = rows.filter { $0["time"] == rows.last?["time"] }
+        let states = last.map { $0["tcp_state"] ?? "" }.sorted()
+        #expect(states == ["REJ", "S1", "SF", "SF", "SF", "SF", "SF"], "\(r.stdout)")
+        // Slowest handshake first; the refused connection (none) last.
+        let rtts = last.map { Double($0["initial_rtt"] ?? "") ?? -1 }
+        #expect(rtts == rtts.sorted(by: >) && rtts.last == -1, "\(rtts)")
+        // Every packet after a handshake carries its round trip in tshark; key it by the client's port.
+        let oracle = try run(
+            tshark,
+            [
+                "-r", copy.path, "-Y", "tcp.analysis.initial_rtt && tcp.dstport == 47150", "-T", "fields", "-e",
+                "tcp.srcport", "-e", "tcp.analysis.initial_rtt",
+            ])
+        var expected: [String: Double] = [:]
+        for line in oracle.stdout.split(separator: "\n") {
+            let f = line.split(separator: "\t")
+            if f.count == 2, let v = Double(f[1]) { expected[String(f[0])] = v }
+        }
+        #expect(expected.count == 6, "\(oracle.stdout)")
+        for row in last where row["dport"] == "47150" {
+            let port = row["sport"] ?? ""
+            let ours = Double(row["initial_rtt"] ?? "")
+            let theirs = expected[port]
+            #expect(
+                ours != nil && theirs != nil && abs(ours! - theirs!) <= 5e-6,
+                "port \(port): \(ours ?? -1) vs tshark \(theirs ?? -1); tshark: \(oracle.stdout)")
+        }
     }
 }

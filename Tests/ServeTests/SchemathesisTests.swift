@@ -11,10 +11,14 @@ struct SchemathesisTests {
             Issue.record("schemathesis is missing: scripts/install-deps installs it (pip)")
             return
         }
-        let server = try ServeProcess(["-i", "lo", "--interval", "200ms", "udp", "port", "\(testPort(50))"])
-        defer { _ = server.stop() }
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        // With a history file, so /api/v1/history answers (without one it is a 503 by design).
+        let history = dir.appendingPathComponent("history.sqlite").path
+        let server = try ServeProcess([
+            "-i", "lo", "--interval", "200ms", "--history", history, "udp", "port", "\(testPort(50))",
+        ])
+        defer { _ = server.stop() }
         // The stream never ends, so it is checked by ServeHTTPTests and the browser test instead.
         // Run in the temporary folder: schemathesis keeps a cache in ./.schemathesis.
         let r = try run(

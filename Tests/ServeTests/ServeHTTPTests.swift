@@ -32,6 +32,39 @@ struct ServeHTTPTests {
         #expect(r.stderr.contains("\(n) packets captured"))
     }
 
+    /// TCP flow rows carry the connection's state and handshake round trip: a closed connection
+    /// (SF, a round trip), a refused one (REJ, none) from real kernel TCP on loopback.
+    @Test func flowsTCPStateAndRoundTrip() throws {
+        let port = testPort(20)
+        let server = try ServeProcess(["-i", "lo", "tcp", "portrange", "\(port)-\(port + 1)"])
+        defer { _ = server.stop() }
+        let py = """
+            import socket, threading
+            srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(('127.0.0.1', \(port))); srv.listen(1)
+            def serve():
+                c, _ = srv.accept(); c.recv(10); c.sendall(b'pong'); c.recv(10); c.close()
+            t = threading.Thread(target=serve); t.start()
+            c = socket.create_connection(('127.0.0.1', \(port))); c.sendall(b'ping'); c.recv(10); c.close(); t.join()
+            try: socket.create_connection(('127.0.0.1', \(port + 1)))
+            except ConnectionRefusedError: pass
+            """
+        let sent = try run("/usr/bin/python3", ["-c", py], timeout: 20)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        var rows: [[String: Any]] = []
+        let copied = try poll(timeout: 5) {
+            let doc = try server.request("/api/v1/flows?top=10").json as? [String: Any] ?? [:]
+            rows = doc["rows"] as? [[String: Any]] ?? []
+            return Set(rows.compactMap { $0["tcp_state"] as? String }) == ["SF", "REJ"]
+        }
+        #expect(copied, "\(rows)")
+        let closed = rows.first { $0["tcp_state"] as? String == "SF" }
+        let rtt = closed?["initial_rtt"] as? Double ?? -1
+        #expect(rtt > 0 && rtt < 0.1 && closed?["dport"] as? Int == port, "\(rows)")
+        let refused = rows.first { $0["tcp_state"] as? String == "REJ" }
+        #expect(refused?["initial_rtt"] is NSNull && refused?["dport"] as? Int == port + 1, "\(rows)")
+    }
+
     /// Top talkers: three flows of 1, 2 and 3 datagrams (1, 2 and 3 hundred bytes) to three ports.
     @Test func flowsTopTalkers() throws {
         let base = testPort(10)
@@ -53,6 +86,9 @@ struct ServeHTTPTests {
         let hosts = try server.request("/api/v1/flows?view=host").json as? [String: Any]
         #expect((hosts?["rows"] as? [[String: Any]])?.first?["host"] as? String == "127.0.0.1")
         #expect(try server.request("/api/v1/flows?by=first").status == 400)
+        // No --history: the history route says how to get one.
+        let history = try server.request("/api/v1/history")
+        #expect(history.status == 503 && history.body.contains("--history"), "\(history.body)")
         #expect(try server.request("/api/v1/flows?view=talkers").status == 400)
         let metrics = try server.request("/metrics").body
         #expect(sample(metrics, "pktstat_active_flows") == 3)

@@ -142,6 +142,11 @@ import TrafficAnalysis
             #expect(required.contains("time") && !required.contains("start"))
             for path in table {
                 let r = try await Self.get(client, path, feed: feed)
+                if path == "/api/v1/history" {
+                    // Without --history: 503, saying how to get one (ServeHistoryTests has the rest).
+                    #expect(r.status == .serviceUnavailable)
+                    continue
+                }
                 #expect(r.status == .ok, "\(path)")
                 let declared = (paths[path]?["get"] as? [String: Any]).flatMap {
                     (($0["responses"] as? [String: Any])?["200"] as? [String: Any])?["content"] as? [String: Any]

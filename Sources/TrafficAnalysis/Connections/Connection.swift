@@ -94,10 +94,12 @@ struct Connection {
     var generation: UInt32 = 0
     var scheduledAt = Int64.max
 
+    /// An endpoint by index, changed in place (`_read`, `_modify`: a get and a set would copy
+    /// the whole endpoint, range lists included, for every field read or changed).
     subscript(i: Int) -> TCPEndpoint {
         @inline(__always) get { i == 0 ? e0 : e1 }
-        @inline(__always) set {
-            if i == 0 { e0 = newValue } else { e1 = newValue }
+        @inline(__always) _modify {
+            if i == 0 { yield &e0 } else { yield &e1 }
         }
     }
 

@@ -13,9 +13,8 @@ public import PacketWire
 /// Not thread-safe.
 public final class ConnectionTracker {
     public let settings: ConnectionSettings
-    /// The connections, by slot: grown by doubling, used in place (no copy per packet).
-    var slots: UnsafeMutablePointer<Connection>
-    private var capacity = 0
+    /// The connections, by slot: in chunks that never move, used in place (no copy per packet).
+    var slots = ConnectionSlots()
     private var used = 0
     private var freeSlots: [Int32] = []
     private var index = SlotIndex()
@@ -34,13 +33,10 @@ public final class ConnectionTracker {
     public init(settings: ConnectionSettings) {
         self.settings = settings
         uidCounter = settings.uidSeed
-        capacity = 1024
-        slots = .allocate(capacity: capacity)
     }
 
     deinit {
-        slots.deinitialize(count: used)
-        slots.deallocate()
+        slots.release(used: used)
         index.release()
     }
 
@@ -187,15 +183,9 @@ public final class ConnectionTracker {
             c.generation = slots[slot].generation &+ 1
             slots[slot] = c
         } else {
-            if used == capacity {
-                let bigger = UnsafeMutablePointer<Connection>.allocate(capacity: capacity * 2)
-                bigger.moveInitialize(from: slots, count: used)
-                slots.deallocate()
-                slots = bigger
-                capacity *= 2
-            }
+            if used == slots.capacity { slots.addChunk() }
             slot = used
-            (slots + slot).initialize(to: c)
+            slots.pointer(slot).initialize(to: c)
             used += 1
         }
         index.insert(slot, in: slots)
@@ -278,14 +268,16 @@ public final class ConnectionTracker {
 
     // MARK: - Timers
 
-    private func deadline(_ c: Connection) -> Int64 {
-        if c.transport == .tcp { return c.tcpDeadline() }
-        var d = c.last &+ c.inactivityTimeout
-        if c.dnsExpireBase != .max {
+    private func deadline(_ slot: Int) -> Int64 {
+        // Through the table's pointer: a `Connection` argument would be a copy of 944 bytes.
+        if slots[slot].transport == .tcp { return slots[slot].tcpDeadline() }
+        let c = slots.pointer(slot)
+        var d = c.pointee.last &+ c.pointee.inactivityTimeout
+        if c.pointee.dnsExpireBase != .max {
             // DNS_Analyzer::ExpireTimer: ticks every 10 s from the start; it removes the
             // connection at the first tick 9 s or more after its last packet.
-            let due = max(c.last + ConnectionTracker.dnsSessionTimeout - 1_000_000, c.lastPacket + 1)
-            var tick = c.dnsExpireBase
+            let due = max(c.pointee.last + ConnectionTracker.dnsSessionTimeout - 1_000_000, c.pointee.lastPacket + 1)
+            var tick = c.pointee.dnsExpireBase
             if tick < due {
                 let steps = (due - tick + ConnectionTracker.dnsSessionTimeout - 1) / ConnectionTracker.dnsSessionTimeout
                 tick += steps * ConnectionTracker.dnsSessionTimeout
@@ -300,7 +292,7 @@ public final class ConnectionTracker {
     static let dnsPorts: [UInt16] = [53, 137, 5353, 5355]
 
     private func schedule(_ slot: Int) {
-        let d = deadline(slots[slot])
+        let d = deadline(slot)
         if d < slots[slot].scheduledAt {
             slots[slot].scheduledAt = d
             heap.push(DeadlineHeap.Entry(deadline: d, slot: Int32(slot), generation: slots[slot].generation))
@@ -313,7 +305,7 @@ public final class ConnectionTracker {
             _ = heap.pop()
             let slot = Int(top.slot)
             guard slots[slot].generation == top.generation, slots[slot].scheduledAt == top.deadline else { continue }
-            let d = deadline(slots[slot])
+            let d = deadline(slot)
             if d <= now {
                 remove(slot, emit: emit)
             } else {
@@ -390,18 +382,24 @@ public final class ConnectionTracker {
     static func tcpState(
         _ o: TCPEndpoint, _ r: TCPEndpoint, origBytes: UInt64, respBytes: UInt64, _ history: ConnHistory
     ) -> ConnState {
-        let os = o.state
-        let rs = r.state
+        tcpState(os: o.state, rs: r.state, noPayload: origBytes == 0 && respBytes == 0, isRSTOS0History(history))
+    }
+
+    /// The same from the endpoint states, whether neither side sent payload, and whether the
+    /// history matches `/\^?S[^HAFGIQ]*R.*/` (asked only when it matters).
+    static func tcpState(
+        os: TCPState, rs: TCPState, noPayload: Bool, _ rstos0: @autoclosure () -> Bool
+    ) -> ConnState {
         let oInactive = os == .inactive || os == .partial
         let rInactive = rs == .inactive || rs == .partial
         if rs == .reset {
-            if os == .synSent || os == .synAckSent || (os == .reset && origBytes == 0 && respBytes == 0) {
+            if os == .synSent || os == .synAckSent || (os == .reset && noPayload) {
                 return .rej
             }
             return oInactive ? .rstrh : .rstr
         }
         if os == .reset {
-            if rInactive { return isRSTOS0History(history) ? .rstos0 : .oth }
+            if rInactive { return rstos0() ? .rstos0 : .oth }
             return .rsto
         }
         if rs == .closed && os == .closed { return .sf }

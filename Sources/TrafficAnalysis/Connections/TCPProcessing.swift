@@ -460,7 +460,8 @@ extension Connection {
     }
 
     /// `TCP_Reassembler::DataPending`.
-    func dataPending(_ i: Int) -> Bool {
+    // mutating: called on a connection in the tracker's table, a borrow would copy all 944 bytes.
+    mutating func dataPending(_ i: Int) -> Bool {
         if self[i].skipDeliveries { return false }
         let delivered = UInt64(bitPattern: self[i].startSeq) &+ self[i].lastReassem
         let lastSeq = TCPEndpoint.full(self[i].lastSeq, self[i].seqWraps)
@@ -604,7 +605,8 @@ extension Connection {
     // MARK: - Reuse and timers
 
     /// `TCPSessionAdapter::IsReuse`: whether a SYN starts a new connection on this key.
-    func isReuse(_ p: ConnPacket) -> Bool {
+    // mutating: called on a connection in the tracker's table, a borrow would copy all 944 bytes.
+    mutating func isReuse(_ p: ConnPacket) -> Bool {
         guard p.tcpHeaderLength >= 20, p.tcpFlags & TCPFlag.syn != 0 else { return false }
         var connOrig = origIndex
         if p.tcpFlags & TCPFlag.ack != 0 {
@@ -624,7 +626,8 @@ extension Connection {
     }
 
     /// When Zeek's timers would remove the connection if no packet came (microseconds).
-    func tcpDeadline() -> Int64 {
+    // mutating: called on a connection in the tracker's table, a borrow would copy all 944 bytes.
+    mutating func tcpDeadline() -> Int64 {
         var d = last &+ inactivityTimeout
         d = min(d, deleteAt)
         guard isActive else { return d }

@@ -1,0 +1,197 @@
+import Glibc
+public import History
+public import OutputSinks
+public import PacketRecords
+import PacketWire
+public import Rendering
+
+/// Packets into minutes of history: per minute, packets and bytes (wire lengths) by interface, by
+/// protocol label, by host (a packet counts for its source and its destination: what a host sent
+/// and received) and by port (TCP, UDP, SCTP: the lower of the two ports, usually the service's,
+/// as `TCP/443`). A minute is handed to the store when a packet of a later (or earlier) minute
+/// arrives, and at the end. Keys stay typed per packet; text is made once a minute.
+public final class HistoryRecorder {
+    struct HostKey: Hashable {
+        var address: IPAddress
+        var version: UInt8
+    }
+
+    struct PortKey: Hashable {
+        var label: ProtocolLabel
+        var port: UInt16
+    }
+
+    public let store: HistoryStore
+    public let interface: String
+    private var minute: Int64?
+    private var total = HistoryCounts()
+    private var protocols: [ProtocolLabel: HistoryCounts] = [:]
+    private var hosts: [HostKey: HistoryCounts] = [:]
+    private var ports: [PortKey: HistoryCounts] = [:]
+    /// Minutes handed to the store.
+    public private(set) var minutesWritten = 0
+
+    public init(store: HistoryStore, interface: String) {
+        self.store = store
+        self.interface = interface
+    }
+
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>) throws(HistoryError) {
+        for r in batch { try add(r) }
+    }
+
+    public func add(_ r: PacketRecord) throws(HistoryError) {
+        let m = (r.timestampNs >= 0 ? r.timestampNs : r.timestampNs - 59_999_999_999) / 60_000_000_000 * 60
+        if m != minute {
+            try flush()
+            minute = m
+        }
+        let bytes = UInt64(r.length)
+        let d = r.decoded
+        total.add(bytes: bytes)
+        protocols[d.label, default: HistoryCounts()].add(bytes: bytes)
+        if d.ipVersion != 0 {
+            hosts[HostKey(address: d.src, version: d.ipVersion), default: HistoryCounts()].add(bytes: bytes)
+            if d.dst != d.src {
+                hosts[HostKey(address: d.dst, version: d.ipVersion), default: HistoryCounts()].add(bytes: bytes)
+            }
+        }
+        if d.hasPorts {
+            ports[PortKey(label: d.label, port: min(d.srcPort, d.dstPort)), default: HistoryCounts()].add(bytes: bytes)
+        }
+    }
+
+    /// The end (epoch ns) of the minute being gathered, nil before the first packet.
+    public var minuteEndNs: Int64? { minute.map { ($0 + 60) * 1_000_000_000 } }
+
+    /// Hands the current minute to the store.
+    public func flush() throws(HistoryError) {
+        guard let m = minute, total.packets > 0 else { return }
+        var out = HistoryMinute(start: m)
+        out.add(.interface, interface, total)
+        for (l, c) in protocols { out.add(.protocol, l.name, c) }
+        for (h, c) in hosts { out.add(.host, AddressText.string(h.address, version: h.version), c) }
+        for (p, c) in ports { out.add(.port, "\(p.label.name)/\(p.port)", c) }
+        try store.add(out)
+        minutesWritten += 1
+        minute = nil
+        total = HistoryCounts()
+        protocols.removeAll(keepingCapacity: true)
+        hosts.removeAll(keepingCapacity: true)
+        ports.removeAll(keepingCapacity: true)
+    }
+}
+
+/// `pktstat history import`: capture files into the history under their own timestamps, one
+/// after the other. A file already imported (the same size and the same first and last MiB) is
+/// refused: importing is not idempotent by adding twice, it is refused, with the date it was
+/// imported.
+public enum HistoryImport {
+    public struct Result: Sendable {
+        public var files = 0
+        public var packets: UInt64 = 0
+        public var minutes = 0
+    }
+
+    public static func run(
+        paths: [String], db: String, interface: String, top: Int, report: (String) -> Void
+    ) throws -> Result {
+        let store = try HistoryStore(path: db, writable: true, topTalkers: top)
+        var result = Result()
+        let stop = StopFlag()
+        let trap = SignalTrap(stop: stop)
+        defer { withExtendedLifetime(trap) {} }
+        for path in paths {
+            let print = try fingerprint(path)
+            if let when = try store.importedAt(fingerprint: print) {
+                throw HistoryImportError.alreadyImported(path: path, epochSeconds: when)
+            }
+            let recorder = HistoryRecorder(store: store, interface: interface)
+            var packets: UInt64 = 0
+            var first: Int64?
+            var last: Int64?
+            var storeError: HistoryError?
+            let source = FileSource(paths: [path], window: TimeWindow(), filter: nil, acceptsCSV: false)
+            try source.stream(stop: stop, opened: { _ in }) { batch in
+                for r in batch {
+                    packets &+= 1
+                    first = min(first ?? r.timestampNs, r.timestampNs)
+                    last = max(last ?? r.timestampNs, r.timestampNs)
+                }
+                do throws(HistoryError) { try recorder.add(batch) } catch {
+                    storeError = error
+                    return false
+                }
+                return !stop.isRequested
+            }
+            if let storeError { throw storeError }
+            try recorder.flush()
+            if stop.isRequested {
+                try store.finish()
+                report("\(path): interrupted; \(recorder.minutesWritten) minutes kept, the file is not marked imported")
+                break
+            }
+            try store.recordImport(fingerprint: print, path: path, packets: packets, first: first, last: last)
+            result.files += 1
+            result.packets += packets
+            result.minutes += recorder.minutesWritten
+        }
+        try store.finish()
+        return result
+    }
+
+    /// Size, then FNV-1a over the first and the last MiB.
+    static func fingerprint(_ path: String) throws(HistoryImportError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
+        let size = Int64(st.st_size)
+        let window = 1 << 20
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var buffer = [UInt8](repeating: 0, count: window)
+        for offset in [0, max(0, size - Int64(window))] {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(offset)) }
+            guard n >= 0 else { throw .unreadable(path: path, errno: errno) }
+            for b in buffer.prefix(n) { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 }
+        }
+        return "\(size)-\(String(hash, radix: 16))"
+    }
+}
+
+public enum HistoryImportError: Error, Sendable, CustomStringConvertible {
+    case alreadyImported(path: String, epochSeconds: Int64)
+    case unreadable(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .alreadyImported(let p, let t):
+            "\(p) was already imported into this history (at \(CivilDate.rfc3339(seconds: t)))"
+        case .unreadable(let p, let e): "cannot read \(p): \(String(cString: strerror(e)))"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .alreadyImported: "a file is imported once; to import it again, use a new --db file"
+        case .unreadable: "check the path and its permissions"
+        }
+    }
+}
+
+/// `pktstat history`: the query's rows (or its 95th percentile) from the file, written whole.
+public enum HistoryShow {
+    public static func run(db: String, query: HistoryQuery, percentile: Bool, format: FlowFormat, output: ByteOutput)
+        throws
+    {
+        let store = try HistoryStore(path: db, writable: false)
+        if percentile {
+            HistoryWriter.write(try query.percentile95(store), format: format, into: &output.buffer)
+        } else {
+            let (r, rows) = try query.run(store)
+            HistoryWriter.write(rows, dimension: query.dimension, resolution: r, format: format, into: &output.buffer)
+        }
+        try output.flush()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `serve --history`: real minutes of real loopback traffic, a `kill -9` in the middle and a restart
+/// on the same file. 5 minutes and a half: the issue's bar is about wall-clock minutes.
+@Suite("serve --history", .enabled(if: TestPaths.isRoot, "live capture needs root"))
+struct ServeHistoryTests {
+    @Test func killNineLosesAtMostTheMinuteItCut() throws {
+        let sqlite3 = try requireTool("sqlite3")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("history.sqlite").path
+        let port = testPort(30)
+        let filter = ["udp", "port", "\(port)"]
+        // One 100-byte datagram every 0.5 s for 5 minutes 10 seconds.
+        let sender = try Spawned(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import socket, time
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                end = time.time() + 310
+                for _ in range(700):
+                    if time.time() > end: break
+                    s.sendto(bytes(100), ('127.0.0.1', \(port)))
+                    time.sleep(0.5)
+                """,
+            ])
+        defer { sender.signal(SIGKILL) }
+        var first = try ServeProcess(["-i", "lo", "--history", db] + filter)
+        Thread.sleep(forTimeInterval: 65)
+        // A second writer is refused while serve writes; a reader reads.
+        let capture = dir.appendingPathComponent("c.pcap")
+        try PcapBuilder.udpCapture(count: 10).write(to: capture)
+        let second = try pktstat(["history", "import", capture.path, "--db", db])
+        #expect(second.status == 1 && second.stderr.contains("being written by another pktstat"), "\(second.stderr)")
+        let reading = try pktstat(["history", "--db", db, "--resolution", "5m", "--format", "csv"])
+        #expect(reading.status == 0 && reading.stdout.contains(",lo,"), "\(reading.stdout) \(reading.stderr)")
+        let api = try first.request("/api/v1/history?resolution=5m&by=protocol&percentile=95")
+        let doc = try #require(api.json as? [String: Any], "\(api.status) \(api.body)")
+        let rows = doc["rows"] as? [[String: Any]] ?? []
+        #expect(doc["resolution"] as? String == "5m" && rows.contains { $0["protocol"] as? String == "UDP" }, "\(doc)")
+        #expect((doc["percentile_95"] as? [String: Any])?["intervals"] as? Int ?? 0 >= 1, "\(doc)")
+        Thread.sleep(forTimeInterval: 120)
+        first.spawned.signal(SIGKILL)
+        _ = first.spawned.finish(timeout: 5)
+        let killedAt = Int(Date().timeIntervalSince1970)
+        first = try ServeProcess(["-i", "lo", "--history", db] + filter)
+        _ = sender.finish(timeout: 200)
+        let r = first.stop(timeout: 10)
+        #expect(r.status == 0, "\(r.stderr)")
+
+        let minutes = try run(sqlite3, [db, "SELECT start FROM minutes ORDER BY start"]).stdout
+            .split(separator: "\n").compactMap { Int($0) }
+        let firstMinute = try #require(minutes.first)
+        let lastMinute = try #require(minutes.last)
+        let span = Array(stride(from: firstMinute, through: lastMinute, by: 60))
+        let missing = Set(span).subtracting(minutes)
+        #expect(span.count >= 5, "\(minutes)")
+        #expect(missing.count <= 1, "missing \(missing.sorted()) of \(span); kill -9 at \(killedAt)")
+        #expect(missing.allSatisfy { abs($0 + 30 - killedAt) <= 60 }, "a minute other than the cut one is missing")
+        let check = try run(sqlite3, [db, "PRAGMA integrity_check"]).stdout
+        #expect(check.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+        // Every datagram sent is in the history, except those of the minute the kill cut short.
+        let sent = 620
+        let stored = try run(
+            sqlite3, [db, "SELECT sum(packets) FROM traffic WHERE resolution = 'day' AND dimension = 'interface'"]
+        ).stdout
+        let packets = Int(stored.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(packets <= sent && packets >= sent - 125, "\(packets) of about \(sent)")
+    }
+}
