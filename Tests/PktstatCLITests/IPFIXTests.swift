@@ -129,6 +129,42 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
         return (1, expected.count)
     }
 
+    /// The same into pmacct's nfacctd (print plugin), for every tenth capture with a flows
+    /// reference (11 of them: nfacctd takes 2-3 s to start and write its file at exit, so the
+    /// whole corpus would take minutes for little more than the nfcapd test covers).
+    @Test(.enabled(if: TestPaths.conformanceCaptures != nil, "the conformance corpus is not next to the package"))
+    func conformanceCapturesIntoNfacctd() throws {
+        let tshark = try requireTool("tshark")
+        _ = try requireTool("nfacctd", package: "pmacct")
+        let captures = Self.capturesWithFlows.enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
+        #expect(captures.count >= 10)
+        var directions = 0
+        for capture in captures {
+            let name = capture.lastPathComponent
+            let csv = try pktstat(["flows", capture.path, "--format", "csv"])
+            let expected = csvTotals(csv.stdout)
+            let bytes = try referenceIPBytes(capture: capture, tshark: tshark)
+            let collector = try NfacctdCollector()
+            let sent = try pktstat(["flows", capture.path, "--format", "csv", "--ipfix", "127.0.0.1:\(collector.port)"])
+            #expect(sent.status == 0, "\(name): \(sent.stderr)")
+            usleep(150_000)
+            collector.stop()
+            let got = try collector.totals()
+            #expect(Set(got.keys) == Set(expected.keys), "\(name): the same directions")
+            for (key, want) in expected {
+                guard let have = got[key] else { continue }
+                #expect(have.packets == want.packets, "\(name) \(key): packets")
+                // pmacct takes a start time of 0 (captures without timestamps) as none.
+                if want.firstMs != 0 {
+                    #expect(have.firstMs == want.firstMs && have.lastMs == want.lastMs, "\(name) \(key): first/last")
+                }
+                if let bytes { #expect(have.bytes == bytes[key], "\(name) \(key): IP-layer bytes") }
+            }
+            directions += expected.count
+        }
+        #expect(directions >= 10)
+    }
+
     @Test func badOptionsAreOneLine() throws {
         for (args, says) in [
             (["--ipfix", "nowhere"], "not a collector address"),

@@ -188,3 +188,98 @@ public final class NfcapdCollector: @unchecked Sendable {
         return seconds * 1000 + (Int64(fraction.prefix(3)) ?? 0)
     }
 }
+
+/// pmacct's `nfacctd` with its print plugin (CSV, appended at exit), on 127.0.0.1 at a free port
+/// in its own temporary folder; `stop()` ends it (SIGINT: it writes its cache) and `totals()` reads
+/// the CSV.
+public final class NfacctdCollector: @unchecked Sendable {
+    public let port: Int
+    public let directory: URL
+    private let process: Spawned
+
+    public init() throws {
+        let nfacctd = try requireTool("nfacctd", package: "pmacct")
+        directory = TestPaths.temporaryDirectory()
+        port = freeUDPPort()
+        let config = """
+            daemonize: false
+            nfacctd_ip: 127.0.0.1
+            nfacctd_port: \(port)
+            plugins: print
+            aggregate: src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end
+            print_output: csv
+            print_output_file: \(directory.path)/out.csv
+            print_output_file_append: true
+            print_refresh_time: 3600
+            nfacctd_time_new: false
+            """
+        let configFile = directory.appendingPathComponent("nfacctd.conf")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        process = try Spawned(
+            try unblockingSignals(), [nfacctd, "-f", configFile.path],
+            environment: ["TZ": "UTC", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+        let ready = process.waitFor(timeout: 10) { _ in
+            ((try? shell("ss -Hlun 'sport = :\(self.port)'").stdout) ?? "").contains(":\(self.port)")
+        }
+        if !ready {
+            throw NSError(
+                domain: "nfacctd", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "nfacctd did not start: \(process.stderr)"])
+        }
+    }
+
+    @discardableResult
+    public func stop() -> String {
+        process.signal(SIGINT)
+        let r = process.finish(timeout: 20)
+        // The print plugin is a child process that writes the file as it exits.
+        let csv = directory.appendingPathComponent("out.csv")
+        for _ in 0..<20 where !FileManager.default.fileExists(atPath: csv.path) { usleep(50_000) }
+        usleep(200_000)
+        return r.stderr
+    }
+
+    deinit {
+        if process.process.isRunning { _ = stop() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The records, summed per directed key (no file: no records).
+    public func totals() throws -> [DirectedKey: DirectedTotals] {
+        let file = directory.appendingPathComponent("out.csv")
+        guard FileManager.default.fileExists(atPath: file.path) else { return [:] }
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var out: [DirectedKey: DirectedTotals] = [:]
+        for line in text.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 9, let packets = UInt64(f[7]), let bytes = UInt64(f[8]) else { continue }
+            let key = DirectedKey(src: f[0], sport: Int(f[2]) ?? 0, dst: f[1], dport: Int(f[3]) ?? 0)
+            out[key, default: DirectedTotals()].add(
+                packets: packets, bytes: bytes, firstMs: Self.milliseconds(f[5]), lastMs: Self.milliseconds(f[6]))
+        }
+        return out
+    }
+
+    /// "2014-10-19 19:16:56.346000" (UTC) -> milliseconds since the epoch.
+    static func milliseconds(_ s: String) -> Int64 {
+        let parts = s.split(separator: " ")
+        guard parts.count == 2 else { return 0 }
+        let d = parts[0].split(separator: "-").compactMap { Int32($0) }
+        let t = parts[1].split(separator: ":")
+        guard d.count == 3, t.count == 3 else { return 0 }
+        var tmv = tm()
+        tmv.tm_year = d[0] - 1900
+        tmv.tm_mon = d[1] - 1
+        tmv.tm_mday = d[2]
+        tmv.tm_hour = Int32(t[0]) ?? 0
+        tmv.tm_min = Int32(t[1]) ?? 0
+        let seconds = Double(t[2]) ?? 0
+        tmv.tm_sec = Int32(seconds)
+        let whole = Int64(timegm(&tmv))
+        let fraction = t[2].split(separator: ".")
+        let ms =
+            fraction.count == 2
+            ? Int64(String(fraction[1].prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)) ?? 0 : 0
+        return whole * 1000 + ms
+    }
+}
