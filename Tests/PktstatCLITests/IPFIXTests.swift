@@ -165,6 +165,63 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
         #expect(directions >= 10)
     }
 
+    /// Over TCP to a collector that starts a second after pktstat: pktstat reconnects (backoff
+    /// from 0.5 s), sends the templates first, then every record; the listener (Python, reading
+    /// the stream as RFC 7011 frames it) counts the data records by the templates' lengths.
+    @Test(.enabled(if: TestPaths.conformanceCaptures != nil, "the conformance corpus is not next to the package"))
+    func tcpReconnectsAndDeliversEveryRecord() throws {
+        let python = try requireTool("python3")
+        let capture = try #require(TestPaths.conformanceCaptures).appendingPathComponent("pcpp_650HttpResponses.pcap")
+        let port = freeUDPPort()
+        let listener = """
+            import socket, struct, sys, time
+            time.sleep(1.0)
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(('127.0.0.1', \(port))); s.listen(1); s.settimeout(15)
+            c, _ = s.accept(); c.settimeout(15)
+            data = b''
+            while True:
+                b = c.recv(65536)
+                if not b: break
+                data += b
+            lengths, records, first, i = {}, 0, None, 0
+            while i + 16 <= len(data):
+                version, length = struct.unpack('!HH', data[i:i+4])
+                assert version == 10 and length >= 16, (version, length)
+                j = i + 16
+                while j < i + length:
+                    sid, slen = struct.unpack('!HH', data[j:j+4])
+                    if first is None: first = sid
+                    if sid == 2:
+                        k = j + 4
+                        while k < j + slen:
+                            tid, count = struct.unpack('!HH', data[k:k+4]); k += 4; total = 0
+                            for _ in range(count):
+                                eid, elen = struct.unpack('!HH', data[k:k+4]); k += 8 if eid & 0x8000 else 4; total += elen
+                            lengths[tid] = total
+                    elif sid >= 256:
+                        records += (slen - 4) // lengths[sid]
+                    j += slen
+                i += length
+            assert i == len(data), 'a partial message'
+            print(first, records)
+            """
+        let collector = try Spawned(python, ["-c", listener])
+        let r = try pktstat(
+            ["flows", capture.path, "--format", "csv", "--ipfix", "tcp://127.0.0.1:\(port)"], timeout: 30)
+        let got = collector.finish(timeout: 20)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(got.status == 0, "\(got.stderr)")
+        #expect(r.stderr.contains(" 0 dropped"), "\(r.stderr)")
+        // As many records as pktstat's flows have directions with packets (rows with addresses).
+        let directions = csvTotals(r.stdout).count
+        #expect(directions > 100)
+        #expect(r.stderr.contains("ipfix: \(directions) records"), "\(r.stderr)")
+        #expect(
+            got.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2 \(directions)",
+            "templates first, every record")
+    }
+
     @Test func badOptionsAreOneLine() throws {
         for (args, says) in [
             (["--ipfix", "nowhere"], "not a collector address"),
