@@ -86,13 +86,19 @@ let package = Package(
             dependencies: ["CNetLinux", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
+        // Who owns a flow's sockets: sock_diag, /proc/PID/fd, comm, cgroup; every network namespace.
+        .target(
+            name: "SocketOwners",
+            dependencies: ["CNetLinux", "PacketWire", "TrafficAnalysis"],
+            swiftSettings: strict
+        ),
         // The pipeline every command composes: record sources (capture files, standard input,
         // live capture) with stop conditions and drop accounting, feeding the analysis consumers.
         .target(
             name: "TrafficPipeline",
             dependencies: [
                 "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "History", "NetInfo",
-                "Rendering", "OutputSinks", "CNetLinux",
+                "Rendering", "OutputSinks", "CNetLinux", "SocketOwners",
             ],
             swiftSettings: strict
         ),
@@ -102,6 +108,7 @@ let package = Package(
             name: "Serve",
             dependencies: [
                 "PacketWire", "PacketRecords", "TrafficAnalysis", "Rendering", "NetInfo", "TrafficPipeline", "History",
+                "SocketOwners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -129,7 +136,7 @@ let package = Package(
             name: "PktstatCLI",
             dependencies: [
                 "PacketWire", "PacketRecords", "PacketFile", "PacketCapture", "TrafficAnalysis", "TrafficPipeline",
-                "Rendering", "NetInfo", "OutputSinks", "Serve", "History",
+                "Rendering", "NetInfo", "OutputSinks", "Serve", "History", "SocketOwners",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -180,6 +187,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "SocketOwnersTests", dependencies: ["SocketOwners"], swiftSettings: strict),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PktstatCLITests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(

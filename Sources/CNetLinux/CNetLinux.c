@@ -1,5 +1,7 @@
+#define _GNU_SOURCE
 #include "CNetLinux.h"
 #include <errno.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -12,3 +14,5 @@ int pktstat_clear_capabilities(void) {
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}, {0, 0, 0}};
     return (int)syscall(SYS_capset, &header, data);
 }
+
+int pktstat_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }

@@ -272,7 +272,7 @@ public final class HistoryStore {
                 """
                 CREATE TABLE traffic(resolution TEXT NOT NULL, start INTEGER NOT NULL, dimension TEXT NOT NULL,
                   name TEXT NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
-                  PRIMARY KEY (resolution, dimension, start, name)) WITHOUT ROWID;
+                  PRIMARY KEY (resolution, start, dimension, name)) WITHOUT ROWID;
                 CREATE TABLE imports(fingerprint TEXT PRIMARY KEY, path TEXT NOT NULL, packets INTEGER NOT NULL,
                   first INTEGER, last INTEGER, imported INTEGER NOT NULL);
                 CREATE TABLE minutes(start INTEGER PRIMARY KEY);
@@ -301,8 +301,8 @@ public final class HistoryStore {
                     }
                 }
                 try db.prepare("INSERT OR IGNORE INTO minutes(start) VALUES (?)").bind(.int(minute.start)).run()
-                try closeBuckets(at: minute.start)
-                try applyRetention(newest: minute.start)
+                // Retention moves only when a bucket closes: at most every 5 minutes.
+                if try closeBuckets(at: minute.start) { try applyRetention(newest: minute.start) }
             }
         } catch {
             throw error.historyError(path)
@@ -327,7 +327,7 @@ public final class HistoryStore {
         let s = try db.prepare(
             """
             INSERT INTO traffic(resolution, start, dimension, name, packets, bytes) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(resolution, dimension, start, name)
+            ON CONFLICT(resolution, start, dimension, name)
             DO UPDATE SET packets = packets + excluded.packets, bytes = bytes + excluded.bytes
             """)
         upsert = s
@@ -348,10 +348,20 @@ public final class HistoryStore {
         return kept
     }
 
-    private func closeBuckets(at minute: Int64) throws(SQLiteError) {
+    /// Compacts the buckets `minute` closed; true when any closed (or none was open).
+    @discardableResult
+    private func closeBuckets(at minute: Int64) throws(SQLiteError) -> Bool {
+        var closed = false
         for r in HistoryResolution.allCases {
             let start = r.bucket(minute)
-            if let open = openBuckets[r], open != start { try compact(r, open) }
+            if let open = openBuckets[r] {
+                if open != start {
+                    try compact(r, open)
+                    closed = true
+                }
+            } else {
+                closed = true
+            }
             openBuckets[r] = start
         }
         // The open daily and monthly buckets gather up to topTalkers names a minute: cut them
@@ -360,6 +370,7 @@ public final class HistoryStore {
             lastCompaction = minute
             for r in [HistoryResolution.day, .month] { try compact(r, r.bucket(minute)) }
         }
+        return closed
     }
 
     /// Keeps a bucket's top `topTalkers` names per talker dimension; the rest go into `other`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import PacketCapture
 import Serve
+import SocketOwners
 import TrafficAnalysis
 import TrafficPipeline
 
@@ -17,8 +18,11 @@ struct ServeCommand: ParsableCommand {
               sudo pktstat serve -i any --interval 5s udp or tcp
               sudo pktstat serve --listen 0.0.0.0:\(ListenAddress.defaultPort) --token-file /etc/pktstat/token
               sudo pktstat serve --listen :\(ListenAddress.defaultPort) --web.config.file web.yml   (TLS, basic auth)
+              sudo pktstat serve -i any -Z root              /api/v1/processes names every process
 
             \(ServeRoutes.helpText)
+
+            Flows name the local process, systemd unit or container at each end (sock_diag and /proc, every network namespace; as root, or only the -Z user's processes; --no-processes turns it off); /metrics has no per-process labels.
 
             It listens on 127.0.0.1 unless told otherwise, and refuses any other address without --token-file or basic_auth_users. SIGTERM or Ctrl-C: requests in flight finish, streams close, the status lines print, exit 0.
             """
@@ -63,6 +67,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var live: LiveCaptureOptions
 
+    @OptionGroup var processes: ProcessOptions
+
     func validate() throws {
         if let problem = options.problem ?? ListenAddress.problem(listen) { throw ValidationError(problem) }
     }
@@ -85,15 +91,19 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         var settings = ServeSettings()
         var handOff: LiveRunHandOff?
+        var owners: SocketOwners?
         try ErrorReport.run {
             // Listen address and authentication, checked before the capture opens.
             settings = try ServeSettings(
                 listen: listen, headerTimeoutNs: headerTimeout?.nanoseconds, tokenFile: tokenFile,
                 webConfigFile: webConfigFile)
-            handOff = LiveRunHandOff(try LiveRun.open(live.settings, report: Console.line))
+            var liveSettings = live.settings
+            owners = processes.start(&liveSettings)
+            handOff = LiveRunHandOff(try LiveRun.open(liveSettings, report: Console.line))
         }
         guard let handOff else { return }
         var options = options
+        options.owners = owners
         options.versions = [("version", Version.pktstat), ("libpcap", Libpcap.version)]
         let logger = ServeRun.logger()
         Task {

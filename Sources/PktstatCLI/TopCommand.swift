@@ -4,6 +4,7 @@ import OutputSinks
 import PacketCapture
 import PacketRecords
 import Rendering
+import SocketOwners
 import TrafficAnalysis
 import TrafficPipeline
 
@@ -31,10 +32,14 @@ struct Top: ParsableCommand {
               sudo pktstat top -i eth0 --batch --duration 10 > flows.csv
               sudo pktstat top -i any --view hosts --format json | jq .
               sudo pktstat top -i eth0 tcp --sort rtt      slowest TCP handshakes first
+              sudo pktstat top -i any -Z root --view processes   traffic per process, unit, container
+              sudo pktstat top -i eth0 --batch --no-processes    no process lookups
 
-            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as iftop), and the total bytes. The flows view shows each TCP flow's state (Zeek's conn_state: S0 a SYN unanswered, S1 established, SF closed, REJ refused, RSTO/RSTR reset...) and its handshake's round trip, from the TCP flags seen. Keys: q quit, s sort (last, 2s, 10s, 40s, total, rtt: slowest handshake first), v view (flows, hosts, ports), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, SIGTERM, SIGHUP, or a crash signal.
+            On a terminal: a header (totals, current rate, flows, expired and evicted flows, drops), then a row per flow (or host, or port) with bits per second over the last interval and over 2 s, 10 s and 40 s (as iftop), and the total bytes. The flows view shows each TCP flow's state (Zeek's conn_state: S0 a SYN unanswered, S1 established, SF closed, REJ refused, RSTO/RSTR reset...) and its handshake's round trip, from the TCP flags seen. Keys: q quit, s sort (last, 2s, 10s, 40s, total, rtt: slowest handshake first), v view (flows, hosts, ports, processes), p pause the display (the capture goes on). The terminal is restored on every exit: q, Ctrl-C, SIGTERM, SIGHUP, or a crash signal.
 
-            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, or ports) that moved anything in it, most bytes first, each stamped with the interval's start: time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,tcp_state,initial_rtt (hosts: time,host,...; ports: time,protocol,port,...). The last interval is printed when the run ends, however short.
+            Processes: each TCP or UDP flow's ends that are sockets of this host are looked up when the flow starts (sock_diag, as ss -p; /proc/PID/fd, comm, cgroup; in every network namespace): the flows view shows [name pid] after them, the processes view a row per process with what it sent and received. Unknown stays empty. Other users' processes need root: under sudo, -Z root keeps it (see docs/flows-and-top.md).
+
+            Not on a terminal, or with --batch: after each interval, the rows of the flows (or hosts, ports, processes) that moved anything in it, most bytes first, each stamped with the interval's start: time,protocol,src,sport,dst,dport, then packets,bytes,bits_per_second,total_packets,total_bytes, then tcp_state,initial_rtt, then src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit (hosts: time,host,...; ports: time,protocol,port,...; processes: time,pid,process,unit, then sent_packets,sent_bytes,received_packets,received_bytes, then bits_per_second,total_bytes). The last interval is printed when the run ends, however short.
 
             Memory is bounded: a flow idle longer than --flow-timeout leaves the table, and a full table (--max-flows) evicts one of the least recently seen; both counts are in the header and the status lines.
             """
@@ -49,7 +54,7 @@ struct Top: ParsableCommand {
     @Option(help: "Snapshot format: csv or json (one object per line).")
     var format: TopFormat = .csv
 
-    @Option(help: "Rows: flows, hosts or ports (on the screen, v switches).")
+    @Option(help: "Rows: flows, hosts, ports or processes (on the screen, v switches).")
     var view: RateView = .flows
 
     @Option(help: "Order: last, 2s, 10s, 40s (rate over that window), total, or rtt (on the screen, s switches).")
@@ -65,6 +70,8 @@ struct Top: ParsableCommand {
 
     @OptionGroup var live: LiveCaptureOptions
 
+    @OptionGroup var processes: ProcessOptions
+
     func validate() throws {
         if let problem = settings.problem { throw ValidationError(problem) }
     }
@@ -79,13 +86,17 @@ struct Top: ParsableCommand {
         settings.sort = RateSort.allCases[TopSortOption.allCases.firstIndex(of: sort) ?? 0]
         settings.format = format == .json ? .json : .csv
         settings.filter = live.filterExpression
+        settings.processes = !processes.noProcesses
         return settings
     }
 
     func run() throws {
         try ErrorReport.run {
-            let capture = try LiveRun.open(live.settings, report: Console.line)
-            let screen = TopConsumer(settings, terminal: batch ? nil : TopTerminal())
+            var liveSettings = live.settings
+            let owners = processes.start(&liveSettings)
+            defer { owners?.stop() }
+            let capture = try LiveRun.open(liveSettings, report: Console.line)
+            let screen = TopConsumer(settings, terminal: batch ? nil : TopTerminal(), owners: owners)
             // Ticks every 50 ms: keys and resizes are seen at once, intervals close on time.
             try capture.run(
                 limits: RunLimits(durationNs: duration?.nanoseconds), tickNs: 50_000_000, consumer: screen,

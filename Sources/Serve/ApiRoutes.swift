@@ -186,6 +186,29 @@ struct ApiRoutes: Sendable {
         return Self.json(feed.flows.json(view: view, by: by, top: top))
     }
 
+    func processes(_ request: Request) throws -> Response {
+        var top = 10
+        var by = FlowSort.bytes
+        for (name, value) in request.uri.queryParameters {
+            let v = String(value)
+            switch name {
+            case "top":
+                guard let n = Int(v), (1...10_000).contains(n) else {
+                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
+                }
+                top = n
+            case "by":
+                guard let s = FlowSort(rawValue: v), s != .first else {
+                    throw HTTPError(.badRequest, message: "by='\(v)' is not bytes or packets")
+                }
+                by = s
+            default:
+                throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; processes takes top and by")
+            }
+        }
+        return Self.json(feed.flows.processesJSON(by: by, top: top))
+    }
+
     func stream() throws -> Response {
         guard let (id, events) = feed.subscribe() else {
             throw HTTPError(.serviceUnavailable, message: "shutting down; reconnect to the restarted server")

@@ -37,6 +37,10 @@ enum Dashboard {
         <table><thead><tr><th>host</th><th>flows</th><th>packets</th><th>bytes</th><th>sent</th><th>received</th>
         </tr></thead>
         <tbody id="talkers"></tbody></table>
+        <h2>Top processes (local sockets, by bytes)</h2>
+        <table><thead><tr><th>pid</th><th>process</th><th>unit</th><th>flows</th><th>bytes</th><th>sent</th>
+        <th>received</th></tr></thead>
+        <tbody id="processes"></tbody></table>
         <script>
         "use strict";
         const keep = 300, rows = [];
@@ -85,6 +89,12 @@ enum Dashboard {
             document.getElementById("talkers").innerHTML = d.rows.map(h =>
               `<tr><td>${h.host}</td><td>${h.flows}</td><td>${h.packets}</td><td>${fmt(h.bytes)}</td>` +
               `<td>${fmt(h.sent_bytes)}</td><td>${fmt(h.received_bytes)}</td></tr>`).join("");
+          }).catch(() => {});
+          fetch("api/v1/processes?top=10").then(r => r.json()).then(d => {
+            const esc = t => t === null ? "-" : String(t).replace(/[&<>"]/g, c => "&#" + c.charCodeAt(0) + ";");
+            document.getElementById("processes").innerHTML = d.rows.map(p =>
+              `<tr><td>${esc(p.pid)}</td><td>${esc(p.process)}</td><td>${esc(p.unit)}</td><td>${p.flows}</td>` +
+              `<td>${fmt(p.bytes)}</td><td>${fmt(p.sent_bytes)}</td><td>${fmt(p.received_bytes)}</td></tr>`).join("");
           }).catch(() => {});
         }
         talkers(); setInterval(talkers, 2000);

@@ -1,5 +1,6 @@
 public import History
 public import PacketRecords
+public import SocketOwners
 public import TrafficAnalysis
 public import TrafficPipeline
 
@@ -23,19 +24,23 @@ public final class ServeConsumer: LiveConsumer {
     /// Minutes the history could not take (a full disk): counted, the capture goes on.
     public private(set) var historyFailures = 0
     private var lastHistoryFailure: String?
+    private let owners: SocketOwners?
 
     /// - Parameter startNs: where interval 0 begins until the capture starts (`start` moves it
     ///   to the capture's start).
     public init(
         metrics: ServeMetrics, feed: LiveFeed, startNs: Int64 = LivePipeline.realtimeNow(),
-        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits, history: HistoryStore? = nil
+        flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits, history: HistoryStore? = nil,
+        owners: SocketOwners? = nil
     ) {
         self.metrics = metrics
         self.feed = feed
         historyStore = history
+        self.owners = owners
         session = Self.session(intervalNs: feed.intervalNs, startNs: startNs)
         flows = FlowTable(limits: flowLimits)
         flowIdleNs = flowLimits.idleTimeoutNs
+        if let owners { flows.onNewFlow = { owners.flowStarted($0) } }
     }
 
     private static func session(intervalNs: Int64, startNs: Int64) -> SeriesSession {
@@ -81,7 +86,10 @@ public final class ServeConsumer: LiveConsumer {
     private func copyFlows(nowNs: Int64) {
         lastFlowCopyNs = nowNs
         if let flowIdleNs { flows.expire(olderThan: nowNs - flowIdleNs) }
-        feed.flows = FlowSnapshot(flows: Array(flows), counters: flows.counters, takenNs: nowNs)
+        let copy = Array(flows)
+        owners?.settle()
+        let ends = owners.map { o in o.withOwners { lookup in copy.map { lookup.owners(of: $0) } } } ?? []
+        feed.flows = FlowSnapshot(flows: copy, owners: ends, counters: flows.counters, takenNs: nowNs)
         metrics.setFlows(active: flows.count, counters: flows.counters)
     }
 
@@ -96,6 +104,7 @@ public final class ServeConsumer: LiveConsumer {
             try r.flush()
             try r.store.finish()
         }
+        owners?.stop()
     }
 
     public var closingLines: [String] {

@@ -116,7 +116,9 @@ public enum ServeRoutes {
         ) { api, _ in try api.stream() },
         ServeRoute(
             "/api/v1/flows", summary: "top talkers from the flow table",
-            details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min)",
+            details: "Top talkers from the flow table (copied once a second, idle flows leave after 5 min); "
+                + "flow rows name the local process at each end (src_pid, src_process, src_unit, dst_pid, "
+                + "dst_process, dst_unit; null where the end is not a local socket or was not found)",
             response: "rows as pktstat flows --format json prints them; flow rows add tcp_state and initial_rtt",
             schema: .object([
                 "view": .string(oneOf: FlowSnapshot.View.allCases.map(\.rawValue)),
@@ -124,11 +126,15 @@ public enum ServeRoutes {
                 "active_flows": .integer(minimum: 0),
                 "taken": Schema.number.nullable,
                 "rows": .array(
-                    of: .object([
-                        "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
-                        "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
-                        "initial_rtt": Schema.number.nullable,
-                    ])),
+                    of: .object(
+                        [
+                            "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                            "tcp_state": Schema.string(oneOf: ConnState.allCases.map(\.name)).nullable,
+                            "initial_rtt": Schema.number.nullable,
+                            "src_pid": Schema.integer(minimum: 1).nullable, "src_process": Schema.string.nullable,
+                            "src_unit": Schema.string.nullable, "dst_pid": Schema.integer(minimum: 1).nullable,
+                            "dst_process": Schema.string.nullable, "dst_unit": Schema.string.nullable,
+                        ], required: ["packets", "bytes"])),
             ]),
             parameters: [
                 .init(
@@ -170,6 +176,34 @@ public enum ServeRoutes {
                     schema: .string(oneOf: ["95"], default: "95")),
             ], errors: [400, 500, 503]
         ) { api, request in try api.history(request) },
+        ServeRoute(
+            "/api/v1/processes", summary: "traffic per local process, unit or container",
+            details: "Totals per local process over the flows in the table (the process that owns the socket at "
+                + "a flow's end, found through sock_diag and /proc as ss -p does, in every network namespace; "
+                + "pid null when several processes of that name share the socket; unit: the systemd unit or "
+                + "container from /proc/PID/cgroup); empty with --no-processes",
+            response: "rows, most bytes first",
+            schema: .object([
+                "by": .string(oneOf: ["bytes", "packets"]),
+                "active_flows": .integer(minimum: 0),
+                "taken": Schema.number.nullable,
+                "rows": .array(
+                    of: .object([
+                        "pid": Schema.integer(minimum: 1).nullable, "process": .string, "unit": Schema.string.nullable,
+                        "flows": .integer(minimum: 0), "packets": .integer(minimum: 0), "bytes": .integer(minimum: 0),
+                        "sent_packets": .integer(minimum: 0), "sent_bytes": .integer(minimum: 0),
+                        "received_packets": .integer(minimum: 0), "received_bytes": .integer(minimum: 0),
+                    ])),
+            ]),
+            parameters: [
+                .init(
+                    name: "top", description: "how many rows (default 10)",
+                    schema: .integer(minimum: 1, maximum: 10_000, default: 10)),
+                .init(
+                    name: "by", description: "the order (default bytes)",
+                    schema: .string(oneOf: ["bytes", "packets"], default: "bytes")),
+            ], errors: [400]
+        ) { api, request in try api.processes(request) },
         ServeRoute(
             "/api/v1/openapi.json", summary: "this API's OpenAPI 3 document", details: "This document",
             response: "OpenAPI 3", schema: .anyObject

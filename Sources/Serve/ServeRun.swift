@@ -5,6 +5,7 @@ import Hummingbird
 public import Logging
 import NIOCore
 import ServiceLifecycle
+public import SocketOwners
 import Synchronization
 public import TrafficAnalysis
 public import TrafficPipeline
@@ -21,6 +22,8 @@ public struct ServeOptions: Sendable {
     public var versions: [(String, String)] = []
     /// `--history PATH`: the SQLite history written every minute.
     public var historyPath: String?
+    /// Attribution of flows to local processes (nil: `--no-processes`).
+    public var owners: SocketOwners?
 
     public init() {}
 }
@@ -57,7 +60,7 @@ public enum ServeRun {
             try HistoryStore(path: path, writable: true)
         }
         let consumer = ServeConsumer(
-            metrics: metrics, feed: feed, flowLimits: options.flowLimits, history: history)
+            metrics: metrics, feed: feed, flowLimits: options.flowLimits, history: history, owners: options.owners)
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(

@@ -1,14 +1,30 @@
 public import PacketWire
 
-/// What `top` shows per row: a flow, a host or a (protocol, port) group.
+/// The process that owns a socket: its pid, its name (`comm`) and its systemd unit or container
+/// ("" when none). `pid` is 0 when several processes with this name and unit share the socket
+/// (a forked server): the name is known, the pid is not.
+public struct ProcessOwner: Sendable, Hashable {
+    public var pid: Int32
+    public var name: String
+    public var unit: String
+
+    public init(pid: Int32, name: String, unit: String) {
+        self.pid = pid
+        self.name = name
+        self.unit = unit
+    }
+}
+
+/// What `top` shows per row: a flow, a host, a (protocol, port) group or a local process.
 public enum RateView: String, Sendable, CaseIterable {
-    case flows, hosts, ports
+    case flows, hosts, ports, processes
 
     public var next: RateView {
         switch self {
         case .flows: .hosts
         case .hosts: .ports
-        case .ports: .flows
+        case .ports: .processes
+        case .processes: .flows
         }
     }
 }
@@ -29,6 +45,7 @@ public struct RateRow: Sendable, Equatable {
         case flow(Flow)
         case host(IPAddress, UInt8)
         case port(ProtocolLabel, hasPort: Bool, port: UInt16)
+        case process(ProcessOwner)
     }
 
     public var identity: Identity
@@ -38,6 +55,31 @@ public struct RateRow: Sendable, Equatable {
     public var lastPackets: UInt64
     public var totalBytes: UInt64
     public var totalPackets: UInt64
+    /// What the flow's src sent over the last interval and in all (a process row: what the
+    /// process sent); the rest went the other way.
+    public var lastSrcPackets: UInt64 = 0
+    public var lastSrcBytes: UInt64 = 0
+    public var totalSrcPackets: UInt64 = 0
+    public var totalSrcBytes: UInt64 = 0
+    /// The local processes at the flow's src and dst ends, when attribution found them.
+    public var srcOwner: ProcessOwner?
+    public var dstOwner: ProcessOwner?
+
+    public init(
+        identity: Identity, windowBytes: [UInt64], lastPackets: UInt64, totalBytes: UInt64, totalPackets: UInt64
+    ) {
+        self.identity = identity
+        self.windowBytes = windowBytes
+        self.lastPackets = lastPackets
+        self.totalBytes = totalBytes
+        self.totalPackets = totalPackets
+    }
+
+    /// Bytes and packets the other way (to the src; a process row: what it received).
+    public var lastDstBytes: UInt64 { (windowBytes.first ?? 0) &- lastSrcBytes }
+    public var lastDstPackets: UInt64 { lastPackets &- lastSrcPackets }
+    public var totalDstBytes: UInt64 { totalBytes &- totalSrcBytes }
+    public var totalDstPackets: UInt64 { totalPackets &- totalSrcPackets }
 }
 
 /// Per-flow byte history for `top`, one bucket per interval, kept only for the flows still in the
@@ -55,6 +97,8 @@ public struct FlowRates {
         var buckets: [UInt64]
         var packets: UInt64
         var lastPackets: UInt64
+        var srcBytes: UInt64 = 0
+        var srcPackets: UInt64 = 0
     }
 
     public init(intervalNs: Int64) {
@@ -77,16 +121,25 @@ public struct FlowRates {
             var h = history.removeValue(forKey: f.key) ?? History(total: 0, buckets: [], packets: 0, lastPackets: 0)
             let delta = f.bytes >= h.total ? f.bytes - h.total : f.bytes
             h.lastPackets = f.packets >= h.packets ? f.packets - h.packets : f.packets
+            let restarted = f.bytes < h.total
+            let srcDelta = restarted || f.srcBytes < h.srcBytes ? f.srcBytes : f.srcBytes - h.srcBytes
+            let srcPacketsDelta = restarted || f.srcPackets < h.srcPackets ? f.srcPackets : f.srcPackets - h.srcPackets
             h.total = f.bytes
             h.packets = f.packets
+            h.srcBytes = f.srcBytes
+            h.srcPackets = f.srcPackets
             h.buckets.insert(delta, at: 0)
             if h.buckets.count > depth { h.buckets.removeLast(h.buckets.count - depth) }
             let sums = windows.map { h.buckets.prefix($0).reduce(0, +) }
             if sums.last ?? 0 > 0 {
-                rows.append(
-                    RateRow(
-                        identity: .flow(f), windowBytes: sums, lastPackets: h.lastPackets, totalBytes: f.bytes,
-                        totalPackets: f.packets))
+                var row = RateRow(
+                    identity: .flow(f), windowBytes: sums, lastPackets: h.lastPackets, totalBytes: f.bytes,
+                    totalPackets: f.packets)
+                row.lastSrcBytes = srcDelta
+                row.lastSrcPackets = srcPacketsDelta
+                row.totalSrcBytes = f.srcBytes
+                row.totalSrcPackets = f.srcPackets
+                rows.append(row)
             } else {
                 // Idle for the longest window: only the totals are kept (an empty array allocates nothing).
                 h.buckets = []
@@ -97,9 +150,11 @@ public struct FlowRates {
         return rows
     }
 
-    /// Flow rows folded into host or port rows (a host's rows count what it sent and received).
+    /// Flow rows folded into host, port or process rows (a host's rows count what it sent and
+    /// received).
     public static func aggregate(_ rows: [RateRow], as view: RateView) -> [RateRow] {
         guard view != .flows else { return rows }
+        if view == .processes { return processes(rows) }
         var at: [String: Int] = [:]
         var out: [RateRow] = []
         func add(_ id: RateRow.Identity, _ name: String, _ r: RateRow) {
@@ -131,6 +186,55 @@ public struct FlowRates {
             if f.dst.address != f.src.address {
                 add(.host(f.dst.address, v), "\(f.dst.address.hi)/\(f.dst.address.lo)/\(v)", r)
             }
+        }
+        return out
+    }
+
+    /// Flow rows folded into a row per local process (the owners attribution put on them): a
+    /// process sent what the flow's end it owns sent and received the rest; a flow between two
+    /// sockets of one process is both sent and received by it, whole. Flows with no owner at
+    /// either end give no row.
+    public static func processes(_ rows: [RateRow]) -> [RateRow] {
+        var at: [ProcessOwner: Int] = [:]
+        var out: [RateRow] = []
+        func add(_ o: ProcessOwner, _ r: RateRow, sent: (UInt64, UInt64, UInt64, UInt64)) {
+            let i: Int
+            if let j = at[o] {
+                i = j
+                for w in out[i].windowBytes.indices { out[i].windowBytes[w] += r.windowBytes[w] }
+                out[i].lastPackets += r.lastPackets
+                out[i].totalBytes += r.totalBytes
+                out[i].totalPackets += r.totalPackets
+            } else {
+                i = out.count
+                at[o] = i
+                out.append(
+                    RateRow(
+                        identity: .process(o), windowBytes: r.windowBytes, lastPackets: r.lastPackets,
+                        totalBytes: r.totalBytes, totalPackets: r.totalPackets))
+            }
+            out[i].lastSrcPackets += sent.0
+            out[i].lastSrcBytes += sent.1
+            out[i].totalSrcPackets += sent.2
+            out[i].totalSrcBytes += sent.3
+        }
+        for r in rows {
+            let fromSrc = (r.lastSrcPackets, r.lastSrcBytes, r.totalSrcPackets, r.totalSrcBytes)
+            let fromDst = (r.lastDstPackets, r.lastDstBytes, r.totalDstPackets, r.totalDstBytes)
+            if let s = r.srcOwner, let d = r.dstOwner, s == d {
+                // Both ends one process: it sent it all and received it all (received is derived as
+                // the rest, so the row is added with sent = all and then the rest doubled).
+                add(s, r, sent: (r.lastPackets, r.windowBytes.first ?? 0, r.totalPackets, r.totalBytes))
+                if let i = at[s] {
+                    for w in out[i].windowBytes.indices { out[i].windowBytes[w] += r.windowBytes[w] }
+                    out[i].lastPackets += r.lastPackets
+                    out[i].totalBytes += r.totalBytes
+                    out[i].totalPackets += r.totalPackets
+                }
+                continue
+            }
+            if let s = r.srcOwner { add(s, r, sent: fromSrc) }
+            if let d = r.dstOwner { add(d, r, sent: fromDst) }
         }
         return out
     }

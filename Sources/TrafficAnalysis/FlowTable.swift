@@ -167,6 +167,9 @@ public final class FlowTable: RandomAccessCollection {
     /// Flows that left the table, in the order they left, when `keepsRetired`; the caller empties it.
     public var retired: [Flow] = []
     public private(set) var count = 0
+    /// Called with each flow as it enters the table (its first packet counted), on the thread
+    /// that adds packets: live attribution looks its sockets up. Never per packet.
+    public var onNewFlow: ((Flow) -> Void)?
     /// The newest packet time seen (ns), the clock of the idle timeout.
     public private(set) var newestNs: Int64 = .min
 
@@ -284,6 +287,7 @@ public final class FlowTable: RandomAccessCollection {
         pointer(i).initialize(to: Flow(key: key, senderIsB: senderIsB, at: ts))
         count += 1
         place(tag: tag, index: i)
+        if let onNewFlow { onNewFlow(pointer(i).pointee) }
         return i
     }
 

@@ -16,6 +16,9 @@ public struct LiveSettings: Sendable {
     public var filter: String?
     /// Hand over each packet at once (a person watching a terminal), not in batches.
     public var immediate = false
+    /// How long the kernel may hold packets before handing them over (ms; libpcap's timeout).
+    /// Attribution shortens it so that a short connection is looked up while it is still open.
+    public var deliveryTimeoutMs: Int32 = 100
 
     public init() {}
 }
@@ -85,6 +88,7 @@ public struct LiveRun: ~Copyable, Sendable {
         options.promiscuous = settings.promiscuous
         options.bufferBytes = settings.bufferKiB * 1024
         options.immediate = settings.immediate
+        options.timeoutMs = max(1, settings.deliveryTimeoutMs)
         let pipeline = try LivePipeline.open(options)
         for w in pipeline.warnings { report("warning: \(w)") }
         if let f = settings.filter { try pipeline.setFilter(f) }

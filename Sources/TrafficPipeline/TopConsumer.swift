@@ -2,6 +2,7 @@ import Glibc
 public import OutputSinks
 public import PacketRecords
 public import Rendering
+public import SocketOwners
 public import TrafficAnalysis
 
 /// What `top` shows, as the command line says.
@@ -14,6 +15,8 @@ public struct TopSettings: Sendable {
     /// Snapshots (no terminal): csv or json.
     public var format: FlowFormat = .csv
     public var filter: String?
+    /// Look up the local process at each end of each flow (`--no-processes` turns it off).
+    public var processes = true
 
     public init() {}
 }
@@ -35,18 +38,23 @@ public final class TopConsumer: LiveConsumer {
     private var intervalStart: Int64 = 0
     private var drops = DropCounters(kernel: 0, interface: 0, ring: 0)
     private var stop: LiveStopper?
+    private let owners: SocketOwners?
 
-    /// `terminal` nil: CSV or JSON snapshots on standard output.
-    public init(_ settings: TopSettings, terminal: TopTerminal?) {
+    /// `terminal` nil: CSV or JSON snapshots on standard output. `owners`: attribution, started
+    /// by the caller before privileges are dropped (nil: none).
+    public init(_ settings: TopSettings, terminal: TopTerminal?, owners: SocketOwners? = nil) {
         self.settings = settings
         self.terminal = terminal
+        self.owners = owners
         table = FlowTable(limits: settings.flowLimits)
         rates = FlowRates(intervalNs: settings.intervalNs)
         status = TopStatus(interface: "", filter: settings.filter)
         status.view = settings.view
         status.sort = settings.sort
         status.windowNs = rates.windowNs
+        status.processes = owners != nil
         writer = FlowWriter(format: settings.format, columns: FlowScreen.columns(settings.view))
+        if let owners { table.onNewFlow = { owners.flowStarted($0) } }
     }
 
     /// The screen (or the CSV header) before the first packet.
@@ -86,13 +94,16 @@ public final class TopConsumer: LiveConsumer {
             close(intervalStartNs: intervalStart, now: LivePipeline.realtimeNow(), last: true)
         }
         terminal?.restore()
+        owners?.stop()
     }
 
     public var closingLines: [String] {
-        [
+        var lines = [
             "\(table.counters.expired) flows ended idle (--flow-timeout)",
             "\(table.counters.evicted) flows evicted (--max-flows reached)",
         ]
+        if let owners { lines.append(owners.counters.summaryLine) }
+        return lines
     }
 
     /// An interval ends: idle flows leave, rates move on, the screen or a snapshot shows them.
@@ -100,6 +111,7 @@ public final class TopConsumer: LiveConsumer {
     private func close(intervalStartNs: Int64, now: Int64, last: Bool = false) {
         table.expire(olderThan: now - (settings.flowLimits.idleTimeoutNs ?? 0))
         rows = rates.tick(table)
+        if let owners { Self.attribute(&rows, owners) }
         let c = table.counters
         status.packets = c.packets
         status.bytes = c.bytes
@@ -131,13 +143,26 @@ public final class TopConsumer: LiveConsumer {
             switch k {
             case UInt8(ascii: "q"), UInt8(ascii: "Q"): stop?()
             case UInt8(ascii: "s"): status.sort = status.sort.next
-            case UInt8(ascii: "v"): status.view = status.view.next
+            case UInt8(ascii: "v"):
+                status.view = status.view.next
+                if status.view == .processes && !status.processes { status.view = status.view.next }
             case UInt8(ascii: "p"), UInt8(ascii: " "): status.paused.toggle()
             default: continue
             }
             redraw = true
         }
         return redraw
+    }
+
+    /// Puts the owners attribution found on the flow rows.
+    public static func attribute(_ rows: inout [RateRow], _ owners: SocketOwners) {
+        owners.settle()
+        owners.withOwners { lookup in
+            for i in rows.indices {
+                guard case .flow(let f) = rows[i].identity else { continue }
+                (rows[i].srcOwner, rows[i].dstOwner) = lookup.owners(of: f)
+            }
+        }
     }
 
     private func draw() {

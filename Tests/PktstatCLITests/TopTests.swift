@@ -194,7 +194,7 @@ struct TopTests {
         #expect(
             r.stdoutLines.first
                 == "time,protocol,src,sport,dst,dport,packets,bytes,bits_per_second,total_packets,total_bytes,"
-                + "tcp_state,initial_rtt")
+                + "tcp_state,initial_rtt,src_pid,src_process,src_unit,dst_pid,dst_process,dst_unit")
         let times = Array(Set(rows.compactMap { $0["time"] })).sorted()
         #expect(times.count >= 4, "\(r.stdout)")
         let ns = times.map { t -> Int64 in
