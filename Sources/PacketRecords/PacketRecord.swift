@@ -26,6 +26,17 @@ public struct PacketRecord: Sendable, Equatable {
     }
 
     public var label: ProtocolLabel { decoded.label }
+
+    /// The IP-layer bytes of the packet (IP header and payload, as RFC 7012's `octetDeltaCount`
+    /// counts them): the outermost IP header's length field, at most the wire length. Without
+    /// an IP header, or when the field says 0 (TSO captures, jumbograms), the wire length.
+    @inlinable
+    public var ipBytes: UInt32 {
+        let field = UInt32(decoded.ipLengthField)
+        guard field != 0 else { return length }
+        let total = decoded.ipVersion == 6 ? field &+ 40 : field
+        return Swift.min(total, length)
+    }
 }
 
 /// Nanosecond timestamps from (seconds, fraction) as libpcap hands them.

@@ -34,24 +34,42 @@ public enum DecodeStop: UInt8, Sendable {
 /// addresses and transport ports.
 public struct Decoded: Sendable, Equatable {
     public var label: ProtocolLabel = .other
-    public var stop: DecodeStop = .complete
+    /// `stop` (bits 0-2), `hasPorts` (bit 3) and `direction` (bits 4-5) in one byte, so that the
+    /// transport offset and the IP length field fit in what was padding: 48 bytes.
+    @usableFromInline var packed: UInt8 = 0
     /// 0 when no addresses were decoded, else 4 or 6.
     public var ipVersion: UInt8 = 0
-    public var hasPorts: Bool = false
+    /// TCP: the flags byte of the outermost TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08,
+    /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise.
+    public var tcpFlags: UInt8 = 0
     public var srcPort: UInt16 = 0
     public var dstPort: UInt16 = 0
     /// Linux cooked captures (SLL2): the interface index the packet was seen on; 0 when unknown.
     public var ifIndex: UInt32 = 0
-    /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
-    public var direction: PacketDirection = .unknown
-    /// TCP: the flags byte of the outermost TCP header (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08,
-    /// ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when captured; 0 otherwise. It lies in what would
-    /// be padding, so a record is no larger for it.
-    public var tcpFlags: UInt8 = 0
     /// Where the transport header (TCP, UDP, ...) starts; 0 when `hasPorts` is false. For the
-    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports. Also in what
-    /// was padding: the value stays 48 bytes.
+    /// payload parsers (`DNSMessage`, `TLSClientHello`) that look past the ports.
     public var transportOffset: UInt16 = 0
+    /// The outermost IP header's length field as captured: IPv4's total length, IPv6's payload
+    /// length (without the 40-byte header); 0 when there is no IP header (or the field says 0,
+    /// as TSO captures and jumbograms do). `PacketRecord.ipBytes` turns it into IP-layer bytes.
+    public var ipLengthField: UInt16 = 0
+
+    public var stop: DecodeStop {
+        @inlinable get { DecodeStop(rawValue: packed & 0x07) ?? .complete }
+        @inlinable set { packed = packed & ~0x07 | newValue.rawValue & 0x07 }
+    }
+
+    public var hasPorts: Bool {
+        @inlinable get { packed & 0x08 != 0 }
+        @inlinable set { packed = newValue ? packed | 0x08 : packed & ~0x08 }
+    }
+
+    /// Linux cooked captures (SLL, SLL2): whether the packet came in or went out.
+    public var direction: PacketDirection {
+        @inlinable get { PacketDirection(rawValue: (packed >> 4) & 0x03) ?? .unknown }
+        @inlinable set { packed = packed & ~0x30 | (newValue.rawValue & 0x03) << 4 }
+    }
+
     public var src: IPAddress = .zero
     public var dst: IPAddress = .zero
 
@@ -177,6 +195,7 @@ public enum Decoder {
         guard version == 4, headerLength >= IPv4Header.minimumLength else { throw .invalid }
         let src = try ip.source
         let dst = try ip.destination
+        d.ipLengthField = try ip.totalLength
         d.ipVersion = 4
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
@@ -194,6 +213,7 @@ public enum Decoder {
         var next = try ip.nextHeader
         let valid = version == 6
         if valid, let src = try? ip.source, let dst = try? ip.destination {
+            d.ipLengthField = (try? ip.payloadLength) ?? 0
             d.ipVersion = 6
             d.src = IPAddress(hi: src.0, lo: src.1)
             d.dst = IPAddress(hi: dst.0, lo: dst.1)

@@ -238,6 +238,8 @@ struct IPv4Header {
     @inlinable var version: UInt8 { get throws(Stop) { try h.u8(0) >> 4 } }
     /// The header's length in bytes (IHL, in 32-bit words, times 4), options included.
     @inlinable var headerLength: Int { get throws(Stop) { Int(try h.u8(0) & 0x0F) * 4 } }
+    /// The total length field: header and payload, in bytes.
+    @inlinable var totalLength: UInt16 { get throws(Stop) { try h.u16be(2) } }
     /// The fragment offset in 8-byte units: 0 for an unfragmented packet and a first fragment.
     @inlinable var fragmentOffset: UInt16 { get throws(Stop) { try h.u16be(6) & 0x1FFF } }
     @inlinable var protocolNumber: UInt8 { get throws(Stop) { try h.u8(9) } }
@@ -257,6 +259,8 @@ struct IPv6Header {
 
     @inlinable var version: UInt8 { get throws(Stop) { try h.u8(0) >> 4 } }
     @inlinable var nextHeader: UInt8 { get throws(Stop) { try h.u8(6) } }
+    /// The payload length field: what follows the 40-byte header (extension headers included).
+    @inlinable var payloadLength: UInt16 { get throws(Stop) { try h.u16be(4) } }
     @inlinable var source: (UInt64, UInt64) { get throws(Stop) { try h.u128be(8) } }
     @inlinable var destination: (UInt64, UInt64) { get throws(Stop) { try h.u128be(24) } }
 }

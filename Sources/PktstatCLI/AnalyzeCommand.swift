@@ -80,6 +80,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup var look: ChartLookOptions
 
     func validate() throws {
+        try inputs.requireFiles()
         if let problem = format.problem(autoInterval: interval == .auto, output: output, summary: summary) {
             throw ValidationError(problem)
         }

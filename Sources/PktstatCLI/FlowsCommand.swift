@@ -1,5 +1,6 @@
 public import ArgumentParser
 import OutputSinks
+import PacketCapture
 import Rendering
 import TrafficAnalysis
 import TrafficPipeline
@@ -23,6 +24,11 @@ struct Flows: ParsableCommand {
               sudo pktstat sniff -c 1000 --format csv | pktstat flows -
               pktstat flows capture.pcap --format zeek > conn.log   Zeek connection records
               pktstat flows capture.pcap --format csv | cut -d, -f4,6,14-   who by name
+              pktstat flows capture.pcap --format csv --ipfix 127.0.0.1:4739 > /dev/null
+                                                              the flows to an IPFIX collector (UDP)
+              pktstat flows capture.pcap --ipfix tcp://collector:4739 --biflow
+              sudo pktstat flows -i eth0 > flows.csv          live: each flow as it ends (idle 15s, slices of 60s)
+              sudo pktstat flows -i eth0 --ipfix collector:4739 --active-timeout 30s tcp or udp
 
             A flow is the protocol label plus the unordered pair of endpoints (address, port) of its packets, as sniff prints them: both directions are one flow; all ARP packets are one flow, as are all 'other' packets; ICMP flows are keyed by the address pair; non-first fragments (no ports) form a flow of their own. The flow's src is the sender of its first packet; first and last are its smallest and largest timestamps; src_* counts what src sent, dst_* what the other side sent.
 
@@ -32,14 +38,21 @@ struct Flows: ParsableCommand {
 
             The count is exact: every flow is kept until the end (about 100 bytes each). --flow-timeout and --max-flows bound the memory instead: a flow idle longer than the timeout (in capture time) or evicted from a full table (one of the least recently seen) is written when it leaves (CSV and JSON without --sort), and a later packet of it starts a new flow; the rows still in the table follow, by first timestamp. Sorting, --by and tables spill to a temporary file in $TMPDIR (else /tmp) past 16,384 rows.
 
+            --ipfix sends each flow to an IPFIX collector (RFC 7011; nfcapd, nfacctd, goflow2, ...) as well as writing the rows: one record per direction that carried packets (--biflow: one RFC 5103 record per flow), with the flow's own first and last times to the millisecond, packets, and bytes counted at the IP layer (IP header and payload, as routers count them; the CSV counts frame bytes, also sent as layer2OctetDeltaCount). Over UDP the send buffer is raised to 16 MB; --ipfix-rate paces a collector that cannot keep up. See docs/fleet.md.
+
+            Live (-i IF, the words after the options a BPF filter): each flow is written (CSV by default, or JSON; the columns above) when it ends: idle for --flow-timeout (default 15s, as softflowd), or, for a long flow, every --active-timeout (default 60s) as a slice whose next packet starts the flow again; evicted from a full table (--max-flows, default 1000000); or still open when the run stops (Ctrl-C, SIGTERM, --duration, --count): every open flow is written then. With --ipfix each goes to the collector too.
+
             --format zeek writes connections as Zeek's conn.log does (TSV with Zeek's header lines; --connections with csv or json for the same records): originator and responder by Zeek's rules, conn_state, history, payload bytes from TCP sequence numbers, missed bytes, Zeek's timeouts, IP fragments reassembled, tunnels followed (IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, Teredo, AYIYA, GTP) with tunnel_parents, Community ID; see docs/flows-and-top.md.
             """
     )
 
     @OptionGroup var inputs: CaptureInputs
 
-    @Option(help: "Output: table, csv, json (one object per line) or zeek (Zeek's conn.log).")
-    var format: FlowsFormat = .table
+    @Option(
+        help:
+            "Output: table (the default), csv, json (one object per line) or zeek (Zeek's conn.log); live (-i): csv (the default) or json."
+    )
+    var format: FlowsFormat?
 
     @Option(help: "Order: bytes or packets (most first), or first (earliest first packet first).")
     var sort: FlowSort?
@@ -61,9 +74,67 @@ struct Flows: ParsableCommand {
 
     @OptionGroup(title: "Connections (Zeek conn.log)") var model: ConnectionModelOptions
 
+    @OptionGroup(title: "IPFIX export") var ipfix: IPFIXExportOptions
+
+    @OptionGroup(title: "Live flows (flows -i IF [filter])") var device: LiveDeviceOptions
+
+    @Option(
+        name: .customLong("active-timeout"),
+        help: ArgumentHelp(
+            "Live: write a flow older than this as a slice, and start it again (default 60s).", valueName: "time"))
+    var activeTimeout: TimeSpan?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Live: stop after this long (e.g. 10, 1.5s, 2m).", valueName: "time"))
+    var duration: TimeSpan?
+
+    @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "Live: stop after this many packets.")
+    var count: Int64?
+
+    /// `flows -i`: the words after the options are a filter, not files.
+    private var live: Bool { device.interface != nil }
+
+    private var liveSettings: LiveFlowsSettings {
+        var s = LiveFlowsSettings()
+        s.idleTimeoutNs = bounds.flowTimeout?.nanoseconds ?? LiveFlowsSettings.defaultIdleTimeoutNs
+        s.activeTimeoutNs = activeTimeout?.nanoseconds ?? LiveFlowsSettings.defaultActiveTimeoutNs
+        s.maxFlows = bounds.maxFlows ?? 1_000_000
+        s.format = (format ?? .csv).flowFormat ?? .csv
+        s.ipfix = ipfix.options
+        return s
+    }
+
+    private func runLive() throws {
+        let filter = inputs.filter ?? (inputs.files.isEmpty ? nil : inputs.files.joined(separator: " "))
+        let consumer = try LiveFlowsConsumer(liveSettings)
+        let capture = try LiveRun.open(device.settings(filter: filter), report: Console.line)
+        try capture.run(
+            limits: RunLimits(count: count.map { UInt64($0) }, durationNs: duration?.nanoseconds), consumer: consumer,
+            report: Console.line)
+    }
+
     func validate() throws {
+        if live {
+            if format == .table || format == .zeek { throw ValidationError("flows -i writes --format csv or json") }
+            if by != nil || sort != nil || top != nil || inputs.time.given || model.connections {
+                throw ValidationError(
+                    "flows -i writes each flow as it ends: --by, --sort, --top, --since and --until are for files")
+            }
+            if let count, count <= 0 { throw ValidationError("--count must be a positive number of packets") }
+            if let problem = liveSettings.problem { throw ValidationError(problem) }
+            return
+        }
+        try inputs.requireFiles()
+        if activeTimeout != nil || duration != nil || count != nil {
+            throw ValidationError("--active-timeout, --duration and --count are for live flows (-i IF)")
+        }
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of rows (got \(top))") }
+        let format = self.format ?? .table
         let flowRowOptions = by != nil || sort != nil || top != nil || noNames
+        if ipfix.destination != nil, format == .zeek || model.connections {
+            throw ValidationError("--ipfix exports pktstat's flows, not Zeek connections; drop --format zeek")
+        }
         if let problem = model.options.problem(
             format: format, connections: model.connections, flowRowOptions: flowRowOptions)
         {
@@ -73,6 +144,8 @@ struct Flows: ParsableCommand {
 
     func run() throws {
         try ErrorReport.run {
+            if live { return try runLive() }
+            let format = self.format ?? .table
             let out = ByteOutput.standardOutput()
             if let connections = try format.connectionFormat(connections: model.connections) {
                 var options = model.options
@@ -83,7 +156,7 @@ struct Flows: ParsableCommand {
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames)
+                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames, ipfix: ipfix.options)
             try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }

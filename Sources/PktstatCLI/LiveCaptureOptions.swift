@@ -1,8 +1,34 @@
 import ArgumentParser
 import TrafficPipeline
 
-/// The live-capture options of `sniff`, `top` and `serve`, declared once (tcpdump's letters).
+/// The live-capture options of `sniff`, `top` and `serve`, declared once (tcpdump's letters): the
+/// device (`LiveDeviceOptions`, which `flows -i` shares) and the filter.
 struct LiveCaptureOptions: ParsableArguments {
+    @OptionGroup var device: LiveDeviceOptions
+
+    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
+    var filter: String?
+
+    @Argument(
+        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if filter != nil && !expression.isEmpty {
+            throw ValidationError("give the filter either with --filter or as trailing words, not both")
+        }
+    }
+
+    var interface: String? { device.interface }
+    var relinquish: String? { device.relinquish }
+
+    var filterExpression: String? { filter ?? (expression.isEmpty ? nil : expression.joined(separator: " ")) }
+
+    var settings: LiveSettings { device.settings(filter: filterExpression) }
+}
+
+/// `-i -s -p -B -Z`: the device of a live capture.
+struct LiveDeviceOptions: ParsableArguments {
     @Option(
         name: [.short, .customLong("interface")],
         help: "Interface to capture on ('any' for all). Default: the first one libpcap lists, as tcpdump picks.")
@@ -30,30 +56,18 @@ struct LiveCaptureOptions: ParsableArguments {
             valueName: "user"))
     var relinquish: String?
 
-    @Option(help: ArgumentHelp("A BPF filter (tcpdump syntax); or give it as trailing words.", valueName: "expression"))
-    var filter: String?
-
-    @Argument(
-        parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as with tcpdump.", valueName: "expression"))
-    var expression: [String] = []
-
     func validate() throws {
-        if let problem = settings.problem { throw ValidationError(problem) }
-        if filter != nil && !expression.isEmpty {
-            throw ValidationError("give the filter either with --filter or as trailing words, not both")
-        }
+        if let problem = settings(filter: nil).problem { throw ValidationError(problem) }
     }
 
-    var filterExpression: String? { filter ?? (expression.isEmpty ? nil : expression.joined(separator: " ")) }
-
-    var settings: LiveSettings {
+    func settings(filter: String?) -> LiveSettings {
         var s = LiveSettings()
         s.interface = interface
         s.snapLength = snaplen
         s.promiscuous = !noPromiscuous
         s.bufferKiB = bufferSizeKiB
         s.relinquishTo = relinquish
-        s.filter = filterExpression
+        s.filter = filter
         return s
     }
 }

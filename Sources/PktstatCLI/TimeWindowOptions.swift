@@ -50,7 +50,7 @@ struct CaptureInputs: ParsableArguments {
             "pcap or pcapng files (gzip, zstd too) and folders, merged by time; or - for standard input "
                 + "(a capture, or the CSV 'pktstat sniff --format csv' prints).",
             valueName: "file"))
-    var files: [String]
+    var files: [String] = []
 
     @OptionGroup var time: TimeWindowOptions
 
@@ -61,12 +61,18 @@ struct CaptureInputs: ParsableArguments {
     var input: String { files[0] }
 
     func validate() throws {
+        if files.isEmpty { return }
         if files.count > 1 && files.contains("-") {
             throw ValidationError("'-' (standard input) is read alone, not with files")
         }
         if input == "-" && filter != nil {
             throw ValidationError("--filter needs a capture file; it does not work on standard input")
         }
+    }
+
+    /// Files were given (`flows -i` takes the words as its filter instead; `analyze` needs them).
+    func requireFiles() throws {
+        if files.isEmpty { throw ValidationError("give a capture file (or - for standard input)") }
     }
 
     /// The record source for these inputs (sniff's CSV accepted on standard input).

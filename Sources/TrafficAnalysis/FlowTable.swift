@@ -57,14 +57,28 @@ public struct FlowKey: Hashable, Sendable {
     }
 }
 
+/// Why a flow left the table (IPFIX's `flowEndReason` is made from it).
+public enum FlowEnd: UInt8, Sendable {
+    /// Still in the table, or ended by the end of the input.
+    case open
+    /// Idle longer than the timeout.
+    case idle
+    /// A slice of a long flow cut by the active timeout.
+    case active
+    /// Evicted from a full table.
+    case evicted
+}
+
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
-/// smallest and largest timestamps, what each side sent, for TCP the flags each side sent and the
-/// handshake's round trip, and the ids of its names in the flow table's `NameTable` (0: none).
-/// 108 bytes.
+/// smallest and largest timestamps, what each side sent (frame bytes, and IP-layer bytes for
+/// IPFIX), for TCP the flags each side sent and the handshake's round trip, and the ids of its
+/// names in the flow table's `NameTable` (0: none). 128 bytes.
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
     public var srcIsB: Bool
+    /// Why it left the table (`open` while it is there). Kept in padding.
+    public var end: FlowEnd = .open
     /// TCP: every flag the src sent (the OR of its packets' flag bytes); 0 for other protocols.
     public var srcTCPFlags: UInt8
     /// TCP: every flag the dst sent.
@@ -80,6 +94,9 @@ public struct Flow: Sendable, Equatable {
     public var srcBytes: UInt64
     public var dstPackets: UInt64
     public var dstBytes: UInt64
+    /// IP-layer bytes (`PacketRecord.ipBytes`) each side sent.
+    public var srcIPBytes: UInt64
+    public var dstIPBytes: UInt64
     /// Name ids (`NameTable`): what DNS had answered for each end's address when the flow began,
     /// and the server name of its first ClientHello (`NameTable.helloWithoutName` when it had none).
     public var srcName: UInt32 = 0
@@ -106,6 +123,8 @@ public struct Flow: Sendable, Equatable {
         srcBytes = 0
         dstPackets = 0
         dstBytes = 0
+        srcIPBytes = 0
+        dstIPBytes = 0
     }
 }
 
@@ -131,6 +150,8 @@ public struct FlowTableCounters: Sendable, Equatable {
     public var expired: UInt64 = 0
     /// Flows evicted because the table was full (`maxFlows`).
     public var evicted: UInt64 = 0
+    /// Flows cut by the active timeout (`expireActive`).
+    public var sliced: UInt64 = 0
     public init() {}
 }
 
@@ -231,13 +252,16 @@ public final class FlowTable: RandomAccessCollection {
         let ts = r.timestampNs
         let f = pointer(findOrInsert(key, senderIsB: senderIsB, at: ts))
         let bytes = UInt64(r.length)
+        let ipBytes = UInt64(r.ipBytes)
         let fromSrc = senderIsB == f.pointee.srcIsB
         if fromSrc {
             f.pointee.srcPackets &+= 1
             f.pointee.srcBytes &+= bytes
+            f.pointee.srcIPBytes &+= ipBytes
         } else {
             f.pointee.dstPackets &+= 1
             f.pointee.dstBytes &+= bytes
+            f.pointee.dstIPBytes &+= ipBytes
         }
         let flags = r.decoded.tcpFlags
         if flags != 0 { f.pointee.sawTCP(flags, fromSrc: fromSrc, at: ts) }
@@ -274,8 +298,21 @@ public final class FlowTable: RandomAccessCollection {
         var i = count - 1
         while i >= 0 {
             if pointer(i).pointee.last < cutoffNs {
-                remove(at: i)
+                remove(at: i, end: .idle)
                 counters.expired &+= 1
+            }
+            i -= 1
+        }
+    }
+
+    /// Removes the flows whose first packet is older than `cutoffNs` (the active timeout: a long
+    /// flow leaves in slices; its next packet starts a new flow). Counted as `sliced`.
+    public func expireActive(startedBefore cutoffNs: Int64) {
+        var i = count - 1
+        while i >= 0 {
+            if pointer(i).pointee.first < cutoffNs {
+                remove(at: i, end: .active)
+                counters.sliced &+= 1
             }
             i -= 1
         }
@@ -341,8 +378,11 @@ public final class FlowTable: RandomAccessCollection {
     }
 
     /// Removes the flow at `i` (retiring it): backward-shift its slot out, move the last flow in.
-    private func remove(at i: Int) {
-        if keepsRetired { retired.append(pointer(i).pointee) }
+    private func remove(at i: Int, end: FlowEnd) {
+        if keepsRetired {
+            pointer(i).pointee.end = end
+            retired.append(pointer(i).pointee)
+        }
         var hole = slot(of: i)
         var j = hole
         while true {
@@ -381,7 +421,7 @@ public final class FlowTable: RandomAccessCollection {
                 victim = i
             }
         }
-        remove(at: victim)
+        remove(at: victim, end: .evicted)
         counters.evicted &+= 1
     }
 }

@@ -17,12 +17,15 @@ public struct FlowsRun {
     public var format: FlowFormat
     /// Whether flow rows name their ends and servers (DNS answers, ClientHellos in the capture).
     public var names: Bool
+    /// Where the flows also go as IPFIX (`--ipfix`), with their own timestamps.
+    public var ipfix: IPFIXOptions?
 
     public init(
         limits: FlowLimits, bounded: Bool, grouping: FlowGrouping?, sort: FlowSort?, top: Int?, format: FlowFormat,
-        names: Bool = true
+        names: Bool = true, ipfix: IPFIXOptions? = nil
     ) {
         self.names = names
+        self.ipfix = ipfix
         self.limits = limits
         self.bounded = bounded
         self.grouping = grouping
@@ -47,6 +50,7 @@ public struct FlowsRun {
         table.names = names
         let rows = FlowReport(
             grouping: grouping, sort: sort, top: top, bounded: bounded, inRetireOrder: format != .table)
+        let exporter = try ipfix.map { options throws(IPFIXError) in try IPFIXExporter(options: options) }
         let writer = FlowWriter(format: format, grouping: grouping, names: names)
         if rows.streams { writer.header(into: &out.buffer) }
         var readError: (any Error)?
@@ -55,6 +59,9 @@ public struct FlowsRun {
         do {
             try source.stream(stop: stop, opened: { _ in opened = true }) { batch in
                 if let sniffer { table.add(batch, events: sniffer.events) } else { table.add(batch) }
+                if let exporter {
+                    for f in table.retired { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+                }
                 rows.take(from: table) { writer.write(.flow($0), into: &out.buffer) }
                 do throws(OutputError) { try out.flushIfFull() } catch {
                     outputError = error
@@ -67,6 +74,12 @@ public struct FlowsRun {
             readError = error
         }
         if let outputError { throw outputError }
+        if let exporter {
+            for f in table.retired { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+            for f in table { exporter.export(f, reason: IPFIXExporter.reason(f)) }
+            exporter.finish()
+            report(exporter.summary)
+        }
         try rows.finish(table)
         if !rows.streams { writer.header(into: &out.buffer) }
         try writer.rows(of: rows) { line in
