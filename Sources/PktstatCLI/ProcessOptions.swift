@@ -10,11 +10,14 @@ struct ProcessOptions: ParsableArguments {
     var noProcesses = false
 
     /// Attribution, started before the capture opens (and so before `-Z` drops privileges); nil
-    /// with --no-processes.
-    func start(_ live: inout LiveSettings) -> SocketOwners? {
+    /// with --no-processes. An answer is kept while its flow can still be in the table (asked for
+    /// within the flow idle timeout, plus 10 s), so memory follows the flow table's.
+    func start(_ live: inout LiveSettings, flowIdleNs: Int64?) -> SocketOwners? {
         guard !noProcesses else { return nil }
         // Packets within 5 ms, so that a short connection is looked up while it is open.
         live.deliveryTimeoutMs = 5
-        return SocketOwners()
+        var settings = SocketOwnersSettings()
+        if let flowIdleNs { settings.keepNs = max(10_000_000_000, flowIdleNs + 10_000_000_000) }
+        return SocketOwners(settings)
     }
 }

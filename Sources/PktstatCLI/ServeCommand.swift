@@ -98,7 +98,7 @@ struct ServeCommand: ParsableCommand {
                 listen: listen, headerTimeoutNs: headerTimeout?.nanoseconds, tokenFile: tokenFile,
                 webConfigFile: webConfigFile)
             var liveSettings = live.settings
-            owners = processes.start(&liveSettings)
+            owners = processes.start(&liveSettings, flowIdleNs: self.options.flowLimits.idleTimeoutNs)
             handOff = LiveRunHandOff(try LiveRun.open(liveSettings, report: Console.line))
         }
         guard let handOff else { return }

@@ -93,7 +93,7 @@ struct Top: ParsableCommand {
     func run() throws {
         try ErrorReport.run {
             var liveSettings = live.settings
-            let owners = processes.start(&liveSettings)
+            let owners = processes.start(&liveSettings, flowIdleNs: settings.flowLimits.idleTimeoutNs)
             defer { owners?.stop() }
             let capture = try LiveRun.open(liveSettings, report: Console.line)
             let screen = TopConsumer(settings, terminal: batch ? nil : TopTerminal(), owners: owners)
