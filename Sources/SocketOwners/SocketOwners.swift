@@ -360,6 +360,9 @@ private final class Worker {
                 lastPruneNs = now
                 owners.prune(nowNs: now)
                 hot = hot.filter { now - $0.value < 60_000_000_000 }
+                // Incremental scans only add (the sockets of busy processes come and go): a full
+                // scan once a minute forgets closed sockets and ended pids, so memory stays flat.
+                if now - lastFullScanNs > 60_000_000_000 { fullScan(now: now) }
             }
         }
         spaces.removeAll()

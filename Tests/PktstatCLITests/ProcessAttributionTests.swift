@@ -219,7 +219,7 @@ import Testing
         let exe = dir.appendingPathComponent("pkt-burst").path
         try FileManager.default.copyItem(atPath: python, toPath: exe)
         let top = try Spawned(
-            TestPaths.binary, ["top", "-i", "lo", "--batch", "--duration", "2.5", "udp and portrange 47231-47330"])
+            TestPaths.binary, ["top", "-i", "lo", "--batch", "--duration", "2.5", "udp and dst portrange 47231-47330"])
         defer { _ = top.finish(timeout: 5) }
         try #require(waitLine(top, "listening"))
         // 100 sockets, each sending one datagram to its own port in one burst, then kept open a
