@@ -1,3 +1,4 @@
+import History
 public import TrafficAnalysis
 
 /// Output formats of the connection model (`flows --format zeek`, or csv/json with
@@ -220,16 +221,7 @@ public struct ConnectionWriter: Sendable {
     public static func logTime(epochSeconds s: Int64) -> String {
         let days = s >= 0 ? s / 86400 : (s - 86399) / 86400
         let secs = s - days * 86400
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, m, d) = CivilDate.fromDays(days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(y)-\(two(m))-\(two(d))-\(two(secs / 3600))-\(two(secs % 3600 / 60))-\(two(secs % 60))"
     }

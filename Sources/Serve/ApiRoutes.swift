@@ -120,11 +120,7 @@ struct ApiRoutes: Sendable {
                 query.resolution = r
             case "since": query.since = try Self.since(v, nowNs: nowNs) / 1_000_000_000
             case "until": query.until = try Self.since(v, nowNs: nowNs) / 1_000_000_000
-            case "top":
-                guard let n = Int(v), (1...10_000).contains(n) else {
-                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
-                }
-                query.top = n
+            case "top": query.top = try Self.count(v)
             case "percentile":
                 guard v == "95" else { throw HTTPError(.badRequest, message: "percentile='\(v)' is not 95") }
                 percentile = true
@@ -164,16 +160,8 @@ struct ApiRoutes: Sendable {
         for (name, value) in request.uri.queryParameters {
             let v = String(value)
             switch name {
-            case "top":
-                guard let n = Int(v), (1...10_000).contains(n) else {
-                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
-                }
-                top = n
-            case "by":
-                guard let s = FlowSort(rawValue: v), s != .first else {
-                    throw HTTPError(.badRequest, message: "by='\(v)' is not bytes or packets")
-                }
-                by = s
+            case "top": top = try Self.count(v)
+            case "by": by = try Self.order(v)
             case "view":
                 guard let w = FlowSnapshot.View(rawValue: v) else {
                     throw HTTPError(.badRequest, message: "view='\(v)' is not flow, host or port")
@@ -186,22 +174,30 @@ struct ApiRoutes: Sendable {
         return Self.json(feed.flows.json(view: view, by: by, top: top))
     }
 
+    /// `top=`: a count of rows from 1 to 10,000.
+    static func count(_ v: String) throws -> Int {
+        guard let n = Int(v), (1...10_000).contains(n) else {
+            throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
+        }
+        return n
+    }
+
+    /// `by=` of the flow and process views: bytes or packets.
+    static func order(_ v: String) throws -> FlowSort {
+        guard let s = FlowSort(rawValue: v), s != .first else {
+            throw HTTPError(.badRequest, message: "by='\(v)' is not bytes or packets")
+        }
+        return s
+    }
+
     func processes(_ request: Request) throws -> Response {
         var top = 10
         var by = FlowSort.bytes
         for (name, value) in request.uri.queryParameters {
             let v = String(value)
             switch name {
-            case "top":
-                guard let n = Int(v), (1...10_000).contains(n) else {
-                    throw HTTPError(.badRequest, message: "top='\(v)' is not a count from 1 to 10000")
-                }
-                top = n
-            case "by":
-                guard let s = FlowSort(rawValue: v), s != .first else {
-                    throw HTTPError(.badRequest, message: "by='\(v)' is not bytes or packets")
-                }
-                by = s
+            case "top": top = try Self.count(v)
+            case "by": by = try Self.order(v)
             default:
                 throw HTTPError(.badRequest, message: "unknown parameter '\(name)'; processes takes top and by")
             }
