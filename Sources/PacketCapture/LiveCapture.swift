@@ -160,9 +160,13 @@ public final class CaptureThread: Sendable {
                     },
                     sniffer: sniffer
                 ) { batch in
-                    let base = ring.nextPosition
-                    let accepted = ring.push(batch)
-                    if let names, let sniffer { names.push(sniffer.events, recordBase: base, accepted: accepted) }
+                    if let names, let sniffer {
+                        ring.push(batch) { base, accepted in
+                            names.push(sniffer.events, recordBase: base, accepted: accepted)
+                        }
+                    } else {
+                        ring.push(batch)
+                    }
                     let n = UInt64(batch.count)
                     outcome.withLock { $0.captured &+= n }
                     return true

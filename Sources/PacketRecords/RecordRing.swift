@@ -46,6 +46,16 @@ public final class RecordRing: @unchecked Sendable {
     /// Returns the number accepted. Never blocks.
     @discardableResult
     public func push(_ batch: UnsafeBufferPointer<PacketRecord>) -> Int {
+        push(batch) { _, _ in }
+    }
+
+    /// `push`, calling `beforePublishing` with the position of the batch's first record and the
+    /// number accepted after the records are copied and before the consumer can see them: what
+    /// travels beside the records (`NameRing`) is there when the consumer drains them.
+    @discardableResult
+    public func push(
+        _ batch: UnsafeBufferPointer<PacketRecord>, beforePublishing: (_ position: Int, _ accepted: Int) -> Void
+    ) -> Int {
         guard let src = batch.baseAddress, !batch.isEmpty else { return 0 }
         let t = tail.load(ordering: .relaxed)
         let h = head.load(ordering: .acquiring)
@@ -57,6 +67,7 @@ public final class RecordRing: @unchecked Sendable {
             let first = min(n, capacity - start)
             (slots + start).update(from: src, count: first)
             if first < n { slots.update(from: src + first, count: n - first) }
+            beforePublishing(t, n)
             tail.store(t + n, ordering: .releasing)
         }
         wakeup.signal()

@@ -35,7 +35,7 @@ struct ServeHTTPTests {
     /// TCP flow rows carry the connection's state and handshake round trip: a closed connection
     /// (SF, a round trip), a refused one (REJ, none) from real kernel TCP on loopback.
     @Test func flowsTCPStateAndRoundTrip() throws {
-        let port = testPort(20)
+        let port = testPort(44)
         let server = try ServeProcess(["-i", "lo", "tcp", "portrange", "\(port)-\(port + 1)"])
         defer { _ = server.stop() }
         let py = """
