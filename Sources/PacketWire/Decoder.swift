@@ -59,6 +59,12 @@ public struct Decoded: Sendable, Equatable {
         @inlinable set { packed = packed & ~0x07 | newValue.rawValue & 0x07 }
     }
 
+    /// ICMP and ICMPv6: the header's first two bytes, `type * 256 + code` (kept in `dstPort`, which
+    /// carries no port for them); 0 for other packets and when the header was not captured.
+    public var icmpTypeCode: UInt16 {
+        @inlinable get { hasPorts ? 0 : dstPort }
+    }
+
     public var hasPorts: Bool {
         @inlinable get { packed & 0x08 != 0 }
         @inlinable set { packed = newValue ? packed | 0x08 : packed & ~0x08 }
@@ -199,10 +205,21 @@ public enum Decoder {
         d.ipVersion = 4
         d.src = IPAddress(v4: src)
         d.dst = IPAddress(v4: dst)
-        guard IPProtocol.carriesPorts(proto) else { return }
         // Only the first fragment carries the transport header.
         guard let fragmentOffset = try? ip.fragmentOffset, fragmentOffset == 0 else { return }
-        try ports(b, at: o + headerLength, into: &d)
+        if IPProtocol.carriesPorts(proto) {
+            try ports(b, at: o + headerLength, into: &d)
+        } else if proto == IPProtocol.icmp {
+            icmp(b, at: o + headerLength, into: &d)
+        }
+    }
+
+    /// ICMP and ICMPv6: the type and code (`type * 256 + code`, as IPFIX's icmpTypeCode and
+    /// NetFlow's destination port carry them) into `dstPort`, `hasPorts` left false (the flow key
+    /// and the rows see no ports). Left 0 when the header was not captured.
+    @inlinable @inline(__always)
+    static func icmp(_ b: Bytes, at o: Int, into d: inout Decoded) {
+        if let typeCode = try? TransportPorts(b, at: o).sourcePort { d.dstPort = typeCode }
     }
 
     @inlinable
@@ -247,7 +264,12 @@ public enum Decoder {
         guard valid else { throw .invalid }
         // The addresses were not captured.
         guard d.ipVersion == 6 else { throw .truncated }
-        if IPProtocol.carriesPorts(next), firstFragment { try ports(b, at: offset, into: &d) }
+        guard firstFragment else { return }
+        if IPProtocol.carriesPorts(next) {
+            try ports(b, at: offset, into: &d)
+        } else if next == IPProtocol.icmpv6 {
+            icmp(b, at: offset, into: &d)
+        }
     }
 
     @inlinable @inline(__always)

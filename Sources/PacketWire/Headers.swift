@@ -105,6 +105,8 @@ enum IPProtocol {
     /// IPv6 destination options header.
     @inlinable static var ipv6DestinationOptions: UInt8 { 60 }
     @inlinable static var sctp: UInt8 { 132 }
+    @inlinable static var icmp: UInt8 { 1 }
+    @inlinable static var icmpv6: UInt8 { 58 }
 
     /// The IPv6 extension headers the walk skips: hop-by-hop, routing, fragment and destination
     /// options. Others (AH, mobility, ...) end the walk and name the label.

@@ -76,6 +76,12 @@ struct Flows: ParsableCommand {
 
     @OptionGroup(title: "IPFIX export") var ipfix: IPFIXExportOptions
 
+    @Option(
+        name: .customLong("ipfix-rate"),
+        help: ArgumentHelp(
+            "Send at most this many IPFIX records per second over UDP (default 0: no limit).", valueName: "n"))
+    var ipfixRate: Int = 0
+
     @OptionGroup(title: "Live flows (flows -i IF [filter])") var device: LiveDeviceOptions
 
     @Option(
@@ -101,7 +107,7 @@ struct Flows: ParsableCommand {
         s.activeTimeoutNs = activeTimeout?.nanoseconds ?? LiveFlowsSettings.defaultActiveTimeoutNs
         s.maxFlows = bounds.maxFlows ?? 1_000_000
         s.format = (format ?? .csv).flowFormat ?? .csv
-        s.ipfix = ipfix.options
+        s.ipfix = ipfix.options(rate: ipfixRate)
         return s
     }
 
@@ -115,6 +121,7 @@ struct Flows: ParsableCommand {
     }
 
     func validate() throws {
+        if ipfixRate != 0 && ipfix.destination == nil { throw ValidationError("--ipfix-rate needs --ipfix HOST:PORT") }
         if live {
             if format == .table || format == .zeek { throw ValidationError("flows -i writes --format csv or json") }
             if by != nil || sort != nil || top != nil || inputs.time.given || model.connections {
@@ -156,7 +163,8 @@ struct Flows: ParsableCommand {
             }
             let run = FlowsRun(
                 limits: bounds.limits(defaultTimeoutNs: nil, defaultMax: .max), bounded: bounds.given, grouping: by,
-                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames, ipfix: ipfix.options)
+                sort: sort, top: top, format: format.flowFormat ?? .table, names: !noNames,
+                ipfix: ipfix.options(rate: ipfixRate))
             try run.run(try inputs.source(), out: out, report: Console.line)
         }
     }

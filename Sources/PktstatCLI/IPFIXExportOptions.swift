@@ -1,7 +1,8 @@
 import ArgumentParser
 import TrafficPipeline
 
-/// `--ipfix` and its companions: flows sent to an IPFIX collector, for `flows`.
+/// `--ipfix` and its companions: flows sent to an IPFIX collector, for `flows` and `serve`
+/// (`flows` adds `--ipfix-rate`: serve never waits).
 struct IPFIXExportOptions: ParsableArguments {
     @Option(
         name: .customLong("ipfix"),
@@ -24,18 +25,12 @@ struct IPFIXExportOptions: ParsableArguments {
     var biflow = false
 
     @Option(
-        name: .customLong("ipfix-rate"),
-        help: ArgumentHelp(
-            "Send at most this many IPFIX records per second over UDP (default 0: no limit).", valueName: "n"))
-    var rate: Int = 0
-
-    @Option(
         name: .customLong("ipfix-template-interval"),
         help: ArgumentHelp("Seconds between template resends over UDP (default 60).", valueName: "seconds"))
     var templateInterval: Int = IPFIXOptions.defaultTemplateInterval
 
-    /// The options, or nil without --ipfix.
-    var options: IPFIXOptions? {
+    /// The options, or nil without --ipfix; `rate`: records per second at most (`flows --ipfix-rate`).
+    func options(rate: Int = 0) -> IPFIXOptions? {
         destination.map {
             IPFIXOptions(
                 destination: $0, mtu: mtu, observationDomain: observationDomain, biflow: biflow, rate: rate,
@@ -43,13 +38,18 @@ struct IPFIXExportOptions: ParsableArguments {
         }
     }
 
+    var options: IPFIXOptions? { options() }
+
     func validate() throws {
         if let options {
             do { _ = try options.checked() } catch {
                 throw ValidationError(error.description + "; " + (error.hint ?? ""))
             }
-        } else if biflow || mtu != IPFIXOptions.defaultMTU || rate != 0 {
-            throw ValidationError("--biflow, --ipfix-mtu and --ipfix-rate need --ipfix HOST:PORT")
+        } else if biflow || mtu != IPFIXOptions.defaultMTU || observationDomain != 0
+            || templateInterval != IPFIXOptions.defaultTemplateInterval
+        {
+            throw ValidationError(
+                "--biflow, --ipfix-mtu, --observation-domain and --ipfix-template-interval need --ipfix HOST:PORT")
         }
     }
 }

@@ -19,10 +19,13 @@ struct ServeCommand: ParsableCommand {
               sudo pktstat serve --listen 0.0.0.0:\(ListenAddress.defaultPort) --token-file /etc/pktstat/token
               sudo pktstat serve --listen :\(ListenAddress.defaultPort) --web.config.file web.yml   (TLS, basic auth)
               sudo pktstat serve -i any -Z root              /api/v1/processes names every process
+              sudo pktstat serve -i eth0 --ipfix collector:4739   flows to an IPFIX collector as they end
 
             \(ServeRoutes.helpText)
 
             Flows name the local process, systemd unit or container at each end (sock_diag and /proc, every network namespace; as root, or only the -Z user's processes; --no-processes turns it off); /metrics has no per-process labels.
+
+            --ipfix HOST:PORT (or tcp://HOST:PORT) exports the flows to an IPFIX collector (nfcapd, nfacctd, goflow2) as they end, from a flow table of its own beside the API's: idle for 15s (as flows -i and softflowd), every --active-timeout (default 60s) for a long flow, evicted (--max-flows) or open at the stop; one record per direction (--biflow: one per flow), bytes at the IP layer. The capture never waits for it: over UDP a send waits only for the local socket buffer, TCP is non-blocking and what does not fit is dropped and counted. Records sent, dropped, send errors and TCP reconnects: in /metrics (pktstat_ipfix_*_total), in /api/v1/summary's ipfix and in the status lines at the end. See docs/fleet.md.
 
             It listens on 127.0.0.1 unless told otherwise, and refuses any other address without --token-file or basic_auth_users. SIGTERM or Ctrl-C: requests in flight finish, streams close, the status lines print, exit 0.
             """
@@ -65,12 +68,25 @@ struct ServeCommand: ParsableCommand {
             valueName: "path"))
     var history: String?
 
+    @OptionGroup(title: "IPFIX export") var ipfix: IPFIXExportOptions
+
+    @Option(
+        name: .customLong("active-timeout"),
+        help: ArgumentHelp(
+            "With --ipfix: export a flow older than this as a slice, and start it again (default 60s).",
+            valueName: "time"))
+    var activeTimeout: TimeSpan?
+
     @OptionGroup var live: LiveCaptureOptions
 
     @OptionGroup var processes: ProcessOptions
 
     func validate() throws {
         if let problem = options.problem ?? ListenAddress.problem(listen) { throw ValidationError(problem) }
+        if activeTimeout != nil && ipfix.destination == nil {
+            throw ValidationError("--active-timeout slices the flows --ipfix exports; give --ipfix HOST:PORT")
+        }
+        if let ns = activeTimeout?.nanoseconds, ns <= 0 { throw ValidationError("--active-timeout must be positive") }
     }
 
     /// The series and the flow table (1 s intervals unless told otherwise).
@@ -81,6 +97,8 @@ struct ServeCommand: ParsableCommand {
         options.historyPath = history
         let defaults = ServeConsumer.defaultFlowLimits
         options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
+        options.ipfix = ipfix.options
+        options.exportActiveTimeoutNs = activeTimeout?.nanoseconds ?? LiveFlowsSettings.defaultActiveTimeoutNs
         return options
     }
 

@@ -230,7 +230,8 @@ public struct IPFIXEncoder: Sendable {
 
     /// The records of a flow: one per direction that carried packets, or one biflow record.
     /// Flows without IP addresses (ARP, other) give none. tcpControlBits are the OR of the TCP
-    /// flags each direction sent (the flow table keeps them).
+    /// flags each direction sent (the flow table keeps them). ICMP records carry the type and
+    /// code of the first packet of their direction (a biflow record: of the src's first packet).
     public static func records(
         of flow: Flow, biflow: Bool, reason: EndReason, ingressInterface: UInt32 = 0, into body: (Record) -> Void
     ) {
@@ -246,7 +247,8 @@ public struct IPFIXEncoder: Sendable {
         let dst = flow.dst
         var forward = Record(
             kind: kind, startMs: startMs, endMs: endMs, src: src.address, dst: dst.address,
-            srcPort: key.hasPorts ? src.port : 0, dstPort: key.hasPorts ? dst.port : 0, icmpTypeCode: 0,
+            srcPort: key.hasPorts ? src.port : 0, dstPort: key.hasPorts ? dst.port : 0,
+            icmpTypeCode: icmp ? flow.srcICMPTypeCode : 0,
             protocolNumber: proto, tcpFlags: UInt16(flow.srcTCPFlags), endReason: reason.rawValue,
             ingressInterface: ingressInterface, octets: flow.srcIPBytes, packets: flow.srcPackets,
             layer2Octets: flow.srcBytes)
@@ -263,7 +265,8 @@ public struct IPFIXEncoder: Sendable {
             body(
                 Record(
                     kind: kind, startMs: startMs, endMs: endMs, src: dst.address, dst: src.address,
-                    srcPort: forward.dstPort, dstPort: forward.srcPort, icmpTypeCode: 0, protocolNumber: proto,
+                    srcPort: forward.dstPort, dstPort: forward.srcPort, icmpTypeCode: icmp ? flow.dstICMPTypeCode : 0,
+                    protocolNumber: proto,
                     tcpFlags: UInt16(flow.dstTCPFlags), endReason: reason.rawValue, ingressInterface: ingressInterface,
                     octets: flow.dstIPBytes, packets: flow.dstPackets, layer2Octets: flow.dstBytes))
         }

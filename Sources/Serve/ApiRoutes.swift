@@ -52,6 +52,7 @@ struct ApiRoutes: Sendable {
     func summary() -> Response {
         var out: [UInt8] = []
         SummaryWriter.json(feed.summary, into: &out)
+        ServeJSON.appendIPFIX(feed.ipfix, toObject: &out)
         return Self.bytes(out)
     }
 

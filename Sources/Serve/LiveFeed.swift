@@ -2,6 +2,7 @@ import Prometheus
 import Rendering
 import Synchronization
 public import TrafficAnalysis
+public import TrafficPipeline
 
 /// What the capture publishes for the API: the recent closed intervals (a bounded window), the
 /// running summary, and the Server-Sent Events subscribers that get each interval as it closes.
@@ -21,6 +22,7 @@ public final class LiveFeed: Sendable {
         var head = 0
         var summary = Summary()
         var flows = FlowSnapshot()
+        var ipfix: IPFIXStatus?
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextID = 0
         var closed = false
@@ -82,6 +84,12 @@ public final class LiveFeed: Sendable {
         set { state.withLock { $0.flows = newValue } }
     }
 
+    /// `--ipfix`: the collector and the exporter's counts (nil without `--ipfix`).
+    public var ipfix: IPFIXStatus? {
+        get { state.withLock { $0.ipfix } }
+        set { state.withLock { $0.ipfix = newValue } }
+    }
+
     /// A new subscriber's id and events; nil once the streams are closed (shutting down).
     public func subscribe() -> (Int, AsyncStream<String>)? {
         let (stream, continuation) = AsyncStream.makeStream(
@@ -115,5 +123,16 @@ public final class LiveFeed: Sendable {
     public func unsubscribe(_ id: Int) {
         let removed = state.withLock { $0.subscribers.removeValue(forKey: id) != nil }
         if removed { metrics?.streamSubscribers.decrement() }
+    }
+}
+
+/// What `serve --ipfix` has exported, for the API's summary.
+public struct IPFIXStatus: Sendable, Equatable {
+    public var collector: String
+    public var counters: IPFIXCounters
+
+    public init(collector: String, counters: IPFIXCounters) {
+        self.collector = collector
+        self.counters = counters
     }
 }

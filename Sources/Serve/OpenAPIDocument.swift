@@ -56,6 +56,12 @@ enum OpenAPIDocument {
 
     static let counter = Schema.integer(minimum: 0)
 
+    /// `serve --ipfix`'s export in the summary (null without `--ipfix`).
+    static let ipfix = Schema.object([
+        "collector": .string, "records_sent": counter, "records_dropped": counter, "send_errors": counter,
+        "reconnects": counter, "messages_sent": counter,
+    ])
+
     static var components: JSONValue {
         let schemas: KeyValuePairs<String, Schema> = [
             "Error": .object([
@@ -78,9 +84,12 @@ enum OpenAPIDocument {
                     "min_length": Schema.integer().nullable, "mean_length": Schema.number.nullable,
                     "max_length": Schema.integer().nullable, "protocols": .ref("Protocols"),
                     "sizes": .array(of: .anyObject), "drops": .ref("Drops"), "late_packets": .integer(),
-                    "beyond_limit_packets": .integer(),
+                    "beyond_limit_packets": .integer(), "ipfix": ipfix.nullable,
                 ],
-                required: ["packets", "bytes", "captured_bytes", "first", "last", "protocols", "sizes", "drops"]),
+                required: [
+                    "packets", "bytes", "captured_bytes", "first", "last", "protocols", "sizes", "drops", "ipfix",
+                ]),
+
             "Interface": .object(
                 ["ifindex": .integer(), "ifname": .string, "mtu": .integer(), "addr_info": .anyArray],
                 required: ["ifindex", "ifname"]),

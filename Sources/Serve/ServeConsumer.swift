@@ -28,14 +28,18 @@ public final class ServeConsumer: LiveConsumer {
     public private(set) var historyFailures = 0
     private var lastHistoryFailure: String?
     private let owners: SocketOwners?
+    /// `--ipfix`: the flows exported as they end (idle, active slices, evicted, at the stop), from
+    /// a table of their own: the API's flows stay whole.
+    private let export: LiveFlowExport?
 
     /// - Parameter startNs: where interval 0 begins until the capture starts (`start` moves it
     ///   to the capture's start).
     public init(
         metrics: ServeMetrics, feed: LiveFeed, startNs: Int64 = LivePipeline.realtimeNow(),
         flowLimits: FlowLimits = ServeConsumer.defaultFlowLimits, history: HistoryStore? = nil,
-        owners: SocketOwners? = nil
+        owners: SocketOwners? = nil, export: LiveFlowExport? = nil
     ) {
+        self.export = export
         self.metrics = metrics
         self.feed = feed
         historyStore = history
@@ -57,6 +61,7 @@ public final class ServeConsumer: LiveConsumer {
     public func start(_ capture: LiveStart) {
         session = Self.session(intervalNs: feed.intervalNs, startNs: capture.startNs)
         if let historyStore { recorder = HistoryRecorder(store: historyStore, interface: capture.interface) }
+        export?.start(interface: capture.interface)
     }
 
     private func history(_ body: (HistoryRecorder) throws(HistoryError) -> Void) {
@@ -70,6 +75,7 @@ public final class ServeConsumer: LiveConsumer {
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         metrics.add(batch)
         if let nameEvents { flows.add(batch, events: nameEvents) } else { flows.add(batch) }
+        export?.add(batch)
         history { r throws(HistoryError) in try r.add(batch) }
         let feed = self.feed
         session.add(batch) { feed.publish($0) }
@@ -82,6 +88,7 @@ public final class ServeConsumer: LiveConsumer {
         let feed = self.feed
         session.close(through: settledNs) { feed.publish($0) }
         feed.update(summary: session.analyzer.summary)
+        export?.tick(nowNs: nowNs, settledNs: settledNs)
         if nowNs - lastFlowCopyNs >= 1_000_000_000 { copyFlows(nowNs: nowNs) }
         if let end = recorder?.minuteEndNs, settledNs >= end { history { r throws(HistoryError) in try r.flush() } }
     }
@@ -98,6 +105,14 @@ public final class ServeConsumer: LiveConsumer {
         }
         feed.flows = snapshot
         metrics.setFlows(active: flows.count, counters: flows.counters)
+        publishExport()
+    }
+
+    /// The exporter's counts, to `/metrics` and the API's summary.
+    private func publishExport() {
+        guard let exporter = export?.exporter else { return }
+        metrics.setIPFIX(exporter.counters)
+        feed.ipfix = IPFIXStatus(collector: exporter.destination.description, counters: exporter.counters)
     }
 
     /// The capture ended: the last drops and the summary (the open intervals are not published:
@@ -106,6 +121,7 @@ public final class ServeConsumer: LiveConsumer {
         metrics.setDrops(drops)
         session.analyzer.recordDrops(cumulative: drops, atTimeNs: session.analyzer.summary.lastNs ?? 0)
         feed.update(summary: session.analyzer.summary)
+        export?.finish()
         copyFlows(nowNs: session.analyzer.summary.lastNs ?? lastFlowCopyNs)
         history { r throws(HistoryError) in
             try r.flush()
@@ -115,8 +131,18 @@ public final class ServeConsumer: LiveConsumer {
     }
 
     public var closingLines: [String] {
-        guard historyFailures > 0, let lastHistoryFailure else { return [] }
-        return ["warning: \(historyFailures) history writes failed, the last: \(lastHistoryFailure)"]
+        var lines: [String] = []
+        if let export, let exporter = export.exporter {
+            let c = export.table.counters
+            lines.append(
+                "ipfix: \(export.flowsEnded) flows exported: \(c.expired) ended idle, \(c.sliced) cut by "
+                    + "--active-timeout, \(c.evicted) evicted (--max-flows), the rest open at the end")
+            lines.append(exporter.summary)
+        }
+        if historyFailures > 0, let lastHistoryFailure {
+            lines.append("warning: \(historyFailures) history writes failed, the last: \(lastHistoryFailure)")
+        }
+        return lines
     }
 
     public var summary: Summary { session.analyzer.summary }

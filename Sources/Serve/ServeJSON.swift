@@ -1,5 +1,6 @@
 import Rendering
 public import TrafficAnalysis
+import TrafficPipeline
 
 /// The JSON documents of the API that `Rendering` does not already make (the series document,
 /// errors); the interval objects and every string go through Rendering's writers.
@@ -17,6 +18,31 @@ public enum ServeJSON {
             out.append(ascii: ",\"interval_seconds\":")
             out.append(timestampNs: s.intervalNs)
         }
+    }
+
+    /// Adds `"ipfix":{…}` (or `null` without `--ipfix`) as the last member of the JSON object
+    /// `out` holds (its closing brace and newline are rewritten).
+    static func appendIPFIX(_ status: IPFIXStatus?, toObject out: inout [UInt8]) {
+        while let last = out.last, last != UInt8(ascii: "}") { out.removeLast() }
+        guard !out.isEmpty else { return }
+        out.removeLast()
+        out.append(ascii: ",\"ipfix\":")
+        if let status {
+            let c = status.counters
+            out.append(ascii: "{\"collector\":")
+            out.append(jsonString: status.collector)
+            for (name, value) in [
+                ("records_sent", c.recordsSent), ("records_dropped", c.recordsDropped),
+                ("send_errors", c.sendErrors), ("reconnects", c.reconnects), ("messages_sent", c.messagesSent),
+            ] {
+                out.append(ascii: ",\"\(name)\":")
+                out.append(decimal: value)
+            }
+            out.append(UInt8(ascii: "}"))
+        } else {
+            out.append(ascii: "null")
+        }
+        out.append(ascii: "}\n")
     }
 
     /// `{"interval_seconds":…,"intervals":[…]}`, oldest first.

@@ -4,6 +4,7 @@ import PacketWire
 public import Prometheus
 import Synchronization
 public import TrafficAnalysis
+public import TrafficPipeline
 
 /// The Prometheus registry `serve` exposes on `/metrics`, and the counters the capture feeds.
 ///
@@ -23,6 +24,9 @@ public final class ServeMetrics: Sendable {
     private let flowsLeft: [Counter]
     private let flowsSeen = Mutex(FlowTableCounters())
     public let streamCut: Counter
+    /// `--ipfix`: records sent, records dropped, send errors, TCP reconnects, messages sent.
+    private let ipfixCounters: [Counter]
+    private let ipfixSeen = Mutex(IPFIXCounters())
 
     struct LabelMetrics: Sendable {
         let packets: Counter
@@ -33,7 +37,8 @@ public final class ServeMetrics: Sendable {
     /// - Parameters:
     ///   - interface: the capture interface, the `interface` label when packets carry no index.
     ///   - versions: `pktstat_build_info` labels (version, libpcap, ...).
-    public init(interface: String, versions: [(String, String)]) {
+    ///   - ipfix: whether `--ipfix` exports (the `pktstat_ipfix_*` counters exist only then).
+    public init(interface: String, versions: [(String, String)], ipfix: Bool = false) {
         captureInterface = interface
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
@@ -46,6 +51,9 @@ public final class ServeMetrics: Sendable {
         flowsLeft = ["idle", "evicted"].map {
             registry.makeCounter(descriptor: Self.evictions, labels: [("reason", $0)])
         }
+        ipfixCounters =
+            ipfix
+            ? Self.ipfixNames.map { registry.makeCounter(descriptor: Self.name($0.name, $0.help)) } : []
         registry.makeGauge(descriptor: Self.name("pktstat_build_info", "Versions; always 1"), labels: versions)
             .set(to: 1)
         registry.makeGauge(descriptor: Self.name("pktstat_start_time_seconds", "When serve started, Unix time"))
@@ -99,6 +107,30 @@ public final class ServeMetrics: Sendable {
         }
         if expired > 0 { flowsLeft[0].increment(by: Int64(expired)) }
         if evicted > 0 { flowsLeft[1].increment(by: Int64(evicted)) }
+    }
+
+    static let ipfixNames: [(name: String, help: String)] = [
+        ("pktstat_ipfix_records_sent_total", "IPFIX data records in messages the socket accepted (--ipfix)"),
+        (
+            "pktstat_ipfix_records_dropped_total",
+            "IPFIX data records not sent: send errors, no TCP connection, a full queue"
+        ),
+        ("pktstat_ipfix_send_errors_total", "Failed IPFIX sends and TCP connection attempts"),
+        ("pktstat_ipfix_reconnects_total", "TCP connection attempts to the IPFIX collector after the first"),
+        ("pktstat_ipfix_messages_sent_total", "IPFIX messages with data records sent"),
+    ]
+
+    /// The exporter's cumulative counts (without `--ipfix`, nothing).
+    public func setIPFIX(_ counters: IPFIXCounters) {
+        guard !ipfixCounters.isEmpty else { return }
+        let values = { (c: IPFIXCounters) in
+            [c.recordsSent, c.recordsDropped, c.sendErrors, c.reconnects, c.messagesSent]
+        }
+        let delta = ipfixSeen.withLock { seen in
+            defer { seen = counters }
+            return zip(values(counters), values(seen)).map { $0 &- min($1, $0) }
+        }
+        for (c, n) in zip(ipfixCounters, delta) where n > 0 { c.increment(by: Int64(n)) }
     }
 
     /// The text exposition format.

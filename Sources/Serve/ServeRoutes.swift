@@ -90,7 +90,9 @@ public enum ServeRoutes {
         ) { _, _ in try ApiRoutes.gateways() },
         ServeRoute(
             "/api/v1/summary", summary: "totals since serve started, drops included",
-            details: "Totals since serve started (analyze --summary --format json), drops included",
+            details: "Totals since serve started (analyze --summary --format json), drops included, and "
+                + "ipfix: what --ipfix exported (collector, records_sent, records_dropped, send_errors, reconnects, "
+                + "messages_sent; null without --ipfix)",
             response: "an object", schema: .ref("Summary")
         ) { api, _ in api.summary() },
         ServeRoute(

@@ -24,6 +24,11 @@ public struct ServeOptions: Sendable {
     public var historyPath: String?
     /// Attribution of flows to local processes (nil: `--no-processes`).
     public var owners: SocketOwners?
+    /// `--ipfix`: flows exported as they end (a flow table of their own, beside the API's).
+    public var ipfix: IPFIXOptions?
+    /// The export's timeouts: idle (15 s, as `flows -i` and softflowd) and active (`--active-timeout`).
+    public var exportIdleTimeoutNs = LiveFlowsSettings.defaultIdleTimeoutNs
+    public var exportActiveTimeoutNs = LiveFlowsSettings.defaultActiveTimeoutNs
 
     public init() {}
 }
@@ -53,14 +58,22 @@ public enum ServeRun {
         _ capture: consuming LiveRun, settings: ServeSettings, options: ServeOptions, logger: Logger,
         report: @escaping @Sendable (String) -> Void
     ) async throws {
-        let metrics = ServeMetrics(interface: capture.interface, versions: options.versions)
+        let metrics = ServeMetrics(
+            interface: capture.interface, versions: options.versions, ipfix: options.ipfix != nil)
+        // The collector resolved and the socket opened before anything is served.
+        let export = try options.ipfix.map { ipfix throws(IPFIXError) in
+            try LiveFlowExport(
+                idleTimeoutNs: options.exportIdleTimeoutNs, activeTimeoutNs: options.exportActiveTimeoutNs,
+                maxFlows: options.flowLimits.maxFlows, ipfix: ipfix)
+        }
         let feed = LiveFeed(intervalNs: options.intervalNs, windowCapacity: options.window, metrics: metrics)
         // Opened before anything is served: a second writer, a foreign file fail the start.
         let history = try options.historyPath.map { path throws(HistoryError) in
             try HistoryStore(path: path, writable: true)
         }
         let consumer = ServeConsumer(
-            metrics: metrics, feed: feed, flowLimits: options.flowLimits, history: history, owners: options.owners)
+            metrics: metrics, feed: feed, flowLimits: options.flowLimits, history: history, owners: options.owners,
+            export: export)
         let scheme = settings.scheme
         let host = settings.listen.host.contains(":") ? "[\(settings.listen.host)]" : settings.listen.host
         let app = try ServeServer.makeApplication(

@@ -72,7 +72,7 @@ public enum FlowEnd: UInt8, Sendable {
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
 /// smallest and largest timestamps, what each side sent (frame bytes, and IP-layer bytes for
 /// IPFIX), for TCP the flags each side sent and the handshake's round trip, and the ids of its
-/// names in the flow table's `NameTable` (0: none). 128 bytes.
+/// names in the flow table's `NameTable` (0: none), for ICMP each side's first type and code. 128 bytes.
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
@@ -102,6 +102,10 @@ public struct Flow: Sendable, Equatable {
     public var srcName: UInt32 = 0
     public var dstName: UInt32 = 0
     public var serverName: UInt32 = 0
+    /// ICMP and ICMPv6: `type * 256 + code` of the first packet each side sent (0 for other
+    /// protocols). The flow is keyed by the address pair, so it may carry other types too.
+    public var srcICMPTypeCode: UInt16 = 0
+    public var dstICMPTypeCode: UInt16 = 0
 
     public var packets: UInt64 { srcPackets &+ dstPackets }
     public var bytes: UInt64 { srcBytes &+ dstBytes }
@@ -258,10 +262,12 @@ public final class FlowTable: RandomAccessCollection {
             f.pointee.srcPackets &+= 1
             f.pointee.srcBytes &+= bytes
             f.pointee.srcIPBytes &+= ipBytes
+            if f.pointee.srcPackets == 1 { f.pointee.srcICMPTypeCode = r.decoded.icmpTypeCode }
         } else {
             f.pointee.dstPackets &+= 1
             f.pointee.dstBytes &+= bytes
             f.pointee.dstIPBytes &+= ipBytes
+            if f.pointee.dstPackets == 1 { f.pointee.dstICMPTypeCode = r.decoded.icmpTypeCode }
         }
         let flags = r.decoded.tcpFlags
         if flags != 0 { f.pointee.sawTCP(flags, fromSrc: fromSrc, at: ts) }

@@ -125,6 +125,8 @@ public struct IPFIXCounters: Sendable, Equatable {
     public var recordsDropped: UInt64 = 0
     /// Failed sends and connection attempts.
     public var sendErrors: UInt64 = 0
+    /// TCP: connection attempts after the first (after a failed attempt or a lost connection).
+    public var reconnects: UInt64 = 0
     public init() {}
 }
 
@@ -341,8 +343,10 @@ public final class IPFIXExporter {
     /// A line for the status and the end of a run.
     public var summary: String {
         let c = counters
+        let reconnects = destination.transport == .tcp ? ", \(c.reconnects) reconnects" : ""
         return
             "ipfix: \(c.recordsSent) records in \(c.messagesSent) messages sent to \(destination), \(c.recordsDropped) dropped, \(c.sendErrors) send errors"
+            + reconnects
     }
 
     private func send(_ message: [UInt8], records: UInt64) {
@@ -390,7 +394,10 @@ public final class IPFIXExporter {
     /// TCP: connects when due, writes what the socket takes without waiting.
     private func pump(now: Int64) {
         if fd < 0 && !connecting {
-            if now >= retryAtNs { startConnect(now: now) }
+            if now >= retryAtNs {
+                counters.reconnects &+= 1
+                startConnect(now: now)
+            }
             if fd < 0 { return }
         }
         if connecting {

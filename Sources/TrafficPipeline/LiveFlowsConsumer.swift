@@ -32,68 +32,53 @@ public struct LiveFlowsSettings: Sendable {
     }
 }
 
-/// `flows -i`: live packets into a flow table; each flow is written (CSV or JSON, the file
-/// `flows` contract) and exported (`--ipfix`) when it ends idle, is cut by the active timeout,
-/// is evicted from a full table, or is still open when the run stops (signals, `--duration`,
-/// `--count`: every open flow is flushed).
+/// `flows -i`: live packets into a flow table (`LiveFlowExport`); each flow is written (CSV or
+/// JSON, the file `flows` contract) and exported (`--ipfix`) when it ends idle, is cut by the
+/// active timeout, is evicted from a full table, or is still open when the run stops (signals,
+/// `--duration`, `--count`: every open flow is flushed).
 public final class LiveFlowsConsumer: LiveConsumer {
     public let settings: LiveFlowsSettings
-    public let table: FlowTable
-    public let exporter: IPFIXExporter?
+    public let export: LiveFlowExport
+    public var table: FlowTable { export.table }
+    public var exporter: IPFIXExporter? { export.exporter }
     private let out = ByteOutput.standardOutput()
     private let writer: FlowWriter
     private var outputError: OutputError?
-    private var nextSweepNs: Int64 = 0
     private var nextFlushNs: Int64 = 0
-    private var ingressInterface: UInt32 = 0
-    public private(set) var flowsWritten: UInt64 = 0
+    public var flowsWritten: UInt64 { export.flowsEnded }
 
     /// Opens the exporter first, so a bad collector fails before the capture starts.
     public init(_ settings: LiveFlowsSettings) throws {
         self.settings = settings
-        table = FlowTable(
-            limits: FlowLimits(idleTimeoutNs: settings.idleTimeoutNs, maxFlows: settings.maxFlows), keepsRetired: true)
-        exporter = try settings.ipfix.map { options throws(IPFIXError) in try IPFIXExporter(options: options) }
-        writer = FlowWriter(format: settings.format, grouping: nil)
+        export = try LiveFlowExport(
+            idleTimeoutNs: settings.idleTimeoutNs, activeTimeoutNs: settings.activeTimeoutNs,
+            maxFlows: settings.maxFlows, ipfix: settings.ipfix)
+        let writer = FlowWriter(format: settings.format, grouping: nil)
+        self.writer = writer
+        export.ended = { [out] f in writer.write(.flow(f), into: &out.buffer) }
     }
 
     public func start(_ capture: LiveStart) throws {
-        ingressInterface = if_nametoindex(capture.interface)
+        export.start(interface: capture.interface)
         writer.header(into: &out.buffer)
         flush()
         if let outputError { throw outputError }
     }
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) throws {
-        table.add(batch)
-        drain()
+        export.add(batch)
+        flush()
         if let outputError { throw outputError }
     }
 
     public func tick(nowNs: Int64, settledNs: Int64, drops: DropCounters) throws {
-        if nowNs >= nextSweepNs {
-            nextSweepNs = nowNs + min(250_000_000, settings.idleTimeoutNs / 4)
-            table.expire(olderThan: settledNs - settings.idleTimeoutNs)
-            // By the realtime clock, a little early (the next sweep is up to 250 ms and a tick
-            // away), so that no slice spans more than the active timeout; packets still on their
-            // way when a flow is cut start its next slice.
-            let margin = min(settings.activeTimeoutNs / 2, 400_000_000)
-            table.expireActive(startedBefore: nowNs - settings.activeTimeoutNs + margin)
-            drain()
-        }
-        // Records do not wait in a half-full message for more than a second.
-        if nowNs >= nextFlushNs {
-            nextFlushNs = nowNs + 1_000_000_000
-            exporter?.flush()
-            flush()
-        }
+        export.tick(nowNs: nowNs, settledNs: settledNs)
+        flush()
         if let outputError { throw outputError }
     }
 
     public func finish(drops: DropCounters) throws {
-        drain()
-        for f in table { emit(f) }
-        exporter?.finish()
+        export.finish()
         flush()
         if let outputError { throw outputError }
     }
@@ -108,21 +93,8 @@ public final class LiveFlowsConsumer: LiveConsumer {
         return lines
     }
 
-    private func drain() {
-        guard !table.retired.isEmpty else { return }
-        for f in table.retired { emit(f) }
-        table.retired.removeAll(keepingCapacity: true)
-        flush()
-    }
-
-    private func emit(_ f: Flow) {
-        flowsWritten += 1
-        writer.write(.flow(f), into: &out.buffer)
-        exporter?.export(f, reason: IPFIXExporter.reason(f), ingressInterface: ingressInterface)
-    }
-
     private func flush() {
-        guard outputError == nil else { return }
+        guard outputError == nil, !out.buffer.isEmpty else { return }
         do throws(OutputError) { try out.flush() } catch { outputError = error }
     }
 }

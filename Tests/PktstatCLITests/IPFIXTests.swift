@@ -222,6 +222,56 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
             "templates first, every record")
     }
 
+    /// ICMP and ICMPv6 records carry `icmpTypeCodeIPv4`/`IPv6`: nfdump shows type.code in the
+    /// destination port column, as softflowd's records show it. What each direction's records
+    /// carry is the type and code of the first ICMP packet of that direction, as tshark reads them
+    /// (echo request 8.0 and reply, unreachable 3.1, ICMPv6 echo 128.0/129.0 and node information
+    /// 139.0).
+    @Test(.enabled(if: TestPaths.conformanceCaptures != nil, "the conformance corpus is not next to the package"))
+    func icmpRecordsCarryTypeAndCode() throws {
+        let tshark = try requireTool("tshark")
+        _ = try requireTool("nfcapd", package: "nfdump")
+        let dir = try #require(TestPaths.conformanceCaptures)
+        var kinds = Set<Int>()
+        for name in [
+            "tcpdump_dhcp-rfc4388.pcap", "pcpp_IcmpV6_EchoMessages.pcap", "tcpdump_icmpv6_nodeinfo_queryipv6.pcap",
+        ] {
+            let capture = dir.appendingPathComponent(name)
+            let t = try run(
+                tshark,
+                [
+                    "-r", capture.path, "-Y", "icmp or icmpv6", "-T", "fields", "-E", "occurrence=f", "-e", "ip.src",
+                    "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "icmp.type", "-e", "icmp.code", "-e",
+                    "icmpv6.type", "-e", "icmpv6.code",
+                ], timeout: 60)
+            var firstTypeCode: [String: Int] = [:]
+            var expected: [DirectedKey: UInt64] = [:]
+            for line in t.stdout.split(separator: "\n") {
+                let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                guard f.count == 8 else { continue }
+                let v6 = !f[2].isEmpty
+                let (src, dst) = v6 ? (f[2], f[3]) : (f[0], f[1])
+                guard let type = Int(v6 ? f[6] : f[4]), let code = Int(v6 ? f[7] : f[5]) else { continue }
+                let typeCode = firstTypeCode[src + ">" + dst] ?? type * 256 + code
+                firstTypeCode[src + ">" + dst] = typeCode
+                expected[DirectedKey(src: src, sport: 0, dst: dst, dport: typeCode), default: 0] += 1
+            }
+            #expect(!expected.isEmpty, "\(name): tshark found ICMP")
+            let collector = try NfcapdCollector()
+            let sent = try pktstat(["flows", capture.path, "--format", "csv", "--ipfix", "127.0.0.1:\(collector.port)"])
+            #expect(sent.status == 0, "\(name): \(sent.stderr)")
+            usleep(150_000)
+            collector.stop()
+            var got: [DirectedKey: UInt64] = [:]
+            for r in try collector.records() where r.isICMP { got[r.key, default: 0] += r.packets }
+            #expect(got == expected, "\(name)")
+            kinds.formUnion(got.keys.map(\.dport))
+        }
+        // Echo request, unreachable, ICMPv6 echo request and reply, node information query.
+        let wanted: Set<Int> = [2048, 769, 32768, 33024, 35584]
+        #expect(kinds.isSuperset(of: wanted), "\(kinds)")
+    }
+
     @Test func badOptionsAreOneLine() throws {
         for (args, says) in [
             (["--ipfix", "nowhere"], "not a collector address"),

@@ -121,47 +121,43 @@ public final class NfcapdCollector: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// The stored records, summed per directed key (addresses, ports; ICMP: nfdump's port 0 and
-    /// type.code as the destination port, which pktstat sends as 0).
-    public func totals() throws -> [DirectedKey: DirectedTotals] {
-        // %tsr: the start as seconds.milliseconds since the epoch; %td the duration in seconds
-        // with milliseconds (nfdump 1.7.1's %ter prints the start's milliseconds, so it is not used).
-        let r = try run(
-            nfdump, ["-q", "-N", "-6", "-R", directory.path, "-o", "fmt:%tsr|%td|%sa|%sp|%da|%dp|%pkt|%byt"],
-            timeout: 120, environment: ["TZ": "UTC"])
-        guard r.status == 0 else {
-            throw NSError(domain: "nfdump", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr])
-        }
+    /// The stored records, summed per directed key (addresses, ports). ICMP records (nfdump shows
+    /// port 0 and the type.code as the destination port) are summed under port 0 unless
+    /// `icmpTypeCodes`: the flows of pktstat's CSV have no ICMP types.
+    public func totals(icmpTypeCodes: Bool = false) throws -> [DirectedKey: DirectedTotals] {
         var out: [DirectedKey: DirectedTotals] = [:]
-        for line in r.stdout.split(separator: "\n") {
-            let f = line.split(separator: "|", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }
-            guard f.count == 8, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { continue }
-            let key = DirectedKey(src: f[2], sport: Self.port(f[3]), dst: f[4], dport: Self.port(f[5]))
-            let first = Self.milliseconds(f[0])
+        for r in try records() {
+            var key = r.key
+            if r.isICMP && !icmpTypeCodes { key.dport = 0 }
             out[key, default: DirectedTotals()].add(
-                packets: packets, bytes: bytes, firstMs: first, lastMs: first + Self.milliseconds(f[1]))
+                packets: r.packets, bytes: r.bytes, firstMs: r.firstMs, lastMs: r.lastMs)
         }
         return out
     }
 
-    /// Every stored record: its directed key, packets, bytes, first and last (ms).
-    public func records() throws -> [(key: DirectedKey, packets: UInt64, bytes: UInt64, firstMs: Int64, lastMs: Int64)]
-    {
+    /// Every stored record: its directed key (ICMP: the type.code as `dport`, `type * 256 + code`),
+    /// packets, bytes, first and last (ms), whether it is ICMP or ICMPv6.
+    public func records() throws -> [(
+        key: DirectedKey, packets: UInt64, bytes: UInt64, firstMs: Int64, lastMs: Int64, isICMP: Bool
+    )] {
+        // %tsr: the start as seconds.milliseconds since the epoch; %td the duration in seconds
+        // with milliseconds (nfdump 1.7.1's %ter prints the start's milliseconds, so it is not used).
         let r = try run(
-            nfdump, ["-q", "-N", "-6", "-R", directory.path, "-o", "fmt:%tsr|%td|%sa|%sp|%da|%dp|%pkt|%byt"],
+            nfdump, ["-q", "-N", "-6", "-R", directory.path, "-o", "fmt:%tsr|%td|%sa|%sp|%da|%dp|%pkt|%byt|%pr"],
             timeout: 120, environment: ["TZ": "UTC"])
+        guard r.status == 0 else {
+            throw NSError(domain: "nfdump", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr])
+        }
         return r.stdout.split(separator: "\n").compactMap { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
-            guard f.count == 8, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { return nil }
+            guard f.count == 9, let packets = UInt64(f[6]), let bytes = UInt64(f[7]) else { return nil }
             let first = Self.milliseconds(f[0])
+            let proto = f[8].uppercased()
             return (
                 DirectedKey(src: f[2], sport: Self.port(f[3]), dst: f[4], dport: Self.port(f[5])), packets, bytes,
-                first,
-                first + Self.milliseconds(f[1])
+                first, first + Self.milliseconds(f[1]), ["ICMP", "ICMP6", "IPV6-ICMP", "1", "58"].contains(proto)
             )
         }
     }
@@ -253,7 +249,10 @@ public final class NfacctdCollector: @unchecked Sendable {
         for line in text.split(separator: "\n").dropFirst() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard f.count == 9, let packets = UInt64(f[7]), let bytes = UInt64(f[8]) else { continue }
-            let key = DirectedKey(src: f[0], sport: Int(f[2]) ?? 0, dst: f[1], dport: Int(f[3]) ?? 0)
+            // ICMP under port 0, as pktstat's CSV has them (nfacctd may put the type and code in a port).
+            let icmp = ["icmp", "ipv6-icmp", "icmp6", "1", "58"].contains(f[4].lowercased())
+            let key = DirectedKey(
+                src: f[0], sport: icmp ? 0 : Int(f[2]) ?? 0, dst: f[1], dport: icmp ? 0 : Int(f[3]) ?? 0)
             out[key, default: DirectedTotals()].add(
                 packets: packets, bytes: bytes, firstMs: Self.milliseconds(f[5]), lastMs: Self.milliseconds(f[6]))
         }
@@ -281,5 +280,61 @@ public final class NfacctdCollector: @unchecked Sendable {
             fraction.count == 2
             ? Int64(String(fraction[1].prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)) ?? 0 : 0
         return whole * 1000 + ms
+    }
+}
+
+/// A UDP listener on 127.0.0.1 at a free port that keeps every datagram it receives and, once
+/// none came for `quietSeconds` (after the first) or after 30 s, writes them as a pcap (raw IPv4
+/// link type, IPv4 and UDP headers made up around each payload) for tshark to decode.
+public final class UDPCaptureSink: @unchecked Sendable {
+    public let port: Int
+    public let pcap: URL
+    private let process: Spawned
+
+    public init(quietSeconds: Double = 1.0) throws {
+        let python = try requireTool("python3")
+        port = freeUDPPort()
+        pcap = TestPaths.temporaryDirectory().appendingPathComponent("export.pcap")
+        let script = """
+            import socket, struct, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            s.bind(('127.0.0.1', \(port)))
+            print('ready', flush=True)
+            got, deadline = [], time.time() + 30
+            s.settimeout(30)
+            while time.time() < deadline:
+                try:
+                    data, peer = s.recvfrom(65535)
+                except socket.timeout:
+                    break
+                got.append((time.time(), data, peer[1]))
+                s.settimeout(\(quietSeconds))
+            with open('\(pcap.path)', 'wb') as f:
+                f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+                for t, data, sport in got:
+                    udp = struct.pack('!HHHH', sport, \(port), 8 + len(data), 0) + data
+                    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                                     socket.inet_aton('127.0.0.1'), socket.inet_aton('127.0.0.1')) + udp
+                    f.write(struct.pack('<IIII', int(t), int((t % 1) * 1e6), len(ip), len(ip)) + ip)
+            print(len(got), flush=True)
+            """
+        process = try Spawned(python, ["-c", script])
+        guard process.waitFor(timeout: 10, { $0.stdout.contains("ready") }) else {
+            throw NSError(
+                domain: "UDPCaptureSink", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "the listener did not start: \(process.stderr)"])
+        }
+    }
+
+    /// Waits for the listener to write its file; the number of datagrams it kept.
+    public func finish() -> Int {
+        let r = process.finish(timeout: 40)
+        return Int(r.stdout.split(separator: "\n").last ?? "") ?? -1
+    }
+
+    deinit {
+        if process.process.isRunning { process.signal(SIGKILL) }
+        try? FileManager.default.removeItem(at: pcap.deletingLastPathComponent())
     }
 }
