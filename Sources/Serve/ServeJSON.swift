@@ -31,11 +31,13 @@ public enum ServeJSON {
             let c = status.counters
             out.append(ascii: "{\"collector\":")
             out.append(jsonString: status.collector)
-            for (name, value) in [
-                ("records_sent", c.recordsSent), ("records_dropped", c.recordsDropped),
-                ("send_errors", c.sendErrors), ("reconnects", c.reconnects), ("messages_sent", c.messagesSent),
-            ] {
-                out.append(ascii: ",\"\(name)\":")
+            let members: [(StaticString, UInt64)] = [
+                (",\"records_sent\":", c.recordsSent), (",\"records_dropped\":", c.recordsDropped),
+                (",\"send_errors\":", c.sendErrors), (",\"reconnects\":", c.reconnects),
+                (",\"messages_sent\":", c.messagesSent),
+            ]
+            for (name, value) in members {
+                out.append(ascii: name)
                 out.append(decimal: value)
             }
             out.append(UInt8(ascii: "}"))
