@@ -272,6 +272,72 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
         #expect(kinds.isSuperset(of: wanted), "\(kinds)")
     }
 
+    /// `--biflow` (RFC 5103) into nfcapd, which reads the reverse elements (enterprise 29305) as
+    /// out packets and out bytes: one record per flow whose forward and reverse counts are the
+    /// flow's `src_packets` and `dst_packets`, and the IP-layer bytes of each side's packets. Every
+    /// fourth capture with a flows reference (26).
+    @Test(.enabled(if: TestPaths.conformanceCaptures != nil, "the conformance corpus is not next to the package"))
+    func biflowRecordsIntoNfcapd() throws {
+        let tshark = try requireTool("tshark")
+        let nfdump = try requireTool("nfdump", package: "nfdump")
+        let captures = Self.capturesWithFlows.enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
+        #expect(captures.count >= 25)
+        var flows = 0
+        var withReverse = 0
+        for capture in captures {
+            let name = capture.lastPathComponent
+            let csv = try pktstat(["flows", capture.path, "--format", "csv"])
+            let bytes = try referenceIPBytes(capture: capture, tshark: tshark)
+            // Per flow, in its orientation: forward and reverse packets and IP-layer bytes.
+            var expected: [DirectedKey: [UInt64]] = [:]
+            for line in csv.stdout.split(separator: "\n").dropFirst() {
+                let c = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard c.count >= 13, !c[3].isEmpty, let sp = UInt64(c[9]), let dp = UInt64(c[11]) else { continue }
+                let key = DirectedKey(src: c[3], sport: Int(c[4]) ?? 0, dst: c[5], dport: Int(c[6]) ?? 0)
+                let back = DirectedKey(src: key.dst, sport: key.dport, dst: key.src, dport: key.sport)
+                let b: [UInt64] = bytes.map { [$0[key] ?? 0, $0[back] ?? 0] } ?? [0, 0]
+                let e = expected[key] ?? [0, 0, 0, 0]
+                expected[key] = [e[0] + sp, e[1] + dp, e[2] + (sp > 0 ? b[0] : 0), e[3] + (dp > 0 ? b[1] : 0)]
+            }
+            let collector = try NfcapdCollector()
+            let sent = try pktstat([
+                "flows", capture.path, "--format", "csv", "--biflow", "--ipfix", "127.0.0.1:\(collector.port)",
+            ])
+            #expect(sent.status == 0, "\(name): \(sent.stderr)")
+            usleep(150_000)
+            collector.stop()
+            let r = try run(
+                nfdump,
+                ["-q", "-N", "-6", "-R", collector.directory.path, "-o", "fmt:%sa|%sp|%da|%dp|%pkt|%byt|%opkt|%obyt|%pr"],
+                timeout: 60)
+            var got: [DirectedKey: [UInt64]] = [:]
+            var records = 0
+            for line in r.stdout.split(separator: "\n") {
+                let f = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard f.count == 9, let p = UInt64(f[4]), let b = UInt64(f[5]), let op = UInt64(f[6]),
+                    let ob = UInt64(f[7])
+                else { continue }
+                records += 1
+                // ICMP: nfdump's type.code in the port column; the CSV has no ports.
+                let icmp = ["ICMP", "ICMP6", "1", "58"].contains(f[8].uppercased())
+                let key = DirectedKey(
+                    src: f[0], sport: icmp ? 0 : Int(f[1]) ?? -1, dst: f[2], dport: icmp ? 0 : Int(f[3]) ?? -1)
+                let e = got[key] ?? [0, 0, 0, 0]
+                got[key] = [e[0] + p, e[1] + op, e[2] + b, e[3] + ob]
+            }
+            #expect(sent.stderr.contains("ipfix: \(records) records"), "\(name): one record per flow")
+            #expect(Set(got.keys) == Set(expected.keys), "\(name): the same flows")
+            for (key, want) in expected {
+                guard let have = got[key] else { continue }
+                #expect(have[0] == want[0] && have[1] == want[1], "\(name) \(key): packets \(have) \(want)")
+                if bytes != nil { #expect(have[2] == want[2] && have[3] == want[3], "\(name) \(key): bytes") }
+                if want[1] > 0 { withReverse += 1 }
+            }
+            flows += expected.count
+        }
+        #expect(flows > 300 && withReverse >= 20, "\(flows) flows, \(withReverse) with a reverse direction")
+    }
+
     @Test func badOptionsAreOneLine() throws {
         for (args, says) in [
             (["--ipfix", "nowhere"], "not a collector address"),
