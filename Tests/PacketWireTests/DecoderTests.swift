@@ -139,6 +139,28 @@ import Testing
         #expect(!d.hasPorts && d.ipVersion == 6)
     }
 
+    /// ICMP and ICMPv6: type * 256 + code (what IPFIX's icmpTypeCode carries), no ports; none for a
+    /// later fragment or a header cut short; never for other protocols without ports.
+    @Test func icmpTypeAndCode() {
+        let echo = decode(Build.ether(0x0800, Build.ipv4(1, Build.icmpEcho())), .ethernet)
+        #expect(echo.label == .icmp && !echo.hasPorts && echo.icmpTypeCode == 0x0800)
+        let unreachable = decode(Build.ether(0x0800, Build.ipv4(1, [3, 1, 0, 0] + Build.filler(28))), .ethernet)
+        #expect(unreachable.icmpTypeCode == 3 * 256 + 1)
+        let v6 = decode(Build.ether(0x86DD, Build.ipv6(58, Build.icmpv6Echo())), .ethernet)
+        #expect(v6.label == .icmpv6 && !v6.hasPorts && v6.icmpTypeCode == 128 * 256)
+        let later = decode(
+            Build.ether(
+                0x0800, Build.ipv4(1, Build.icmpEcho(), fragment: Build.fragmentField(offsetUnits: 2, more: false))),
+            .ethernet)
+        #expect(later.icmpTypeCode == 0)
+        let cut = decode(Build.ether(0x0800, Build.ipv4(1, [8])), .ethernet)
+        #expect(cut.label == .icmp && cut.icmpTypeCode == 0)
+        let gre = decode(Build.ether(0x0800, Build.ipv4(47, [8, 0, 0, 0])), .ethernet)
+        #expect(gre.icmpTypeCode == 0)
+        let udp = decode(Build.ether(0x0800, Build.ipv4(17, Build.udp(5353, 53))), .ethernet)
+        #expect(udp.icmpTypeCode == 0)
+    }
+
     @Test func arpHasNoAddresses() {
         let d = decode(Build.ether(0x0806, Build.arp()), .ethernet)
         #expect(d.label == .arp)

@@ -308,7 +308,10 @@ private func referenceIPBytes(capture: URL, tshark: String) throws -> [DirectedK
             collector.stop()
             let r = try run(
                 nfdump,
-                ["-q", "-N", "-6", "-R", collector.directory.path, "-o", "fmt:%sa|%sp|%da|%dp|%pkt|%byt|%opkt|%obyt|%pr"],
+                [
+                    "-q", "-N", "-6", "-R", collector.directory.path, "-o",
+                    "fmt:%sa|%sp|%da|%dp|%pkt|%byt|%opkt|%obyt|%pr",
+                ],
                 timeout: 60)
             var got: [DirectedKey: [UInt64]] = [:]
             var records = 0
