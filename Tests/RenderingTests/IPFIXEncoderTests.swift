@@ -104,6 +104,36 @@ private func sets(_ m: [UInt8]) -> [(Int, Int)] {
         #expect(bi[0].octets == 60 && bi[0].reverseOctets == 60 && bi[0].reversePackets == 1 && bi[0].kind == .ipv6)
     }
 
+    /// An ICMP echo and its reply: one flow (the address pair), two records of the ICMP template,
+    /// each with its direction's first type and code where the ports would be.
+    @Test func icmpRecordsCarryEachDirectionsTypeAndCode() throws {
+        let t = FlowTable()
+        var d = Decoded()
+        d.label = .icmp
+        d.ipVersion = 4
+        d.src = IPAddress(v4: 0x0A00_0001)
+        d.dst = IPAddress(v4: 0x0A00_0002)
+        d.dstPort = 0x0800
+        d.ipLengthField = 84
+        t.add(PacketRecord(timestampNs: 1_700_000_000_000_000_000, length: 98, captured: 98, decoded: d))
+        swap(&d.src, &d.dst)
+        d.dstPort = 0x0000
+        t.add(PacketRecord(timestampNs: 1_700_000_000_001_000_000, length: 98, captured: 98, decoded: d))
+        #expect(t.count == 1)
+        var records: [IPFIXEncoder.Record] = []
+        IPFIXEncoder.records(of: t[0], biflow: false, reason: .forcedEnd) { records.append($0) }
+        try #require(records.count == 2)
+        #expect(records.allSatisfy { $0.kind == .icmpv4 && $0.protocolNumber == 1 && $0.srcPort == 0 })
+        #expect(records[0].src == IPAddress(v4: 0x0A00_0001) && records[0].icmpTypeCode == 0x0800)
+        #expect(records[1].src == IPAddress(v4: 0x0A00_0002) && records[1].icmpTypeCode == 0)
+        var encoder = IPFIXEncoder(observationDomain: 0, maximumLength: 1400, biflow: false)
+        var message: [UInt8] = []
+        for r in records { encoder.append(r, exportTime: 0) { m, _ in message = m } }
+        encoder.flush { m, _ in message = m }
+        // The first record: header 16, set header 4, start and end 16, addresses 8, then the type and code.
+        #expect(be16(message, 16) == 258 && be16(message, 16 + 4 + 16 + 8) == 0x0800)
+    }
+
     @Test func messagesStayWithinTheSizeAndCountRecords() {
         for (mtu, v6) in [(256, false), (1400, false), (1400, true), (9000, true)] {
             var e = IPFIXEncoder(observationDomain: 1, maximumLength: mtu, biflow: false)
