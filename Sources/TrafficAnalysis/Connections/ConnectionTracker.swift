@@ -38,6 +38,7 @@ public final class ConnectionTracker {
     deinit {
         slots.release(used: used)
         index.release()
+        heap.release()
     }
 
     /// The number of open connections.
@@ -235,13 +236,13 @@ public final class ConnectionTracker {
     }
 
     private func remove(_ slot: Int, emit: (ConnectionRecord) -> Void) {
-        let c = slots[slot]
-        guard index.find(c.key, in: slots) == slot else { return }
+        guard index.find(slots[slot].key, in: slots) == slot else { return }
+        // The record first, from the connection in place (a copy is 944 bytes).
+        var r = record(of: slots.pointer(slot))
         index.remove(slot, in: slots)
         slots[slot].scheduledAt = .max
         slots[slot].generation &+= 1
         freeSlots.append(Int32(slot))
-        var r = record(of: c)
         if let state = tunnelStates.removeValue(forKey: Int32(slot)) {
             r.tunnelParentUIDs = state.parents
             r.tunnelParents = state.parents.count
@@ -328,49 +329,55 @@ public final class ConnectionTracker {
         return ConnUID(hi: z, lo: UInt32(truncatingIfNeeded: y ^ (y >> 29)))
     }
 
-    private func record(of c: Connection) -> ConnectionRecord {
+    private func record(of pointer: UnsafeMutablePointer<Connection>) -> ConnectionRecord {
         var r = ConnectionRecord()
-        r.startMicros = c.start
-        r.durationMicros = c.last - c.start
-        r.uid = c.uid
-        r.ipVersion = c.ipVersion
-        r.origAddress = c.origAddress
-        r.respAddress = c.respAddress
-        r.origPort = c.origPort
-        r.respPort = c.respPort
-        r.transport = c.transport
-        r.ipProto = c.ipProto
-        r.history = c.history
-        r.missedBytes = c.missedBytes
-        r.origPackets = c.origPackets
-        r.origIPBytes = c.origIPBytes
-        r.respPackets = c.respPackets
-        r.respIPBytes = c.respIPBytes
+        let c = UnsafePointer(pointer)
+        r.startMicros = c.pointee.start
+        r.durationMicros = c.pointee.last - c.pointee.start
+        r.uid = c.pointee.uid
+        r.ipVersion = c.pointee.ipVersion
+        r.origAddress = c.pointee.origAddress
+        r.respAddress = c.pointee.respAddress
+        r.origPort = c.pointee.origPort
+        r.respPort = c.pointee.respPort
+        r.transport = c.pointee.transport
+        r.ipProto = c.pointee.ipProto
+        r.history = c.pointee.history
+        r.missedBytes = c.pointee.missedBytes
+        r.origPackets = c.pointee.origPackets
+        r.origIPBytes = c.pointee.origIPBytes
+        r.respPackets = c.pointee.respPackets
+        r.respIPBytes = c.pointee.respIPBytes
         // Of the endpoints as logged (ICMP: type and code as the ports, as Zeek logs and hashes them).
-        r.communityID = settings.communityID.id(
-            source: c.origAddress, sourcePort: c.origPort, destination: c.respAddress, destinationPort: c.respPort,
-            protocolNumber: c.ipProto, ipVersion: c.ipVersion)
+        r.communityIDText = settings.communityID.text(
+            source: c.pointee.origAddress, sourcePort: c.pointee.origPort, destination: c.pointee.respAddress,
+            destinationPort: c.pointee.respPort,
+            protocolNumber: c.pointee.ipProto, ipVersion: c.pointee.ipVersion)
         if !settings.localNets.isEmpty {
-            r.localOrig = settings.isLocal(c.origAddress, version: c.ipVersion)
-            r.localResp = settings.isLocal(c.respAddress, version: c.ipVersion)
+            r.localOrig = settings.isLocal(c.pointee.origAddress, version: c.pointee.ipVersion)
+            r.localResp = settings.isLocal(c.pointee.respAddress, version: c.pointee.ipVersion)
         }
-        switch c.transport {
+        switch c.pointee.transport {
         case .tcp:
-            let o = c[c.origIndex]
-            let s = c[c.respIndex]
-            r.origBytes = o.size(peerState: s.state)
-            r.respBytes = s.size(peerState: o.state)
-            r.state = ConnectionTracker.tcpState(o, s, origBytes: r.origBytes, respBytes: r.respBytes, c.history)
-            if c.rttNanos >= 0 { r.initialRTTNanos = c.rttNanos }
+            // The endpoints read in place (a copy of each is a quarter of the connection).
+            let origFirst = c.pointee.origIndex == 0
+            let os = origFirst ? c.pointee.e0.state : c.pointee.e1.state
+            let rs = origFirst ? c.pointee.e1.state : c.pointee.e0.state
+            r.origBytes = origFirst ? c.pointee.e0.size(peerState: rs) : c.pointee.e1.size(peerState: rs)
+            r.respBytes = origFirst ? c.pointee.e1.size(peerState: os) : c.pointee.e0.size(peerState: os)
+            r.state = ConnectionTracker.tcpState(
+                os: os, rs: rs, noPayload: r.origBytes == 0 && r.respBytes == 0,
+                ConnectionTracker.isRSTOS0History(c.pointee.history))
+            if c.pointee.rttNanos >= 0 { r.initialRTTNanos = c.pointee.rttNanos }
         case .udp:
-            r.origBytes = UInt64(max(c.requestLength, 0))
-            r.respBytes = UInt64(max(c.replyLength, 0))
-            let o = c.requestLength >= 0
-            let s = c.replyLength >= 0
+            r.origBytes = UInt64(max(c.pointee.requestLength, 0))
+            r.respBytes = UInt64(max(c.pointee.replyLength, 0))
+            let o = c.pointee.requestLength >= 0
+            let s = c.pointee.replyLength >= 0
             r.state = o ? (s ? .sf : .s0) : (s ? .shr : .oth)
         case .icmp:
-            r.origBytes = UInt64(max(c.requestLength, 0))
-            r.respBytes = UInt64(max(c.replyLength, 0))
+            r.origBytes = UInt64(max(c.pointee.requestLength, 0))
+            r.respBytes = UInt64(max(c.pointee.replyLength, 0))
             r.state = .oth
         case .unknown:
             r.state = .oth
@@ -378,14 +385,8 @@ public final class ConnectionTracker {
         return r
     }
 
-    /// `conn_state()` of Zeek's `base/protocols/conn/main.zeek` for TCP.
-    static func tcpState(
-        _ o: TCPEndpoint, _ r: TCPEndpoint, origBytes: UInt64, respBytes: UInt64, _ history: ConnHistory
-    ) -> ConnState {
-        tcpState(os: o.state, rs: r.state, noPayload: origBytes == 0 && respBytes == 0, isRSTOS0History(history))
-    }
-
-    /// The same from the endpoint states, whether neither side sent payload, and whether the
+    /// `conn_state()` of Zeek's `base/protocols/conn/main.zeek` for TCP, from the endpoint
+    /// states, whether neither side sent payload, and whether the
     /// history matches `/\^?S[^HAFGIQ]*R.*/` (asked only when it matters).
     static func tcpState(
         os: TCPState, rs: TCPState, noPayload: Bool, _ rstos0: @autoclosure () -> Bool
@@ -504,7 +505,10 @@ extension Connection {
     }
 }
 
-/// A binary min-heap of connection deadlines; stale entries are skipped when popped.
+/// A binary min-heap of connection deadlines; stale entries are skipped when popped. The entries
+/// live in storage of its own (no uniqueness or bounds checks per step; a million entries make
+/// each pop a chain of cache misses already) and move by holes rather than swaps: the same
+/// comparisons as the textbook swaps, so the same order of equal deadlines.
 struct DeadlineHeap {
     struct Entry {
         var deadline: Int64
@@ -512,39 +516,63 @@ struct DeadlineHeap {
         var generation: UInt32
     }
 
-    private var items: [Entry] = []
+    private var items: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private(set) var count = 0
 
-    var top: Entry? { items.first }
+    init() {
+        capacity = 1024
+        items = .allocate(capacity: capacity)
+    }
 
-    mutating func removeAll() { items.removeAll() }
+    /// Frees the storage (the owner calls it once, at its end).
+    func release() { items.deallocate() }
+
+    var top: Entry? { count > 0 ? items[0] : nil }
+
+    mutating func removeAll() { count = 0 }
 
     mutating func push(_ e: Entry) {
-        items.append(e)
-        var i = items.count - 1
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: items, count: count)
+            items.deallocate()
+            items = bigger
+            capacity *= 2
+        }
+        var i = count
+        count += 1
         while i > 0 {
             let parent = (i - 1) / 2
-            if items[parent].deadline <= items[i].deadline { break }
-            items.swapAt(parent, i)
+            if items[parent].deadline <= e.deadline { break }
+            items[i] = items[parent]
             i = parent
         }
+        items[i] = e
     }
 
     mutating func pop() -> Entry? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
+        guard count > 0 else { return nil }
+        let first = items[0]
+        count -= 1
+        if count > 0 {
+            let last = items[count]
             var i = 0
             while true {
                 let l = 2 * i + 1
                 let r = l + 1
                 var m = i
-                if l < items.count && items[l].deadline < items[m].deadline { m = l }
-                if r < items.count && items[r].deadline < items[m].deadline { m = r }
+                var smallest = last.deadline
+                if l < count && items[l].deadline < smallest {
+                    m = l
+                    smallest = items[l].deadline
+                }
+                if r < count && items[r].deadline < smallest { m = r }
                 if m == i { break }
-                items.swapAt(i, m)
+                items[i] = items[m]
                 i = m
             }
+            items[i] = last
         }
         return first
     }
