@@ -52,6 +52,20 @@ public final class ConnectionTracker {
         _ p: ConnPacket, timestampNs: Int64, encapsulation: EncapsulationStack = EncapsulationStack(),
         emit: (ConnectionRecord) -> Void
     ) -> ConnHandle? {
+        track(p, timestampNs: timestampNs, encapsulation: encapsulation, emit: emit)
+    }
+
+    /// `process` for a packet outside tunnels (the common case: no encapsulation to carry).
+    @discardableResult
+    func process(_ p: ConnPacket, timestampNs: Int64, emit: (ConnectionRecord) -> Void) -> ConnHandle? {
+        track(p, timestampNs: timestampNs, encapsulation: nil, emit: emit)
+    }
+
+    @inline(__always)
+    private func track(
+        _ p: ConnPacket, timestampNs: Int64, encapsulation: EncapsulationStack?,
+        emit: (ConnectionRecord) -> Void
+    ) -> ConnHandle? {
         // Zeek reads captures at microsecond precision.
         // Floor division (no overflow near Int64.min, which damaged captures can hold).
         let t = timestampNs / 1000 - (timestampNs % 1000 < 0 ? 1 : 0)
@@ -115,17 +129,16 @@ public final class ConnectionTracker {
         } else {
             slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
         }
-        if created {
-            if encapsulation.depth > 0 { startEncapsulation(slot, encapsulation) }
-        } else if encapsulation.depth > 0 || (!tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil) {
-            checkEncapsulation(slot, encapsulation)
+        if let encapsulation, encapsulation.depth > 0 {
+            if created { startEncapsulation(slot, encapsulation) } else { checkEncapsulation(slot, encapsulation) }
+        } else if !created && !tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil {
+            checkEncapsulation(slot, EncapsulationStack())
         }
         deliver(slot, p, srcPort: srcPort, time: t, nanos: timestampNs)
         slots[slot].lastPacket = networkTime
         schedule(slot)
         return ConnHandle(
-            slot: Int32(slot), uid: slots[slot].uid, respPort: slots[slot].respPort, transport: slots[slot].transport,
-            created: created)
+            slot: Int32(slot), respPort: slots[slot].respPort, transport: slots[slot].transport, created: created)
     }
 
     /// Ends every open connection (end of input), in order of their first packet.
@@ -318,6 +331,9 @@ public final class ConnectionTracker {
 
     // MARK: - Records
 
+    /// The uid of the connection in `slot` (from a `ConnHandle` of the current packet).
+    func uid(of slot: Int32) -> ConnUID { slots[Int(slot)].uid }
+
     func nextUID() -> ConnUID {
         uidCounter &+= 1
         var z = uidCounter &* 0x9E37_79B9_7F4A_7C15
@@ -481,11 +497,11 @@ extension Connection {
 
     mutating func tcpChecksumError(isOrig: Bool) {
         let i = isOrig ? origIndex : respIndex
-        var count = self[i].checksumCount
-        var threshold = self[i].checksumThreshold
+        var count = self[rare: i].checksumCount
+        var threshold = self[rare: i].checksumThreshold
         scaledHistory(self[i].isOrig ? UInt8(ascii: "C") : UInt8(ascii: "c"), &count, &threshold)
-        self[i].checksumCount = count
-        self[i].checksumThreshold = threshold
+        self[rare: i].checksumCount = count
+        self[rare: i].checksumThreshold = threshold
     }
 
     mutating func udpChecksumError(isOrig: Bool) {

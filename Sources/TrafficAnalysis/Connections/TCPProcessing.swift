@@ -53,7 +53,7 @@ extension Connection {
 
         if fin {
             self[ei].finCount &+= 1
-            self[ei].finSeq = relSeq &+ UInt64(bitPattern: Int64(segLen))
+            self[rare: ei].finSeq = relSeq &+ UInt64(bitPattern: Int64(segLen))
         }
         if rst { self[ei].rstCount &+= 1 }
 
@@ -179,7 +179,11 @@ extension Connection {
     /// `TCP_Endpoint::CheckHistory`: the first A or D after a lone SYN-ACK flips the connection
     /// (`^h`); the responder's letters are lower case and its masks shifted.
     mutating func endpointCheckHistory(_ ei: Int, _ mask: UInt32, _ code: UInt8) -> Bool {
-        if (code == UInt8(ascii: "A") || code == UInt8(ascii: "D")) && history.equals("H") {
+        // The history is "H" only while the originator's SYN-ACK is the one letter seen (its bit
+        // alone in `histSeen`): the history itself, further away, is read only then.
+        if (code == UInt8(ascii: "A") || code == UInt8(ascii: "D")) && histSeen == HistoryMask.syn
+            && history.equals("H")
+        {
             flipRoles()
             history = ConnHistory("^h")
             setFirstPacketSeen(isOrig: true)
@@ -206,23 +210,24 @@ extension Connection {
         } else if bits == 1 {
             if syn {
                 let code = flags & TCPFlag.ack != 0 ? UInt8(ascii: "H") : UInt8(ascii: "S")
-                if endpointCheckHistory(ei, HistoryMask.syn, code) && relSeq != self[ei].histLastSYN {
+                if endpointCheckHistory(ei, HistoryMask.syn, code) && relSeq != self[rare: ei].histLastSYN {
                     endpointAddHistory(ei, code)
                 }
-                self[ei].histLastSYN = relSeq
+                self[rare: ei].histLastSYN = relSeq
             }
             if fin {
                 let end = relSeq &+ UInt64(bitPattern: Int64(len))
-                if endpointCheckHistory(ei, HistoryMask.fin, UInt8(ascii: "F")) && end != self[ei].histLastFIN {
+                if endpointCheckHistory(ei, HistoryMask.fin, UInt8(ascii: "F")) && end != self[rare: ei].histLastFIN {
                     endpointAddHistory(ei, UInt8(ascii: "F"))
                 }
-                self[ei].histLastFIN = end
+                self[rare: ei].histLastFIN = end
             }
             if rst {
-                if endpointCheckHistory(ei, HistoryMask.rst, UInt8(ascii: "R")) && relSeq != self[ei].histLastRST {
+                if endpointCheckHistory(ei, HistoryMask.rst, UInt8(ascii: "R")) && relSeq != self[rare: ei].histLastRST
+                {
                     endpointAddHistory(ei, UInt8(ascii: "R"))
                 }
-                self[ei].histLastRST = relSeq
+                self[rare: ei].histLastRST = relSeq
             }
         } else {
             if len != 0 {
@@ -240,11 +245,11 @@ extension Connection {
         let rst = flags & TCPFlag.rst != 0
         if window == 0 && !rst && self[pi].state != .closed && self[ei].state != .reset {
             let code = self[ei].isOrig ? UInt8(ascii: "W") : UInt8(ascii: "w")
-            var count = self[ei].zeroWindowCount
-            var threshold = self[ei].zeroWindowThreshold
+            var count = self[rare: ei].zeroWindowCount
+            var threshold = self[rare: ei].zeroWindowThreshold
             scaledHistory(code, &count, &threshold)
-            self[ei].zeroWindowCount = count
-            self[ei].zeroWindowThreshold = threshold
+            self[rare: ei].zeroWindowCount = count
+            self[rare: ei].zeroWindowThreshold = threshold
         }
         let quiet = flags & (TCPFlag.syn | TCPFlag.fin | TCPFlag.rst) == 0
         if quiet && self[ei].state != .closed && self[ei].state != .reset {
@@ -265,7 +270,7 @@ extension Connection {
                 self[ei].windowScale = 0
             }
         } else {
-            self[ei].windowScale = min(scale, 14)
+            self[ei].windowScale = Int8(min(scale, 14))
             self[ei].windowSeq = baseSeq
             self[ei].windowAckSeq = ackSeq
             self[pi].windowSeq = ackSeq
@@ -288,11 +293,11 @@ extension Connection {
             self[ei].updateLastSeq(lastSeq)
         } else if len > 0 {
             let code = self[ei].isOrig ? UInt8(ascii: "T") : UInt8(ascii: "t")
-            var count = self[ei].retransmitCount
-            var threshold = self[ei].retransmitThreshold
+            var count = self[rare: ei].retransmitCount
+            var threshold = self[rare: ei].retransmitThreshold
             scaledHistory(code, &count, &threshold)
-            self[ei].retransmitCount = count
-            self[ei].retransmitThreshold = threshold
+            self[rare: ei].retransmitCount = count
+            self[rare: ei].retransmitThreshold = threshold
         }
         return delta
     }
@@ -467,7 +472,7 @@ extension Connection {
         let lastSeq = TCPEndpoint.full(self[i].lastSeq, self[i].seqWraps)
         if lastSeq < delivered { return false }
         if delivered != lastSeq &- 1 && delivered != lastSeq { return true }
-        if self[i].state != .reset && self[1 - i].blocks.count > 0 { return true }
+        if self[i].state != .reset && self[blocks: 1 - i].count > 0 { return true }
         return false
     }
 
@@ -497,19 +502,19 @@ extension Connection {
         }
         newBlock(i, seq: seq, len: len)
         if self[i].noDataAcked && undeliveredBytes(i) > Connection.maxAboveHoleWithoutAcks {
-            self[i].blocks = RangeList()
+            self[blocks: i] = RangeList()
             self[i].skipDeliveries = true
         }
-        if self[i].blocks.size > Connection.excessiveDataWithoutAcks {
-            self[i].blocks = RangeList()
+        if self[blocks: i].size > Connection.excessiveDataWithoutAcks {
+            self[blocks: i] = RangeList()
             self[i].skipDeliveries = true
         }
     }
 
     func undeliveredBytes(_ i: Int) -> UInt64 {
-        let count = self[i].blocks.count
+        let count = self[blocks: i].count
         guard count > 0 else { return 0 }
-        let top = self[i].blocks.hi(count - 1)
+        let top = self[blocks: i].hi(count - 1)
         return top > self[i].lastReassem ? top - self[i].lastReassem : 0
     }
 
@@ -519,7 +524,7 @@ extension Connection {
         let upper = seq &+ len
         if upper <= self[i].trimSeq { return }
         if seq < self[i].trimSeq { seq = self[i].trimSeq }
-        self[i].blocks.insert(seq, upper)
+        self[blocks: i].insert(seq, upper)
         blockInserted(i, seq: seq, upper: upper)
     }
 
@@ -534,9 +539,9 @@ extension Connection {
 
     mutating func deliverContiguous(_ i: Int) {
         var k = 0
-        while k < self[i].blocks.count {
-            let lo = self[i].blocks.lo(k)
-            let hi = self[i].blocks.hi(k)
+        while k < self[blocks: i].count {
+            let lo = self[blocks: i].lo(k)
+            let hi = self[blocks: i].hi(k)
             if lo > self[i].lastReassem { break }
             if hi > self[i].lastReassem { self[i].lastReassem = hi }
             k += 1
@@ -545,7 +550,7 @@ extension Connection {
 
     mutating func ackReceived(_ i: Int, _ seqIn: UInt64) {
         var seq = seqIn
-        if self[i].finCount > 0 && seq >= self[i].finSeq { seq = self[i].finSeq &- 1 }
+        if self[i].finCount > 0 && seq >= self[rare: i].finSeq { seq = self[rare: i].finSeq &- 1 }
         if seq <= self[i].trimSeq { return }
         trimToSeq(i, seq)
         checkEOF(i)
@@ -555,16 +560,16 @@ extension Connection {
         if seq > self[i].lastReassem { undelivered(i, upTo: seq) }
         // Drop what is acknowledged.
         var k = 0
-        while k < self[i].blocks.count {
-            if self[i].blocks.hi(k) <= seq {
-                self[i].blocks.remove(at: k)
+        while k < self[blocks: i].count {
+            if self[blocks: i].hi(k) <= seq {
+                self[blocks: i].remove(at: k)
             } else {
                 k += 1
             }
         }
-        if self[i].blocks.count > 0 && self[i].blocks.lo(0) == self[i].lastReassem {
-            let lo = self[i].blocks.lo(0)
-            blockInserted(i, seq: lo, upper: self[i].blocks.hi(0))
+        if self[blocks: i].count > 0 && self[blocks: i].lo(0) == self[i].lastReassem {
+            let lo = self[blocks: i].lo(0)
+            blockInserted(i, seq: lo, upper: self[blocks: i].hi(0))
         }
         self[i].trimSeq = seq
     }
@@ -574,8 +579,8 @@ extension Connection {
         if upTo <= 2 && isPartial { return }
         if !self[i].skipDeliveries {
             var k = 0
-            while k < self[i].blocks.count {
-                let lo = self[i].blocks.lo(k)
+            while k < self[blocks: i].count {
+                let lo = self[blocks: i].lo(k)
                 if lo < self[i].lastReassem {
                     k += 1
                     continue
@@ -594,11 +599,11 @@ extension Connection {
     mutating func gap(_ i: Int, length: UInt64) {
         guard self[i].isClean && self[1 - i].isClean else { return }
         let code = self[i].isOrig ? UInt8(ascii: "G") : UInt8(ascii: "g")
-        var count = self[i].gapCount
-        var threshold = self[i].gapThreshold
+        var count = self[rare: i].gapCount
+        var threshold = self[rare: i].gapThreshold
         scaledHistory(code, &count, &threshold)
-        self[i].gapCount = count
-        self[i].gapThreshold = threshold
+        self[rare: i].gapCount = count
+        self[rare: i].gapThreshold = threshold
         missedBytes &+= length
     }
 
