@@ -215,6 +215,7 @@ public final class ConnectionTracker {
         return slot
     }
 
+    @inline(__always)
     private func deliver(_ slot: Int, _ p: ConnPacket, srcPort: UInt16, time t: Int64, nanos: Int64) {
         let isOrig = p.ip.src == slots[slot].origAddress && srcPort == slots[slot].origPort
         switch slots[slot].transport {

@@ -111,6 +111,7 @@ extension Connection {
 
     /// Wireshark's `tcp.analysis.initial_rtt`: from the (last) SYN to the originator's ACK after
     /// the responder's SYN-ACK.
+    @inline(__always)
     mutating func trackRTT(isOrig: Bool, syn: Bool, ack: Bool, rst: Bool, nanos: Int64) {
         guard rttNanos < 0 else { return }
         if isOrig {
@@ -125,6 +126,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func setPartialStatus(_ flags: UInt8, isOrig: Bool) {
         let syn = flags & TCPFlag.syn != 0
         let ack = flags & TCPFlag.ack != 0
@@ -137,6 +139,7 @@ extension Connection {
 
     mutating func setFirstPacketSeen(isOrig: Bool) { firstPacketSeen |= isOrig ? 1 : 2 }
 
+    @inline(__always)
     mutating func initEndpoint(_ ei: Int, syn: Bool, firstSeq: UInt32, lastSeq: UInt32) {
         switch self[ei].state {
         case .inactive:
@@ -160,6 +163,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     func relativeSeq(_ i: Int, _ cur: UInt32, _ last: UInt32, _ wrapsIn: UInt32, _ underflow: inout Bool) -> UInt64 {
         var wraps = wrapsIn
         var delta = seqDelta(cur, last)
@@ -178,6 +182,7 @@ extension Connection {
 
     /// `TCP_Endpoint::CheckHistory`: the first A or D after a lone SYN-ACK flips the connection
     /// (`^h`); the responder's letters are lower case and its masks shifted.
+    @inline(__always)
     mutating func endpointCheckHistory(_ ei: Int, _ mask: UInt32, _ code: UInt8) -> Bool {
         // The history is "H" only while the originator's SYN-ACK is the one letter seen (its bit
         // alone in `histSeen`): the history itself, further away, is read only then.
@@ -196,6 +201,7 @@ extension Connection {
         addHistory(self[ei].isOrig ? code : code | 0x20)
     }
 
+    @inline(__always)
     mutating func updateHistory(_ flags: UInt8, _ ei: Int, _ relSeq: UInt64, _ len: Int) {
         let syn = flags & TCPFlag.syn != 0
         let fin = flags & TCPFlag.fin != 0
@@ -238,6 +244,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func updateWindow(_ ei: Int, window raw: UInt32, baseSeq: UInt32, ackSeq: UInt32, flags: UInt8) {
         let scale = self[ei].windowScale
         let window = raw << UInt32(max(0, min(scale, 14)))
@@ -278,6 +285,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func updateLastSeq(_ ei: Int, _ lastSeq: UInt32, flags: UInt8, len: Int) -> Int32 {
         let delta = seqDelta(lastSeq, self[ei].lastSeq)
         let synOrRst = flags & (TCPFlag.syn | TCPFlag.rst) != 0
@@ -466,6 +474,7 @@ extension Connection {
 
     /// `TCP_Reassembler::DataPending`.
     // mutating: called on a connection in the tracker's table, a borrow would copy all 944 bytes.
+    @inline(__always)
     mutating func dataPending(_ i: Int) -> Bool {
         if self[i].skipDeliveries { return false }
         let delivered = UInt64(bitPattern: self[i].startSeq) &+ self[i].lastReassem
@@ -476,6 +485,7 @@ extension Connection {
         return false
     }
 
+    @inline(__always)
     mutating func checkEOF(_ i: Int) {
         let state = self[i].state
         if !self[i].didEOF && (self[i].finCount > 0 || state == .closed || state == .reset) && !dataPending(i) {
@@ -548,6 +558,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func ackReceived(_ i: Int, _ seqIn: UInt64) {
         var seq = seqIn
         if self[i].finCount > 0 && seq >= self[rare: i].finSeq { seq = self[rare: i].finSeq &- 1 }
