@@ -12,26 +12,6 @@ public struct ConnIP: Sendable, Equatable {
     public init() {}
 }
 
-/// An outer connection a packet arrived through (a tunnel level): addresses, ports and protocol
-/// of the encapsulating packet. Not filled by the walk: the encapsulation stack of a packet is kept
-/// by the caller that follows the tunnels (`ConnTunnels`, TrafficAnalysis' `ConnectionDecapsulator`).
-public struct ConnTunnelKey: Sendable, Equatable {
-    public var ip = ConnIP()
-    public var srcPort: UInt16 = 0
-    public var dstPort: UInt16 = 0
-    /// Which encapsulation (0 none; the tunnel decoders number them).
-    public var kind: UInt8 = 0
-    /// The outer IP total length (Zeek's `*_ip_bytes` of the outer connection).
-    public var ipTotalLength: UInt32 = 0
-    /// The outer UDP length field, for UDP encapsulations.
-    public var udpLength: UInt16 = 0
-    /// The outer transport checksum, when verified.
-    public var checksum: ConnChecksum = .unchecked
-
-    @inlinable
-    public init() {}
-}
-
 /// What the connection walk made of a packet.
 public enum ConnPacketKind: UInt8, Sendable {
     /// No IP packet (another link or network protocol, an unknown link type, a header cut short
@@ -105,9 +85,6 @@ public struct ConnPacket: Sendable {
     public var icmpCode: UInt8 = 0
     /// The transport checksum, when verification was asked for and the segment captured whole.
     public var checksum: ConnChecksum = .unchecked
-    /// Tunnel levels the packet came through (set by the caller that follows tunnels).
-    public var tunnelDepth: UInt8 = 0
-    public var tunnels: (ConnTunnelKey, ConnTunnelKey, ConnTunnelKey) = (.init(), .init(), .init())
 
     @inlinable
     public init() {}
@@ -126,7 +103,7 @@ public struct ConnPacket: Sendable {
 ///
 /// Pure and allocation-free; every read goes through a bounds-checked header view. The walk is
 /// structured as link → `ip(at:)` → transport, so that a tunnel decoder is one more step that calls
-/// `ip(at:)` again on the inner packet (recording the outer key in `tunnels`).
+/// `ip(at:)` again on the inner packet.
 public enum ConnDecoder {
     /// Decodes one packet. `length` is its length on the wire (Zeek drops an IP packet longer than
     /// the frame that carried it); `verifyChecksums` checks the IPv4 header checksum and the

@@ -68,71 +68,96 @@ public struct ConnectionWriter: Sendable {
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// The longest TSV or CSV row (every number at its widest, IPv6 addresses, a full history,
+    /// the tunnel parents of every change Zeek counts) fits in this many bytes.
+    static let rowCapacity = 1024
+
     /// One record.
     public func write(_ r: ConnectionRecord, into out: inout [UInt8]) {
-        let tsv = format == .zeek
-        let sep = tsv ? UInt8(ascii: "\t") : UInt8(ascii: ",")
         if format == .json {
             writeJSON(r, into: &out)
             return
         }
-        func unset() { if tsv { out.append(UInt8(ascii: "-")) } }
-        micros(r.startMicros, into: &out)
-        out.append(sep)
-        out.append(contentsOf: r.uid.text.utf8)
-        out.append(sep)
-        out.append(address: r.origAddress, version: r.ipVersion)
-        out.append(sep)
-        out.append(decimal: UInt64(r.origPort))
-        out.append(sep)
-        out.append(address: r.respAddress, version: r.ipVersion)
-        out.append(sep)
-        out.append(decimal: UInt64(r.respPort))
-        out.append(sep)
-        out.append(contentsOf: r.transport.name.utf8)
-        out.append(sep)
-        unset()  // service
-        out.append(sep)
-        if r.hasDuration { micros(r.durationMicros, into: &out) } else { unset() }
-        out.append(sep)
-        if r.hasDuration { out.append(decimal: r.origBytes) } else { unset() }
-        out.append(sep)
-        if r.hasDuration { out.append(decimal: r.respBytes) } else { unset() }
-        out.append(sep)
-        out.append(contentsOf: r.state.name.utf8)
-        out.append(sep)
-        if let v = r.localOrig { out.append(UInt8(ascii: v ? "T" : "F")) } else { unset() }
-        out.append(sep)
-        if let v = r.localResp { out.append(UInt8(ascii: v ? "T" : "F")) } else { unset() }
-        out.append(sep)
-        out.append(decimal: r.missedBytes)
-        out.append(sep)
-        if r.history.isEmpty { unset() } else { out.append(contentsOf: r.history.text.utf8) }
-        out.append(sep)
-        out.append(decimal: r.origPackets)
-        out.append(sep)
-        out.append(decimal: r.origIPBytes)
-        out.append(sep)
-        out.append(decimal: r.respPackets)
-        out.append(sep)
-        out.append(decimal: r.respIPBytes)
-        out.append(sep)
+        let tsv = format == .zeek
+        // The row is formatted in scratch space and appended in one copy.
+        RowBytes.append(to: &out, capacity: ConnectionWriter.rowCapacity) { row in
+            ConnectionWriter.row(r, tsv: tsv, into: &row)
+        }
+    }
+
+    private static func row(_ r: ConnectionRecord, tsv: Bool, into row: inout RowBytes) {
+        let sep = tsv ? UInt8(ascii: "\t") : UInt8(ascii: ",")
+        func unset(_ row: inout RowBytes) { if tsv { row.byte(UInt8(ascii: "-")) } }
+        micros(r.startMicros, into: &row)
+        row.byte(sep)
+        uid(r.uid, into: &row)
+        row.byte(sep)
+        row.address(r.origAddress, version: r.ipVersion)
+        row.byte(sep)
+        row.decimal(UInt64(r.origPort))
+        row.byte(sep)
+        row.address(r.respAddress, version: r.ipVersion)
+        row.byte(sep)
+        row.decimal(UInt64(r.respPort))
+        row.byte(sep)
+        row.ascii(r.transport.staticName)
+        row.byte(sep)
+        unset(&row)  // service
+        row.byte(sep)
+        if r.hasDuration { micros(r.durationMicros, into: &row) } else { unset(&row) }
+        row.byte(sep)
+        if r.hasDuration { row.decimal(r.origBytes) } else { unset(&row) }
+        row.byte(sep)
+        if r.hasDuration { row.decimal(r.respBytes) } else { unset(&row) }
+        row.byte(sep)
+        row.ascii(r.state.staticName)
+        row.byte(sep)
+        if let v = r.localOrig { row.byte(UInt8(ascii: v ? "T" : "F")) } else { unset(&row) }
+        row.byte(sep)
+        if let v = r.localResp { row.byte(UInt8(ascii: v ? "T" : "F")) } else { unset(&row) }
+        row.byte(sep)
+        row.decimal(r.missedBytes)
+        row.byte(sep)
+        if r.history.isEmpty { unset(&row) } else { r.history.withBytes { row.bytes($0) } }
+        row.byte(sep)
+        row.decimal(r.origPackets)
+        row.byte(sep)
+        row.decimal(r.origIPBytes)
+        row.byte(sep)
+        row.decimal(r.respPackets)
+        row.byte(sep)
+        row.decimal(r.respIPBytes)
+        row.byte(sep)
         if r.tunnelParentUIDs.isEmpty {
-            unset()  // tunnel_parents
+            unset(&row)  // tunnel_parents
         } else {
             // Zeek's set separator in TSV; a space in CSV, whose separator is the comma.
-            for (i, uid) in r.tunnelParentUIDs.enumerated() {
-                if i > 0 { out.append(tsv ? UInt8(ascii: ",") : UInt8(ascii: " ")) }
-                out.append(contentsOf: uid.text.utf8)
+            for (i, parent) in r.tunnelParentUIDs.enumerated() {
+                if i > 0 { row.byte(tsv ? UInt8(ascii: ",") : UInt8(ascii: " ")) }
+                uid(parent, into: &row)
             }
         }
-        out.append(sep)
-        out.append(decimal: UInt64(r.ipProto))
-        out.append(sep)
-        if let id = r.communityID { out.append(contentsOf: id.utf8) } else { unset() }
-        out.append(sep)
-        if let rtt = r.initialRTTNanos { micros(rtt / 1000, into: &out) } else { unset() }
-        out.append(UInt8(ascii: "\n"))
+        row.byte(sep)
+        row.decimal(UInt64(r.ipProto))
+        row.byte(sep)
+        if let id = r.communityIDText { id.withBytes { row.bytes($0) } } else { unset(&row) }
+        row.byte(sep)
+        if let rtt = r.initialRTTNanos { micros(rtt / 1000, into: &row) } else { unset(&row) }
+        row.byte(UInt8(ascii: "\n"))
+    }
+
+    private static func uid(_ u: ConnUID, into row: inout RowBytes) {
+        u.write(to: row.base + row.count)
+        row.count &+= ConnUID.length
+    }
+
+    /// Microseconds as Zeek prints times and intervals: seconds, '.', six digits.
+    private static func micros(_ us: Int64, into row: inout RowBytes) {
+        if us < 0 { row.byte(UInt8(ascii: "-")) }
+        let v = us.magnitude
+        row.decimal(v / 1_000_000)
+        row.byte(UInt8(ascii: "."))
+        row.decimal(v % 1_000_000, width: 6)
     }
 
     private func writeJSON(_ r: ConnectionRecord, into out: inout [UInt8]) {

@@ -16,7 +16,7 @@ struct RowBytes {
 
     /// Formats one row into stack scratch space and appends it to `out`.
     @inlinable
-    static func append(to out: inout [UInt8], _ body: (inout RowBytes) -> Void) {
+    static func append(to out: inout [UInt8], capacity: Int = RowBytes.capacity, _ body: (inout RowBytes) -> Void) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
             var row = RowBytes(scratch.baseAddress!)
             body(&row)
@@ -33,6 +33,12 @@ struct RowBytes {
         let n = s.utf8CodeUnitCount
         (base + count).update(from: s.utf8Start, count: n)
         count &+= n
+    }
+
+    @inlinable mutating func bytes(_ b: UnsafeRawBufferPointer) {
+        guard let start = b.baseAddress, b.count > 0 else { return }
+        (base + count).update(from: start.assumingMemoryBound(to: UInt8.self), count: b.count)
+        count &+= b.count
     }
 
     @inlinable mutating func decimal(_ value: UInt64) {

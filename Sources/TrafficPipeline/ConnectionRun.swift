@@ -116,12 +116,15 @@ public enum ConnectionRun {
         var outputError: OutputError?
         var readError: (any Error)?
         // Records end at some packets only: the output is looked at after those (a check per
-        // packet of the class's buffer was 3% of the run).
-        var emitted = false
+        // packet of the class's buffer was 3% of the run). The flag is behind a pointer: a
+        // captured variable is checked for exclusive access at every packet.
+        let emitted = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        emitted.initialize(to: false)
+        defer { emitted.deallocate() }
         let emit: (ConnectionRecord) -> Void = { record in
             counts.connections &+= 1
             writer.write(record, into: &output.buffer)
-            emitted = true
+            emitted.pointee = true
         }
         for (reader, bpf) in zip(readers, filters) {
             let linkType = reader.linkType
@@ -137,8 +140,8 @@ public enum ConnectionRun {
                     walker.process(
                         packet.bytes, length: Int(packet.length), linkType: linkType,
                         timestampNs: packet.timestampNs, emit: emit)
-                    if emitted {
-                        emitted = false
+                    if emitted.pointee {
+                        emitted.pointee = false
                         do throws(OutputError) { try output.flushIfFull() } catch {
                             outputError = error
                             return false

@@ -35,50 +35,46 @@ enum HistoryMask {
     static let multiFlag: UInt32 = 0x40
 }
 
-/// A connection's whole state: fixed-size, no references.
+/// A connection's whole state: fixed-size, no references. The fields are in the order packets
+/// use them: what every packet reads or changes comes first (the key, the direction, the times and
+/// counters, the timers, TCP's two sides, UDP's lengths), what only some packets or the record
+/// need last (history, uid, the rare parts of TCP's sides and their byte ranges). A packet then
+/// touches the first few cache lines of the connection, not all of them.
 struct Connection {
+    // Every packet.
     var key: ConnKey
     var transport: ConnTransport
-    var ipVersion: UInt8
-    var ipProto: UInt8
-    var origAddress: IPAddress
-    var respAddress: IPAddress
-    var origPort: UInt16
-    var respPort: UInt16
-    var uid: ConnUID
-    /// Microseconds.
-    var start: Int64
-    var last: Int64
-    /// The network time of the last packet that reached the connection.
-    var lastPacket: Int64
-    var history = ConnHistory()
-    var histSeen: UInt32 = 0
-    var origPackets: UInt64 = 0
-    var origIPBytes: UInt64 = 0
-    var respPackets: UInt64 = 0
-    var respIPBytes: UInt64 = 0
-    /// UDP and ICMP: payload bytes per side, -1 while the side sent nothing.
-    var requestLength: Int64 = -1
-    var replyLength: Int64 = -1
-    var requestChecksumCount: UInt32 = 0
-    var requestChecksumThreshold: UInt32 = 1
-    var replyChecksumCount: UInt32 = 0
-    var replyChecksumThreshold: UInt32 = 1
-    var missedBytes: UInt64 = 0
-    var inactivityTimeout: Int64
-    /// The TCP timeout the connection switches to after the handshake.
-    var tcpTimeout: Int64 = 300_000_000
-    // TCP.
-    var e0 = TCPEndpoint(isOrig: true)
-    var e1 = TCPEndpoint(isOrig: false)
     /// Which of `e0`/`e1` is the originator (a flip swaps the roles, not the values).
-    var origIndex = 0
+    var originator: UInt8 = 0
     var isPartial = false
     var firstPacketSeen: UInt8 = 0
     var seenFirstACK = false
     var isActive = true
     var closeDeferred = false
     var deferredGenEvent = false
+    var synAckSeen = false
+    var origPort: UInt16
+    var respPort: UInt16
+    var histSeen: UInt32 = 0
+    // Timer bookkeeping.
+    var generation: UInt32 = 0
+    var origAddress: IPAddress
+    /// Microseconds.
+    var last: Int64
+    /// The network time of the last packet that reached the connection.
+    var lastPacket: Int64
+    var origPackets: UInt64 = 0
+    var origIPBytes: UInt64 = 0
+    var respPackets: UInt64 = 0
+    var respIPBytes: UInt64 = 0
+    var inactivityTimeout: Int64
+    var scheduledAt = Int64.max
+    /// UDP and ICMP: payload bytes per side, -1 while the side sent nothing.
+    var requestLength: Int64 = -1
+    var replyLength: Int64 = -1
+    /// UDP with Zeek's DNS analyzer: its expire timer's first tick (then every 10 s); .max without.
+    var dnsExpireBase = Int64.max
+    // TCP.
     var attemptAt = Int64.max
     /// Zeek's `ExpireTimer` chains: first tick, then every `tcp_session_timer`.
     var expireChain0 = Int64.max
@@ -86,20 +82,76 @@ struct Connection {
     var deleteAt = Int64.max
     // initial_rtt, in nanoseconds.
     var synNanos: Int64 = -1
-    var synAckSeen = false
     var rttNanos: Int64 = -1
-    /// UDP with Zeek's DNS analyzer: its expire timer's first tick (then every 10 s); .max without.
-    var dnsExpireBase = Int64.max
-    // Timer bookkeeping.
-    var generation: UInt32 = 0
-    var scheduledAt = Int64.max
+    var e0 = TCPEndpoint(isOrig: true)
+    var e1 = TCPEndpoint(isOrig: false)
+    // Some packets, and the record.
+    var respAddress: IPAddress
+    var start: Int64
+    var uid: ConnUID
+    var ipVersion: UInt8
+    var ipProto: UInt8
+    var history = ConnHistory()
+    var missedBytes: UInt64 = 0
+    /// The TCP timeout the connection switches to after the handshake.
+    var tcpTimeout: Int64 = 300_000_000
+    var requestChecksumCount: UInt32 = 0
+    var requestChecksumThreshold: UInt32 = 1
+    var replyChecksumCount: UInt32 = 0
+    var replyChecksumThreshold: UInt32 = 1
+    var rare0 = TCPEndpointRare()
+    var rare1 = TCPEndpointRare()
+    var blocks0 = RangeList()
+    var blocks1 = RangeList()
+
+    init(
+        key: ConnKey, transport: ConnTransport, ipVersion: UInt8, ipProto: UInt8, origAddress: IPAddress,
+        respAddress: IPAddress, origPort: UInt16, respPort: UInt16, uid: ConnUID, start: Int64, last: Int64,
+        lastPacket: Int64, inactivityTimeout: Int64
+    ) {
+        self.key = key
+        self.transport = transport
+        self.ipVersion = ipVersion
+        self.ipProto = ipProto
+        self.origAddress = origAddress
+        self.respAddress = respAddress
+        self.origPort = origPort
+        self.respPort = respPort
+        self.uid = uid
+        self.start = start
+        self.last = last
+        self.lastPacket = lastPacket
+        self.inactivityTimeout = inactivityTimeout
+    }
+
+    /// Which of `e0`/`e1` is the originator.
+    var origIndex: Int {
+        @inline(__always) get { Int(originator) }
+        @inline(__always) set { originator = UInt8(truncatingIfNeeded: newValue) }
+    }
 
     /// An endpoint by index, changed in place (`_read`, `_modify`: a get and a set would copy
-    /// the whole endpoint, range lists included, for every field read or changed).
+    /// the whole endpoint for every field read or changed).
     subscript(i: Int) -> TCPEndpoint {
         @inline(__always) get { i == 0 ? e0 : e1 }
         @inline(__always) _modify {
             if i == 0 { yield &e0 } else { yield &e1 }
+        }
+    }
+
+    /// The rare parts of an endpoint by index, in place.
+    subscript(rare i: Int) -> TCPEndpointRare {
+        @inline(__always) get { i == 0 ? rare0 : rare1 }
+        @inline(__always) _modify {
+            if i == 0 { yield &rare0 } else { yield &rare1 }
+        }
+    }
+
+    /// An endpoint's unacknowledged byte ranges by index, in place.
+    subscript(blocks i: Int) -> RangeList {
+        @inline(__always) get { i == 0 ? blocks0 : blocks1 }
+        @inline(__always) _modify {
+            if i == 0 { yield &blocks0 } else { yield &blocks1 }
         }
     }
 

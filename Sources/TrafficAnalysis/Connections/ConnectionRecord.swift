@@ -4,7 +4,10 @@ public import PacketWire
 public enum ConnState: UInt8, Sendable, CaseIterable {
     case s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth
 
-    public var name: String {
+    public var name: String { staticName.description }
+
+    /// The name as a static string (written without a `String`).
+    public var staticName: StaticString {
         switch self {
         case .s0: "S0"
         case .s1: "S1"
@@ -27,7 +30,10 @@ public enum ConnState: UInt8, Sendable, CaseIterable {
 public enum ConnTransport: UInt8, Sendable {
     case tcp, udp, icmp, unknown
 
-    public var name: String {
+    public var name: String { staticName.description }
+
+    /// The name as a static string (written without a `String`).
+    public var staticName: StaticString {
         switch self {
         case .tcp: "tcp"
         case .udp: "udp"
@@ -75,8 +81,11 @@ public struct ConnHistory: Sendable, Equatable {
 
     public static func == (a: ConnHistory, b: ConnHistory) -> Bool { a.text == b.text }
 
-    public var text: String {
-        withUnsafeBytes(of: bytes) { String(decoding: $0.prefix(Int(count)), as: UTF8.self) }
+    public var text: String { withBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// Calls `body` with the letters (valid only during the call).
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: bytes) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
     }
 }
 
@@ -90,21 +99,33 @@ public struct ConnUID: Sendable, Equatable {
         self.lo = lo
     }
 
+    /// The length of the text.
+    public static let length = 18
+
     /// The text: "C", then the digits of both halves in base 62 (Zeek's `uid` style).
     public var text: String {
-        let digits = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-        var out: [UInt8] = [UInt8(ascii: "C")]
+        String(unsafeUninitializedCapacity: ConnUID.length) { out in
+            write(to: out.baseAddress!)
+            return ConnUID.length
+        }
+    }
+
+    /// Writes the text's `length` bytes at `out`.
+    @inline(__always)
+    public func write(to out: UnsafeMutablePointer<UInt8>) {
+        let digits: StaticString = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        let table = digits.utf8Start
+        out[0] = UInt8(ascii: "C")
         var a = hi
-        for _ in 0..<11 {
-            out.append(digits[Int(a % 62)])
+        for i in 1...11 {
+            out[i] = table[Int(a % 62)]
             a /= 62
         }
         var b = UInt64(lo)
-        for _ in 0..<6 {
-            out.append(digits[Int(b % 62)])
+        for i in 12...17 {
+            out[i] = table[Int(b % 62)]
             b /= 62
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -136,8 +157,13 @@ public struct ConnectionRecord: Sendable {
     /// The number of encapsulating connections (`tunnelParentUIDs.count`).
     public var tunnelParents: Int = 0
     /// The Community ID (`1:...`), nil until it is computed: set it where the record is made
-    /// (`ConnectionTracker.record(of:)`), every writer prints it.
-    public var communityID: String?
+    /// (`ConnectionTracker.record(of:)`), every writer prints it. Kept inline (`communityID` is
+    /// its text as a `String`).
+    public var communityIDText: CommunityIDText?
+    public var communityID: String? {
+        get { communityIDText?.string }
+        set { communityIDText = newValue.map { CommunityIDText($0) } }
+    }
     /// Zeek's `tunnel_parents`: the uids of the innermost encapsulating connections the
     /// connection's packets came through (UDP tunnels: the outer connection's uid; IP-in-IP and
     /// GRE: the uid of the IP tunnel between the two outer addresses), up to

@@ -38,6 +38,7 @@ public final class ConnectionTracker {
     deinit {
         slots.release(used: used)
         index.release()
+        heap.release()
     }
 
     /// The number of open connections.
@@ -49,6 +50,20 @@ public final class ConnectionTracker {
     @discardableResult
     public func process(
         _ p: ConnPacket, timestampNs: Int64, encapsulation: EncapsulationStack = EncapsulationStack(),
+        emit: (ConnectionRecord) -> Void
+    ) -> ConnHandle? {
+        track(p, timestampNs: timestampNs, encapsulation: encapsulation, emit: emit)
+    }
+
+    /// `process` for a packet outside tunnels (the common case: no encapsulation to carry).
+    @discardableResult
+    func process(_ p: ConnPacket, timestampNs: Int64, emit: (ConnectionRecord) -> Void) -> ConnHandle? {
+        track(p, timestampNs: timestampNs, encapsulation: nil, emit: emit)
+    }
+
+    @inline(__always)
+    private func track(
+        _ p: ConnPacket, timestampNs: Int64, encapsulation: EncapsulationStack?,
         emit: (ConnectionRecord) -> Void
     ) -> ConnHandle? {
         // Zeek reads captures at microsecond precision.
@@ -114,24 +129,26 @@ public final class ConnectionTracker {
         } else {
             slot = create(key, p, transport, srcPort, dstPort, t, emit: emit)
         }
-        if created {
-            if encapsulation.depth > 0 { startEncapsulation(slot, encapsulation) }
-        } else if encapsulation.depth > 0 || (!tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil) {
-            checkEncapsulation(slot, encapsulation)
+        if let encapsulation, encapsulation.depth > 0 {
+            if created { startEncapsulation(slot, encapsulation) } else { checkEncapsulation(slot, encapsulation) }
+        } else if !created && !tunnelStates.isEmpty && tunnelStates[Int32(slot)] != nil {
+            checkEncapsulation(slot, EncapsulationStack())
         }
         deliver(slot, p, srcPort: srcPort, time: t, nanos: timestampNs)
         slots[slot].lastPacket = networkTime
         schedule(slot)
         return ConnHandle(
-            slot: Int32(slot), uid: slots[slot].uid, respPort: slots[slot].respPort, transport: slots[slot].transport,
-            created: created)
+            slot: Int32(slot), respPort: slots[slot].respPort, transport: slots[slot].transport, created: created)
     }
 
     /// Ends every open connection (end of input), in order of their first packet.
     public func finish(emit: (ConnectionRecord) -> Void) {
-        var open = index.allSlots()
-        open.sort { (slots[$0].start, slots[$0].uid.hi) < (slots[$1].start, slots[$1].uid.hi) }
-        for slot in open { remove(slot, emit: emit) }
+        // Sorted by keys read once into an array (a comparison that read two connections cost a
+        // pair of cache misses per step). The keys are unique: the uid's high half is a bijection
+        // of a counter.
+        var open = index.allSlots().map { (start: slots[$0].start, uid: slots[$0].uid.hi, slot: $0) }
+        open.sort { ($0.start, $0.uid) < ($1.start, $1.uid) }
+        for entry in open { remove(entry.slot, emit: emit) }
         heap.removeAll()
     }
 
@@ -148,20 +165,33 @@ public final class ConnectionTracker {
         case .icmp: timeout = settings.icmpTimeout
         case .unknown: timeout = settings.otherTimeout
         }
-        var c = Connection(
-            key: key, transport: transport, ipVersion: p.ip.version, ipProto: p.ip.proto, origAddress: p.ip.src,
-            respAddress: p.ip.dst, origPort: srcPort, respPort: dstPort, uid: nextUID(), start: t, last: t,
-            lastPacket: t, inactivityTimeout: timeout)
-        c.tcpTimeout = settings.tcpTimeout
-        if transport == .tcp { c.expireChain0 = t + Connection.synTimeout }
+        // The slot first: the connection is made in place (a copy is 896 bytes).
+        let slot: Int
+        var generation: UInt32 = 0
+        if let free = freeSlots.popLast() {
+            slot = Int(free)
+            generation = slots[slot].generation &+ 1
+        } else {
+            if used == slots.capacity { slots.addChunk() }
+            slot = used
+            used += 1
+        }
+        let c = slots.pointer(slot)
+        c.initialize(
+            to: Connection(
+                key: key, transport: transport, ipVersion: p.ip.version, ipProto: p.ip.proto, origAddress: p.ip.src,
+                respAddress: p.ip.dst, origPort: srcPort, respPort: dstPort, uid: nextUID(), start: t, last: t,
+                lastPacket: t, inactivityTimeout: timeout))
+        c.pointee.generation = generation
+        c.pointee.tcpTimeout = settings.tcpTimeout
+        if transport == .tcp { c.pointee.expireChain0 = t + Connection.synTimeout }
         // IPBasedAnalyzer::NewConn: flip when the first packet likely came from the server.
         var flip = false
-        let ports = settings.serverPorts
         if transport == .tcp {
             let flags = p.tcpFlags
             if flags & TCPFlag.syn == 0 || flags & TCPFlag.ack != 0 {
-                if ports.contains(srcPort, tcp: true) {
-                    if ports.contains(dstPort, tcp: true) {
+                if settings.serverPorts.contains(srcPort, tcp: true) {
+                    if settings.serverPorts.contains(dstPort, tcp: true) {
                         flip = flags & TCPFlag.syn == 0 && srcPort < dstPort
                     } else {
                         flip = true
@@ -169,29 +199,23 @@ public final class ConnectionTracker {
                 }
             }
         } else if transport == .udp {
-            flip = ports.contains(srcPort, tcp: false) && !ports.contains(dstPort, tcp: false)
+            flip =
+                settings.serverPorts.contains(srcPort, tcp: false)
+                && !settings.serverPorts.contains(dstPort, tcp: false)
         }
-        if flip && !(p.ip.version == 4 && p.ip.dst.v4 == 0xFFFF_FFFF) { c.flipRoles() }
+        if flip && !(p.ip.version == 4 && p.ip.dst.v4 == 0xFFFF_FFFF) { c.pointee.flipRoles() }
         // Zeek's DNS analyzer, attached by the responder port when the DNS scripts are loaded
         // (which put 53/udp among the likely server ports), ends idle UDP sessions early.
-        if transport == .udp && ports.contains(53, tcp: false) && ConnectionTracker.dnsPorts.contains(c.respPort) {
-            c.dnsExpireBase = t + ConnectionTracker.dnsSessionTimeout
-        }
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = Int(free)
-            c.generation = slots[slot].generation &+ 1
-            slots[slot] = c
-        } else {
-            if used == slots.capacity { slots.addChunk() }
-            slot = used
-            slots.pointer(slot).initialize(to: c)
-            used += 1
+        if transport == .udp && settings.serverPorts.contains(53, tcp: false)
+            && ConnectionTracker.isDNSPort(c.pointee.respPort)
+        {
+            c.pointee.dnsExpireBase = t + ConnectionTracker.dnsSessionTimeout
         }
         index.insert(slot, in: slots)
         return slot
     }
 
+    @inline(__always)
     private func deliver(_ slot: Int, _ p: ConnPacket, srcPort: UInt16, time t: Int64, nanos: Int64) {
         let isOrig = p.ip.src == slots[slot].origAddress && srcPort == slots[slot].origPort
         switch slots[slot].transport {
@@ -235,13 +259,13 @@ public final class ConnectionTracker {
     }
 
     private func remove(_ slot: Int, emit: (ConnectionRecord) -> Void) {
-        let c = slots[slot]
-        guard index.find(c.key, in: slots) == slot else { return }
+        guard index.find(slots[slot].key, in: slots) == slot else { return }
+        // The record first, from the connection in place (a copy is 944 bytes).
+        var r = record(of: slots.pointer(slot))
         index.remove(slot, in: slots)
         slots[slot].scheduledAt = .max
         slots[slot].generation &+= 1
         freeSlots.append(Int32(slot))
-        var r = record(of: c)
         if let state = tunnelStates.removeValue(forKey: Int32(slot)) {
             r.tunnelParentUIDs = state.parents
             r.tunnelParents = state.parents.count
@@ -289,7 +313,7 @@ public final class ConnectionTracker {
 
     /// `dns_session_timeout`, and the UDP ports Zeek's DNS scripts attach the analyzer to.
     static let dnsSessionTimeout: Int64 = 10_000_000
-    static let dnsPorts: [UInt16] = [53, 137, 5353, 5355]
+    static func isDNSPort(_ port: UInt16) -> Bool { port == 53 || port == 137 || port == 5353 || port == 5355 }
 
     private func schedule(_ slot: Int) {
         let d = deadline(slot)
@@ -317,6 +341,9 @@ public final class ConnectionTracker {
 
     // MARK: - Records
 
+    /// The uid of the connection in `slot` (from a `ConnHandle` of the current packet).
+    func uid(of slot: Int32) -> ConnUID { slots[Int(slot)].uid }
+
     func nextUID() -> ConnUID {
         uidCounter &+= 1
         var z = uidCounter &* 0x9E37_79B9_7F4A_7C15
@@ -328,49 +355,55 @@ public final class ConnectionTracker {
         return ConnUID(hi: z, lo: UInt32(truncatingIfNeeded: y ^ (y >> 29)))
     }
 
-    private func record(of c: Connection) -> ConnectionRecord {
+    private func record(of pointer: UnsafeMutablePointer<Connection>) -> ConnectionRecord {
         var r = ConnectionRecord()
-        r.startMicros = c.start
-        r.durationMicros = c.last - c.start
-        r.uid = c.uid
-        r.ipVersion = c.ipVersion
-        r.origAddress = c.origAddress
-        r.respAddress = c.respAddress
-        r.origPort = c.origPort
-        r.respPort = c.respPort
-        r.transport = c.transport
-        r.ipProto = c.ipProto
-        r.history = c.history
-        r.missedBytes = c.missedBytes
-        r.origPackets = c.origPackets
-        r.origIPBytes = c.origIPBytes
-        r.respPackets = c.respPackets
-        r.respIPBytes = c.respIPBytes
+        let c = UnsafePointer(pointer)
+        r.startMicros = c.pointee.start
+        r.durationMicros = c.pointee.last - c.pointee.start
+        r.uid = c.pointee.uid
+        r.ipVersion = c.pointee.ipVersion
+        r.origAddress = c.pointee.origAddress
+        r.respAddress = c.pointee.respAddress
+        r.origPort = c.pointee.origPort
+        r.respPort = c.pointee.respPort
+        r.transport = c.pointee.transport
+        r.ipProto = c.pointee.ipProto
+        r.history = c.pointee.history
+        r.missedBytes = c.pointee.missedBytes
+        r.origPackets = c.pointee.origPackets
+        r.origIPBytes = c.pointee.origIPBytes
+        r.respPackets = c.pointee.respPackets
+        r.respIPBytes = c.pointee.respIPBytes
         // Of the endpoints as logged (ICMP: type and code as the ports, as Zeek logs and hashes them).
-        r.communityID = settings.communityID.id(
-            source: c.origAddress, sourcePort: c.origPort, destination: c.respAddress, destinationPort: c.respPort,
-            protocolNumber: c.ipProto, ipVersion: c.ipVersion)
+        r.communityIDText = settings.communityID.text(
+            source: c.pointee.origAddress, sourcePort: c.pointee.origPort, destination: c.pointee.respAddress,
+            destinationPort: c.pointee.respPort,
+            protocolNumber: c.pointee.ipProto, ipVersion: c.pointee.ipVersion)
         if !settings.localNets.isEmpty {
-            r.localOrig = settings.isLocal(c.origAddress, version: c.ipVersion)
-            r.localResp = settings.isLocal(c.respAddress, version: c.ipVersion)
+            r.localOrig = settings.isLocal(c.pointee.origAddress, version: c.pointee.ipVersion)
+            r.localResp = settings.isLocal(c.pointee.respAddress, version: c.pointee.ipVersion)
         }
-        switch c.transport {
+        switch c.pointee.transport {
         case .tcp:
-            let o = c[c.origIndex]
-            let s = c[c.respIndex]
-            r.origBytes = o.size(peerState: s.state)
-            r.respBytes = s.size(peerState: o.state)
-            r.state = ConnectionTracker.tcpState(o, s, origBytes: r.origBytes, respBytes: r.respBytes, c.history)
-            if c.rttNanos >= 0 { r.initialRTTNanos = c.rttNanos }
+            // The endpoints read in place (a copy of each is a quarter of the connection).
+            let origFirst = c.pointee.origIndex == 0
+            let os = origFirst ? c.pointee.e0.state : c.pointee.e1.state
+            let rs = origFirst ? c.pointee.e1.state : c.pointee.e0.state
+            r.origBytes = origFirst ? c.pointee.e0.size(peerState: rs) : c.pointee.e1.size(peerState: rs)
+            r.respBytes = origFirst ? c.pointee.e1.size(peerState: os) : c.pointee.e0.size(peerState: os)
+            r.state = ConnectionTracker.tcpState(
+                os: os, rs: rs, noPayload: r.origBytes == 0 && r.respBytes == 0,
+                ConnectionTracker.isRSTOS0History(c.pointee.history))
+            if c.pointee.rttNanos >= 0 { r.initialRTTNanos = c.pointee.rttNanos }
         case .udp:
-            r.origBytes = UInt64(max(c.requestLength, 0))
-            r.respBytes = UInt64(max(c.replyLength, 0))
-            let o = c.requestLength >= 0
-            let s = c.replyLength >= 0
+            r.origBytes = UInt64(max(c.pointee.requestLength, 0))
+            r.respBytes = UInt64(max(c.pointee.replyLength, 0))
+            let o = c.pointee.requestLength >= 0
+            let s = c.pointee.replyLength >= 0
             r.state = o ? (s ? .sf : .s0) : (s ? .shr : .oth)
         case .icmp:
-            r.origBytes = UInt64(max(c.requestLength, 0))
-            r.respBytes = UInt64(max(c.replyLength, 0))
+            r.origBytes = UInt64(max(c.pointee.requestLength, 0))
+            r.respBytes = UInt64(max(c.pointee.replyLength, 0))
             r.state = .oth
         case .unknown:
             r.state = .oth
@@ -378,14 +411,8 @@ public final class ConnectionTracker {
         return r
     }
 
-    /// `conn_state()` of Zeek's `base/protocols/conn/main.zeek` for TCP.
-    static func tcpState(
-        _ o: TCPEndpoint, _ r: TCPEndpoint, origBytes: UInt64, respBytes: UInt64, _ history: ConnHistory
-    ) -> ConnState {
-        tcpState(os: o.state, rs: r.state, noPayload: origBytes == 0 && respBytes == 0, isRSTOS0History(history))
-    }
-
-    /// The same from the endpoint states, whether neither side sent payload, and whether the
+    /// `conn_state()` of Zeek's `base/protocols/conn/main.zeek` for TCP, from the endpoint
+    /// states, whether neither side sent payload, and whether the
     /// history matches `/\^?S[^HAFGIQ]*R.*/` (asked only when it matters).
     static func tcpState(
         os: TCPState, rs: TCPState, noPayload: Bool, _ rstos0: @autoclosure () -> Bool
@@ -480,11 +507,11 @@ extension Connection {
 
     mutating func tcpChecksumError(isOrig: Bool) {
         let i = isOrig ? origIndex : respIndex
-        var count = self[i].checksumCount
-        var threshold = self[i].checksumThreshold
+        var count = self[rare: i].checksumCount
+        var threshold = self[rare: i].checksumThreshold
         scaledHistory(self[i].isOrig ? UInt8(ascii: "C") : UInt8(ascii: "c"), &count, &threshold)
-        self[i].checksumCount = count
-        self[i].checksumThreshold = threshold
+        self[rare: i].checksumCount = count
+        self[rare: i].checksumThreshold = threshold
     }
 
     mutating func udpChecksumError(isOrig: Bool) {
@@ -504,7 +531,12 @@ extension Connection {
     }
 }
 
-/// A binary min-heap of connection deadlines; stale entries are skipped when popped.
+/// A binary min-heap of connection deadlines; stale entries are skipped when popped. The entries
+/// live in storage of its own (no uniqueness or bounds checks per step; a million entries make
+/// each pop a chain of cache misses already) and move by holes rather than swaps: the same
+/// comparisons as the textbook swaps, so the same order of equal deadlines. Entry `k` is stored
+/// one entry after the start of 64-byte aligned storage, so two siblings (`2i+1`, `2i+2`) always
+/// share a cache line: a step down reads one line, not two.
 struct DeadlineHeap {
     struct Entry {
         var deadline: Int64
@@ -512,39 +544,71 @@ struct DeadlineHeap {
         var generation: UInt32
     }
 
-    private var items: [Entry] = []
+    private var storage: UnsafeMutableRawPointer
+    private var items: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private(set) var count = 0
 
-    var top: Entry? { items.first }
+    init() {
+        capacity = 1024
+        (storage, items) = DeadlineHeap.allocate(capacity)
+    }
 
-    mutating func removeAll() { items.removeAll() }
+    private static func allocate(_ capacity: Int) -> (UnsafeMutableRawPointer, UnsafeMutablePointer<Entry>) {
+        let stride = MemoryLayout<Entry>.stride
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: (capacity + 1) * stride, alignment: 64)
+        let items = (storage + stride).bindMemory(to: Entry.self, capacity: capacity)
+        return (storage, items)
+    }
+
+    /// Frees the storage (the owner calls it once, at its end).
+    func release() { storage.deallocate() }
+
+    var top: Entry? { count > 0 ? items[0] : nil }
+
+    mutating func removeAll() { count = 0 }
 
     mutating func push(_ e: Entry) {
-        items.append(e)
-        var i = items.count - 1
+        if count == capacity {
+            let (biggerStorage, bigger) = DeadlineHeap.allocate(capacity * 2)
+            bigger.moveInitialize(from: items, count: count)
+            storage.deallocate()
+            (storage, items) = (biggerStorage, bigger)
+            capacity *= 2
+        }
+        var i = count
+        count += 1
         while i > 0 {
             let parent = (i - 1) / 2
-            if items[parent].deadline <= items[i].deadline { break }
-            items.swapAt(parent, i)
+            if items[parent].deadline <= e.deadline { break }
+            items[i] = items[parent]
             i = parent
         }
+        items[i] = e
     }
 
     mutating func pop() -> Entry? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
+        guard count > 0 else { return nil }
+        let first = items[0]
+        count -= 1
+        if count > 0 {
+            let last = items[count]
             var i = 0
             while true {
                 let l = 2 * i + 1
                 let r = l + 1
                 var m = i
-                if l < items.count && items[l].deadline < items[m].deadline { m = l }
-                if r < items.count && items[r].deadline < items[m].deadline { m = r }
+                var smallest = last.deadline
+                if l < count && items[l].deadline < smallest {
+                    m = l
+                    smallest = items[l].deadline
+                }
+                if r < count && items[r].deadline < smallest { m = r }
                 if m == i { break }
-                items.swapAt(i, m)
+                items[i] = items[m]
                 i = m
             }
+            items[i] = last
         }
         return first
     }

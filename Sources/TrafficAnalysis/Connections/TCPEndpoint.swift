@@ -20,31 +20,49 @@ enum TCPFlag {
 /// The byte ranges one side sent that were not yet acknowledged (Zeek's reassembler block list),
 /// kept as at most `capacity` disjoint ranges in relative sequence space, merged when they touch.
 /// Past the capacity the two closest ranges are merged (the hole between them counts as seen).
+/// The count and the first ranges share a cache line (a connection in order holds one range).
 struct RangeList {
     static let capacity = 8
-    var lower: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-    var upper: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     var count = 0
-
-    func lo(_ i: Int) -> UInt64 { RangeList.element(lower, i) }
-    func hi(_ i: Int) -> UInt64 { RangeList.element(upper, i) }
+    /// lower 0, upper 0, lower 1, upper 1, ...
+    var bounds:
+        (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     @inline(__always)
-    static func element(_ t: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64), _ i: Int) -> UInt64 {
+    func lo(_ i: Int) -> UInt64 { bound(2 * i) }
+    @inline(__always)
+    func hi(_ i: Int) -> UInt64 { bound(2 * i + 1) }
+
+    @inline(__always)
+    func bound(_ i: Int) -> UInt64 {
         switch i {
-        case 0: t.0
-        case 1: t.1
-        case 2: t.2
-        case 3: t.3
-        case 4: t.4
-        case 5: t.5
-        case 6: t.6
-        default: t.7
+        case 0: bounds.0
+        case 1: bounds.1
+        case 2: bounds.2
+        case 3: bounds.3
+        case 4: bounds.4
+        case 5: bounds.5
+        case 6: bounds.6
+        case 7: bounds.7
+        case 8: bounds.8
+        case 9: bounds.9
+        case 10: bounds.10
+        case 11: bounds.11
+        case 12: bounds.12
+        case 13: bounds.13
+        case 14: bounds.14
+        default: bounds.15
         }
     }
+
     mutating func set(_ i: Int, _ l: UInt64, _ u: UInt64) {
-        withUnsafeMutableBytes(of: &lower) { $0.storeBytes(of: l, toByteOffset: i * 8, as: UInt64.self) }
-        withUnsafeMutableBytes(of: &upper) { $0.storeBytes(of: u, toByteOffset: i * 8, as: UInt64.self) }
+        withUnsafeMutableBytes(of: &bounds) {
+            $0.storeBytes(of: l, toByteOffset: i * 16, as: UInt64.self)
+            $0.storeBytes(of: u, toByteOffset: i * 16 + 8, as: UInt64.self)
+        }
     }
 
     mutating func remove(at i: Int) {
@@ -102,41 +120,30 @@ struct RangeList {
 }
 
 /// One side of a TCP connection: Zeek's `TCP_Endpoint` and its `TCP_Reassembler`'s sequence
-/// bookkeeping (no data is kept, only which ranges were seen).
+/// bookkeeping (no data is kept, only which ranges were seen). What every packet reads or
+/// changes; the rest of a side is in `TCPEndpointRare` and its ranges in a `RangeList`, kept
+/// apart in `Connection` so that a packet touches few cache lines.
 struct TCPEndpoint {
     var state = TCPState.inactive
     var prevState = TCPState.inactive
     var isOrig: Bool
+    var didClose = false
+    var skipDeliveries = false
+    var didEOF = false
+    var windowScale: Int8 = 0
     var startSeq: Int64 = 0
     var lastSeq: UInt32 = 0
     var ackSeq: UInt32 = 0
     var seqWraps: UInt32 = 0
     var ackWraps: UInt32 = 0
     var window: UInt32 = 0
-    var windowScale: Int32 = 0
     var windowSeq: UInt32 = 0
     var windowAckSeq: UInt32 = 0
-    var finSeq: UInt64 = 0
     var finCount: UInt32 = 0
     var rstCount: UInt32 = 0
-    var didClose = false
-    var histLastSYN: UInt64 = 0
-    var histLastFIN: UInt64 = 0
-    var histLastRST: UInt64 = 0
-    var gapCount: UInt32 = 0
-    var gapThreshold: UInt32 = 1
-    var checksumCount: UInt32 = 0
-    var checksumThreshold: UInt32 = 1
-    var retransmitCount: UInt32 = 0
-    var retransmitThreshold: UInt32 = 1
-    var zeroWindowCount: UInt32 = 0
-    var zeroWindowThreshold: UInt32 = 1
     // The reassembler.
     var lastReassem: UInt64 = 1
     var trimSeq: UInt64 = 1
-    var skipDeliveries = false
-    var didEOF = false
-    var blocks = RangeList()
 
     init(isOrig: Bool) { self.isOrig = isOrig }
 
@@ -190,6 +197,23 @@ struct TCPEndpoint {
     var isClean: Bool { state == .established || (state == .closed && prevState == .established) }
 
     var isActive: Bool { state != .inactive && !didClose }
+}
+
+/// The parts of a side that only some packets touch: the FIN's sequence, the last SYN, FIN and
+/// RST positions of the history and the counters of the scaled history letters.
+struct TCPEndpointRare {
+    var finSeq: UInt64 = 0
+    var histLastSYN: UInt64 = 0
+    var histLastFIN: UInt64 = 0
+    var histLastRST: UInt64 = 0
+    var gapCount: UInt32 = 0
+    var gapThreshold: UInt32 = 1
+    var checksumCount: UInt32 = 0
+    var checksumThreshold: UInt32 = 1
+    var retransmitCount: UInt32 = 0
+    var retransmitThreshold: UInt32 = 1
+    var zeroWindowCount: UInt32 = 0
+    var zeroWindowThreshold: UInt32 = 1
 }
 
 /// `seq_delta`: the signed distance between two sequence numbers.

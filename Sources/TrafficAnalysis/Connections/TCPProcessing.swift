@@ -53,7 +53,7 @@ extension Connection {
 
         if fin {
             self[ei].finCount &+= 1
-            self[ei].finSeq = relSeq &+ UInt64(bitPattern: Int64(segLen))
+            self[rare: ei].finSeq = relSeq &+ UInt64(bitPattern: Int64(segLen))
         }
         if rst { self[ei].rstCount &+= 1 }
 
@@ -111,6 +111,7 @@ extension Connection {
 
     /// Wireshark's `tcp.analysis.initial_rtt`: from the (last) SYN to the originator's ACK after
     /// the responder's SYN-ACK.
+    @inline(__always)
     mutating func trackRTT(isOrig: Bool, syn: Bool, ack: Bool, rst: Bool, nanos: Int64) {
         guard rttNanos < 0 else { return }
         if isOrig {
@@ -125,6 +126,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func setPartialStatus(_ flags: UInt8, isOrig: Bool) {
         let syn = flags & TCPFlag.syn != 0
         let ack = flags & TCPFlag.ack != 0
@@ -137,6 +139,7 @@ extension Connection {
 
     mutating func setFirstPacketSeen(isOrig: Bool) { firstPacketSeen |= isOrig ? 1 : 2 }
 
+    @inline(__always)
     mutating func initEndpoint(_ ei: Int, syn: Bool, firstSeq: UInt32, lastSeq: UInt32) {
         switch self[ei].state {
         case .inactive:
@@ -160,6 +163,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     func relativeSeq(_ i: Int, _ cur: UInt32, _ last: UInt32, _ wrapsIn: UInt32, _ underflow: inout Bool) -> UInt64 {
         var wraps = wrapsIn
         var delta = seqDelta(cur, last)
@@ -178,8 +182,13 @@ extension Connection {
 
     /// `TCP_Endpoint::CheckHistory`: the first A or D after a lone SYN-ACK flips the connection
     /// (`^h`); the responder's letters are lower case and its masks shifted.
+    @inline(__always)
     mutating func endpointCheckHistory(_ ei: Int, _ mask: UInt32, _ code: UInt8) -> Bool {
-        if (code == UInt8(ascii: "A") || code == UInt8(ascii: "D")) && history.equals("H") {
+        // The history is "H" only while the originator's SYN-ACK is the one letter seen (its bit
+        // alone in `histSeen`): the history itself, further away, is read only then.
+        if (code == UInt8(ascii: "A") || code == UInt8(ascii: "D")) && histSeen == HistoryMask.syn
+            && history.equals("H")
+        {
             flipRoles()
             history = ConnHistory("^h")
             setFirstPacketSeen(isOrig: true)
@@ -192,6 +201,7 @@ extension Connection {
         addHistory(self[ei].isOrig ? code : code | 0x20)
     }
 
+    @inline(__always)
     mutating func updateHistory(_ flags: UInt8, _ ei: Int, _ relSeq: UInt64, _ len: Int) {
         let syn = flags & TCPFlag.syn != 0
         let fin = flags & TCPFlag.fin != 0
@@ -206,23 +216,24 @@ extension Connection {
         } else if bits == 1 {
             if syn {
                 let code = flags & TCPFlag.ack != 0 ? UInt8(ascii: "H") : UInt8(ascii: "S")
-                if endpointCheckHistory(ei, HistoryMask.syn, code) && relSeq != self[ei].histLastSYN {
+                if endpointCheckHistory(ei, HistoryMask.syn, code) && relSeq != self[rare: ei].histLastSYN {
                     endpointAddHistory(ei, code)
                 }
-                self[ei].histLastSYN = relSeq
+                self[rare: ei].histLastSYN = relSeq
             }
             if fin {
                 let end = relSeq &+ UInt64(bitPattern: Int64(len))
-                if endpointCheckHistory(ei, HistoryMask.fin, UInt8(ascii: "F")) && end != self[ei].histLastFIN {
+                if endpointCheckHistory(ei, HistoryMask.fin, UInt8(ascii: "F")) && end != self[rare: ei].histLastFIN {
                     endpointAddHistory(ei, UInt8(ascii: "F"))
                 }
-                self[ei].histLastFIN = end
+                self[rare: ei].histLastFIN = end
             }
             if rst {
-                if endpointCheckHistory(ei, HistoryMask.rst, UInt8(ascii: "R")) && relSeq != self[ei].histLastRST {
+                if endpointCheckHistory(ei, HistoryMask.rst, UInt8(ascii: "R")) && relSeq != self[rare: ei].histLastRST
+                {
                     endpointAddHistory(ei, UInt8(ascii: "R"))
                 }
-                self[ei].histLastRST = relSeq
+                self[rare: ei].histLastRST = relSeq
             }
         } else {
             if len != 0 {
@@ -233,6 +244,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func updateWindow(_ ei: Int, window raw: UInt32, baseSeq: UInt32, ackSeq: UInt32, flags: UInt8) {
         let scale = self[ei].windowScale
         let window = raw << UInt32(max(0, min(scale, 14)))
@@ -240,11 +252,11 @@ extension Connection {
         let rst = flags & TCPFlag.rst != 0
         if window == 0 && !rst && self[pi].state != .closed && self[ei].state != .reset {
             let code = self[ei].isOrig ? UInt8(ascii: "W") : UInt8(ascii: "w")
-            var count = self[ei].zeroWindowCount
-            var threshold = self[ei].zeroWindowThreshold
+            var count = self[rare: ei].zeroWindowCount
+            var threshold = self[rare: ei].zeroWindowThreshold
             scaledHistory(code, &count, &threshold)
-            self[ei].zeroWindowCount = count
-            self[ei].zeroWindowThreshold = threshold
+            self[rare: ei].zeroWindowCount = count
+            self[rare: ei].zeroWindowThreshold = threshold
         }
         let quiet = flags & (TCPFlag.syn | TCPFlag.fin | TCPFlag.rst) == 0
         if quiet && self[ei].state != .closed && self[ei].state != .reset {
@@ -265,7 +277,7 @@ extension Connection {
                 self[ei].windowScale = 0
             }
         } else {
-            self[ei].windowScale = min(scale, 14)
+            self[ei].windowScale = Int8(min(scale, 14))
             self[ei].windowSeq = baseSeq
             self[ei].windowAckSeq = ackSeq
             self[pi].windowSeq = ackSeq
@@ -273,6 +285,7 @@ extension Connection {
         }
     }
 
+    @inline(__always)
     mutating func updateLastSeq(_ ei: Int, _ lastSeq: UInt32, flags: UInt8, len: Int) -> Int32 {
         let delta = seqDelta(lastSeq, self[ei].lastSeq)
         let synOrRst = flags & (TCPFlag.syn | TCPFlag.rst) != 0
@@ -288,11 +301,11 @@ extension Connection {
             self[ei].updateLastSeq(lastSeq)
         } else if len > 0 {
             let code = self[ei].isOrig ? UInt8(ascii: "T") : UInt8(ascii: "t")
-            var count = self[ei].retransmitCount
-            var threshold = self[ei].retransmitThreshold
+            var count = self[rare: ei].retransmitCount
+            var threshold = self[rare: ei].retransmitThreshold
             scaledHistory(code, &count, &threshold)
-            self[ei].retransmitCount = count
-            self[ei].retransmitThreshold = threshold
+            self[rare: ei].retransmitCount = count
+            self[rare: ei].retransmitThreshold = threshold
         }
         return delta
     }
@@ -461,16 +474,18 @@ extension Connection {
 
     /// `TCP_Reassembler::DataPending`.
     // mutating: called on a connection in the tracker's table, a borrow would copy all 944 bytes.
+    @inline(__always)
     mutating func dataPending(_ i: Int) -> Bool {
         if self[i].skipDeliveries { return false }
         let delivered = UInt64(bitPattern: self[i].startSeq) &+ self[i].lastReassem
         let lastSeq = TCPEndpoint.full(self[i].lastSeq, self[i].seqWraps)
         if lastSeq < delivered { return false }
         if delivered != lastSeq &- 1 && delivered != lastSeq { return true }
-        if self[i].state != .reset && self[1 - i].blocks.count > 0 { return true }
+        if self[i].state != .reset && self[blocks: 1 - i].count > 0 { return true }
         return false
     }
 
+    @inline(__always)
     mutating func checkEOF(_ i: Int) {
         let state = self[i].state
         if !self[i].didEOF && (self[i].finCount > 0 || state == .closed || state == .reset) && !dataPending(i) {
@@ -497,19 +512,19 @@ extension Connection {
         }
         newBlock(i, seq: seq, len: len)
         if self[i].noDataAcked && undeliveredBytes(i) > Connection.maxAboveHoleWithoutAcks {
-            self[i].blocks = RangeList()
+            self[blocks: i] = RangeList()
             self[i].skipDeliveries = true
         }
-        if self[i].blocks.size > Connection.excessiveDataWithoutAcks {
-            self[i].blocks = RangeList()
+        if self[blocks: i].size > Connection.excessiveDataWithoutAcks {
+            self[blocks: i] = RangeList()
             self[i].skipDeliveries = true
         }
     }
 
     func undeliveredBytes(_ i: Int) -> UInt64 {
-        let count = self[i].blocks.count
+        let count = self[blocks: i].count
         guard count > 0 else { return 0 }
-        let top = self[i].blocks.hi(count - 1)
+        let top = self[blocks: i].hi(count - 1)
         return top > self[i].lastReassem ? top - self[i].lastReassem : 0
     }
 
@@ -519,7 +534,7 @@ extension Connection {
         let upper = seq &+ len
         if upper <= self[i].trimSeq { return }
         if seq < self[i].trimSeq { seq = self[i].trimSeq }
-        self[i].blocks.insert(seq, upper)
+        self[blocks: i].insert(seq, upper)
         blockInserted(i, seq: seq, upper: upper)
     }
 
@@ -534,18 +549,19 @@ extension Connection {
 
     mutating func deliverContiguous(_ i: Int) {
         var k = 0
-        while k < self[i].blocks.count {
-            let lo = self[i].blocks.lo(k)
-            let hi = self[i].blocks.hi(k)
+        while k < self[blocks: i].count {
+            let lo = self[blocks: i].lo(k)
+            let hi = self[blocks: i].hi(k)
             if lo > self[i].lastReassem { break }
             if hi > self[i].lastReassem { self[i].lastReassem = hi }
             k += 1
         }
     }
 
+    @inline(__always)
     mutating func ackReceived(_ i: Int, _ seqIn: UInt64) {
         var seq = seqIn
-        if self[i].finCount > 0 && seq >= self[i].finSeq { seq = self[i].finSeq &- 1 }
+        if self[i].finCount > 0 && seq >= self[rare: i].finSeq { seq = self[rare: i].finSeq &- 1 }
         if seq <= self[i].trimSeq { return }
         trimToSeq(i, seq)
         checkEOF(i)
@@ -555,16 +571,16 @@ extension Connection {
         if seq > self[i].lastReassem { undelivered(i, upTo: seq) }
         // Drop what is acknowledged.
         var k = 0
-        while k < self[i].blocks.count {
-            if self[i].blocks.hi(k) <= seq {
-                self[i].blocks.remove(at: k)
+        while k < self[blocks: i].count {
+            if self[blocks: i].hi(k) <= seq {
+                self[blocks: i].remove(at: k)
             } else {
                 k += 1
             }
         }
-        if self[i].blocks.count > 0 && self[i].blocks.lo(0) == self[i].lastReassem {
-            let lo = self[i].blocks.lo(0)
-            blockInserted(i, seq: lo, upper: self[i].blocks.hi(0))
+        if self[blocks: i].count > 0 && self[blocks: i].lo(0) == self[i].lastReassem {
+            let lo = self[blocks: i].lo(0)
+            blockInserted(i, seq: lo, upper: self[blocks: i].hi(0))
         }
         self[i].trimSeq = seq
     }
@@ -574,8 +590,8 @@ extension Connection {
         if upTo <= 2 && isPartial { return }
         if !self[i].skipDeliveries {
             var k = 0
-            while k < self[i].blocks.count {
-                let lo = self[i].blocks.lo(k)
+            while k < self[blocks: i].count {
+                let lo = self[blocks: i].lo(k)
                 if lo < self[i].lastReassem {
                     k += 1
                     continue
@@ -594,11 +610,11 @@ extension Connection {
     mutating func gap(_ i: Int, length: UInt64) {
         guard self[i].isClean && self[1 - i].isClean else { return }
         let code = self[i].isOrig ? UInt8(ascii: "G") : UInt8(ascii: "g")
-        var count = self[i].gapCount
-        var threshold = self[i].gapThreshold
+        var count = self[rare: i].gapCount
+        var threshold = self[rare: i].gapThreshold
         scaledHistory(code, &count, &threshold)
-        self[i].gapCount = count
-        self[i].gapThreshold = threshold
+        self[rare: i].gapCount = count
+        self[rare: i].gapThreshold = threshold
         missedBytes &+= length
     }
 

@@ -67,7 +67,6 @@ extension EncapsulatingConn {
 /// A connection as `ConnectionTracker.process` hands it back: what the tunnel steps need.
 public struct ConnHandle: Sendable {
     public var slot: Int32
-    public var uid: ConnUID
     public var respPort: UInt16
     public var transport: ConnTransport
     /// The packet created the connection.
@@ -191,7 +190,18 @@ public final class ConnectionDecapsulator {
         _ b: Bytes, length: Int, linkType: LinkType, timestampNs: Int64, emit: (ConnectionRecord) -> Void
     ) {
         let p = ConnDecoder.decode(b, length: length, linkType: linkType, verifyChecksums: verify)
-        walk(b, p, wireEnd: length, stack: EncapsulationStack(), level: 0, time: timestampNs, emit: emit)
+        // Most packets lead nowhere further: not IP, dropped, or TCP, ICMP and other protocols
+        // (only UDP packets, fragments and IP tunnels are followed).
+        switch p.kind {
+        case .notIP, .dropped:
+            tracker.process(p, timestampNs: timestampNs, emit: emit)
+        case .packet:
+            guard let c = tracker.process(p, timestampNs: timestampNs, emit: emit), c.transport == .udp else { return }
+            udpTunnel(
+                b, p, c, wireEnd: length, stack: EncapsulationStack(), level: 0, time: timestampNs, emit: emit)
+        case .fragment, .tunnel:
+            walk(b, p, wireEnd: length, stack: EncapsulationStack(), level: 0, time: timestampNs, emit: emit)
+        }
     }
 
     /// Ends the connections (end of input).
@@ -223,35 +233,45 @@ public final class ConnectionDecapsulator {
             guard let c = tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit) else {
                 return stack
             }
-            guard c.transport == .udp, p.checksum != .bad else { return stack }
-            let outcome = ConnTunnels.udp(
-                b, payload: Int(p.transportOffset) + 8, captured: Int(p.transportCaptured) - 8, end: b.count,
-                wireEnd: wireEnd, respPort: c.respPort, violated: tracker.violatedTunnels(c.slot),
-                depth: stack.depth, lastType: stack.lastType)
-            switch outcome {
-            case .none:
-                return stack
-            case .violation(let type):
-                tracker.markViolated(c.slot, type)
-                return stack
-            case .depthExceeded:
-                tracker.analyzerLimitReached(c.slot)
-                return stack
-            case .inner(let payload):
-                // GRE over UDP is an IP tunnel between the outer addresses; the others are the
-                // UDP connection.
-                let uid = payload.type == .gre ? ipTunnel(p.ip.src, p.ip.dst, time: time) : c.uid
-                let outer = EncapsulatingConn(uid: uid, type: payload.type)
-                let deepest = inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
-                // Zeek keeps a new connection's encapsulation as a pointer to its packet's stack,
-                // which the levels inside then grow: it ends up as the deepest one (so the next
-                // packet, one level up, is a change).
-                if c.created && stack.depth > 0 { tracker.replaceEncapsulation(c.slot, deepest) }
-                return deepest
-            }
+            return udpTunnel(b, p, c, wireEnd: wireEnd, stack: stack, level: level, time: time, emit: emit)
         case .notIP, .dropped:
             tracker.process(p, timestampNs: time, encapsulation: stack, emit: emit)
             return stack
+        }
+    }
+
+    /// The tunnel a UDP packet of connection `c` may carry: followed when there is one. Returns
+    /// the deepest encapsulation reached.
+    @discardableResult
+    private func udpTunnel(
+        _ b: Bytes, _ p: ConnPacket, _ c: ConnHandle, wireEnd: Int, stack: EncapsulationStack, level: Int,
+        time: Int64, emit: (ConnectionRecord) -> Void
+    ) -> EncapsulationStack {
+        guard c.transport == .udp, p.checksum != .bad else { return stack }
+        let outcome = ConnTunnels.udp(
+            b, payload: Int(p.transportOffset) + 8, captured: Int(p.transportCaptured) - 8, end: b.count,
+            wireEnd: wireEnd, respPort: c.respPort, violated: tracker.violatedTunnels(c.slot),
+            depth: stack.depth, lastType: stack.lastType)
+        switch outcome {
+        case .none:
+            return stack
+        case .violation(let type):
+            tracker.markViolated(c.slot, type)
+            return stack
+        case .depthExceeded:
+            tracker.analyzerLimitReached(c.slot)
+            return stack
+        case .inner(let payload):
+            // GRE over UDP is an IP tunnel between the outer addresses; the others are the
+            // UDP connection.
+            let uid = payload.type == .gre ? ipTunnel(p.ip.src, p.ip.dst, time: time) : tracker.uid(of: c.slot)
+            let outer = EncapsulatingConn(uid: uid, type: payload.type)
+            let deepest = inner(b, payload, stack: stack.adding(outer), level: level, time: time, emit: emit)
+            // Zeek keeps a new connection's encapsulation as a pointer to its packet's stack,
+            // which the levels inside then grow: it ends up as the deepest one (so the next
+            // packet, one level up, is a change).
+            if c.created && stack.depth > 0 { tracker.replaceEncapsulation(c.slot, deepest) }
+            return deepest
         }
     }
 
