@@ -53,7 +53,7 @@ public enum HistoryChart {
         let left = 80.0
         let right = w - 190
         let top = 70.0
-        let bottom = h - 60
+        let bottom = h - 40
         header(title(slots, dimension, resolution), into: &out)
         guard !slots.isEmpty else {
             SVGChart.rect(left, top, right - left, bottom - top, into: &out)

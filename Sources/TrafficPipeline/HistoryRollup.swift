@@ -66,25 +66,16 @@ public final class HistoryRollup {
     @inline(__always)
     public func cut(_ batch: UnsafeBufferPointer<PacketRecord>, from: Int) -> Int? {
         guard from < batch.count else { return nil }
-        let end: Int64
-        if let m = minute {
-            end = (m + 60) * 1_000_000_000
-        } else {
-            minute = Self.minute(of: batch[from].timestampNs)
-            end = (minute! + 60) * 1_000_000_000
-        }
-        // Live timestamps rise: one comparison per batch unless the batch crosses the minute.
-        guard batch[batch.count - 1].timestampNs >= end else {
-            var i = from
-            while i < batch.count {
-                if batch[i].timestampNs >= end { return i }
-                i += 1
-            }
-            return nil
-        }
+        let m = minute ?? Self.minute(of: batch[from].timestampNs)
+        minute = m
+        let end = (m + 60) * 1_000_000_000
+        // One comparison per packet: the only per-packet work of the history.
         var i = from
-        while batch[i].timestampNs < end { i += 1 }
-        return i
+        while i < batch.count {
+            if batch[i].timestampNs >= end { return i }
+            i += 1
+        }
+        return nil
     }
 
     static func minute(of ns: Int64) -> Int64 {

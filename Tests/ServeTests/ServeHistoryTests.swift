@@ -7,6 +7,26 @@ import Testing
 /// is a renamed copy of python3, so the history's processes name it.
 @Suite("serve --history", .enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct ServeHistoryTests {
+    /// SIGTERM writes the minute being gathered (what `systemctl stop` expects): a few seconds of
+    /// serve, not a minute, and the history holds every datagram.
+    @Test func stopWritesTheCurrentMinute() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("history.sqlite").path
+        let port = testPort(71)
+        let serve = try ServeProcess(["-i", "lo", "--history", db, "udp", "and", "dst", "port", "\(port)"])
+        try sendUDP(port: port, count: 7, size: 200)
+        Thread.sleep(forTimeInterval: 1)
+        let r = serve.stop(timeout: 10)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try pktstat(["history", "--db", db, "--resolution", "day", "--format", "csv"])
+        // time,interface,packets,bytes,bits_per_second: 7 datagrams of 200 + 42 bytes.
+        let lo: [[String]] = rows.stdout.split(separator: "\n").map { line in
+            line.split(separator: ",").map(String.init)
+        }.filter { (cells: [String]) in cells.count == 5 && cells[1] == "lo" }
+        #expect(lo.map { $0[2] + " " + $0[3] } == ["7 \(7 * 242)"], "\(rows.stdout) \(rows.stderr)")
+    }
+
     @Test func killNineLosesAtMostTheMinuteItCut() throws {
         let sqlite3 = try requireTool("sqlite3")
         let dir = TestPaths.temporaryDirectory()
