@@ -15,7 +15,7 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract:
-            "Traffic by 5 minutes, hour, day or month, per interface, protocol, host or port, from a history file.",
+            "Traffic by 5 minutes, hour, day or month, per interface, protocol, host, port or process, from a history file.",
         discussion: """
             Examples:
               pktstat history import week/*.pcap --db t.sqlite   back-fill from captures
