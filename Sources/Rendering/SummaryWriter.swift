@@ -26,8 +26,8 @@ public enum SummaryWriter {
             out.append(ascii: "rate: ")
             out.appendFixed(pps, decimals: 1)
             out.append(ascii: " packets/s, ")
-            out.appendSI(bps)
-            out.append(ascii: "bit/s\n")
+            out.appendQuantity(bps, unit: "bit/s")
+            out.append(UInt8(ascii: "\n"))
         }
         if s.packets > 0 { lengthsAndProtocols(s, into: &out) }
         out.append(ascii: "drops: kernel ")

@@ -21,7 +21,7 @@ import TrafficAnalysis
             text(out) == """
                 packets: 2, bytes: 1574 (captured 156)
                 time: 2023-11-14T22:13:20.000000000Z to 2023-11-14T22:13:22.000000000Z (2 s)
-                rate: 1 packets/s, 6.3kbit/s
+                rate: 1 packets/s, 6.3 kbit/s
                 length: min 60, mean 787, max 1514
                 protocols: TCP 1 UDP 1
                 sizes: 40-79:1 1280-2559:1
