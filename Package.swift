@@ -183,7 +183,7 @@ let package = Package(
             name: "TrafficPipelineTests",
             dependencies: [
                 "TrafficPipeline", "PacketCapture", "PacketRecords", "PacketWire", "TrafficAnalysis", "OutputSinks",
-                "TestSupport",
+                "History", "TestSupport",
             ],
             swiftSettings: strict
         ),

@@ -7,18 +7,7 @@ import TrafficPipeline
 extension HistoryDimension: ExpressibleByArgument {}
 extension HistoryResolution: ExpressibleByArgument {}
 
-/// `history`'s formats.
-enum HistoryFormat: String, CaseIterable, ExpressibleByArgument {
-    case table, csv, json
-
-    var flowFormat: FlowFormat {
-        switch self {
-        case .table: .table
-        case .csv: .csv
-        case .json: .json
-        }
-    }
-}
+extension HistoryFormat: ExpressibleByArgument {}
 
 /// `pktstat history`: traffic by day and month from the SQLite history (`import`, or `serve
 /// --history`).
@@ -26,7 +15,7 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract:
-            "Traffic by 5 minutes, hour, day or month, per interface, protocol, host or port, from a history file.",
+            "Traffic by 5 minutes, hour, day or month, per interface, protocol, host, port or process, from a history file.",
         discussion: """
             Examples:
               pktstat history import week/*.pcap --db t.sqlite   back-fill from captures
@@ -34,6 +23,7 @@ struct HistoryCommand: ParsableCommand {
               pktstat history --db t.sqlite --by host --resolution month --top 5
               pktstat history --db t.sqlite --by port --since -2d --format csv
               pktstat history --db t.sqlite --95th               billing's 95th percentile
+              pktstat history --db t.sqlite --format svg -o days.svg   a bar chart by day, as vnstati draws
 
             The file is SQLite (read it with sqlite3 too): 5-minute rows for 2 days, hourly for 30 days, daily for 2 years, monthly for 10 years, as vnstat keeps them; hosts, ports and processes keep their top names per bucket and the rest as 'other'. Times are UTC. CSV columns: time (the bucket's start, epoch seconds),NAME,packets,bytes,bits_per_second.
             """,
@@ -62,11 +52,19 @@ struct HistoryCommand: ParsableCommand {
         @Flag(name: .customLong("95th"), help: "Print the 95th percentile of the 5-minute rates instead.")
         var percentile = false
 
-        @Option(help: "table, csv or json.")
+        @Option(help: "table, csv, json, or svg (a bar chart of the bytes per bucket, stacked by name).")
         var format: HistoryFormat = .table
+
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("Write to this file (replaced whole) instead of standard output.", valueName: "file"))
+        var output: String?
 
         func validate() throws {
             if top <= 0 { throw ValidationError("--top must be a positive number of names (got \(top))") }
+            if percentile && format == .svg {
+                throw ValidationError("--95th prints one value; draw the rows with --format svg without --95th")
+            }
             _ = try time.window
         }
 
@@ -79,9 +77,11 @@ struct HistoryCommand: ParsableCommand {
                 query.since = window.sinceNs.map { $0 / 1_000_000_000 }
                 query.until = window.untilNs.map { $0 / 1_000_000_000 }
                 query.top = top
-                try HistoryShow.run(
-                    db: db, query: query, percentile: percentile, format: format.flowFormat,
-                    output: ByteOutput.standardOutput())
+                let notes = try HistoryShow.run(
+                    db: db, query: query, percentile: percentile, format: format,
+                    output: try output.map { path throws(OutputError) in try ByteOutput.file(path) }
+                        ?? ByteOutput.standardOutput())
+                for n in notes { Console.line(n) }
             }
         }
     }

@@ -1,5 +1,20 @@
 public import History
 
+/// `pktstat history`'s formats: rows (as `flows` prints them) or a bar chart.
+public enum HistoryFormat: String, Sendable, CaseIterable {
+    case table, csv, json, svg
+
+    /// The row format; nil for the chart.
+    public var flowFormat: FlowFormat? {
+        switch self {
+        case .table: .table
+        case .csv: .csv
+        case .json: .json
+        case .svg: nil
+        }
+    }
+}
+
 /// `pktstat history` output: a row per bucket and name, as CSV, JSON lines or an aligned table;
 /// and the 95th percentile line.
 public enum HistoryWriter {

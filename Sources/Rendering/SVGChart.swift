@@ -245,7 +245,7 @@ public enum SVGChart {
 
     // MARK: elements
 
-    private static func text(
+    static func text(
         _ x: Double, _ y: Double, _ s: String, anchor: StaticString, cls: StaticString? = nil,
         extra: StaticString = "", into out: inout [UInt8]
     ) {
@@ -267,7 +267,7 @@ public enum SVGChart {
         out.append(ascii: "</text>\n")
     }
 
-    private static func vtext(_ x: Double, _ y: Double, _ s: String, into out: inout [UInt8]) {
+    static func vtext(_ x: Double, _ y: Double, _ s: String, into out: inout [UInt8]) {
         out.append(ascii: "<text transform=\"translate(")
         out.appendFixed(x, decimals: 1)
         out.append(UInt8(ascii: ","))
@@ -277,7 +277,7 @@ public enum SVGChart {
         out.append(ascii: "</text>\n")
     }
 
-    private static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, into out: inout [UInt8]) {
+    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, into out: inout [UInt8]) {
         out.append(ascii: "<line x1=\"")
         out.appendFixed(x1, decimals: 1)
         out.append(ascii: "\" y1=\"")
@@ -289,7 +289,7 @@ public enum SVGChart {
         out.append(ascii: "\"/>\n")
     }
 
-    private static func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, into out: inout [UInt8]) {
+    static func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, into out: inout [UInt8]) {
         out.append(ascii: "<rect class=\"a\" x=\"")
         out.appendFixed(x, decimals: 1)
         out.append(ascii: "\" y=\"")

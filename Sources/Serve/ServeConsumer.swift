@@ -20,10 +20,11 @@ public final class ServeConsumer: LiveConsumer {
     private let flowIdleNs: Int64?
     private var lastFlowCopyNs: Int64 = 0
     public static let defaultFlowLimits = FlowLimits(idleTimeoutNs: 300_000_000_000, maxFlows: 100_000)
-    /// `--history`: the store, and the minute being gathered (written when the capture has surely
-    /// passed its end, one transaction a minute).
+    /// `--history`: the store, and the minute being gathered from the flow table (written when the
+    /// capture has surely passed its end, or when a packet of a later minute comes; one transaction
+    /// a minute).
     private let historyStore: HistoryStore?
-    private var recorder: HistoryRecorder?
+    private var rollup: HistoryRollup?
     /// Minutes the history could not take (a full disk): counted, the capture goes on.
     public private(set) var historyFailures = 0
     private var lastHistoryFailure: String?
@@ -60,13 +61,15 @@ public final class ServeConsumer: LiveConsumer {
     /// Interval 0 begins when the capture starts.
     public func start(_ capture: LiveStart) {
         session = Self.session(intervalNs: feed.intervalNs, startNs: capture.startNs)
-        if let historyStore { recorder = HistoryRecorder(store: historyStore, interface: capture.interface) }
+        if let historyStore {
+            rollup = HistoryRollup(store: historyStore, interface: capture.interface, flows: flows, owners: owners)
+        }
         export?.start(interface: capture.interface)
     }
 
-    private func history(_ body: (HistoryRecorder) throws(HistoryError) -> Void) {
-        guard let recorder else { return }
-        do throws(HistoryError) { try body(recorder) } catch {
+    private func history(_ body: (HistoryRollup) throws(HistoryError) -> Void) {
+        guard let rollup else { return }
+        do throws(HistoryError) { try body(rollup) } catch {
             historyFailures += 1
             lastHistoryFailure = error.description
         }
@@ -74,11 +77,32 @@ public final class ServeConsumer: LiveConsumer {
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
         metrics.add(batch)
-        if let nameEvents { flows.add(batch, events: nameEvents) } else { flows.add(batch) }
+        if let rollup {
+            // The flow table is rolled up where a minute ends: the batch goes in in parts.
+            var from = 0
+            while let cut = rollup.cut(batch, from: from) {
+                addFlows(batch, from..<cut)
+                history { r throws(HistoryError) in try r.roll(flows) }
+                from = cut
+            }
+            addFlows(batch, from..<batch.count)
+        } else if let nameEvents {
+            flows.add(batch, events: nameEvents)
+        } else {
+            flows.add(batch)
+        }
         export?.add(batch)
-        history { r throws(HistoryError) in try r.add(batch) }
         let feed = self.feed
         session.add(batch) { feed.publish($0) }
+    }
+
+    private func addFlows(_ batch: UnsafeBufferPointer<PacketRecord>, _ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        if let nameEvents {
+            flows.add(batch, events: nameEvents, range: range)
+        } else {
+            flows.add(UnsafeBufferPointer(rebasing: batch[range]))
+        }
     }
 
     /// Drops so far, and the intervals that ended by `settledNs` (now minus the capture delay).
@@ -90,7 +114,7 @@ public final class ServeConsumer: LiveConsumer {
         feed.update(summary: session.analyzer.summary)
         export?.tick(nowNs: nowNs, settledNs: settledNs)
         if nowNs - lastFlowCopyNs >= 1_000_000_000 { copyFlows(nowNs: nowNs) }
-        if let end = recorder?.minuteEndNs, settledNs >= end { history { r throws(HistoryError) in try r.flush() } }
+        if let end = rollup?.minuteEndNs, settledNs >= end { history { r throws(HistoryError) in try r.roll(flows) } }
     }
 
     /// Expires idle flows, publishes a copy of the table and the flow metrics (once a second).
@@ -124,7 +148,7 @@ public final class ServeConsumer: LiveConsumer {
         export?.finish()
         copyFlows(nowNs: session.analyzer.summary.lastNs ?? lastFlowCopyNs)
         history { r throws(HistoryError) in
-            try r.flush()
+            try r.roll(flows)
             try r.store.finish()
         }
         owners?.stop()

@@ -180,6 +180,9 @@ public final class FlowTable: RandomAccessCollection {
     /// Called with each flow as it enters the table (its first packet counted), on the thread
     /// that adds packets: live attribution looks its sockets up. Never per packet.
     public var onNewFlow: ((Flow) -> Void)?
+    /// Called with each flow as it leaves the table (idle, sliced, evicted), before it is
+    /// overwritten: `serve --history` counts what the flow carried since its last minute.
+    public var onRemove: ((Flow) -> Void)?
     /// The newest packet time seen (ns), the clock of the idle timeout.
     public private(set) var newestNs: Int64 = .min
     /// Where new flows take their `srcName` and `dstName` from, and the names their ids refer
@@ -224,15 +227,25 @@ public final class FlowTable: RandomAccessCollection {
     /// ones), after it the server name of a ClientHello it completed goes to its flow (if that
     /// flow has none yet). Without `names`, the events are ignored.
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>, events: NameEvents) {
+        add(batch, events: events, range: 0..<batch.count)
+    }
+
+    /// Adds the packets of `range` of a batch with the name events of those packets (a batch
+    /// added in parts: `serve --history` cuts a batch where a minute ends).
+    public func add(_ batch: UnsafeBufferPointer<PacketRecord>, events: NameEvents, range: Range<Int>) {
         let n = events.count
-        guard let names, n > 0 else { return add(batch) }
+        guard let names, n > 0 else { return add(UnsafeBufferPointer(rebasing: batch[range])) }
         var e = 0
-        var done = 0
+        while e < n && Int(events.event(e).index) < range.lowerBound { e += 1 }
+        var done = range.lowerBound
         while e < n {
             // The packets before the next one with names go through the plain loop.
-            let i = Swift.min(Int(events.event(e).index), batch.count)
+            let i = Swift.min(Int(events.event(e).index), range.upperBound)
             if i > done { add(UnsafeBufferPointer(rebasing: batch[done..<i])) }
-            guard i < batch.count else { break }
+            guard i < range.upperBound else {
+                done = i
+                break
+            }
             let r = batch[i]
             let first = e
             e = names.apply(events, from: e, through: i, at: r.timestampNs)
@@ -247,7 +260,7 @@ public final class FlowTable: RandomAccessCollection {
                 f.pointee.serverName = id == 0 ? NameTable.helloWithoutName : id
             }
         }
-        if done < batch.count { add(UnsafeBufferPointer(rebasing: batch[done...])) }
+        if done < range.upperBound { add(UnsafeBufferPointer(rebasing: batch[done..<range.upperBound])) }
     }
 
     @inline(__always)
@@ -385,6 +398,7 @@ public final class FlowTable: RandomAccessCollection {
 
     /// Removes the flow at `i` (retiring it): backward-shift its slot out, move the last flow in.
     private func remove(at i: Int, end: FlowEnd) {
+        if let onRemove { onRemove(pointer(i).pointee) }
         if keepsRetired {
             pointer(i).pointee.end = end
             retired.append(pointer(i).pointee)

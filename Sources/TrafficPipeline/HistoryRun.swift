@@ -180,18 +180,31 @@ public enum HistoryImportError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// `pktstat history`: the query's rows (or its 95th percentile) from the file, written whole.
+/// `pktstat history`: the query's rows (or its 95th percentile), or their bar chart, written whole.
 public enum HistoryShow {
-    public static func run(db: String, query: HistoryQuery, percentile: Bool, format: FlowFormat, output: ByteOutput)
-        throws
-    {
+    /// Returns the lines for people (stderr): why `--by process` has no rows.
+    public static func run(
+        db: String, query: HistoryQuery, percentile: Bool, format: HistoryFormat, output: ByteOutput
+    ) throws -> [String] {
         let store = try HistoryStore(path: db, writable: false)
-        if percentile {
-            HistoryWriter.write(try query.percentile95(store), format: format, into: &output.buffer)
+        var notes: [String] = []
+        if percentile, let rowFormat = format.flowFormat {
+            HistoryWriter.write(try query.percentile95(store), format: rowFormat, into: &output.buffer)
         } else {
             let (r, rows) = try query.run(store)
-            HistoryWriter.write(rows, dimension: query.dimension, resolution: r, format: format, into: &output.buffer)
+            if rows.isEmpty && query.dimension == .process {
+                notes.append(
+                    "note: no processes in this span: only serve --history records them (history import has none: captures do not say which process sent a packet)"
+                )
+            }
+            if let rowFormat = format.flowFormat {
+                HistoryWriter.write(
+                    rows, dimension: query.dimension, resolution: r, format: rowFormat, into: &output.buffer)
+            } else {
+                HistoryChart.write(rows, dimension: query.dimension, resolution: r, into: &output.buffer)
+            }
         }
-        try output.flush()
+        try output.commit()
+        return notes
     }
 }

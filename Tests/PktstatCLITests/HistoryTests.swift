@@ -91,6 +91,61 @@ struct HistoryTests {
         }
     }
 
+    /// `--format svg`: well-formed XML (python3's parser), one bar per day (and per month) with
+    /// traffic, each bar's height proportional to the bucket's bytes that `--format csv` prints.
+    @Test func svgBarsAreTheDailyAndMonthlyTotals() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let python = try requireTool("python3")
+        let capture = dir.appendingPathComponent("40days.pcap")
+        try fortyDays(to: capture)
+        let db = dir.appendingPathComponent("h.sqlite").path
+        #expect(try pktstat(["history", "import", capture.path, "--db", db]).status == 0)
+        let span = ["--since", "2024-01-01T00:00:00Z", "--until", "2024-02-10T00:00:00Z"]
+        // Reads the bars back: per bar its start, its data-bytes and the sum of its rects' heights.
+        let reader = """
+            import sys, xml.etree.ElementTree as ET
+            ns = '{http://www.w3.org/2000/svg}'
+            root = ET.parse(sys.argv[1]).getroot()
+            for g in root.iter(ns + 'g'):
+                if g.get('class') != 'bar': continue
+                h = sum(float(r.get('height')) for r in g.findall(ns + 'rect'))
+                print(g.get('data-start'), g.get('data-bytes'), h)
+            """
+        for (resolution, buckets) in [("day", 40), ("month", 2)] {
+            let svg = dir.appendingPathComponent("\(resolution).svg")
+            let args = ["history", "--db", db, "--by", "protocol", "--resolution", resolution] + span
+            let drawn = try pktstat(args + ["--format", "svg", "--output", svg.path])
+            #expect(drawn.status == 0 && drawn.stdout.isEmpty, "\(drawn.stderr)")
+            let toStdout = try pktstat(args + ["--format", "svg"])
+            #expect(toStdout.stdout == (try String(contentsOf: svg, encoding: .utf8)))
+            let parsed = try run(python, ["-c", reader, svg.path])
+            try #require(parsed.status == 0, "not well-formed: \(parsed.stderr)")
+            var csvTotals: [Int: Int] = [:]
+            for row in csvRows(try pktstat(args + ["--format", "csv"]).stdout) {
+                csvTotals[Int(row["time"] ?? "") ?? -1, default: 0] += Int(row["bytes"] ?? "") ?? 0
+            }
+            let bars = parsed.stdout.split(separator: "\n").map { $0.split(separator: " ") }
+            #expect(bars.count == buckets && csvTotals.count == buckets, "\(bars.count) bars")
+            let maxBytes = Double(csvTotals.values.max() ?? 1)
+            let tallest = bars.compactMap { Double($0[2]) }.max() ?? 0
+            for bar in bars {
+                let start = Int(bar[0]) ?? -1
+                let bytes = try #require(csvTotals[start], "a bar at \(start) without a CSV bucket")
+                #expect(Int(bar[1]) == bytes)
+                let height = Double(bar[2]) ?? -1
+                #expect(abs(height / tallest - Double(bytes) / maxBytes) < 0.002, "\(bar) of \(bytes) bytes")
+            }
+        }
+        // Captures carry no processes: --by process of an imported file is empty, with a note.
+        let processes = try pktstat(["history", "--db", db, "--by", "process", "--format", "csv"] + span)
+        #expect(processes.status == 0 && csvRows(processes.stdout).isEmpty, "\(processes.stdout)")
+        #expect(processes.stderr.contains("only serve --history records them"), "\(processes.stderr)")
+        let noRows = try pktstat(["history", "--db", db, "--format", "svg", "--since", "2030-01-01T00:00:00Z"])
+        #expect(noRows.status == 0 && noRows.stdout.contains("No traffic"))
+        let both = try pktstat(["history", "--db", db, "--format", "svg", "--95th"])
+        #expect(both.status == 64 && both.stderr.contains("--95th"), "\(both.stderr)")
+    }
+
     @Test func percentileEqualsAnalyzeFiveMinuteRatesAndRetentionKeepsCoarseRows() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let capture = dir.appendingPathComponent("40days.pcap")

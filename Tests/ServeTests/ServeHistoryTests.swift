@@ -3,20 +3,45 @@ import TestSupport
 import Testing
 
 /// `serve --history`: real minutes of real loopback traffic, a `kill -9` in the middle and a restart
-/// on the same file. 5 minutes and a half: the issue's bar is about wall-clock minutes.
+/// on the same file. 5 minutes and a half: the issue's bar is about wall-clock minutes. The sender
+/// is a renamed copy of python3, so the history's processes name it.
 @Suite("serve --history", .enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct ServeHistoryTests {
+    /// SIGTERM writes the minute being gathered (what `systemctl stop` expects): a few seconds of
+    /// serve, not a minute, and the history holds every datagram.
+    @Test func stopWritesTheCurrentMinute() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("history.sqlite").path
+        let port = testPort(71)
+        let serve = try ServeProcess(["-i", "lo", "--history", db, "udp", "and", "dst", "port", "\(port)"])
+        try sendUDP(port: port, count: 7, size: 200)
+        Thread.sleep(forTimeInterval: 1)
+        let r = serve.stop(timeout: 10)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try pktstat(["history", "--db", db, "--resolution", "day", "--format", "csv"])
+        // time,interface,packets,bytes,bits_per_second: 7 datagrams of 200 + 42 bytes.
+        let lo: [[String]] = rows.stdout.split(separator: "\n").map { line in
+            line.split(separator: ",").map(String.init)
+        }.filter { (cells: [String]) in cells.count == 5 && cells[1] == "lo" }
+        #expect(lo.map { $0[2] + " " + $0[3] } == ["7 \(7 * 242)"], "\(rows.stdout) \(rows.stderr)")
+    }
+
     @Test func killNineLosesAtMostTheMinuteItCut() throws {
         let sqlite3 = try requireTool("sqlite3")
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("history.sqlite").path
+        // The interpreter itself, not a symlink to it, under a known name (its comm).
+        let python = URL(fileURLWithPath: try requireTool("python3")).resolvingSymlinksInPath().path
+        let senderExe = dir.appendingPathComponent("pkthist-sender").path
+        try FileManager.default.copyItem(atPath: python, toPath: senderExe)
         let port = testPort(70)
         // Its own address and port: other suites send to loopback ports of the same range at the same time.
         let filter = ["udp", "and", "dst", "host", "127.0.0.77", "and", "dst", "port", "\(port)"]
         // One 100-byte datagram every 0.5 s for 5 minutes 10 seconds.
         let sender = try Spawned(
-            "/usr/bin/python3",
+            senderExe,
             [
                 "-c",
                 """
@@ -71,5 +96,19 @@ struct ServeHistoryTests {
         ).stdout
         let packets = Int(stored.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(packets <= sent && packets >= sent - 125, "\(packets) of about \(sent)")
+
+        // By process: the sender, with every byte the history holds (it sent them all).
+        let interfaceBytes = try run(
+            sqlite3, [db, "SELECT sum(bytes) FROM traffic WHERE resolution = 'day' AND dimension = 'interface'"]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let processes = try pktstat([
+            "history", "--db", db, "--by", "process", "--resolution", "day", "--format", "csv",
+        ])
+        // time,process,packets,bytes,bits_per_second
+        let senderRow = processes.stdout.split(separator: "\n").map { $0.split(separator: ",") }
+            .first { $0.count == 5 && $0[1].hasPrefix("pkthist-sender") }
+        #expect(
+            senderRow.map { String($0[3]) } == interfaceBytes && Int(interfaceBytes) ?? 0 > 0,
+            "\(processes.stdout) \(processes.stderr)")
     }
 }

@@ -34,6 +34,57 @@ private struct ModelFlow: Equatable {
 }
 
 @Suite struct FlowTableTests {
+    /// A batch added in parts (`serve --history` cuts it where a minute ends) with its name events
+    /// gives the flows, and the names on them, that the whole batch gives, wherever it is cut.
+    @Test func batchAddedInPartsWithNamesEqualsTheWholeBatch() {
+        // 40 packets over 8 flows (flow k: dst 10.0.1.k, from packet 5k on); DNS answers name
+        // 10.0.1.k on packet 5k - 2 (before its flow begins), ClientHellos name the flows of
+        // packets 6, 17 and 30.
+        var records: [PacketRecord] = []
+        for i in 0..<40 {
+            let k = UInt32(i / 5)
+            records.append(packet(Int64(i) * sec, dst: 0x0A00_0100 + k, ports: (UInt16(40000 + k), 443)))
+        }
+        // In packet order, as the sniffer hands them over.
+        let events = NameEvents()
+        var planned: [(index: Int, k: Int?)] =
+            (0..<8).map { (max(0, 5 * $0 - 2), $0) } + [(6, nil), (17, nil), (30, nil)]
+        planned.sort { $0.index < $1.index }
+        for (index, k) in planned {
+            if let k {
+                events.append(kind: .address, version: 4, address: IPAddress(v4: 0x0A00_0100 + UInt32(k)), index: index)
+                {
+                    $0.storeBytes(of: UInt8(ascii: "a") + UInt8(k), as: UInt8.self)
+                    return 1
+                }
+            } else {
+                events.append(kind: .serverName, version: 4, address: .zero, index: index) {
+                    $0.storeBytes(of: UInt8(ascii: "s"), as: UInt8.self)
+                    return 1
+                }
+            }
+        }
+        func flows(cuts: [Int]) -> [(Flow, String, String)] {
+            let t = FlowTable()
+            let names = NameTable()
+            t.names = names
+            records.withUnsafeBufferPointer { b in
+                let bounds = [0] + cuts + [b.count]
+                for j in 0..<(bounds.count - 1) { t.add(b, events: events, range: bounds[j]..<bounds[j + 1]) }
+            }
+            return t.map { f in
+                (f, f.dstName == 0 ? "" : names.string(f.dstName), f.serverName == 0 ? "" : names.string(f.serverName))
+            }
+        }
+        let whole = flows(cuts: [])
+        #expect(whole.filter { !$0.1.isEmpty }.count >= 4 && whole.filter { $0.2 == "s" }.count == 3)
+        for cuts in [[1], [6], [7], [17, 18], [5, 6, 7, 29, 30, 31], Array(1..<40)] {
+            let parts = flows(cuts: cuts)
+            #expect(parts.map(\.0) == whole.map(\.0) && parts.map(\.1) == whole.map(\.1), "cut at \(cuts)")
+            #expect(parts.map(\.2) == whole.map(\.2), "cut at \(cuts)")
+        }
+    }
+
     @Test func bothDirectionsAreOneFlowOrientedByTheFirstPacket() {
         let t = FlowTable()
         // The server speaks first.
