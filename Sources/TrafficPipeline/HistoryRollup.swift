@@ -24,26 +24,13 @@ public final class HistoryRollup {
         var bytes: UInt64
     }
 
-    struct HostKey: Hashable {
-        var address: IPAddress
-        var version: UInt8
-    }
-
-    struct PortKey: Hashable {
-        var label: ProtocolLabel
-        var port: UInt16
-    }
-
     public let store: HistoryStore
     public let interface: String
     private let owners: SocketOwners?
     /// The minute being gathered (epoch seconds), nil before its first packet.
     private var minute: Int64?
     private var marks: [FlowKey: Mark] = [:]
-    private var total = HistoryCounts()
-    private var protocols: [ProtocolLabel: HistoryCounts] = [:]
-    private var hosts: [HostKey: HistoryCounts] = [:]
-    private var ports: [PortKey: HistoryCounts] = [:]
+    private var tally = MinuteTally()
     /// Flows that left the table this minute with counts, waiting for their owners (bounded).
     private var left: [(flow: Flow, counts: HistoryCounts)] = []
     static let maxLeft = 4096
@@ -66,7 +53,7 @@ public final class HistoryRollup {
     @inline(__always)
     public func cut(_ batch: UnsafeBufferPointer<PacketRecord>, from: Int) -> Int? {
         guard from < batch.count else { return nil }
-        let m = minute ?? Self.minute(of: batch[from].timestampNs)
+        let m = minute ?? MinuteTally.minute(of: batch[from].timestampNs)
         minute = m
         let end = (m + 60) * 1_000_000_000
         // One comparison per packet: the only per-packet work of the history.
@@ -76,10 +63,6 @@ public final class HistoryRollup {
             i += 1
         }
         return nil
-    }
-
-    static func minute(of ns: Int64) -> Int64 {
-        (ns >= 0 ? ns : ns - 59_999_999_999) / 60_000_000_000 * 60
     }
 
     /// Writes the minute being gathered from the flows' differences (one transaction); the next
@@ -98,12 +81,8 @@ public final class HistoryRollup {
             add(f, c)
             moved.append((f, c))
         }
-        guard total.packets > 0 else { return }
-        var out = HistoryMinute(start: m)
-        out.add(.interface, interface, total)
-        for (l, c) in protocols { out.add(.protocol, l.name, c) }
-        for (h, c) in hosts { out.add(.host, AddressText.string(h.address, version: h.version), c) }
-        for (p, c) in ports { out.add(.port, "\(p.label.name)/\(p.port)", c) }
+        guard tally.total.packets > 0 else { return }
+        var out = tally.take(start: m, interface: interface)
         if let owners {
             owners.settle()
             owners.withOwners { lookup in
@@ -114,10 +93,6 @@ public final class HistoryRollup {
                 }
             }
         }
-        total = HistoryCounts()
-        protocols.removeAll(keepingCapacity: true)
-        hosts.removeAll(keepingCapacity: true)
-        ports.removeAll(keepingCapacity: true)
         try store.add(out)
         minutesWritten += 1
     }
@@ -127,13 +102,7 @@ public final class HistoryRollup {
 
     private func add(_ f: Flow, _ c: HistoryCounts) {
         let k = f.key
-        total.add(c)
-        protocols[k.label, default: HistoryCounts()].add(c)
-        if k.ipVersion != 0 {
-            hosts[HostKey(address: k.a, version: k.ipVersion), default: HistoryCounts()].add(c)
-            if k.b != k.a { hosts[HostKey(address: k.b, version: k.ipVersion), default: HistoryCounts()].add(c) }
-        }
-        if k.hasPorts { ports[PortKey(label: k.label, port: min(k.aPort, k.bPort)), default: HistoryCounts()].add(c) }
+        tally.add(c, label: k.label, version: k.ipVersion, a: k.a, b: k.b, ports: k.hasPorts ? (k.aPort, k.bPort) : nil)
     }
 
     /// A flow leaves the table: what it carried since the last minute goes into this one.

@@ -11,23 +11,10 @@ public import Rendering
 /// as `TCP/443`). A minute is handed to the store when a packet of a later (or earlier) minute
 /// arrives, and at the end. Keys stay typed per packet; text is made once a minute.
 public final class HistoryRecorder {
-    struct HostKey: Hashable {
-        var address: IPAddress
-        var version: UInt8
-    }
-
-    struct PortKey: Hashable {
-        var label: ProtocolLabel
-        var port: UInt16
-    }
-
     public let store: HistoryStore
     public let interface: String
     private var minute: Int64?
-    private var total = HistoryCounts()
-    private var protocols: [ProtocolLabel: HistoryCounts] = [:]
-    private var hosts: [HostKey: HistoryCounts] = [:]
-    private var ports: [PortKey: HistoryCounts] = [:]
+    private var tally = MinuteTally()
     /// Minutes handed to the store.
     public private(set) var minutesWritten = 0
 
@@ -41,24 +28,15 @@ public final class HistoryRecorder {
     }
 
     public func add(_ r: PacketRecord) throws(HistoryError) {
-        let m = (r.timestampNs >= 0 ? r.timestampNs : r.timestampNs - 59_999_999_999) / 60_000_000_000 * 60
+        let m = MinuteTally.minute(of: r.timestampNs)
         if m != minute {
             try flush()
             minute = m
         }
-        let bytes = UInt64(r.length)
         let d = r.decoded
-        total.add(bytes: bytes)
-        protocols[d.label, default: HistoryCounts()].add(bytes: bytes)
-        if d.ipVersion != 0 {
-            hosts[HostKey(address: d.src, version: d.ipVersion), default: HistoryCounts()].add(bytes: bytes)
-            if d.dst != d.src {
-                hosts[HostKey(address: d.dst, version: d.ipVersion), default: HistoryCounts()].add(bytes: bytes)
-            }
-        }
-        if d.hasPorts {
-            ports[PortKey(label: d.label, port: min(d.srcPort, d.dstPort)), default: HistoryCounts()].add(bytes: bytes)
-        }
+        tally.add(
+            HistoryCounts(packets: 1, bytes: UInt64(r.length)), label: d.label, version: d.ipVersion, a: d.src,
+            b: d.dst, ports: d.hasPorts ? (d.srcPort, d.dstPort) : nil)
     }
 
     /// The end (epoch ns) of the minute being gathered, nil before the first packet.
@@ -66,19 +44,10 @@ public final class HistoryRecorder {
 
     /// Hands the current minute to the store.
     public func flush() throws(HistoryError) {
-        guard let m = minute, total.packets > 0 else { return }
-        var out = HistoryMinute(start: m)
-        out.add(.interface, interface, total)
-        for (l, c) in protocols { out.add(.protocol, l.name, c) }
-        for (h, c) in hosts { out.add(.host, AddressText.string(h.address, version: h.version), c) }
-        for (p, c) in ports { out.add(.port, "\(p.label.name)/\(p.port)", c) }
-        try store.add(out)
+        guard let m = minute, tally.total.packets > 0 else { return }
+        try store.add(tally.take(start: m, interface: interface))
         minutesWritten += 1
         minute = nil
-        total = HistoryCounts()
-        protocols.removeAll(keepingCapacity: true)
-        hosts.removeAll(keepingCapacity: true)
-        ports.removeAll(keepingCapacity: true)
     }
 }
 
