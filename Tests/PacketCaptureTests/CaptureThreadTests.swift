@@ -20,7 +20,7 @@ struct CaptureThreadTests {
     }
 
     @Test func theThreadRunsTheCaptureThenClosesTheHandle() throws {
-        let port = Int.random(in: 40000...44999)
+        let port = Int.random(in: 12500...14999)
         let capture = try open("lo", filter: "udp and dst port \(port)")
         let ring = RecordRing(capacity: 1024)
         let stop = StopFlag()
@@ -72,7 +72,7 @@ struct CaptureThreadTests {
     }
 
     @Test func anyCapturesAsLinuxCookedV2WithInterfaceAndDirection() throws {
-        let port = Int.random(in: 45000...49999)
+        let port = Int.random(in: 15000...17499)
         let capture = try open("any", filter: "udp and dst port \(port)")
         let link = capture.linkType
         let linkName = capture.linkTypeName

@@ -151,7 +151,7 @@ struct LiveCaptureTests {
     }
 
     @Test func loopbackDatagramsBecomeRecords() throws {
-        let port = Int.random(in: 30000...39999)
+        let port = Int.random(in: 7500...12499)
         let capture = try openLoopback("udp and dst port \(port)")
         let link = capture.linkType
         #expect(link.rawValue == 1)  // lo is Ethernet-framed

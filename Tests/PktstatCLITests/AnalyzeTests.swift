@@ -239,7 +239,7 @@ struct AnalyzeTests {
 @Suite("live series", .serialized, .enabled(if: TestPaths.isRoot, "live capture needs root"))
 struct LiveSeriesTests {
     @Test func rowsArriveWhileTheCaptureRuns() throws {
-        let port = Int.random(in: 30000...39999)
+        let port = Int.random(in: 7500...12499)
         let p = try Spawned(
             TestPaths.binary,
             [
@@ -261,7 +261,7 @@ struct LiveSeriesTests {
     }
 
     @Test func plotIsWrittenAfterInterrupt() throws {
-        let port = Int.random(in: 40000...49999)
+        let port = Int.random(in: 12500...17499)
         let svg = TestPaths.temporaryDirectory().appendingPathComponent("live.svg")
         let p = try Spawned(
             TestPaths.binary,

@@ -37,7 +37,7 @@ struct AnyInterfaceLiveTests {
     }
 
     @Test func jsonAndTableCarryTheInterface() throws {
-        let port = Int.random(in: 30000...34999)
+        let port = Int.random(in: 7500...9999)
         for format in ["json", "table"] {
             let arguments = ["sniff", "-i", "any", "-c", "3", "--format", format, "udp", "dst", "port", "\(port)"]
             let p = try Spawned(TestPaths.binary, arguments)

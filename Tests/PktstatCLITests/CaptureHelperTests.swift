@@ -45,7 +45,7 @@ struct CaptureHelperTests {
     /// Runs a live capture of 3 datagrams on lo as nobody (with `groups` as supplementary groups),
     /// sending datagrams until it ends (at most 300, 20 s).
     func captureAsNobody(_ binary: String, groups: [String]) throws -> RunResult {
-        let port = Int.random(in: 30000...39999)
+        let port = Int.random(in: 7500...12499)
         let args =
             ["-u", "nobody"] + groups.flatMap { ["-G", $0] } + [
                 "--", binary, "sniff", "-i", "lo", "-c", "3",
@@ -77,7 +77,7 @@ struct CaptureHelperTests {
         }
         let (dir, bin) = try layout()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 30000...39999)
+        let port = Int.random(in: 7500...12499)
         let p = try Spawned(
             setpriv,
             [

@@ -61,12 +61,12 @@ import Testing
                     "6",
                 ]))
         try #require(waitLine(top, "listening"), "top: \(top.stderr)")
-        let srv = try start(service.enter(inside(veth.receiver, [bins["pkt-srv"]!, "server", server, "47201", "8"])))
-        let sink = try start(inside(veth.receiver, [bins["pkt-usink"]!, "usink", server, "47202", "8"]))
+        let srv = try start(service.enter(inside(veth.receiver, [bins["pkt-srv"]!, "server", server, "27201", "8"])))
+        let sink = try start(inside(veth.receiver, [bins["pkt-usink"]!, "usink", server, "27202", "8"]))
         try #require(waitLine(srv, "pid") && waitLine(sink, "pid"), "servers: \(srv.stderr) \(sink.stderr)")
-        let cli = try start(container.enter(inside(veth.sender, [bins["pkt-cli"]!, "client", server, "47201", "2.5"])))
-        let udp = try start(inside(veth.sender, [bins["pkt-udp"]!, "udp", server, "47202", "2.5"]))
-        let short = try start(inside(veth.sender, [bins["pkt-short"]!, "short", server, "47201", "5", "50"]))
+        let cli = try start(container.enter(inside(veth.sender, [bins["pkt-cli"]!, "client", server, "27201", "2.5"])))
+        let udp = try start(inside(veth.sender, [bins["pkt-udp"]!, "udp", server, "27202", "2.5"]))
+        let short = try start(inside(veth.sender, [bins["pkt-short"]!, "short", server, "27201", "5", "50"]))
         try #require(waitLine(cli, "pid") && waitLine(udp, "pid"), "clients: \(cli.stderr) \(udp.stderr)")
         usleep(800_000)
         // The truth the test knows, checked against ss while the long flows run.
@@ -92,7 +92,7 @@ import Testing
             }, "\(ssSender.stdout)")
         #expect(
             ssReceiver.stdout.split(separator: "\n").contains {
-                $0.contains(":47201 ") && $0.contains("\"pkt-srv\",pid=\(srvP),") && $0.contains(":\(cliLine.port)")
+                $0.contains(":27201 ") && $0.contains("\"pkt-srv\",pid=\(srvP),") && $0.contains(":\(cliLine.port)")
             }, "\(ssReceiver.stdout)")
 
         let rows = csv(topResult.stdout)
@@ -104,7 +104,7 @@ import Testing
             rows.filter { $0["protocol"] == proto && $0["sport"] == "\(sport)" && $0["dport"] == "\(dport)" }
         }
         // Long flows: every row (so every byte) names the right process at each end.
-        let tcp = flowRows("TCP", cliLine.port, 47201)
+        let tcp = flowRows("TCP", cliLine.port, 27201)
         #expect(tcp.count >= 2, "\(topResult.stdout)")
         let dockerUnit = "docker:\(containerID.prefix(12))"
         for r in tcp {
@@ -115,7 +115,7 @@ import Testing
                 r["dst_pid"] == "\(srvP)" && r["dst_process"] == "pkt-srv" && r["dst_unit"] == "pkt-demo.service",
                 "\(r)")
         }
-        let udpRows = flowRows("UDP", udpLine.port, 47202)
+        let udpRows = flowRows("UDP", udpLine.port, 27202)
         #expect(udpRows.count >= 2, "\(topResult.stdout)")
         for r in udpRows {
             #expect(r["src_pid"] == "\(udpLine.pid)" && r["src_process"] == "pkt-udp", "\(r)")
@@ -129,7 +129,7 @@ import Testing
         for s in shorts {
             // A connection may span two intervals: an end is right when every row of it names the
             // right process, wrong when any row names another.
-            let flow = flowRows("TCP", s.port, 47201)
+            let flow = flowRows("TCP", s.port, 27201)
             for (end, pid, name) in [("src", s.pid, "pkt-short"), ("dst", srvP, "pkt-srv")] {
                 let named = flow.filter { !($0["\(end)_pid"] ?? "").isEmpty || !($0["\(end)_process"] ?? "").isEmpty }
                 if named.contains(where: { $0["\(end)_pid"] != "\(pid)" || $0["\(end)_process"] != name }) {
@@ -162,7 +162,7 @@ import Testing
             spawned.append(p)
             return p
         }
-        let filter = "port 47211 or port 47212"
+        let filter = "port 27211 or port 27212"
         let flows = try start([
             TestPaths.binary, "top", "-i", "lo", "--batch", "--interval", "1", "--duration", "3.5", filter,
         ])
@@ -171,11 +171,11 @@ import Testing
             "3.5", filter,
         ])
         try #require(waitLine(flows, "listening") && waitLine(processes, "listening"))
-        let srv = try start([bins["pkt-srv6"]!, "server", "::1", "47211", "4"])
-        let sink = try start([bins["pkt-usink6"]!, "usink", "::1", "47212", "4"])
+        let srv = try start([bins["pkt-srv6"]!, "server", "::1", "27211", "4"])
+        let sink = try start([bins["pkt-usink6"]!, "usink", "::1", "27212", "4"])
         try #require(waitLine(srv, "pid") && waitLine(sink, "pid"))
-        let cli = try start([bins["pkt-cli6"]!, "client", "::1", "47211", "1.5"])
-        let udp = try start([bins["pkt-udp6"]!, "udp", "::1", "47212", "1.5"])
+        let cli = try start([bins["pkt-cli6"]!, "client", "::1", "27211", "1.5"])
+        let udp = try start([bins["pkt-udp6"]!, "udp", "::1", "27212", "1.5"])
         let flowsResult = flows.finish(timeout: 20)
         let processesResult = processes.finish(timeout: 20)
         let pid = { (p: Spawned) in ProcessDemo.pidsAndPorts(p.finish(timeout: 10).stdout).first }
@@ -186,8 +186,8 @@ import Testing
         #expect(flowsResult.status == 0 && processesResult.status == 0, "\(flowsResult.stderr)")
 
         let rows = csv(flowsResult.stdout)
-        let tcp = rows.filter { $0["protocol"] == "TCP" && $0["sport"] == "\(c.port)" && $0["dport"] == "47211" }
-        let udpRows = rows.filter { $0["protocol"] == "UDP" && $0["sport"] == "\(u.port)" && $0["dport"] == "47212" }
+        let tcp = rows.filter { $0["protocol"] == "TCP" && $0["sport"] == "\(c.port)" && $0["dport"] == "27211" }
+        let udpRows = rows.filter { $0["protocol"] == "UDP" && $0["sport"] == "\(u.port)" && $0["dport"] == "27212" }
         #expect(!tcp.isEmpty && !udpRows.isEmpty, "\(flowsResult.stdout)")
         #expect(tcp.allSatisfy { $0["src"] == "::1" && $0["src_pid"] == "\(c.pid)" && $0["dst_pid"] == "\(s.pid)" })
         #expect(tcp.allSatisfy { $0["src_process"] == "pkt-cli6" && $0["dst_process"] == "pkt-srv6" })
@@ -219,7 +219,7 @@ import Testing
         let exe = dir.appendingPathComponent("pkt-burst").path
         try FileManager.default.copyItem(atPath: python, toPath: exe)
         let top = try Spawned(
-            TestPaths.binary, ["top", "-i", "lo", "--batch", "--duration", "2.5", "udp and dst portrange 47231-47330"])
+            TestPaths.binary, ["top", "-i", "lo", "--batch", "--duration", "2.5", "udp and dst portrange 27231-27330"])
         defer { _ = top.finish(timeout: 5) }
         try #require(waitLine(top, "listening"))
         // 100 sockets, each sending one datagram to its own port in one burst, then kept open a
@@ -231,7 +231,7 @@ import Testing
                 """
                 import os, socket, time
                 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(100)]
-                for i, s in enumerate(socks): s.sendto(b"b" * 64, ("127.0.0.1", 47231 + i))
+                for i, s in enumerate(socks): s.sendto(b"b" * 64, ("127.0.0.1", 27231 + i))
                 print("pid", os.getpid(), flush=True)
                 time.sleep(2)
                 """,
@@ -244,8 +244,8 @@ import Testing
         #expect(rows.count == 100, "\(r.stdout)")
         let named = rows.filter { $0["src_pid"] == "\(pid)" && $0["src_process"] == "pkt-burst" }
         #expect(named.count == rows.count, "\(rows.filter { $0["src_pid"] != "\(pid)" })")
-        // No socket of the test listens on those ports; a socket of another test running beside
-        // this one may hold one of them (an ephemeral port): never the burst itself.
+        // No socket listens on those ports, and they are below the kernel's ephemeral range
+        // (32768-60999), so none of the burst's own sockets can hold one of them.
         #expect(rows.allSatisfy { $0["dst_process"] != "pkt-burst" }, "\(rows)")
         let summary = r.stderr.split(separator: "\n").first { $0.contains("attributed to processes") } ?? ""
         let attributed = Int(summary.split(separator: " ").first ?? "") ?? 0
@@ -259,12 +259,12 @@ import Testing
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let bins = try ProcessDemo.build(in: dir, names: ["pkt-usink", "pkt-udp"])
-        let sink = try Spawned(bins["pkt-usink"]!, ["usink", "127.0.0.1", "47221", "3"])
+        let sink = try Spawned(bins["pkt-usink"]!, ["usink", "127.0.0.1", "27221", "3"])
         defer { _ = sink.finish(timeout: 5) }
         let top = try Spawned(
-            TestPaths.binary, ["top", "-i", "lo", "--batch", "--no-processes", "--duration", "1.5", "port 47221"])
+            TestPaths.binary, ["top", "-i", "lo", "--batch", "--no-processes", "--duration", "1.5", "port 27221"])
         try #require(waitLine(top, "listening"))
-        _ = try run(bins["pkt-udp"]!, ["udp", "127.0.0.1", "47221", "0.5"], timeout: 10)
+        _ = try run(bins["pkt-udp"]!, ["udp", "127.0.0.1", "27221", "0.5"], timeout: 10)
         let r = top.finish(timeout: 10)
         let rows = csv(r.stdout)
         #expect(

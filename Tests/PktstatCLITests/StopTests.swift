@@ -92,7 +92,7 @@ struct StopTests {
     func stopSignalsInARowLeaveACompleteFile(_ signals: [Int32]) throws {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 30000...34999)
+        let port = Int.random(in: 7500...9999)
         let file = dir.appendingPathComponent("signals.pcap")
         let traffic = try LoopbackTraffic(port: port)
         defer { traffic.stop() }
@@ -119,7 +119,7 @@ struct StopTests {
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)  // open, never read
         #expect(reader >= 0)
         defer { close(reader) }
-        let port = Int.random(in: 40000...44999)
+        let port = Int.random(in: 12500...14999)
         let file = dir.appendingPathComponent("stuck.pcap")
         let traffic = try LoopbackTraffic(port: port)
         defer { traffic.stop() }
@@ -166,7 +166,7 @@ struct StopTests {
     @Test func kill9AtRandomInstantsLeavesAReadableFile() throws {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = Int.random(in: 35000...39999)
+        let port = Int.random(in: 10000...12499)
         // Steady traffic (a write(2) every batch). Not a flood: Linux may stop a write(2) that a
         // SIGKILL interrupts at a page boundary inside it (see PcapFileWriter), and under a flood
         // the process spends a noticeable share of its time in write(2) (README, Stopping).

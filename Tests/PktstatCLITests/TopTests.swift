@@ -124,23 +124,23 @@ struct TopTests {
 
     @Test func screenRowsSortedKeysWorkAndQRestores() throws {
         let dir = TestPaths.temporaryDirectory()
-        let t = try Tmux(screen((47101, 47102), dir: dir))
+        let t = try Tmux(screen((27101, 27102), dir: dir))
         defer { t.kill() }
-        let traffic = try loopbackTraffic([(47101, 1200), (47102, 100)], seconds: 8)
+        let traffic = try loopbackTraffic([(27101, 1200), (27102, 100)], seconds: 8)
         defer { _ = traffic.finish(timeout: 10) }
         // Both flows on screen, the bigger one above.
-        #expect(t.waitPane { $0.contains(":47101") && $0.contains(":47102") })
+        #expect(t.waitPane { $0.contains(":27101") && $0.contains(":27102") })
         let lines = t.pane().split(separator: "\n")
-        let big = lines.firstIndex { $0.contains(":47101") } ?? 99
-        let small = lines.firstIndex { $0.contains(":47102") } ?? -1
+        let big = lines.firstIndex { $0.contains(":27101") } ?? 99
+        let small = lines.firstIndex { $0.contains(":27102") } ?? -1
         #expect(big < small, "\(lines)")
         #expect(t.flag("alternate_on") == "1")
         t.keys("s")
         #expect(t.waitPane { $0.contains("sort: 2s") })
         t.keys("v")
-        #expect(t.waitPane { $0.contains("view: hosts") && $0.contains("HOST") && !$0.contains(":47101") })
+        #expect(t.waitPane { $0.contains("view: hosts") && $0.contains("HOST") && !$0.contains(":27101") })
         t.keys("v")
-        #expect(t.waitPane { $0.contains("view: ports") && $0.contains("47101") })
+        #expect(t.waitPane { $0.contains("view: ports") && $0.contains("27101") })
         t.keys("p")
         #expect(t.waitPane { $0.contains("PAUSED") })
         t.keys("q")
@@ -153,7 +153,7 @@ struct TopTests {
 
     @Test func resizeRedrawsToTheNewSize() throws {
         let dir = TestPaths.temporaryDirectory()
-        let t = try Tmux(screen((47111, 47112), dir: dir))
+        let t = try Tmux(screen((27111, 27112), dir: dir))
         defer { t.kill() }
         #expect(t.waitPane { $0.contains("q quit") })
         t.tmux(["resize-window", "-x", "60", "-y", "12"])
@@ -169,7 +169,7 @@ struct TopTests {
     @Test(arguments: [SIGTERM, SIGINT, SIGSEGV])
     func signalsRestoreTheTerminal(signal: Int32) throws {
         let dir = TestPaths.temporaryDirectory()
-        let t = try Tmux(screen((47121, 47122), dir: dir))
+        let t = try Tmux(screen((27121, 27122), dir: dir))
         defer { t.kill() }
         #expect(t.waitPane { $0.contains("q quit") })
         guard let p = pid(dir.appendingPathComponent("pid")) else { return #expect(Bool(false), "no pid") }
@@ -181,12 +181,12 @@ struct TopTests {
     }
 
     @Test func batchSnapshotsPerIntervalStampedWithItsStart() throws {
-        let traffic = try loopbackTraffic([(47131, 1000), (47132, 200)], seconds: 4)
+        let traffic = try loopbackTraffic([(27131, 1000), (27132, 200)], seconds: 4)
         defer { _ = traffic.finish(timeout: 10) }
         let r = try pktstat(
             [
                 "top", "-i", "lo", "--batch", "--interval", "0.5", "--duration", "2.2",
-                "udp and (port 47131 or port 47132)",
+                "udp and (port 27131 or port 27132)",
             ],
             timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
@@ -207,9 +207,9 @@ struct TopTests {
             let snapshot = rows.filter { $0["time"] == t }
             let bytes = snapshot.map { Int($0["bytes"]!)! }
             #expect(bytes == bytes.sorted(by: >))
-            #expect(snapshot.allSatisfy { $0["protocol"] == "UDP" && ["47131", "47132"].contains($0["dport"]) })
+            #expect(snapshot.allSatisfy { $0["protocol"] == "UDP" && ["27131", "27132"].contains($0["dport"]) })
         }
-        let full = rows.filter { $0["dport"] == "47131" }.compactMap { Int($0["bytes"]!) }
+        let full = rows.filter { $0["dport"] == "27131" }.compactMap { Int($0["bytes"]!) }
         #expect(full.dropFirst().dropLast().allSatisfy { $0 >= 20 * 1028 }, "\(full)")
         #expect(r.stderr.contains("0 flows evicted"))
     }
@@ -241,14 +241,14 @@ struct TopTests {
             u.sendto(answer, ('127.0.0.1', 53))
             time.sleep(1.0)
             srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind(('127.0.0.2', 47161)); srv.listen(1)
+            srv.bind(('127.0.0.2', 27161)); srv.listen(1)
             def drain():
                 c, _ = srv.accept(); c.settimeout(5)
                 try:
                     while c.recv(65536): pass
                 except OSError: pass
             t = threading.Thread(target=drain); t.start()
-            c = socket.create_connection(('127.0.0.2', 47161)); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c = socket.create_connection(('127.0.0.2', 27161)); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c.sendall(hello[:100]); time.sleep(0.2); c.sendall(hello[100:])
             for _ in range(30):
                 c.sendall(b'x' * 500); time.sleep(0.05)
@@ -258,7 +258,7 @@ struct TopTests {
         #expect(sender.status == 0, "\(sender.stderr)")
         let r = top.finish(timeout: 15)
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = csvRows(r.stdout).filter { $0["dst"] == "127.0.0.2" && $0["dport"] == "47161" }
+        let rows = csvRows(r.stdout).filter { $0["dst"] == "127.0.0.2" && $0["dport"] == "27161" }
         #expect(!rows.isEmpty, "\(r.stdout)")
         // The answer came a second before the connection: every row carries the name. The
         // ClientHello completes in its second segment: from the row that has it on, every row does.
@@ -270,12 +270,12 @@ struct TopTests {
     }
 
     @Test func batchJSONHostsAndEvictions() throws {
-        let traffic = try loopbackTraffic([(47141, 300), (47142, 300), (47143, 300)], seconds: 3)
+        let traffic = try loopbackTraffic([(27141, 300), (27142, 300), (27143, 300)], seconds: 3)
         defer { _ = traffic.finish(timeout: 10) }
         let r = try pktstat(
             [
                 "top", "-i", "lo", "--format", "json", "--view", "hosts", "--max-flows", "1", "--interval", "0.5",
-                "--duration", "1.5", "udp and portrange 47141-47143",
+                "--duration", "1.5", "udp and portrange 27141-27143",
             ],
             timeout: 20)
         #expect(r.status == 0, "\(r.stderr)")
@@ -301,7 +301,7 @@ struct TopTests {
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent("copy.pcap")
-        let filter = "tcp and portrange 47150-47151"
+        let filter = "tcp and portrange 27150-27151"
         // Foundation's Process starts children with most signals blocked: tcpdump (which, unlike
         // pktstat, does not unblock them) runs through a python3 exec that clears the mask.
         let unblocked =
@@ -322,18 +322,18 @@ struct TopTests {
             import socket, threading, time
             time.sleep(0.5)  # tcpdump says "listening" a moment before it sees packets
             srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind(('127.0.0.1', 47150)); srv.listen(16)
+            srv.bind(('127.0.0.1', 27150)); srv.listen(16)
             def serve():
                 for _ in range(6):
                     c, _ = srv.accept()
                     threading.Thread(target=lambda c=c: (c.recv(100), c.sendall(b'pong'), c.recv(100), c.close())).start()
             threading.Thread(target=serve, daemon=True).start()
             for _ in range(5):
-                c = socket.create_connection(('127.0.0.1', 47150)); c.sendall(b'ping'); c.recv(10); c.close()
+                c = socket.create_connection(('127.0.0.1', 27150)); c.sendall(b'ping'); c.recv(10); c.close()
                 time.sleep(0.05)
-            try: socket.create_connection(('127.0.0.1', 47151))
+            try: socket.create_connection(('127.0.0.1', 27151))
             except ConnectionRefusedError: pass
-            held = socket.create_connection(('127.0.0.1', 47150)); held.sendall(b'ping'); held.recv(10)
+            held = socket.create_connection(('127.0.0.1', 27150)); held.sendall(b'ping'); held.recv(10)
             time.sleep(3.5)
             """
         let traffic = try Spawned("/usr/bin/python3", ["-c", script])
@@ -353,7 +353,7 @@ struct TopTests {
         let oracle = try run(
             tshark,
             [
-                "-r", copy.path, "-Y", "tcp.analysis.initial_rtt && tcp.dstport == 47150", "-T", "fields", "-e",
+                "-r", copy.path, "-Y", "tcp.analysis.initial_rtt && tcp.dstport == 27150", "-T", "fields", "-e",
                 "tcp.srcport", "-e", "tcp.analysis.initial_rtt",
             ])
         var expected: [String: Double] = [:]
@@ -362,7 +362,7 @@ struct TopTests {
             if f.count == 2, let v = Double(f[1]) { expected[String(f[0])] = v }
         }
         #expect(expected.count == 6, "\(oracle.stdout)")
-        for row in last where row["dport"] == "47150" {
+        for row in last where row["dport"] == "27150" {
             let port = row["sport"] ?? ""
             let ours = Double(row["initial_rtt"] ?? "")
             let theirs = expected[port]

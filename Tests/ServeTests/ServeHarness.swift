@@ -72,8 +72,9 @@ func sendUDP(port: Int, count: Int, size: Int) throws {
     #expect(r.status == 0, "sender failed: \(r.stderr)")
 }
 
-/// A port nobody listens on, for filtered test traffic (distinct per test).
-func testPort(_ offset: Int) -> Int { 40_000 + Int(getpid() % 5000) + offset }
+/// A port nobody listens on, for filtered test traffic (distinct per test), below the kernel's
+/// ephemeral range (32768-60999) so that no test's outgoing socket is given it.
+func testPort(_ offset: Int) -> Int { 20_000 + Int(getpid() % 5000) + offset }
 
 /// The value of one sample line in a Prometheus exposition (`name{labels} value`).
 func sample(_ text: String, _ prefix: String) -> Double? {

@@ -72,7 +72,7 @@ struct LiveRunTests {
     /// Listening line first, then the consumer sees start, packets, finish; the status lines and
     /// the consumer's closing lines come after, and `after` runs last.
     @Test func reportsInOrderAndRunsAfterLast() throws {
-        let port = Int.random(in: 30000...34999)
+        let port = Int.random(in: 7500...9999)
         var lines: [String] = []
         let report = { (line: String) in lines.append(line) }
         let capture = try LiveRun.open(settings(port: port), report: report)
@@ -97,7 +97,7 @@ struct LiveRunTests {
 
     /// The consumer's stopper (top's `q`) ends the run early, as a signal does.
     @Test func theStopperEndsTheRun() throws {
-        let port = Int.random(in: 35000...39999)
+        let port = Int.random(in: 10000...12499)
         let capture = try LiveRun.open(settings(port: port), report: { _ in })
         let recorder = Recorder(port: port, stopAfterPackets: 1)
         let outcome = try capture.run(
@@ -108,7 +108,7 @@ struct LiveRunTests {
 
     /// A failed write wins and is thrown after the status lines; `after` does not run.
     @Test func aFailedWriteIsThrownAfterTheStatusLines() throws {
-        let port = Int.random(in: 40000...44999)
+        let port = Int.random(in: 12500...14999)
         var lines: [String] = []
         let capture = try LiveRun.open(settings(port: port), report: { lines.append($0) })
         let recorder = Recorder(port: port, failAfterPackets: 1, failure: .writeFailed)
@@ -128,7 +128,7 @@ struct LiveRunTests {
 
     /// A closed output pipe ends the run quietly: no error, the status lines, `after` still runs.
     @Test func aClosedPipeEndsQuietly() throws {
-        let port = Int.random(in: 45000...49999)
+        let port = Int.random(in: 15000...17499)
         var lines: [String] = []
         let capture = try LiveRun.open(settings(port: port), report: { lines.append($0) })
         let recorder = Recorder(port: port, failAfterPackets: 1, failure: .closedPipe)
@@ -143,7 +143,7 @@ struct LiveRunTests {
 
     /// Any other consumer error comes back as it is, after the status lines.
     @Test func anotherConsumerErrorComesBack() throws {
-        let port = Int.random(in: 50000...54999)
+        let port = Int.random(in: 17500...19999)
         var lines: [String] = []
         let capture = try LiveRun.open(settings(port: port), report: { lines.append($0) })
         let recorder = Recorder(port: port, failAfterPackets: 1, failure: .other)
