@@ -70,7 +70,10 @@ public final class FlowReport {
     private var finished = false
     private var pending: [Flow] = []
     private var table: FlowTable?
-    private var tableOrder: [Int] = []
+    /// The table's positions in the order of the rows; nil: the table's own order, its first
+    /// `tableCount` (no array of a million positions for a file's million flows).
+    private var tableOrder: [Int]?
+    private var tableCount = 0
     private var flowRows: OrderedRows<Flow>?
     private var hosts: GroupAggregator<HostTotals>?
     private var groups: GroupAggregator<GroupTotals>?
@@ -125,7 +128,11 @@ public final class FlowReport {
             tableOrder = FlowViews.order(table, by: .first, top: top.map { max(0, $0 - streamed) })
         } else if grouping == nil && flowRows == nil {
             self.table = table
-            tableOrder = FlowViews.order(table, by: order, top: top)
+            if order == nil {
+                tableCount = min(table.count, top ?? table.count)
+            } else {
+                tableOrder = FlowViews.order(table, by: order, top: top)
+            }
         } else {
             for f in table { add(f) }
         }
@@ -152,7 +159,13 @@ public final class FlowReport {
     public func forEachRow(_ body: (FlowReportRow) throws -> Void) throws {
         precondition(finished, "forEachRow before finish")
         for f in pending { try body(.flow(f)) }
-        if let table { for i in tableOrder { try body(.flow(table[i])) } }
+        if let table {
+            if let tableOrder {
+                for i in tableOrder { try body(.flow(table[i])) }
+            } else {
+                for i in 0..<tableCount { try body(.flow(table[i])) }
+            }
+        }
         try flowRows?.forEach { try body(.flow($0)) }
         try hostRows?.forEach { try body(.host($0)) }
         try groupRows?.forEach { try body(.group($0)) }

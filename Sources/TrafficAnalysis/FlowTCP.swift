@@ -4,7 +4,7 @@ import PacketWire
 /// `conn_state` and the handshake's round trip, from the flags each side sent and the times of
 /// the SYN, the SYN-ACK and the ACK. The exact model, with sequence numbers, payload and history,
 /// is the connection model of `flows --format zeek` (`ConnectionTracker`); this one costs a byte
-/// OR per packet and 8 bytes per flow.
+/// OR per packet, and the handshake's time where the table keeps details (`FlowStorage.swift`).
 extension Flow {
     enum Handshake {
         /// The src sent a SYN (without ACK); `handshakeMicros` holds its time.
@@ -13,46 +13,6 @@ extension Flow {
         static let synAck: UInt8 = 2
         /// The src acknowledged the SYN-ACK: `handshakeMicros` holds the round trip.
         static let done: UInt8 = 4
-    }
-
-    /// Records a TCP packet's flags: the OR per side, and the handshake as Wireshark's
-    /// `tcp.analysis.initial_rtt` measures it (from the src's last SYN to its first ACK after
-    /// the dst's SYN-ACK), to the microsecond.
-    @inline(__always)
-    mutating func sawTCP(_ flags: UInt8, fromSrc: Bool, at ts: Int64) {
-        if fromSrc { srcTCPFlags |= flags } else { dstTCPFlags |= flags }
-        guard handshake & Handshake.done == 0 else { return }
-        let syn = flags & TCPFlags.syn != 0
-        let ack = flags & TCPFlags.ack != 0
-        if fromSrc {
-            if syn && !ack {
-                let micros = (ts &- first) / 1000
-                if micros >= 0 && micros <= Int64(UInt32.max) {
-                    handshake = Handshake.syn
-                    handshakeMicros = UInt32(micros)
-                } else {
-                    handshake = 0
-                }
-            } else if ack && !syn && flags & TCPFlags.rst == 0 && handshake & Handshake.synAck != 0 {
-                let rtt = (ts &- first) / 1000 &- Int64(handshakeMicros)
-                if rtt >= 0 && rtt <= Int64(UInt32.max) {
-                    handshake = Handshake.done
-                    handshakeMicros = UInt32(rtt)
-                }
-            }
-        } else if syn && ack && handshake & Handshake.syn != 0 {
-            handshake |= Handshake.synAck
-        }
-    }
-
-    /// `first` moves earlier (a packet out of order): a pending SYN time stays where it was.
-    @inline(__always)
-    mutating func moveFirst(to ts: Int64) {
-        if handshake & (Handshake.syn | Handshake.done) == Handshake.syn {
-            let micros = Int64(handshakeMicros) &+ (first &- ts) / 1000
-            if micros <= Int64(UInt32.max) { handshakeMicros = UInt32(micros) } else { handshake = 0 }
-        }
-        first = ts
     }
 
     /// TCP: the handshake's round trip (SYN to the ACK of the SYN-ACK), in nanoseconds, to the

@@ -72,7 +72,9 @@ public enum FlowEnd: UInt8, Sendable {
 /// One conversation: its key, which endpoint sent its first packet (the flow's `src`), its
 /// smallest and largest timestamps, what each side sent (frame bytes, and IP-layer bytes for
 /// IPFIX), for TCP the flags each side sent and the handshake's round trip, and the ids of its
-/// names in the flow table's `NameTable` (0: none), for ICMP each side's first type and code. 128 bytes.
+/// names in the flow table's `NameTable` (0: none), for ICMP each side's first type and code. The
+/// value a table hands out (128 bytes); the table keeps it in two parts (`FlowCore`, and
+/// `FlowDetail` when asked for).
 public struct Flow: Sendable, Equatable {
     public var key: FlowKey
     /// The flow's `src` (the sender of its first packet) is endpoint `b` of the key.
@@ -167,6 +169,9 @@ public struct FlowTableCounters: Sendable, Equatable {
 /// backward shifting, so there are no tombstones.
 ///
 /// Without removals the dense order is the order of each flow's first packet.
+///
+/// Each flow's `FlowCore` (104 bytes) is in the dense array; its `FlowDetail` (IP-layer bytes,
+/// the handshake's time, ICMP types: 24 bytes) in a parallel one, only when `keepsDetails`.
 public final class FlowTable: RandomAccessCollection {
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
@@ -174,6 +179,9 @@ public final class FlowTable: RandomAccessCollection {
     public private(set) var counters = FlowTableCounters()
     /// Whether flows leaving the table are kept in `retired` (for `flows --flow-timeout`).
     public let keepsRetired: Bool
+    /// Whether flows keep their IP-layer bytes, handshake round trip and ICMP types (IPFIX and
+    /// the live views read them; `flows` rows do not).
+    public let keepsDetails: Bool
     /// Flows that left the table, in the order they left, when `keepsRetired`; the caller empties it.
     public var retired: [Flow] = []
     public private(set) var count = 0
@@ -191,15 +199,17 @@ public final class FlowTable: RandomAccessCollection {
 
     static let chunkShift = 12
     static let chunkSize = 1 << chunkShift
-    private var chunks: [UnsafeMutablePointer<Flow>] = []
+    private var chunks: [UnsafeMutablePointer<FlowCore>] = []
+    private var detailChunks: [UnsafeMutablePointer<FlowDetail>] = []
     private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
     private var nextSweepNs: Int64 = .min
     private var random: UInt64 = 0x2545_F491_4F6C_DD1D
 
-    public init(limits: FlowLimits = FlowLimits(), keepsRetired: Bool = false) {
+    public init(limits: FlowLimits = FlowLimits(), keepsRetired: Bool = false, keepsDetails: Bool = true) {
         self.limits = limits
         self.keepsRetired = keepsRetired
+        self.keepsDetails = keepsDetails
         mask = 1023
         slots = .allocate(capacity: 1024)
         slots.initialize(repeating: 0, count: 1024)
@@ -207,15 +217,21 @@ public final class FlowTable: RandomAccessCollection {
 
     deinit {
         for c in chunks { c.deallocate() }
+        for c in detailChunks { c.deallocate() }
         slots.deallocate()
     }
 
     /// The flow at a dense position (0..<count).
-    public subscript(i: Int) -> Flow { pointer(i).pointee }
+    public subscript(i: Int) -> Flow { Flow(pointer(i).pointee, keepsDetails ? detail(i).pointee : FlowDetail()) }
 
     @inline(__always)
-    private func pointer(_ i: Int) -> UnsafeMutablePointer<Flow> {
+    private func pointer(_ i: Int) -> UnsafeMutablePointer<FlowCore> {
         chunks[i >> Self.chunkShift] + (i & (Self.chunkSize - 1))
+    }
+
+    @inline(__always)
+    private func detail(_ i: Int) -> UnsafeMutablePointer<FlowDetail> {
+        detailChunks[i >> Self.chunkShift] + (i & (Self.chunkSize - 1))
     }
 
     public func add(_ batch: UnsafeBufferPointer<PacketRecord>) {
@@ -267,24 +283,35 @@ public final class FlowTable: RandomAccessCollection {
     public func add(_ r: PacketRecord) {
         let (key, senderIsB) = FlowKey.of(r.decoded)
         let ts = r.timestampNs
-        let f = pointer(findOrInsert(key, senderIsB: senderIsB, at: ts))
+        let i = findOrInsert(key, senderIsB: senderIsB, at: ts)
+        let f = pointer(i)
         let bytes = UInt64(r.length)
-        let ipBytes = UInt64(r.ipBytes)
         let fromSrc = senderIsB == f.pointee.srcIsB
         if fromSrc {
             f.pointee.srcPackets &+= 1
             f.pointee.srcBytes &+= bytes
-            f.pointee.srcIPBytes &+= ipBytes
-            if f.pointee.srcPackets == 1 { f.pointee.srcICMPTypeCode = r.decoded.icmpTypeCode }
         } else {
             f.pointee.dstPackets &+= 1
             f.pointee.dstBytes &+= bytes
-            f.pointee.dstIPBytes &+= ipBytes
-            if f.pointee.dstPackets == 1 { f.pointee.dstICMPTypeCode = r.decoded.icmpTypeCode }
         }
         let flags = r.decoded.tcpFlags
-        if flags != 0 { f.pointee.sawTCP(flags, fromSrc: fromSrc, at: ts) }
-        if ts < f.pointee.first { f.pointee.moveFirst(to: ts) }
+        if flags != 0 {
+            if fromSrc { f.pointee.srcTCPFlags |= flags } else { f.pointee.dstTCPFlags |= flags }
+        }
+        if keepsDetails {
+            let d = detail(i)
+            let ipBytes = UInt64(r.ipBytes)
+            if fromSrc {
+                d.pointee.srcIPBytes &+= ipBytes
+                if f.pointee.srcPackets == 1 { d.pointee.srcICMPTypeCode = r.decoded.icmpTypeCode }
+            } else {
+                d.pointee.dstIPBytes &+= ipBytes
+                if f.pointee.dstPackets == 1 { d.pointee.dstICMPTypeCode = r.decoded.icmpTypeCode }
+            }
+            if flags != 0 { FlowHandshake.saw(flags, fromSrc: fromSrc, at: ts, f, d) }
+            if ts < f.pointee.first { FlowHandshake.moveFirst(to: ts, f, d) }
+        }
+        if ts < f.pointee.first { f.pointee.first = ts }
         if ts > f.pointee.last { f.pointee.last = ts }
         counters.packets &+= 1
         counters.bytes &+= bytes
@@ -357,19 +384,23 @@ public final class FlowTable: RandomAccessCollection {
         if count >= limits.maxFlows { evictOne() }
         if (count + 1) * 10 > (mask + 1) * 7 { grow() }
         let i = count
-        if i >> Self.chunkShift == chunks.count { chunks.append(.allocate(capacity: Self.chunkSize)) }
-        pointer(i).initialize(to: Flow(key: key, senderIsB: senderIsB, at: ts))
+        if i >> Self.chunkShift == chunks.count {
+            chunks.append(.allocate(capacity: Self.chunkSize))
+            if keepsDetails { detailChunks.append(.allocate(capacity: Self.chunkSize)) }
+        }
+        pointer(i).initialize(to: FlowCore(key: key, senderIsB: senderIsB, at: ts))
+        if keepsDetails { detail(i).initialize(to: FlowDetail()) }
         if let names, key.ipVersion != 0 { name(pointer(i), names) }
         count += 1
         place(tag: tag, index: i)
-        if let onNewFlow { onNewFlow(pointer(i).pointee) }
+        if let onNewFlow { onNewFlow(self[i]) }
         return i
     }
 
-    private func name(_ f: UnsafeMutablePointer<Flow>, _ names: NameTable) {
+    private func name(_ f: UnsafeMutablePointer<FlowCore>, _ names: NameTable) {
         let v = f.pointee.key.ipVersion
-        f.pointee.srcName = names.lookup(f.pointee.src.address, version: v).id
-        f.pointee.dstName = names.lookup(f.pointee.dst.address, version: v).id
+        f.pointee.srcName = names.lookup(f.pointee.srcAddress, version: v).id
+        f.pointee.dstName = names.lookup(f.pointee.dstAddress, version: v).id
     }
 
     private func place(tag: UInt64, index: Int) {
@@ -398,10 +429,11 @@ public final class FlowTable: RandomAccessCollection {
 
     /// Removes the flow at `i` (retiring it): backward-shift its slot out, move the last flow in.
     private func remove(at i: Int, end: FlowEnd) {
-        if let onRemove { onRemove(pointer(i).pointee) }
-        if keepsRetired {
-            pointer(i).pointee.end = end
-            retired.append(pointer(i).pointee)
+        if onRemove != nil || keepsRetired {
+            var flow = self[i]
+            flow.end = end
+            onRemove?(flow)
+            if keepsRetired { retired.append(flow) }
         }
         var hole = slot(of: i)
         var j = hole
@@ -420,6 +452,7 @@ public final class FlowTable: RandomAccessCollection {
         if i != last {
             let s = slot(of: last)
             pointer(i).pointee = pointer(last).pointee
+            if keepsDetails { detail(i).pointee = detail(last).pointee }
             slots[s] = (slots[s] >> 32) << 32 | UInt64(i + 1)
         }
         count -= 1

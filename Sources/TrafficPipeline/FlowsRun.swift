@@ -46,11 +46,12 @@ public struct FlowsRun {
         let stop = StopFlag()
         let trap = SignalTrap(stop: stop)
         defer { withExtendedLifetime(trap) {} }
-        let table = FlowTable(limits: limits, keepsRetired: bounded)
+        let exporter = try ipfix.map { options throws(IPFIXError) in try IPFIXExporter(options: options) }
+        // The rows need no IP-layer bytes, round trips or ICMP types: only IPFIX records do.
+        let table = FlowTable(limits: limits, keepsRetired: bounded, keepsDetails: exporter != nil)
         table.names = names
         let rows = FlowReport(
             grouping: grouping, sort: sort, top: top, bounded: bounded, inRetireOrder: format != .table)
-        let exporter = try ipfix.map { options throws(IPFIXError) in try IPFIXExporter(options: options) }
         let writer = FlowWriter(format: format, grouping: grouping, names: names)
         if rows.streams { writer.header(into: &out.buffer) }
         var readError: (any Error)?

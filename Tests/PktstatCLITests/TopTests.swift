@@ -124,6 +124,7 @@ struct TopTests {
 
     @Test func screenRowsSortedKeysWorkAndQRestores() throws {
         let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let t = try Tmux(screen((27101, 27102), dir: dir))
         defer { t.kill() }
         let traffic = try loopbackTraffic([(27101, 1200), (27102, 100)], seconds: 8)
@@ -153,6 +154,7 @@ struct TopTests {
 
     @Test func resizeRedrawsToTheNewSize() throws {
         let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let t = try Tmux(screen((27111, 27112), dir: dir))
         defer { t.kill() }
         #expect(t.waitPane { $0.contains("q quit") })
@@ -169,6 +171,7 @@ struct TopTests {
     @Test(arguments: [SIGTERM, SIGINT, SIGSEGV])
     func signalsRestoreTheTerminal(signal: Int32) throws {
         let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let t = try Tmux(screen((27121, 27122), dir: dir))
         defer { t.kill() }
         #expect(t.waitPane { $0.contains("q quit") })
@@ -220,6 +223,7 @@ struct TopTests {
     @Test func batchNamesFromDNSAndClientHello() throws {
         let python = try requireTool("python3")
         let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let answer = NamePackets.dns(
             question: "live.example.test", answers: [NamePackets.a(NamePackets.pointer(12), [127, 0, 0, 2])])
         let hello = NamePackets.clientHello(serverName: "api.live.test", padding: 500)

@@ -42,10 +42,23 @@ public enum TestPaths {
 
     /// A fresh temporary directory.
     public static func temporaryDirectory() -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("pktstat-test-\(UUID().uuidString)")
+        let u = TestRoot.url.appendingPathComponent(UUID().uuidString)
         try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }
+}
+
+/// One directory per test process for every `temporaryDirectory()`, removed with all that is
+/// left in it when the process exits: a test that does not remove its own (or stops early on a
+/// failed expectation) leaves nothing behind.
+private enum TestRoot {
+    static let url: URL = {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "pktstat-test-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestRoot.url) }
+        return u
+    }()
 }
 
 /// The result of running a command to completion.
