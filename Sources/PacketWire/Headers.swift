@@ -151,7 +151,7 @@ struct EthernetHeader {
     @inlinable @inline(__always)
     init(_ bytes: Bytes) { h = HeaderBytes(bytes, at: 0) }
 
-    @inlinable var etherType: UInt16 { get throws(Stop) { try h.u16be(12) } }
+    @inlinable var etherType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(12) } }
 }
 
 /// An 802.1Q or 802.1ad tag after the EtherType that announced it: TCI (2), inner EtherType (2).
@@ -163,7 +163,7 @@ struct VLANTag {
     @inlinable @inline(__always)
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
-    @inlinable var etherType: UInt16 { get throws(Stop) { try h.u16be(2) } }
+    @inlinable var etherType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(2) } }
 }
 
 /// Linux cooked header, version 1 (LINUX_SLL): packet type (2), ARPHRD type (2), address length
@@ -176,10 +176,10 @@ struct LinuxSLLHeader {
     @inlinable @inline(__always)
     init(_ bytes: Bytes) { h = HeaderBytes(bytes, at: 0) }
 
-    @inlinable var packetType: UInt16 { get throws(Stop) { try h.u16be(0) } }
-    @inlinable var hardwareType: UInt16 { get throws(Stop) { try h.u16be(2) } }
+    @inlinable var packetType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(0) } }
+    @inlinable var hardwareType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(2) } }
     /// An EtherType for the hardware types the decoder follows.
-    @inlinable var protocolType: UInt16 { get throws(Stop) { try h.u16be(14) } }
+    @inlinable var protocolType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(14) } }
 }
 
 /// Linux cooked header, version 2 (LINUX_SLL2): protocol (2), reserved (2), interface index (4),
@@ -193,10 +193,10 @@ struct LinuxSLL2Header {
     init(_ bytes: Bytes) { h = HeaderBytes(bytes, at: 0) }
 
     /// An EtherType for the hardware types the decoder follows.
-    @inlinable var protocolType: UInt16 { get throws(Stop) { try h.u16be(0) } }
-    @inlinable var interfaceIndex: UInt32 { get throws(Stop) { try h.u32be(4) } }
-    @inlinable var hardwareType: UInt16 { get throws(Stop) { try h.u16be(8) } }
-    @inlinable var packetType: UInt8 { get throws(Stop) { try h.u8(10) } }
+    @inlinable var protocolType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(0) } }
+    @inlinable var interfaceIndex: UInt32 { @inline(__always) get throws(Stop) { try h.u32be(4) } }
+    @inlinable var hardwareType: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(8) } }
+    @inlinable var packetType: UInt8 { @inline(__always) get throws(Stop) { try h.u8(10) } }
 }
 
 /// The 4-byte header of NULL (the writer's byte order) and LOOP (network order) captures: an
@@ -219,7 +219,7 @@ struct LoopbackHeader {
     }
 
     /// LOOP: the family in network byte order.
-    @inlinable var networkOrderFamily: UInt32 { get throws(Stop) { try h.u32be(0) } }
+    @inlinable var networkOrderFamily: UInt32 { @inline(__always) get throws(Stop) { try h.u32be(0) } }
 }
 
 // MARK: - Network headers
@@ -237,16 +237,16 @@ struct IPv4Header {
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
     /// The version nibble. IPv6 keeps it in the same place, so this also tells the two apart.
-    @inlinable var version: UInt8 { get throws(Stop) { try h.u8(0) >> 4 } }
+    @inlinable var version: UInt8 { @inline(__always) get throws(Stop) { try h.u8(0) >> 4 } }
     /// The header's length in bytes (IHL, in 32-bit words, times 4), options included.
-    @inlinable var headerLength: Int { get throws(Stop) { Int(try h.u8(0) & 0x0F) * 4 } }
+    @inlinable var headerLength: Int { @inline(__always) get throws(Stop) { Int(try h.u8(0) & 0x0F) * 4 } }
     /// The total length field: header and payload, in bytes.
-    @inlinable var totalLength: UInt16 { get throws(Stop) { try h.u16be(2) } }
+    @inlinable var totalLength: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(2) } }
     /// The fragment offset in 8-byte units: 0 for an unfragmented packet and a first fragment.
-    @inlinable var fragmentOffset: UInt16 { get throws(Stop) { try h.u16be(6) & 0x1FFF } }
-    @inlinable var protocolNumber: UInt8 { get throws(Stop) { try h.u8(9) } }
-    @inlinable var source: UInt32 { get throws(Stop) { try h.u32be(12) } }
-    @inlinable var destination: UInt32 { get throws(Stop) { try h.u32be(16) } }
+    @inlinable var fragmentOffset: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(6) & 0x1FFF } }
+    @inlinable var protocolNumber: UInt8 { @inline(__always) get throws(Stop) { try h.u8(9) } }
+    @inlinable var source: UInt32 { @inline(__always) get throws(Stop) { try h.u32be(12) } }
+    @inlinable var destination: UInt32 { @inline(__always) get throws(Stop) { try h.u32be(16) } }
 }
 
 /// IPv6 (RFC 8200): version, traffic class and flow label (4), payload length (2), next header
@@ -259,12 +259,12 @@ struct IPv6Header {
     @inlinable @inline(__always)
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
-    @inlinable var version: UInt8 { get throws(Stop) { try h.u8(0) >> 4 } }
-    @inlinable var nextHeader: UInt8 { get throws(Stop) { try h.u8(6) } }
+    @inlinable var version: UInt8 { @inline(__always) get throws(Stop) { try h.u8(0) >> 4 } }
+    @inlinable var nextHeader: UInt8 { @inline(__always) get throws(Stop) { try h.u8(6) } }
     /// The payload length field: what follows the 40-byte header (extension headers included).
-    @inlinable var payloadLength: UInt16 { get throws(Stop) { try h.u16be(4) } }
-    @inlinable var source: (UInt64, UInt64) { get throws(Stop) { try h.u128be(8) } }
-    @inlinable var destination: (UInt64, UInt64) { get throws(Stop) { try h.u128be(24) } }
+    @inlinable var payloadLength: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(4) } }
+    @inlinable var source: (UInt64, UInt64) { @inline(__always) get throws(Stop) { try h.u128be(8) } }
+    @inlinable var destination: (UInt64, UInt64) { @inline(__always) get throws(Stop) { try h.u128be(24) } }
 }
 
 /// An IPv6 hop-by-hop, routing or destination options header: next header (1), length in 8-byte
@@ -276,9 +276,9 @@ struct IPv6ExtensionHeader {
     @inlinable @inline(__always)
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
-    @inlinable var nextHeader: UInt8 { get throws(Stop) { try h.u8(0) } }
+    @inlinable var nextHeader: UInt8 { @inline(__always) get throws(Stop) { try h.u8(0) } }
     /// The header's length in bytes.
-    @inlinable var length: Int { get throws(Stop) { (Int(try h.u8(1)) + 1) * 8 } }
+    @inlinable var length: Int { @inline(__always) get throws(Stop) { (Int(try h.u8(1)) + 1) * 8 } }
 }
 
 /// The IPv6 fragment header: next header (1), reserved (1), fragment offset and flags (2),
@@ -291,9 +291,9 @@ struct IPv6FragmentHeader {
     @inlinable @inline(__always)
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
-    @inlinable var nextHeader: UInt8 { get throws(Stop) { try h.u8(0) } }
+    @inlinable var nextHeader: UInt8 { @inline(__always) get throws(Stop) { try h.u8(0) } }
     /// The fragment offset in 8-byte units: 0 for the first fragment.
-    @inlinable var fragmentOffset: UInt16 { get throws(Stop) { try h.u16be(2) >> 3 } }
+    @inlinable var fragmentOffset: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(2) >> 3 } }
 }
 
 // MARK: - Transport headers
@@ -306,6 +306,6 @@ struct TransportPorts {
     @inlinable @inline(__always)
     init(_ bytes: Bytes, at offset: Int) { h = HeaderBytes(bytes, at: offset) }
 
-    @inlinable var sourcePort: UInt16 { get throws(Stop) { try h.u16be(0) } }
-    @inlinable var destinationPort: UInt16 { get throws(Stop) { try h.u16be(2) } }
+    @inlinable var sourcePort: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(0) } }
+    @inlinable var destinationPort: UInt16 { @inline(__always) get throws(Stop) { try h.u16be(2) } }
 }

@@ -60,8 +60,10 @@ public enum ProtocolLabel: UInt8, Sendable, CaseIterable, Hashable {
         // of their own. Generated from the list in `names` below; a test checks the two agree.
         let table: StaticString =
             "@GI@O@E@@@@@@@@@@F@@@@@@@@@@@@@@@@@@@@@@@D@@@@@J@@KL@@@@@@H@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@N@@@@@@@@@@@@@P@@@@@@@@Q@@@@@@@@@@@@@@@@@@@M@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
-        let code = table.utf8Start[Int(number)]
-        return code == 0x40 ? outer : ProtocolLabel(rawValue: code &- 0x41) ?? outer
+        let code = table.utf8Start[Int(number)] &- 0x41
+        // The raw values are the cases' indexes (a test checks it): the byte is the label, without
+        // the synthesized `init(rawValue:)`'s switch, which was a call per packet.
+        return code <= ProtocolLabel.vrrp.rawValue ? unsafeBitCast(code, to: ProtocolLabel.self) : outer
     }
 
     /// The named IP protocol numbers (the rule's list), for tests and documentation.

@@ -21,6 +21,16 @@ import Testing
         #expect(ProtocolLabel(name: "RARP") == nil)
     }
 
+    /// `forIPProtocol` turns a byte into a label by its bits: each case's raw value must be its
+    /// index, and the last case `vrrp`.
+    @Test func rawValuesAreTheCasesIndexes() {
+        for (i, label) in ProtocolLabel.allCases.enumerated() {
+            #expect(Int(label.rawValue) == i)
+            #expect(unsafeBitCast(label, to: UInt8.self) == label.rawValue)
+        }
+        #expect(ProtocolLabel.allCases.last == .vrrp)
+    }
+
     @Test func forIPProtocolFallsBackToTheOuterHeader() {
         for number in 0...255 {
             let n = UInt8(number)
