@@ -25,7 +25,7 @@ struct ServeCommand: ParsableCommand {
 
             Flows name the local process, systemd unit or container at each end (sock_diag and /proc, every network namespace; as root, or only the -Z user's processes; --no-processes turns it off); /metrics has no per-process labels.
 
-            --ipfix HOST:PORT (or tcp://HOST:PORT) exports the flows to an IPFIX collector (nfcapd, nfacctd, goflow2) as they end, from a flow table of its own beside the API's: idle for 15s (as flows -i and softflowd), every --active-timeout (default 60s) for a long flow, evicted (--max-flows) or open at the stop; one record per direction (--biflow: one per flow), bytes at the IP layer. The capture never waits for it: over UDP a send waits only for the local socket buffer, TCP is non-blocking and what does not fit is dropped and counted. Records sent, dropped, send errors and TCP reconnects: in /metrics (pktstat_ipfix_*_total), in /api/v1/summary's ipfix and in the status lines at the end. See docs/fleet.md.
+            --ipfix HOST:PORT (or tcp://HOST:PORT) exports the flows to an IPFIX collector (nfcapd, nfacctd, goflow2) as they end, from a flow table of its own beside the API's: idle for --idle-timeout (default 15s, as flows -i and softflowd), every --active-timeout (default 60s) for a long flow, evicted (--max-flows) or open at the stop; one record per direction (--biflow: one per flow), bytes at the IP layer. The capture never waits for it: over UDP a send waits only for the local socket buffer, TCP is non-blocking and what does not fit is dropped and counted. Records sent, dropped, send errors and TCP reconnects: in /metrics (pktstat_ipfix_*_total), in /api/v1/summary's ipfix and in the status lines at the end. See docs/fleet.md.
 
             It listens on 127.0.0.1 unless told otherwise, and refuses any other address without --token-file or basic_auth_users. SIGTERM or Ctrl-C: requests in flight finish, streams close, the status lines print, exit 0.
             """
@@ -77,6 +77,13 @@ struct ServeCommand: ParsableCommand {
             valueName: "time"))
     var activeTimeout: TimeSpan?
 
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "With --ipfix: export a flow once it has been idle this long (default 15s; --flow-timeout is the API's).",
+            valueName: "time"))
+    var idleTimeout: TimeSpan?
+
     @OptionGroup var live: LiveCaptureOptions
 
     @OptionGroup var processes: ProcessOptions
@@ -87,6 +94,10 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--active-timeout slices the flows --ipfix exports; give --ipfix HOST:PORT")
         }
         if let ns = activeTimeout?.nanoseconds, ns <= 0 { throw ValidationError("--active-timeout must be positive") }
+        if idleTimeout != nil && ipfix.destination == nil {
+            throw ValidationError("--idle-timeout ends the flows --ipfix exports; give --ipfix HOST:PORT")
+        }
+        if let ns = idleTimeout?.nanoseconds, ns <= 0 { throw ValidationError("--idle-timeout must be positive") }
     }
 
     /// The series and the flow table (1 s intervals unless told otherwise).
@@ -99,6 +110,7 @@ struct ServeCommand: ParsableCommand {
         options.flowLimits = bounds.limits(defaultTimeoutNs: defaults.idleTimeoutNs, defaultMax: defaults.maxFlows)
         options.ipfix = ipfix.options
         options.exportActiveTimeoutNs = activeTimeout?.nanoseconds ?? LiveFlowsSettings.defaultActiveTimeoutNs
+        options.exportIdleTimeoutNs = idleTimeout?.nanoseconds ?? LiveFlowsSettings.defaultIdleTimeoutNs
         return options
     }
 

@@ -52,6 +52,35 @@ struct ServeIPFIXTests {
         #expect(records.reduce(0) { $0 + $1.bytes } == UInt64(count * (20 + 8 + size)))
     }
 
+    /// `--idle-timeout 1s`: a flow that went quiet is exported while serve runs, long before the
+    /// default 15 s (and the 60 s active timeout) would have ended it.
+    @Test func idleTimeoutExportsAQuietFlowWhileServing() throws {
+        _ = try requireTool("nfcapd", package: "nfdump")
+        _ = try requireTool("curl")
+        let collector = try NfcapdCollector()
+        let port = testPort(82)
+        let server = try ServeProcess([
+            "-i", "lo", "--ipfix", "127.0.0.1:\(collector.port)", "--idle-timeout", "1s", "udp", "port", "\(port)",
+        ])
+        let (count, size) = (10, 100)
+        try sendUDP(port: port, count: count, size: size)
+        var metrics = ""
+        let exported = try poll(timeout: 8) {
+            metrics = try server.request("/metrics").body
+            return (sample(metrics, "pktstat_ipfix_records_sent_total") ?? 0) >= 1
+        }
+        #expect(exported, "\(metrics)")
+        let stopped = server.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        // The one flow was exported before the stop: nothing was open then.
+        #expect(stopped.stderr.contains("ipfix: 1 records in "), "\(stopped.stderr)")
+        usleep(150_000)
+        collector.stop()
+        let records = try collector.records()
+        #expect(records.count == 1 && records.first?.packets == UInt64(count), "\(records)")
+        #expect(records.first?.bytes == UInt64(count * (20 + 8 + size)))
+    }
+
     /// Without --ipfix: no pktstat_ipfix_ counters, and the summary's ipfix is null.
     @Test func withoutIPFIXNothingIsCounted() throws {
         _ = try requireTool("curl")
@@ -67,6 +96,8 @@ struct ServeIPFIXTests {
         for (args, says) in [
             (["--ipfix", "nowhere"], "not a collector address"),
             (["--active-timeout", "5s"], "--ipfix"),
+            (["--idle-timeout", "5s"], "--ipfix"),
+            (["--ipfix", "127.0.0.1:4739", "--idle-timeout", "0s"], "--idle-timeout"),
             (["--biflow"], "need --ipfix"),
             (["--ipfix", "127.0.0.1:4739", "--ipfix-rate", "10"], "ipfix-rate"),
         ] {
