@@ -7,35 +7,25 @@ import PacketWire
 struct FlowCore {
     var key: FlowKey
     var srcIsB: Bool
-    var srcTCPFlags: UInt8
-    var dstTCPFlags: UInt8
+    var srcTCPFlags: UInt8 = 0
+    var dstTCPFlags: UInt8 = 0
     /// `Flow.Handshake` bits; the times are in `FlowDetail`.
-    var handshake: UInt8
-    var srcName: UInt32
-    var dstName: UInt32
-    var serverName: UInt32
+    var handshake: UInt8 = 0
+    var srcName: UInt32 = 0
+    var dstName: UInt32 = 0
+    var serverName: UInt32 = 0
     var first: Int64
     var last: Int64
-    var srcPackets: UInt64
-    var srcBytes: UInt64
-    var dstPackets: UInt64
-    var dstBytes: UInt64
+    var srcPackets: UInt64 = 0
+    var srcBytes: UInt64 = 0
+    var dstPackets: UInt64 = 0
+    var dstBytes: UInt64 = 0
 
     init(key: FlowKey, senderIsB: Bool, at ts: Int64) {
         self.key = key
         srcIsB = senderIsB
-        srcTCPFlags = 0
-        dstTCPFlags = 0
-        handshake = 0
-        srcName = 0
-        dstName = 0
-        serverName = 0
         first = ts
         last = ts
-        srcPackets = 0
-        srcBytes = 0
-        dstPackets = 0
-        dstBytes = 0
     }
 
     var srcAddress: IPAddress { srcIsB ? key.b : key.a }

@@ -309,9 +309,11 @@ public final class FlowTable: RandomAccessCollection {
                 if f.pointee.dstPackets == 1 { d.pointee.dstICMPTypeCode = r.decoded.icmpTypeCode }
             }
             if flags != 0 { FlowHandshake.saw(flags, fromSrc: fromSrc, at: ts, f, d) }
-            if ts < f.pointee.first { FlowHandshake.moveFirst(to: ts, f, d) }
         }
-        if ts < f.pointee.first { f.pointee.first = ts }
+        if ts < f.pointee.first {
+            if keepsDetails { FlowHandshake.moveFirst(to: ts, f, detail(i)) }
+            f.pointee.first = ts
+        }
         if ts > f.pointee.last { f.pointee.last = ts }
         counters.packets &+= 1
         counters.bytes &+= bytes

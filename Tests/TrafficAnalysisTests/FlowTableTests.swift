@@ -85,6 +85,37 @@ private struct ModelFlow: Equatable {
         }
     }
 
+    /// A table without details counts what a table with them counts, with the details (IP-layer
+    /// bytes, ICMP types) zero; a table with them keeps each flow's details with it when idle
+    /// flows leave and the last flow moves into their place.
+    @Test func detailsAreKeptOnlyWhenAskedAndMoveWithTheirFlow() {
+        let limits = FlowLimits(idleTimeoutNs: 5 * sec)
+        let withDetails = FlowTable(limits: limits, keepsRetired: true)
+        let without = FlowTable(limits: limits, keepsRetired: true, keepsDetails: false)
+        // Flow k (dport 1000 + k) sends k + 1 packets of IP length 60 + k around second 2k, so
+        // the early flows go idle and leave while later ones are in the table.
+        for k in 0..<12 {
+            for j in 0...k {
+                var r = packet(Int64(2 * k) * sec + Int64(j), ports: (40000, UInt16(1000 + k)), length: 200)
+                r.decoded.ipLengthField = UInt16(60 + k)
+                withDetails.add(r)
+                without.add(r)
+            }
+        }
+        let kept = withDetails.retired + Array(withDetails)
+        let bare = without.retired + Array(without)
+        #expect(withDetails.counters.expired > 0 && withDetails.retired.count == without.retired.count)
+        #expect(kept.count == 12 && bare.count == 12)
+        for (f, g) in zip(kept, bare) {
+            let k = UInt64(f.key.bPort) - 1000
+            #expect(f.srcPackets == k + 1 && f.srcBytes == 200 * (k + 1))
+            #expect(f.srcIPBytes == (60 + k) * (k + 1), "flow \(k)")
+            #expect(g.key == f.key && g.srcPackets == f.srcPackets && g.srcBytes == f.srcBytes)
+            #expect(g.first == f.first && g.last == f.last && g.end == f.end)
+            #expect(g.srcIPBytes == 0 && g.dstIPBytes == 0)
+        }
+    }
+
     @Test func bothDirectionsAreOneFlowOrientedByTheFirstPacket() {
         let t = FlowTable()
         // The server speaks first.
